@@ -1,0 +1,801 @@
+//! The embedded store: SQLite in WAL mode, one writer connection, a pool of
+//! read-only connections so reads run in parallel with each other and with
+//! the writer.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use rusqlite::{Connection, OpenFlags, OptionalExtension, params, params_from_iter};
+use stix::{ObjectKind, StixObject, Timestamp};
+
+use crate::schema;
+use crate::{
+    AddOutcome, ApiRoot, Collection, Grant, NewCollection, NewToken, ObjectQuery, Page, Result,
+    StatusRecord, Store, StoreError, StoredObject, TokenRecord, VersionMatch,
+};
+
+/// How to open the database.
+#[derive(Clone, Debug)]
+pub struct SqliteOptions {
+    /// `synchronous=FULL`: survive power loss too, at some write speed. With the
+    /// default (`NORMAL` in WAL mode) a committed write survives a crash or kill
+    /// of the process, which is the promise made to TAXII clients.
+    pub synchronous_full: bool,
+    /// Page cache of the writer connection, in MiB (readers get a quarter each).
+    pub cache_mib: u32,
+}
+
+impl Default for SqliteOptions {
+    fn default() -> Self {
+        SqliteOptions {
+            synchronous_full: false,
+            cache_mib: 64,
+        }
+    }
+}
+
+/// The SQLite implementation of [`Store`].
+pub struct SqliteStore {
+    path: PathBuf,
+    options: SqliteOptions,
+    writer: Mutex<Connection>,
+    readers: Mutex<Vec<Connection>>,
+}
+
+fn db(e: rusqlite::Error) -> StoreError {
+    match e {
+        rusqlite::Error::SqliteFailure(f, ref msg)
+            if f.code == rusqlite::ErrorCode::ConstraintViolation =>
+        {
+            StoreError::Conflict(msg.clone().unwrap_or_else(|| e.to_string()))
+        }
+        other => StoreError::Database(other.to_string()),
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panic while holding the lock leaves nothing half-done in SQLite (the
+    // transaction rolls back when dropped), so the connection is still usable.
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+fn now() -> Timestamp {
+    let micros = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_micros() as i64)
+        .unwrap_or(0);
+    Timestamp::from_micros(micros)
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database at `path` and migrates it.
+    pub fn open(path: impl AsRef<Path>, options: SqliteOptions) -> Result<Self> {
+        let path = path.as_ref().to_path_buf();
+        let mut writer = Connection::open(&path).map_err(db)?;
+        configure(&writer, &options, false)?;
+        writer
+            .pragma_update(None, "journal_mode", "WAL")
+            .map_err(db)?;
+        schema::migrate(&mut writer)?;
+        Ok(SqliteStore {
+            path,
+            options,
+            writer: Mutex::new(writer),
+            readers: Mutex::new(Vec::new()),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn reader(&self) -> Result<Reader<'_>> {
+        let pooled = lock(&self.readers).pop();
+        let conn = match pooled {
+            Some(c) => c,
+            None => {
+                let c = Connection::open_with_flags(
+                    &self.path,
+                    OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+                )
+                .map_err(db)?;
+                configure(&c, &self.options, true)?;
+                c
+            }
+        };
+        Ok(Reader {
+            conn: Some(conn),
+            pool: &self.readers,
+        })
+    }
+}
+
+fn configure(conn: &Connection, options: &SqliteOptions, reader: bool) -> Result<()> {
+    conn.busy_timeout(std::time::Duration::from_secs(30))
+        .map_err(db)?;
+    let cache_kib = if reader {
+        options.cache_mib * 1024 / 4
+    } else {
+        options.cache_mib * 1024
+    };
+    conn.pragma_update(None, "cache_size", -(i64::from(cache_kib)))
+        .map_err(db)?;
+    conn.pragma_update(None, "foreign_keys", "ON").map_err(db)?;
+    conn.pragma_update(None, "temp_store", "MEMORY")
+        .map_err(db)?;
+    if !reader {
+        let sync = if options.synchronous_full {
+            "FULL"
+        } else {
+            "NORMAL"
+        };
+        conn.pragma_update(None, "synchronous", sync).map_err(db)?;
+    }
+    conn.set_prepared_statement_cache_capacity(64);
+    Ok(())
+}
+
+/// A pooled read-only connection, returned to the pool when dropped.
+struct Reader<'a> {
+    conn: Option<Connection>,
+    pool: &'a Mutex<Vec<Connection>>,
+}
+
+impl std::ops::Deref for Reader<'_> {
+    type Target = Connection;
+    fn deref(&self) -> &Connection {
+        self.conn.as_ref().expect("connection present until drop")
+    }
+}
+
+impl Drop for Reader<'_> {
+    fn drop(&mut self) {
+        if let Some(c) = self.conn.take() {
+            let mut pool = lock(self.pool);
+            if pool.len() < 16 {
+                pool.push(c);
+            }
+        }
+    }
+}
+
+fn ts(micros: i64) -> Timestamp {
+    Timestamp::from_micros(micros)
+}
+
+fn opt_ts(micros: Option<i64>) -> Option<Timestamp> {
+    micros.map(Timestamp::from_micros)
+}
+
+fn collection_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Collection> {
+    Ok(Collection {
+        key: r.get(0)?,
+        id: r.get(1)?,
+        api_root: r.get(2)?,
+        title: r.get(3)?,
+        description: r.get(4)?,
+        alias: r.get(5)?,
+        created: ts(r.get(6)?),
+    })
+}
+
+const COLLECTION_COLUMNS: &str = "key, id, api_root, title, description, alias, created";
+
+fn load_token(conn: &Connection, r: &rusqlite::Row<'_>) -> rusqlite::Result<TokenRecord> {
+    let id: i64 = r.get(0)?;
+    let mut stmt = conn.prepare_cached(
+        "SELECT c.id, g.can_read, g.can_write FROM token_grants g
+         JOIN collections c ON c.key = g.collection WHERE g.token = ?1 ORDER BY c.id",
+    )?;
+    let grants = stmt
+        .query_map([id], |g| {
+            Ok(Grant {
+                collection_id: g.get(0)?,
+                can_read: g.get(1)?,
+                can_write: g.get(2)?,
+            })
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(TokenRecord {
+        id,
+        name: r.get(1)?,
+        admin: r.get(2)?,
+        created: ts(r.get(3)?),
+        expires: opt_ts(r.get(4)?),
+        revoked: opt_ts(r.get(5)?),
+        last_used: opt_ts(r.get(6)?),
+        grants,
+    })
+}
+
+const TOKEN_COLUMNS: &str = "id, name, admin, created, expires, revoked, last_used";
+
+/// SQL for a version selector, with its parameters appended to `params`.
+fn version_sql(v: &VersionMatch, params: &mut Vec<rusqlite::types::Value>) -> String {
+    let v = if v.is_empty() {
+        std::borrow::Cow::Owned(VersionMatch::last_only())
+    } else {
+        std::borrow::Cow::Borrowed(v)
+    };
+    if v.all {
+        return "1".into();
+    }
+    let mut parts = Vec::new();
+    if v.last {
+        parts.push("is_latest = 1".to_string());
+    }
+    if v.first {
+        parts.push("is_first = 1".to_string());
+    }
+    if !v.at.is_empty() {
+        let marks = vec!["?"; v.at.len()].join(",");
+        parts.push(format!(
+            "(versioned = 1 AND version IN ({marks})) OR (versioned = 0 AND date_added IN ({marks}))"
+        ));
+        for t in &v.at {
+            params.push(t.as_micros().into());
+        }
+        for t in &v.at {
+            params.push(t.as_micros().into());
+        }
+    }
+    format!("({})", parts.join(" OR "))
+}
+
+fn in_list(column: &str, values: &[String], params: &mut Vec<rusqlite::types::Value>) -> String {
+    let marks = vec!["?"; values.len()].join(",");
+    params.extend(
+        values
+            .iter()
+            .map(|v| rusqlite::types::Value::from(v.clone())),
+    );
+    format!("{column} IN ({marks})")
+}
+
+fn stored_from_row(r: &rusqlite::Row<'_>, with_raw: bool) -> rusqlite::Result<StoredObject> {
+    let date_added: i64 = r.get(0)?;
+    let versioned: bool = r.get(4)?;
+    let version: i64 = r.get(3)?;
+    Ok(StoredObject {
+        date_added: ts(date_added),
+        id: r.get(1)?,
+        object_type: r.get(2)?,
+        version: ts(if versioned { version } else { date_added }),
+        spec_version: r.get(5)?,
+        raw: if with_raw { r.get(6)? } else { String::new() },
+    })
+}
+
+impl SqliteStore {
+    /// Runs one query shape: `restriction` narrows to an index prefix
+    /// (collection, and maybe one type or a set of ids).
+    fn run_query(
+        &self,
+        conn: &Connection,
+        collection: i64,
+        restriction: Option<(&str, &[String])>,
+        query: &ObjectQuery,
+        limit: usize,
+    ) -> Result<Vec<StoredObject>> {
+        let mut params: Vec<rusqlite::types::Value> = vec![collection.into()];
+        let mut clauses = vec!["collection = ?".to_string()];
+        if let Some((column, values)) = restriction {
+            clauses.push(in_list(column, values, &mut params));
+        }
+        if let Some(after) = query.added_after {
+            clauses.push("date_added > ?".into());
+            params.push(after.as_micros().into());
+        }
+        if !query.types.is_empty() && restriction.is_none_or(|(c, _)| c != "type") {
+            clauses.push(in_list("type", &query.types, &mut params));
+        }
+        clauses.push(version_sql(&query.versions, &mut params));
+        if !query.spec_versions.is_empty() {
+            clauses.push(in_list("spec_version", &query.spec_versions, &mut params));
+        }
+        let raw_col = if query.with_raw { ", raw" } else { "" };
+        let sql = format!(
+            "SELECT date_added, stix_id, type, version, versioned, spec_version{raw_col}
+             FROM objects WHERE {} ORDER BY date_added LIMIT {}",
+            clauses.join(" AND "),
+            limit
+        );
+        let mut stmt = conn.prepare_cached(&sql).map_err(db)?;
+        let rows = stmt
+            .query_map(params_from_iter(params), |r| {
+                stored_from_row(r, query.with_raw)
+            })
+            .map_err(db)?
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(db)?;
+        Ok(rows)
+    }
+
+    fn explain(&self, collection: i64, query: &ObjectQuery) -> Vec<String> {
+        // Mirrors query_objects' choice of shapes, returning the plans.
+        let conn = self.reader().expect("reader");
+        let mut plans = Vec::new();
+        let mut capture = |restriction: Option<(&str, &[String])>| {
+            let mut params: Vec<rusqlite::types::Value> = vec![collection.into()];
+            let mut clauses = vec!["collection = ?".to_string()];
+            if let Some((column, values)) = restriction {
+                clauses.push(in_list(column, values, &mut params));
+            }
+            if let Some(after) = query.added_after {
+                clauses.push("date_added > ?".into());
+                params.push(after.as_micros().into());
+            }
+            clauses.push(version_sql(&query.versions, &mut params));
+            let sql = format!(
+                "EXPLAIN QUERY PLAN SELECT date_added FROM objects WHERE {} ORDER BY date_added LIMIT 10",
+                clauses.join(" AND ")
+            );
+            let mut stmt = conn.prepare(&sql).expect("prepare");
+            let rows = stmt
+                .query_map(params_from_iter(params), |r| r.get::<_, String>(3))
+                .expect("plan")
+                .collect::<rusqlite::Result<Vec<_>>>()
+                .expect("rows");
+            plans.push(rows.join(" | "));
+        };
+        if !query.ids.is_empty() {
+            capture(Some(("stix_id", &query.ids)));
+        } else if !query.types.is_empty() {
+            for t in &query.types {
+                capture(Some(("type", std::slice::from_ref(t))));
+            }
+        } else {
+            capture(None);
+        }
+        plans
+    }
+}
+
+impl Store for SqliteStore {
+    fn api_roots(&self) -> Result<Vec<ApiRoot>> {
+        let conn = self.reader()?;
+        let mut stmt = conn
+            .prepare_cached(
+                "SELECT path, title, description, max_content_length FROM api_roots ORDER BY path",
+            )
+            .map_err(db)?;
+        stmt.query_map([], |r| {
+            Ok(ApiRoot {
+                path: r.get(0)?,
+                title: r.get(1)?,
+                description: r.get(2)?,
+                max_content_length: r.get::<_, i64>(3)? as u64,
+            })
+        })
+        .map_err(db)?
+        .collect::<rusqlite::Result<Vec<_>>>()
+        .map_err(db)
+    }
+
+    fn api_root(&self, path: &str) -> Result<Option<ApiRoot>> {
+        Ok(self.api_roots()?.into_iter().find(|r| r.path == path))
+    }
+
+    fn create_api_root(&self, root: &ApiRoot) -> Result<()> {
+        let conn = lock(&self.writer);
+        conn.execute(
+            "INSERT INTO api_roots (path, title, description, max_content_length) VALUES (?1, ?2, ?3, ?4)",
+            params![root.path, root.title, root.description, root.max_content_length as i64],
+        )
+        .map_err(db)?;
+        Ok(())
+    }
+
+    fn collections(&self, api_root: &str) -> Result<Vec<Collection>> {
+        let conn = self.reader()?;
+        let mut stmt = conn
+            .prepare_cached(&format!(
+                "SELECT {COLLECTION_COLUMNS} FROM collections WHERE api_root = ?1 ORDER BY created, key"
+            ))
+            .map_err(db)?;
+        stmt.query_map([api_root], collection_from_row)
+            .map_err(db)?
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(db)
+    }
+
+    fn all_collections(&self) -> Result<Vec<Collection>> {
+        let conn = self.reader()?;
+        let mut stmt = conn
+            .prepare_cached(&format!(
+                "SELECT {COLLECTION_COLUMNS} FROM collections ORDER BY created, key"
+            ))
+            .map_err(db)?;
+        stmt.query_map([], collection_from_row)
+            .map_err(db)?
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(db)
+    }
+
+    fn collection(&self, id: &str) -> Result<Option<Collection>> {
+        let conn = self.reader()?;
+        conn.query_row(
+            &format!("SELECT {COLLECTION_COLUMNS} FROM collections WHERE id = ?1"),
+            [id],
+            collection_from_row,
+        )
+        .optional()
+        .map_err(db)
+    }
+
+    fn create_collection(&self, new: &NewCollection) -> Result<Collection> {
+        let conn = lock(&self.writer);
+        let root_exists: bool = conn
+            .query_row(
+                "SELECT EXISTS(SELECT 1 FROM api_roots WHERE path = ?1)",
+                [&new.api_root],
+                |r| r.get(0),
+            )
+            .map_err(db)?;
+        if !root_exists {
+            return Err(StoreError::NotFound(format!("API root {:?}", new.api_root)));
+        }
+        let created = now();
+        conn.execute(
+            "INSERT INTO collections (id, api_root, title, description, alias, created)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![
+                new.id,
+                new.api_root,
+                new.title,
+                new.description,
+                new.alias,
+                created.as_micros()
+            ],
+        )
+        .map_err(|e| match db(e) {
+            StoreError::Conflict(_) => {
+                StoreError::Conflict(format!("a collection with id {} already exists", new.id))
+            }
+            other => other,
+        })?;
+        Ok(Collection {
+            key: conn.last_insert_rowid(),
+            id: new.id.clone(),
+            api_root: new.api_root.clone(),
+            title: new.title.clone(),
+            description: new.description.clone(),
+            alias: new.alias.clone(),
+            created,
+        })
+    }
+
+    fn create_token(&self, new: &NewToken) -> Result<TokenRecord> {
+        let mut conn = lock(&self.writer);
+        let tx = conn.transaction().map_err(db)?;
+        let created = now();
+        tx.execute(
+            "INSERT INTO tokens (name, secret_hash, admin, created, expires) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![
+                new.name,
+                &new.secret_hash[..],
+                new.admin,
+                created.as_micros(),
+                new.expires.map(Timestamp::as_micros)
+            ],
+        )
+        .map_err(|e| match db(e) {
+            StoreError::Conflict(_) => {
+                StoreError::Conflict(format!("a token named {:?} already exists", new.name))
+            }
+            other => other,
+        })?;
+        let id = tx.last_insert_rowid();
+        for grant in &new.grants {
+            let key: Option<i64> = tx
+                .query_row(
+                    "SELECT key FROM collections WHERE id = ?1",
+                    [&grant.collection_id],
+                    |r| r.get(0),
+                )
+                .optional()
+                .map_err(db)?;
+            let key = key.ok_or_else(|| {
+                StoreError::NotFound(format!("collection {}", grant.collection_id))
+            })?;
+            tx.execute(
+                "INSERT INTO token_grants (token, collection, can_read, can_write) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (token, collection) DO UPDATE SET
+                   can_read = can_read OR excluded.can_read, can_write = can_write OR excluded.can_write",
+                params![id, key, grant.can_read, grant.can_write],
+            )
+            .map_err(db)?;
+        }
+        let record = tx
+            .query_row(
+                &format!("SELECT {TOKEN_COLUMNS} FROM tokens WHERE id = ?1"),
+                [id],
+                |r| load_token(&tx, r),
+            )
+            .map_err(db)?;
+        tx.commit().map_err(db)?;
+        Ok(record)
+    }
+
+    fn token_by_hash(&self, secret_hash: &[u8; 32]) -> Result<Option<TokenRecord>> {
+        let conn = self.reader()?;
+        conn.query_row(
+            &format!("SELECT {TOKEN_COLUMNS} FROM tokens WHERE secret_hash = ?1"),
+            [&secret_hash[..]],
+            |r| load_token(&conn, r),
+        )
+        .optional()
+        .map_err(db)
+    }
+
+    fn tokens(&self) -> Result<Vec<TokenRecord>> {
+        let conn = self.reader()?;
+        let mut stmt = conn
+            .prepare(&format!("SELECT {TOKEN_COLUMNS} FROM tokens ORDER BY id"))
+            .map_err(db)?;
+        stmt.query_map([], |r| load_token(&conn, r))
+            .map_err(db)?
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(db)
+    }
+
+    fn revoke_token(&self, id_or_name: &str, at: Timestamp) -> Result<TokenRecord> {
+        let conn = lock(&self.writer);
+        let id: Option<i64> = conn
+            .query_row(
+                "SELECT id FROM tokens WHERE name = ?1 OR CAST(id AS TEXT) = ?1 ORDER BY name = ?1 DESC LIMIT 1",
+                [id_or_name],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(db)?;
+        let id = id.ok_or_else(|| StoreError::NotFound(format!("token {id_or_name:?}")))?;
+        conn.execute(
+            "UPDATE tokens SET revoked = coalesce(revoked, ?2) WHERE id = ?1",
+            params![id, at.as_micros()],
+        )
+        .map_err(db)?;
+        conn.query_row(
+            &format!("SELECT {TOKEN_COLUMNS} FROM tokens WHERE id = ?1"),
+            [id],
+            |r| load_token(&conn, r),
+        )
+        .map_err(db)
+    }
+
+    fn touch_token(&self, id: i64, at: Timestamp) -> Result<()> {
+        let conn = lock(&self.writer);
+        conn.execute(
+            "UPDATE tokens SET last_used = ?2 WHERE id = ?1",
+            params![id, at.as_micros()],
+        )
+        .map_err(db)?;
+        Ok(())
+    }
+
+    fn add_objects(&self, collection: i64, objects: &[StixObject]) -> Result<Vec<AddOutcome>> {
+        let mut conn = lock(&self.writer);
+        let tx = conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(db)?;
+        let mut outcomes = Vec::with_capacity(objects.len());
+        {
+            let last: i64 = tx
+                .query_row(
+                    "SELECT coalesce(max(date_added), 0) FROM objects",
+                    [],
+                    |r| r.get(0),
+                )
+                .map_err(db)?;
+            let mut next = now().as_micros().max(last + 1);
+            let mut probe = tx
+                .prepare_cached(
+                    "SELECT max(version), min(version), max(CASE WHEN version = ?3 THEN date_added END)
+                     FROM objects WHERE collection = ?1 AND stix_id = ?2",
+                )
+                .map_err(db)?;
+            let mut clear_latest = tx
+                .prepare_cached(
+                    "UPDATE objects SET is_latest = 0 WHERE collection = ?1 AND stix_id = ?2 AND is_latest = 1",
+                )
+                .map_err(db)?;
+            let mut clear_first = tx
+                .prepare_cached(
+                    "UPDATE objects SET is_first = 0 WHERE collection = ?1 AND stix_id = ?2 AND is_first = 1",
+                )
+                .map_err(db)?;
+            let mut insert = tx
+                .prepare_cached(
+                    "INSERT INTO objects (date_added, collection, stix_id, type, version, versioned,
+                                          is_latest, is_first, spec_version, raw)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                )
+                .map_err(db)?;
+            for object in objects {
+                let versioned = object.kind != ObjectKind::Observable;
+                let version = match (versioned, object.version()) {
+                    (true, Some(v)) => v.as_micros(),
+                    _ => 0,
+                };
+                let (max, min, existing): (Option<i64>, Option<i64>, Option<i64>) = probe
+                    .query_row(params![collection, object.id, version], |r| {
+                        Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                    })
+                    .map_err(db)?;
+                if let Some(at) = existing {
+                    outcomes.push(AddOutcome::Duplicate(ts(at)));
+                    continue;
+                }
+                let is_latest = max.is_none_or(|m| version > m);
+                let is_first = min.is_none_or(|m| version < m);
+                if is_latest && max.is_some() {
+                    clear_latest
+                        .execute(params![collection, object.id])
+                        .map_err(db)?;
+                }
+                if is_first && min.is_some() {
+                    clear_first
+                        .execute(params![collection, object.id])
+                        .map_err(db)?;
+                }
+                let date_added = next;
+                next += 1;
+                insert
+                    .execute(params![
+                        date_added,
+                        collection,
+                        object.id,
+                        object.object_type,
+                        version,
+                        versioned,
+                        is_latest,
+                        is_first,
+                        object.effective_spec_version(),
+                        &*object.raw,
+                    ])
+                    .map_err(db)?;
+                outcomes.push(AddOutcome::Added(ts(date_added)));
+            }
+        }
+        tx.commit().map_err(db)?;
+        Ok(outcomes)
+    }
+
+    fn query_objects(&self, collection: i64, query: &ObjectQuery) -> Result<Page> {
+        let limit = query.limit.max(1);
+        let conn = self.reader()?;
+        let mut items = if !query.ids.is_empty() {
+            self.run_query(
+                &conn,
+                collection,
+                Some(("stix_id", &query.ids)),
+                query,
+                limit + 1,
+            )?
+        } else if query.types.len() > 1 {
+            // One index range per type, merged: a single `type IN (…)` would
+            // make SQLite sort every matching row before applying the limit.
+            let mut merged = Vec::new();
+            for t in &query.types {
+                merged.extend(self.run_query(
+                    &conn,
+                    collection,
+                    Some(("type", std::slice::from_ref(t))),
+                    query,
+                    limit + 1,
+                )?);
+            }
+            merged.sort_by_key(|o| o.date_added);
+            merged
+        } else if query.types.len() == 1 {
+            self.run_query(
+                &conn,
+                collection,
+                Some(("type", &query.types)),
+                query,
+                limit + 1,
+            )?
+        } else {
+            self.run_query(&conn, collection, None, query, limit + 1)?
+        };
+        let more = items.len() > limit;
+        items.truncate(limit);
+        Ok(Page { items, more })
+    }
+
+    fn delete_object(
+        &self,
+        collection: i64,
+        id: &str,
+        versions: &VersionMatch,
+        spec_versions: &[String],
+    ) -> Result<usize> {
+        let mut conn = lock(&self.writer);
+        let tx = conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(db)?;
+        let mut params: Vec<rusqlite::types::Value> = vec![collection.into(), id.to_owned().into()];
+        let mut clauses = vec![
+            "collection = ?".to_string(),
+            "stix_id = ?".to_string(),
+            version_sql(versions, &mut params),
+        ];
+        if !spec_versions.is_empty() {
+            clauses.push(in_list("spec_version", spec_versions, &mut params));
+        }
+        let deleted = tx
+            .execute(
+                &format!("DELETE FROM objects WHERE {}", clauses.join(" AND ")),
+                params_from_iter(params),
+            )
+            .map_err(db)?;
+        if deleted > 0 {
+            // Re-mark the first and last of what remains.
+            tx.execute(
+                "UPDATE objects SET
+                   is_latest = (version = (SELECT max(version) FROM objects WHERE collection = ?1 AND stix_id = ?2)),
+                   is_first = (version = (SELECT min(version) FROM objects WHERE collection = ?1 AND stix_id = ?2))
+                 WHERE collection = ?1 AND stix_id = ?2",
+                params![collection, id],
+            )
+            .map_err(db)?;
+        }
+        tx.commit().map_err(db)?;
+        Ok(deleted)
+    }
+
+    fn put_status(&self, status: &StatusRecord) -> Result<()> {
+        let conn = lock(&self.writer);
+        conn.execute(
+            "INSERT INTO statuses (id, api_root, owner_token, created, body) VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT (id) DO UPDATE SET body = excluded.body",
+            params![
+                status.id,
+                status.api_root,
+                status.owner_token,
+                status.created.as_micros(),
+                status.body
+            ],
+        )
+        .map_err(db)?;
+        Ok(())
+    }
+
+    fn status(&self, id: &str) -> Result<Option<StatusRecord>> {
+        let conn = self.reader()?;
+        conn.query_row(
+            "SELECT id, api_root, owner_token, created, body FROM statuses WHERE id = ?1",
+            [id],
+            |r| {
+                Ok(StatusRecord {
+                    id: r.get(0)?,
+                    api_root: r.get(1)?,
+                    owner_token: r.get(2)?,
+                    created: ts(r.get(3)?),
+                    body: r.get(4)?,
+                })
+            },
+        )
+        .optional()
+        .map_err(db)
+    }
+
+    fn purge_statuses(&self, before: Timestamp) -> Result<usize> {
+        let conn = lock(&self.writer);
+        conn.execute(
+            "DELETE FROM statuses WHERE created < ?1",
+            [before.as_micros()],
+        )
+        .map_err(db)
+    }
+}
+
+impl SqliteStore {
+    /// The query plans SQLite chooses for each statement `query_objects`
+    /// would run: lets tests prove that no request path scans a collection.
+    #[doc(hidden)]
+    pub fn query_plans(&self, collection: i64, query: &ObjectQuery) -> Vec<String> {
+        self.explain(collection, query)
+    }
+}

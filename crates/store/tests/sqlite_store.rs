@@ -1,0 +1,322 @@
+//! Behaviour of the SQLite store through the `Store` trait.
+
+use std::sync::Arc;
+
+use stix::{StixObject, Timestamp, Validator};
+use store::{
+    AddOutcome, ApiRoot, NewCollection, ObjectQuery, SqliteOptions, SqliteStore, Store,
+    VersionMatch,
+};
+
+fn open(dir: &tempfile::TempDir) -> SqliteStore {
+    SqliteStore::open(dir.path().join("node.db"), SqliteOptions::default()).unwrap()
+}
+
+fn setup(store: &SqliteStore) -> i64 {
+    if store.api_root("api1").unwrap().is_none() {
+        store
+            .create_api_root(&ApiRoot {
+                path: "api1".into(),
+                title: "Test root".into(),
+                description: None,
+                max_content_length: 1 << 20,
+            })
+            .unwrap();
+    }
+    store
+        .create_collection(&NewCollection {
+            id: "91a7b528-80eb-42ed-a74d-c6fbd5a26116".into(),
+            api_root: "api1".into(),
+            title: "Spyware indicators".into(),
+            description: None,
+            alias: None,
+        })
+        .unwrap()
+        .key
+}
+
+fn uuid(n: u32) -> String {
+    format!("{n:08x}-0000-4000-8000-000000000000")
+}
+
+fn indicator(n: u32, modified: &str) -> StixObject {
+    let raw = format!(
+        r#"{{"type":"indicator","spec_version":"2.1","id":"indicator--{}","created":"2020-01-01T00:00:00Z","modified":"{modified}","pattern":"[domain-name:value = 'e{n}.example']","pattern_type":"stix","valid_from":"2020-01-01T00:00:00Z"}}"#,
+        uuid(n)
+    );
+    Validator::new().validate_str(0, &raw).unwrap()
+}
+
+fn domain(n: u32) -> StixObject {
+    let raw = format!(
+        r#"{{"type":"domain-name","id":"domain-name--{}","value":"d{n}.example"}}"#,
+        uuid(n)
+    );
+    Validator::new().validate_str(0, &raw).unwrap()
+}
+
+fn query() -> ObjectQuery {
+    ObjectQuery {
+        limit: 1000,
+        with_raw: true,
+        ..Default::default()
+    }
+}
+
+#[test]
+fn objects_come_back_byte_for_byte_in_date_added_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir);
+    let c = setup(&store);
+    let objs: Vec<_> = (0..10)
+        .map(|n| indicator(n, "2020-01-01T00:00:00Z"))
+        .collect();
+    let outcomes = store.add_objects(c, &objs).unwrap();
+    assert!(outcomes.iter().all(|o| matches!(o, AddOutcome::Added(_))));
+    let page = store.query_objects(c, &query()).unwrap();
+    assert_eq!(page.items.len(), 10);
+    assert!(!page.more);
+    for (item, obj) in page.items.iter().zip(&objs) {
+        assert_eq!(item.raw, &*obj.raw);
+    }
+    assert!(
+        page.items
+            .windows(2)
+            .all(|w| w[0].date_added < w[1].date_added)
+    );
+}
+
+#[test]
+fn duplicates_are_reported_and_not_stored_twice() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir);
+    let c = setup(&store);
+    let first = store
+        .add_objects(c, &[indicator(1, "2020-01-01T00:00:00Z"), domain(1)])
+        .unwrap();
+    let again = store
+        .add_objects(c, &[indicator(1, "2020-01-01T00:00:00Z"), domain(1)])
+        .unwrap();
+    let AddOutcome::Added(t0) = first[0] else {
+        panic!()
+    };
+    assert_eq!(again[0], AddOutcome::Duplicate(t0));
+    assert!(matches!(again[1], AddOutcome::Duplicate(_)));
+    let mut q = query();
+    q.versions = VersionMatch::all();
+    assert_eq!(store.query_objects(c, &q).unwrap().items.len(), 2);
+}
+
+#[test]
+fn version_selectors_pick_first_last_all_and_exact() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir);
+    let c = setup(&store);
+    // Versions arrive out of order: middle, last, first.
+    store
+        .add_objects(
+            c,
+            &[
+                indicator(7, "2021-01-01T00:00:00Z"),
+                indicator(7, "2022-01-01T00:00:00Z"),
+                indicator(7, "2020-06-01T00:00:00Z"),
+            ],
+        )
+        .unwrap();
+    let versions = |v: VersionMatch| {
+        let mut q = query();
+        q.versions = v;
+        store
+            .query_objects(c, &q)
+            .unwrap()
+            .items
+            .into_iter()
+            .map(|o| o.version.format_with_precision(0))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(versions(VersionMatch::default()), ["2022-01-01T00:00:00Z"]);
+    assert_eq!(
+        versions(VersionMatch {
+            first: true,
+            ..Default::default()
+        }),
+        ["2020-06-01T00:00:00Z"]
+    );
+    assert_eq!(versions(VersionMatch::all()).len(), 3);
+    assert_eq!(
+        versions(VersionMatch {
+            first: true,
+            last: true,
+            ..Default::default()
+        }),
+        ["2022-01-01T00:00:00Z", "2020-06-01T00:00:00Z"]
+    );
+    assert_eq!(
+        versions(VersionMatch {
+            at: vec![Timestamp::parse("2021-01-01T00:00:00Z").unwrap()],
+            ..Default::default()
+        }),
+        ["2021-01-01T00:00:00Z"]
+    );
+}
+
+#[test]
+fn deleting_the_latest_version_promotes_the_previous_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir);
+    let c = setup(&store);
+    store
+        .add_objects(
+            c,
+            &[
+                indicator(3, "2020-01-01T00:00:00Z"),
+                indicator(3, "2021-01-01T00:00:00Z"),
+            ],
+        )
+        .unwrap();
+    let id = indicator(3, "2020-01-01T00:00:00Z").id;
+    assert_eq!(
+        store
+            .delete_object(c, &id, &VersionMatch::last_only(), &[])
+            .unwrap(),
+        1
+    );
+    let page = store.query_objects(c, &query()).unwrap();
+    assert_eq!(page.items.len(), 1);
+    assert_eq!(
+        page.items[0].version.format_with_precision(0),
+        "2020-01-01T00:00:00Z"
+    );
+    assert_eq!(
+        store
+            .delete_object(c, &id, &VersionMatch::all(), &[])
+            .unwrap(),
+        1
+    );
+    assert!(store.query_objects(c, &query()).unwrap().items.is_empty());
+}
+
+#[test]
+fn type_and_id_filters_page_through_indexes() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir);
+    let c = setup(&store);
+    let mut objs = Vec::new();
+    for n in 0..50 {
+        objs.push(indicator(n, "2020-01-01T00:00:00Z"));
+        objs.push(domain(n));
+    }
+    store.add_objects(c, &objs).unwrap();
+    let mut q = query();
+    q.types = vec!["domain-name".into(), "indicator".into()];
+    q.limit = 7;
+    let mut seen = Vec::new();
+    loop {
+        let page = store.query_objects(c, &q).unwrap();
+        seen.extend(page.items.iter().map(|o| o.id.clone()));
+        if !page.more {
+            break;
+        }
+        q.added_after = page.items.last().map(|o| o.date_added);
+    }
+    let expected: Vec<_> = objs.iter().map(|o| o.id.clone()).collect();
+    assert_eq!(seen, expected);
+
+    for shape in [
+        ObjectQuery {
+            limit: 10,
+            ..Default::default()
+        },
+        ObjectQuery {
+            limit: 10,
+            types: vec!["indicator".into(), "domain-name".into()],
+            ..Default::default()
+        },
+        ObjectQuery {
+            limit: 10,
+            ids: vec![objs[0].id.clone(), objs[1].id.clone()],
+            ..Default::default()
+        },
+        ObjectQuery {
+            limit: 10,
+            added_after: Some(Timestamp::from_micros(5)),
+            versions: VersionMatch::all(),
+            ..Default::default()
+        },
+    ] {
+        for plan in store_plans(&store, c, &shape) {
+            assert!(
+                plan.contains("USING INDEX") || plan.contains("USING COVERING INDEX"),
+                "{plan}"
+            );
+            assert!(!plan.contains("SCAN objects "), "{plan}");
+        }
+    }
+}
+
+fn store_plans(store: &SqliteStore, c: i64, q: &ObjectQuery) -> Vec<String> {
+    store.query_plans(c, q)
+}
+
+#[test]
+fn paging_never_skips_nor_repeats_under_concurrent_writers() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(open(&dir));
+    let c = setup(&store);
+    // A second store on the same file stands in for a second server process.
+    let other = Arc::new(open(&dir));
+    let writers: Vec<_> = [store.clone(), other.clone()]
+        .into_iter()
+        .enumerate()
+        .map(|(w, s)| {
+            std::thread::spawn(move || {
+                for batch in 0..20u32 {
+                    let objs: Vec<_> = (0..25u32)
+                        .map(|i| {
+                            indicator(w as u32 * 100_000 + batch * 100 + i, "2020-01-01T00:00:00Z")
+                        })
+                        .collect();
+                    s.add_objects(c, &objs).unwrap();
+                }
+            })
+        })
+        .collect();
+    let mut seen = Vec::new();
+    let mut q = query();
+    q.limit = 13;
+    let mut idle_rounds = 0;
+    while idle_rounds < 3 {
+        let page = store.query_objects(c, &q).unwrap();
+        if page.items.is_empty() {
+            if writers.iter().all(|w| w.is_finished()) {
+                idle_rounds += 1;
+            }
+            std::thread::yield_now();
+            continue;
+        }
+        q.added_after = page.items.last().map(|o| o.date_added);
+        seen.extend(page.items.into_iter().map(|o| o.id));
+    }
+    for w in writers {
+        w.join().unwrap();
+    }
+    let mut sorted = seen.clone();
+    sorted.sort();
+    sorted.dedup();
+    assert_eq!(sorted.len(), seen.len(), "an object was delivered twice");
+    assert_eq!(seen.len(), 2 * 20 * 25, "an object was skipped");
+}
+
+#[test]
+fn reopening_keeps_everything_and_schema_is_versioned() {
+    let dir = tempfile::tempdir().unwrap();
+    let c;
+    {
+        let store = open(&dir);
+        c = setup(&store);
+        store.add_objects(c, &[domain(9)]).unwrap();
+    }
+    let store = open(&dir);
+    assert_eq!(store.query_objects(c, &query()).unwrap().items.len(), 1);
+    assert_eq!(store.collections("api1").unwrap().len(), 1);
+}
