@@ -177,8 +177,11 @@ pub struct Page {
 pub enum AddOutcome {
     /// Stored now, with this `date_added`.
     Added(Timestamp),
-    /// This version was already in the collection (added at that time); nothing changed.
+    /// This exact version was already in the collection (added at that time); nothing changed.
     Duplicate(Timestamp),
+    /// A different object with the same id and version is in the collection
+    /// (added at that time); the new one was not stored.
+    Conflict(Timestamp),
 }
 
 /// A status resource as stored: the TAXII layer owns its JSON shape.

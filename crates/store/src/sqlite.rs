@@ -160,6 +160,15 @@ impl Drop for Reader<'_> {
     }
 }
 
+/// Equal as JSON values (key order and whitespace do not matter).
+fn same_json(a: &str, b: &str) -> bool {
+    a == b
+        || matches!(
+            (serde_json::from_str::<serde_json::Value>(a), serde_json::from_str::<serde_json::Value>(b)),
+            (Ok(x), Ok(y)) if x == y
+        )
+}
+
 fn ts(micros: i64) -> Timestamp {
     Timestamp::from_micros(micros)
 }
@@ -391,7 +400,7 @@ impl Store for SqliteStore {
         let conn = self.reader()?;
         let mut stmt = conn
             .prepare_cached(&format!(
-                "SELECT {COLLECTION_COLUMNS} FROM collections WHERE api_root = ?1 ORDER BY created, key"
+                "SELECT {COLLECTION_COLUMNS} FROM collections WHERE api_root = ?1 ORDER BY id"
             ))
             .map_err(db)?;
         stmt.query_map([api_root], collection_from_row)
@@ -595,6 +604,9 @@ impl Store for SqliteStore {
                      FROM objects WHERE collection = ?1 AND stix_id = ?2",
                 )
                 .map_err(db)?;
+            let mut same_version = tx
+                .prepare_cached("SELECT raw FROM objects WHERE date_added = ?1")
+                .map_err(db)?;
             let mut clear_latest = tx
                 .prepare_cached(
                     "UPDATE objects SET is_latest = 0 WHERE collection = ?1 AND stix_id = ?2 AND is_latest = 1",
@@ -624,7 +636,14 @@ impl Store for SqliteStore {
                     })
                     .map_err(db)?;
                 if let Some(at) = existing {
-                    outcomes.push(AddOutcome::Duplicate(ts(at)));
+                    let stored: String = same_version
+                        .query_row(params![at], |r| r.get(0))
+                        .map_err(db)?;
+                    outcomes.push(if same_json(&stored, &object.raw) {
+                        AddOutcome::Duplicate(ts(at))
+                    } else {
+                        AddOutcome::Conflict(ts(at))
+                    });
                     continue;
                 }
                 let is_latest = max.is_none_or(|m| version > m);

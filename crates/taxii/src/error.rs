@@ -1,0 +1,142 @@
+//! TAXII error resources. Every failure leaves the server as one of these,
+//! with the TAXII media type, so clients can always parse what they get.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+use crate::media::TAXII_JSON;
+
+/// An error answered to the client.
+#[derive(Debug, Clone)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub title: &'static str,
+    pub description: String,
+    /// Per-problem details (e.g. which query parameter), when useful.
+    pub details: Option<serde_json::Value>,
+}
+
+#[derive(Serialize)]
+struct ErrorBody<'a> {
+    title: &'a str,
+    description: &'a str,
+    http_status: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    details: Option<&'a serde_json::Value>,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, title: &'static str, description: impl Into<String>) -> Self {
+        ApiError {
+            status,
+            title,
+            description: description.into(),
+            details: None,
+        }
+    }
+
+    pub fn bad_request(description: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "Bad request", description)
+    }
+
+    pub fn not_found(description: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "Not found", description)
+    }
+
+    pub fn forbidden(description: impl Into<String>) -> Self {
+        Self::new(StatusCode::FORBIDDEN, "Forbidden", description)
+    }
+
+    pub fn unauthorized(description: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "Authentication required",
+            description,
+        )
+    }
+
+    pub fn unprocessable(description: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Unprocessable content",
+            description,
+        )
+    }
+
+    pub fn internal(description: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "Internal error",
+            description,
+        )
+    }
+
+    pub fn not_acceptable() -> Self {
+        Self::new(
+            StatusCode::NOT_ACCEPTABLE,
+            "Not acceptable",
+            format!("this server answers in {TAXII_JSON}; send an Accept header that admits it"),
+        )
+    }
+
+    pub fn unsupported_media_type() -> Self {
+        Self::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "Unsupported media type",
+            format!("send the request body as Content-Type: {TAXII_JSON}"),
+        )
+    }
+
+    pub fn too_large(limit: u64) -> Self {
+        Self::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "Request too large",
+            format!(
+                "the request body exceeds this API root's max_content_length of {limit} bytes; split it into smaller envelopes"
+            ),
+        )
+    }
+
+    pub fn with_details(mut self, details: serde_json::Value) -> Self {
+        self.details = Some(details);
+        self
+    }
+}
+
+impl From<store::StoreError> for ApiError {
+    fn from(e: store::StoreError) -> Self {
+        match e {
+            store::StoreError::NotFound(what) => ApiError::not_found(format!("{what} not found")),
+            store::StoreError::Conflict(m) => ApiError::new(StatusCode::CONFLICT, "Conflict", m),
+            store::StoreError::Invalid(m) => ApiError::bad_request(m),
+            other => {
+                tracing::error!(error = %other, "store failure");
+                ApiError::internal("the node could not complete the request; see its log")
+            }
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = ErrorBody {
+            title: self.title,
+            description: &self.description,
+            http_status: self.status.as_u16().to_string(),
+            details: self.details.as_ref(),
+        };
+        let json = serde_json::to_vec(&body).unwrap_or_else(|_| b"{}".to_vec());
+        let mut response = (self.status, json).into_response();
+        response
+            .headers_mut()
+            .insert(header::CONTENT_TYPE, HeaderValue::from_static(TAXII_JSON));
+        if self.status == StatusCode::UNAUTHORIZED {
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Basic realm=\"entente\", Bearer realm=\"entente\""),
+            );
+        }
+        response
+    }
+}

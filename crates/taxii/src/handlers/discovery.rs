@@ -1,0 +1,127 @@
+//! Discovery, API roots, collections and status resources.
+
+use axum::Extension;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use serde_json::{Value, json};
+use sharing::Principal;
+use store::Collection;
+
+use super::{Need, api_root as load_root, base_url, collection_for, json};
+use crate::AppState;
+use crate::error::ApiError;
+use crate::media::{STIX_JSON, TAXII_JSON};
+
+pub async fn discovery(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let roots = state.blocking(|s| Ok(s.store().api_roots()?)).await?;
+    let base = base_url(&state, &headers);
+    let urls: Vec<String> = roots
+        .iter()
+        .map(|r| format!("{base}/{}/", r.path))
+        .collect();
+    let config = state.config();
+    let mut body = json!({ "title": config.title, "api_roots": urls });
+    if let Some(d) = &config.description {
+        body["description"] = json!(d);
+    }
+    if let Some(c) = &config.contact {
+        body["contact"] = json!(c);
+    }
+    if let Some(first) = urls.first() {
+        body["default"] = json!(first);
+    }
+    Ok(json(StatusCode::OK, &body))
+}
+
+pub async fn api_root(
+    State(state): State<AppState>,
+    Path(root): Path<String>,
+) -> Result<Response, ApiError> {
+    let root = load_root(&state, root).await?;
+    let mut body = json!({
+        "title": root.title,
+        "versions": [TAXII_JSON],
+        "max_content_length": root.max_content_length,
+    });
+    if let Some(d) = root.description {
+        body["description"] = json!(d);
+    }
+    Ok(json(StatusCode::OK, &body))
+}
+
+fn collection_resource(c: &Collection, principal: &Principal) -> Value {
+    let access = principal.access(&c.id).unwrap_or_default();
+    let mut body = json!({
+        "id": c.id,
+        "title": c.title,
+        "can_read": access.read,
+        "can_write": access.write,
+        "media_types": [STIX_JSON],
+    });
+    if let Some(d) = &c.description {
+        body["description"] = json!(d);
+    }
+    if let Some(a) = &c.alias {
+        body["alias"] = json!(a);
+    }
+    body
+}
+
+pub async fn collections(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    Path(root): Path<String>,
+) -> Result<Response, ApiError> {
+    let root = load_root(&state, root).await?;
+    let all = state
+        .blocking(move |s| Ok(s.store().collections(&root.path)?))
+        .await?;
+    let mut visible: Vec<&Collection> = all
+        .iter()
+        .filter(|c| principal.access(&c.id).is_some())
+        .collect();
+    visible.sort_by(|a, b| a.id.cmp(&b.id));
+    let resources: Vec<Value> = visible
+        .into_iter()
+        .map(|c| collection_resource(c, &principal))
+        .collect();
+    if resources.is_empty() {
+        return Ok(json(StatusCode::OK, &json!({})));
+    }
+    Ok(json(StatusCode::OK, &json!({ "collections": resources })))
+}
+
+pub async fn collection(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    Path((root, id)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let c = collection_for(&state, &principal, root, id, Need::Any).await?;
+    Ok(json(StatusCode::OK, &collection_resource(&c, &principal)))
+}
+
+pub async fn status(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    Path((root, status_id)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let root = load_root(&state, root).await?;
+    let found = state
+        .blocking(move |s| Ok(s.store().status(&status_id)?))
+        .await?;
+    match found {
+        Some(st)
+            if st.api_root == root.path
+                && (principal.admin || st.owner_token == Some(principal.token_id)) =>
+        {
+            Ok(super::taxii(StatusCode::OK, st.body))
+        }
+        _ => Err(ApiError::not_found(
+            "no status resource with this id is visible to this token (statuses are kept for the node's retention period)",
+        )),
+    }
+}

@@ -1,0 +1,406 @@
+//! Objects, manifests and versions of a collection.
+
+use axum::Extension;
+use axum::body::Body;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::Response;
+use http_body_util::BodyExt;
+use serde_json::json;
+use sharing::Principal;
+use stix::Timestamp;
+use store::{AddOutcome, ObjectQuery, Page, StatusRecord, VersionMatch};
+
+use super::{Need, add_date_headers, collection_for, json, now, stix_time, taxii};
+use crate::AppState;
+use crate::cursor::Cursor;
+use crate::error::ApiError;
+use crate::filters::{Endpoint, Filters};
+use crate::media::{STIX_JSON, is_taxii_content};
+
+/// Turns filters into a store query, resolving `next` against this query.
+fn store_query(
+    state: &AppState,
+    filters: &Filters,
+    endpoint: Endpoint,
+    collection: &str,
+    object: &str,
+) -> Result<(ObjectQuery, u64), ApiError> {
+    let fingerprint = filters.fingerprint(endpoint, collection, object);
+    let mut after = filters.added_after;
+    if let Some(next) = &filters.next {
+        let cursor =
+            Cursor::decode(next, fingerprint).map_err(|e| ApiError::bad_request(e.to_string()))?;
+        after = Some(after.map_or(cursor.after, |a| a.max(cursor.after)));
+    }
+    let config = state.config();
+    let limit = filters
+        .limit
+        .unwrap_or(config.default_page_size)
+        .min(config.max_page_size)
+        .max(1);
+    let mut ids = filters.ids.clone();
+    if !object.is_empty() {
+        ids = vec![object.to_string()];
+    }
+    Ok((
+        ObjectQuery {
+            added_after: after,
+            ids,
+            types: filters.types.clone(),
+            versions: filters.versions.clone(),
+            spec_versions: filters.spec_versions.clone(),
+            limit,
+            with_raw: matches!(endpoint, Endpoint::Objects | Endpoint::Object),
+        },
+        fingerprint,
+    ))
+}
+
+fn next_cursor(page: &Page, fingerprint: u64) -> Option<String> {
+    match (page.more, page.items.last()) {
+        (true, Some(last)) => Some(
+            Cursor {
+                after: last.date_added,
+                fingerprint,
+            }
+            .encode(),
+        ),
+        _ => None,
+    }
+}
+
+/// An envelope written straight from the stored bytes: objects are never
+/// re-encoded, so what is served is exactly what was sent.
+fn envelope(page: &Page, next: Option<&str>) -> Response {
+    if page.items.is_empty() && !page.more {
+        // TAXII: an empty result is an empty envelope.
+        return taxii(StatusCode::OK, "{}");
+    }
+    let size: usize = page.items.iter().map(|o| o.raw.len() + 1).sum();
+    let mut body = String::with_capacity(size + 96);
+    body.push_str(r#"{"more":"#);
+    body.push_str(if page.more { "true" } else { "false" });
+    if let Some(n) = next {
+        body.push_str(r#","next":""#);
+        body.push_str(n);
+        body.push('"');
+    }
+    if !page.items.is_empty() {
+        body.push_str(r#","objects":["#);
+        for (i, o) in page.items.iter().enumerate() {
+            if i > 0 {
+                body.push(',');
+            }
+            body.push_str(&o.raw);
+        }
+        body.push(']');
+    }
+    body.push('}');
+    let mut r = taxii(StatusCode::OK, body);
+    add_date_headers(
+        &mut r,
+        page.items.first().map(|o| o.date_added),
+        page.items.last().map(|o| o.date_added),
+    );
+    r
+}
+
+async fn run_query(state: &AppState, key: i64, query: ObjectQuery) -> Result<Page, ApiError> {
+    state
+        .blocking(move |s| Ok(s.store().query_objects(key, &query)?))
+        .await
+}
+
+/// Does the collection hold any version of `object`? Decides 404 versus an
+/// empty result when filters exclude every version.
+async fn object_exists(state: &AppState, key: i64, object: &str) -> Result<bool, ApiError> {
+    let probe = ObjectQuery {
+        ids: vec![object.to_string()],
+        versions: VersionMatch::all(),
+        limit: 1,
+        ..Default::default()
+    };
+    Ok(!run_query(state, key, probe).await?.items.is_empty())
+}
+
+fn object_not_found(object: &str) -> ApiError {
+    ApiError::not_found(format!("object {object} is not in this collection"))
+}
+
+fn check_object_id(object: &str) -> Result<(), ApiError> {
+    stix::Identifier::parse(object)
+        .map(|_| ())
+        .map_err(|e| ApiError::not_found(format!("no such object: {e}")))
+}
+
+pub async fn get_objects(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    Path((root, collection)): Path<(String, String)>,
+    RawQuery(q): RawQuery,
+) -> Result<Response, ApiError> {
+    let filters = Filters::parse(q.as_deref(), Endpoint::Objects)?;
+    let c = collection_for(&state, &principal, root, collection, Need::Read).await?;
+    let (query, fp) = store_query(&state, &filters, Endpoint::Objects, &c.id, "")?;
+    let page = run_query(&state, c.key, query).await?;
+    Ok(envelope(&page, next_cursor(&page, fp).as_deref()))
+}
+
+pub async fn get_object(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    Path((root, collection, object)): Path<(String, String, String)>,
+    RawQuery(q): RawQuery,
+) -> Result<Response, ApiError> {
+    let filters = Filters::parse(q.as_deref(), Endpoint::Object)?;
+    let c = collection_for(&state, &principal, root, collection, Need::Read).await?;
+    check_object_id(&object)?;
+    let (query, fp) = store_query(&state, &filters, Endpoint::Object, &c.id, &object)?;
+    let page = run_query(&state, c.key, query).await?;
+    if page.items.is_empty() && !object_exists(&state, c.key, &object).await? {
+        return Err(object_not_found(&object));
+    }
+    Ok(envelope(&page, next_cursor(&page, fp).as_deref()))
+}
+
+pub async fn delete_object(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    Path((root, collection, object)): Path<(String, String, String)>,
+    RawQuery(q): RawQuery,
+) -> Result<Response, ApiError> {
+    let mut filters = Filters::parse(q.as_deref(), Endpoint::ObjectDelete)?;
+    // A DELETE without match[version] removes the object, i.e. every version.
+    if filters.versions == VersionMatch::default() {
+        filters.versions = VersionMatch::all();
+    }
+    let c = collection_for(&state, &principal, root, collection, Need::Write).await?;
+    if !principal.can_read(&c.id) {
+        return Err(ApiError::forbidden(
+            "deleting objects needs both read and write rights on the collection",
+        ));
+    }
+    check_object_id(&object)?;
+    if !object_exists(&state, c.key, &object).await? {
+        return Err(object_not_found(&object));
+    }
+    let key = c.key;
+    state
+        .blocking(move |s| {
+            Ok(s.store()
+                .delete_object(key, &object, &filters.versions, &filters.spec_versions)?)
+        })
+        .await?;
+    Ok(taxii(StatusCode::OK, Body::empty()))
+}
+
+pub async fn manifest(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    Path((root, collection)): Path<(String, String)>,
+    RawQuery(q): RawQuery,
+) -> Result<Response, ApiError> {
+    let filters = Filters::parse(q.as_deref(), Endpoint::Manifest)?;
+    let c = collection_for(&state, &principal, root, collection, Need::Read).await?;
+    let (query, fp) = store_query(&state, &filters, Endpoint::Manifest, &c.id, "")?;
+    let page = run_query(&state, c.key, query).await?;
+    let next = next_cursor(&page, fp);
+    let records: Vec<_> = page
+        .items
+        .iter()
+        .map(|o| {
+            json!({
+                "id": o.id,
+                "date_added": o.date_added.to_string(),
+                "version": stix_time(o.version),
+                "media_type": STIX_JSON,
+            })
+        })
+        .collect();
+    let mut body = json!({});
+    if !records.is_empty() || page.more {
+        body["more"] = json!(page.more);
+    }
+    if let Some(n) = next {
+        body["next"] = json!(n);
+    }
+    if !records.is_empty() {
+        body["objects"] = json!(records);
+    }
+    let mut r = json(StatusCode::OK, &body);
+    add_date_headers(
+        &mut r,
+        page.items.first().map(|o| o.date_added),
+        page.items.last().map(|o| o.date_added),
+    );
+    Ok(r)
+}
+
+pub async fn versions(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    Path((root, collection, object)): Path<(String, String, String)>,
+    RawQuery(q): RawQuery,
+) -> Result<Response, ApiError> {
+    let mut filters = Filters::parse(q.as_deref(), Endpoint::Versions)?;
+    filters.versions = VersionMatch::all();
+    let c = collection_for(&state, &principal, root, collection, Need::Read).await?;
+    check_object_id(&object)?;
+    let (query, fp) = store_query(&state, &filters, Endpoint::Versions, &c.id, &object)?;
+    let page = run_query(&state, c.key, query).await?;
+    if page.items.is_empty() && !object_exists(&state, c.key, &object).await? {
+        return Err(object_not_found(&object));
+    }
+    let next = next_cursor(&page, fp);
+    let mut body = json!({});
+    if !page.items.is_empty() || page.more {
+        body["more"] = json!(page.more);
+    }
+    if let Some(n) = next {
+        body["next"] = json!(n);
+    }
+    if !page.items.is_empty() {
+        body["versions"] = json!(
+            page.items
+                .iter()
+                .map(|o| stix_time(o.version))
+                .collect::<Vec<_>>()
+        );
+    }
+    let mut r = json(StatusCode::OK, &body);
+    add_date_headers(
+        &mut r,
+        page.items.first().map(|o| o.date_added),
+        page.items.last().map(|o| o.date_added),
+    );
+    Ok(r)
+}
+
+/// Reads the body, refusing it as soon as it passes `limit` bytes.
+async fn read_limited(body: Body, headers: &HeaderMap, limit: u64) -> Result<Vec<u8>, ApiError> {
+    if let Some(len) = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok())
+        && len > limit
+    {
+        return Err(ApiError::too_large(limit));
+    }
+    let limited = http_body_util::Limited::new(body, limit as usize);
+    match limited.collect().await {
+        Ok(collected) => Ok(collected.to_bytes().to_vec()),
+        Err(e) if e.is::<http_body_util::LengthLimitError>() => Err(ApiError::too_large(limit)),
+        Err(e) => Err(ApiError::bad_request(format!(
+            "could not read the request body: {e}"
+        ))),
+    }
+}
+
+/// One status detail: `{id, version, message}`.
+fn detail(id: &str, version: Option<Timestamp>, message: String) -> serde_json::Value {
+    let mut d = json!({ "id": id, "version": version.map(stix_time).unwrap_or_default() });
+    if !message.is_empty() {
+        d["message"] = json!(message);
+    }
+    d
+}
+
+pub async fn add_objects(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    Path((root, collection)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    if !is_taxii_content(&headers) {
+        return Err(ApiError::unsupported_media_type());
+    }
+    let api_root = super::api_root(&state, root.clone()).await?;
+    let c = collection_for(&state, &principal, root, collection, Need::Write).await?;
+    let bytes = read_limited(body, &headers, api_root.max_content_length).await?;
+    let request_timestamp = now();
+    let owner = principal.token_id;
+    let status_body = state
+        .blocking(move |s| {
+            let envelope = stix::split_envelope(&bytes).map_err(|e| {
+                ApiError::unprocessable(format!("the request body is not a TAXII envelope: {e}"))
+            })?;
+            let total = envelope.objects.len();
+            if total == 0 {
+                return Err(ApiError::unprocessable(
+                    "the envelope holds no objects; send at least one STIX object in \"objects\"",
+                ));
+            }
+            let mut valid = Vec::with_capacity(total);
+            let mut failures = Vec::new();
+            for (index, raw) in envelope.objects.iter().enumerate() {
+                match s.inner.validator.validate(index, raw) {
+                    Ok(object) => valid.push(object),
+                    Err(rejection) => {
+                        let id = rejection
+                            .id
+                            .clone()
+                            .unwrap_or_else(|| format!("(object {index} has no valid id)"));
+                        failures.push(detail(
+                            &id,
+                            None,
+                            format!("object {index}: {}", rejection.message()),
+                        ));
+                    }
+                }
+            }
+            let outcomes = if valid.is_empty() {
+                Vec::new()
+            } else {
+                s.store().add_objects(c.key, &valid)?
+            };
+            let mut successes = Vec::with_capacity(outcomes.len());
+            for (o, outcome) in valid.iter().zip(&outcomes) {
+                match outcome {
+                    AddOutcome::Added(at) => {
+                        successes.push(detail(&o.id, Some(o.version().unwrap_or(*at)), String::new()))
+                    }
+                    AddOutcome::Duplicate(at) => successes.push(detail(
+                        &o.id,
+                        Some(o.version().unwrap_or(*at)),
+                        "this version was already in the collection".to_string(),
+                    )),
+                    AddOutcome::Conflict(at) => failures.push(detail(
+                        &o.id,
+                        Some(o.version().unwrap_or(*at)),
+                        "a different object with this id and version is already stored; a changed object needs a new modified timestamp".to_string(),
+                    )),
+                }
+            }
+            let status_id = uuid::Uuid::new_v4().to_string();
+            let mut body = json!({
+                "id": status_id,
+                "status": "complete",
+                "request_timestamp": request_timestamp.to_string(),
+                "total_count": total,
+                "success_count": successes.len(),
+                "failure_count": failures.len(),
+                "pending_count": 0,
+            });
+            // TAXII forbids empty lists: a details list is present only when it has entries.
+            if !successes.is_empty() {
+                body["successes"] = json!(successes);
+            }
+            if !failures.is_empty() {
+                body["failures"] = json!(failures);
+            }
+            let text = serde_json::to_string(&body)
+                .map_err(|e| ApiError::internal(format!("status encoding failed: {e}")))?;
+            s.store().put_status(&StatusRecord {
+                id: status_id,
+                api_root: c.api_root.clone(),
+                owner_token: Some(owner),
+                created: request_timestamp,
+                body: text.clone(),
+            })?;
+            Ok(text)
+        })
+        .await?;
+    Ok(taxii(StatusCode::ACCEPTED, status_body))
+}

@@ -1,0 +1,156 @@
+//! The TAXII 2.1 HTTP API of an Entente node.
+//!
+//! Handlers are thin: extract, authorise through the principal, make one
+//! store call on a blocking thread, shape the answer. Media-type negotiation
+//! and authentication are middleware, so no handler can forget them.
+
+pub mod cursor;
+pub mod error;
+pub mod filters;
+mod handlers;
+pub mod media;
+mod middleware;
+pub mod serve;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::routing::get;
+use stix::Validator;
+use store::Store;
+
+pub use error::ApiError;
+pub use serve::{ServeOptions, TlsFiles, serve};
+
+/// Settings of the TAXII service.
+#[derive(Clone, Debug)]
+pub struct TaxiiConfig {
+    pub title: String,
+    pub description: Option<String>,
+    pub contact: Option<String>,
+    /// Page size when the client gives no `limit`.
+    pub default_page_size: usize,
+    /// Largest page served, whatever `limit` asks for.
+    pub max_page_size: usize,
+    /// How long status resources are kept (at least 24 hours).
+    pub status_retention: Duration,
+    /// Base URL clients reach this server at (e.g. `https://cti.example.org`),
+    /// used for the API root URLs of the discovery resource. When unset, the
+    /// request's `Host` header and the listener's scheme are used.
+    pub public_url: Option<String>,
+}
+
+impl Default for TaxiiConfig {
+    fn default() -> Self {
+        TaxiiConfig {
+            title: "Entente node".into(),
+            description: None,
+            contact: None,
+            default_page_size: 1000,
+            max_page_size: 10_000,
+            status_retention: Duration::from_secs(7 * 24 * 3600),
+            public_url: None,
+        }
+    }
+}
+
+/// Shared state of every request.
+#[derive(Clone)]
+pub struct AppState {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: Arc<dyn Store>,
+    validator: Validator,
+    config: TaxiiConfig,
+    /// Whether the listener speaks TLS (for self-referencing URLs).
+    tls: bool,
+    /// Last time each token's `last_used` was written, to write it at most once a minute.
+    token_touched: Mutex<HashMap<i64, Instant>>,
+}
+
+impl AppState {
+    pub fn new(
+        store: Arc<dyn Store>,
+        validator: Validator,
+        config: TaxiiConfig,
+        tls: bool,
+    ) -> Self {
+        AppState {
+            inner: Arc::new(Inner {
+                store,
+                validator,
+                config,
+                tls,
+                token_touched: Mutex::new(HashMap::new()),
+            }),
+        }
+    }
+
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.inner.store
+    }
+
+    pub fn config(&self) -> &TaxiiConfig {
+        &self.inner.config
+    }
+
+    /// Runs a blocking store call off the async executor.
+    pub(crate) async fn blocking<T, F>(&self, f: F) -> Result<T, ApiError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&AppState) -> Result<T, ApiError> + Send + 'static,
+    {
+        let state = self.clone();
+        tokio::task::spawn_blocking(move || f(&state))
+            .await
+            .map_err(|e| ApiError::internal(format!("request task failed: {e}")))?
+    }
+}
+
+/// The TAXII 2.1 routes (with and without trailing slash).
+pub fn router(state: AppState) -> Router {
+    use handlers::{discovery, objects};
+    let mut app = Router::new();
+    let routes: Vec<(&str, axum::routing::MethodRouter<AppState>)> = vec![
+        ("/taxii2/", get(discovery::discovery)),
+        ("/{root}/", get(discovery::api_root)),
+        ("/{root}/status/{status_id}/", get(discovery::status)),
+        ("/{root}/collections/", get(discovery::collections)),
+        (
+            "/{root}/collections/{collection}/",
+            get(discovery::collection),
+        ),
+        (
+            "/{root}/collections/{collection}/manifest/",
+            get(objects::manifest),
+        ),
+        (
+            "/{root}/collections/{collection}/objects/",
+            get(objects::get_objects).post(objects::add_objects),
+        ),
+        (
+            "/{root}/collections/{collection}/objects/{object}/",
+            get(objects::get_object).delete(objects::delete_object),
+        ),
+        (
+            "/{root}/collections/{collection}/objects/{object}/versions/",
+            get(objects::versions),
+        ),
+    ];
+    for (path, route) in routes {
+        app = app
+            .route(path.trim_end_matches('/'), route.clone())
+            .route(path, route);
+    }
+    app.fallback(handlers::not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            middleware::authenticate,
+        ))
+        .layer(axum::middleware::from_fn(middleware::negotiate))
+        .with_state(state)
+}
