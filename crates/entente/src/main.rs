@@ -7,12 +7,23 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod commands;
+mod config;
+mod node;
 
 #[derive(Parser)]
-#[command(name = "entente", version, about = "Threat-intelligence and incident sharing hub (STIX 2.1 over TAXII 2.1)")]
+#[command(
+    name = "entente",
+    version,
+    about = "Threat-intelligence and incident sharing hub (STIX 2.1 over TAXII 2.1)"
+)]
 struct Cli {
     /// The node's data directory (database, configuration).
-    #[arg(long, global = true, env = "ENTENTE_DATA", default_value = "./entente-data")]
+    #[arg(
+        long,
+        global = true,
+        env = "ENTENTE_DATA",
+        default_value = "./entente-data"
+    )]
     data: PathBuf,
 
     #[command(subcommand)]
@@ -21,13 +32,48 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Create a node in the data directory; prints the admin token once.
+    Init(commands::init::Args),
+    /// Manage collections.
+    #[command(subcommand)]
+    Collection(commands::collection::Command),
+    /// Manage API tokens.
+    #[command(subcommand)]
+    Token(commands::token::Command),
+    /// Run the TAXII 2.1 server.
+    Serve(commands::serve::Args),
+    /// Import STIX objects into a collection.
+    Import(commands::import::Args),
+    /// Export a collection as a STIX bundle.
+    Export(commands::export::Args),
     /// Check STIX objects without a node: exit 0 when all are valid, 1 otherwise.
     Validate(commands::validate::Args),
 }
 
+/// Logs to standard error; `RUST_LOG` filters (default `info`). Client IP
+/// addresses are never logged.
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    let data = cli.data.as_path();
     let result = match cli.command {
+        Command::Init(args) => commands::init::run(data, args),
+        Command::Collection(command) => commands::collection::run(data, command),
+        Command::Token(command) => commands::token::run(data, command),
+        Command::Serve(args) => {
+            init_logging();
+            commands::serve::run(data, args)
+        }
+        Command::Import(args) => commands::import::run(data, args),
+        Command::Export(args) => commands::export::run(data, args),
         Command::Validate(args) => commands::validate::run(args),
     };
     match result {

@@ -37,5 +37,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
     }
     println!("{valid} valid, {invalid} invalid");
-    Ok(if invalid == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    Ok(if invalid == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }

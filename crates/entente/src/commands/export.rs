@@ -1,0 +1,102 @@
+//! `entente export`: write a collection (or part of it) as a STIX bundle.
+//! Objects are written as stored, never re-encoded.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, bail};
+use stix::Timestamp;
+use store::{ObjectQuery, Store, VersionMatch};
+
+use crate::node::Node;
+
+#[derive(clap::Args)]
+pub struct Args {
+    #[arg(long)]
+    pub collection: String,
+    /// Only objects of this type (repeatable).
+    #[arg(long = "type", value_name = "TYPE")]
+    pub types: Vec<String>,
+    /// Only this object (repeatable).
+    #[arg(long = "id", value_name = "ID")]
+    pub ids: Vec<String>,
+    /// Only objects added after this STIX timestamp.
+    #[arg(long)]
+    pub added_after: Option<String>,
+    /// Which versions: last (default), first, all.
+    #[arg(long, default_value = "last")]
+    pub versions: String,
+    /// Output file (default: standard output).
+    #[arg(long, short)]
+    pub output: Option<PathBuf>,
+}
+
+pub fn run(dir: &Path, args: Args) -> anyhow::Result<ExitCode> {
+    let node = Node::open(dir)?;
+    let collection = node.collection(&args.collection)?;
+    let versions = match args.versions.as_str() {
+        "last" => VersionMatch::last_only(),
+        "first" => VersionMatch {
+            first: true,
+            ..Default::default()
+        },
+        "all" => VersionMatch::all(),
+        other => bail!("--versions {other:?}: use last, first or all"),
+    };
+    for t in &args.types {
+        if !stix::is_valid_type_name(t) {
+            bail!("--type {t:?} is not a STIX type name");
+        }
+    }
+    for id in &args.ids {
+        stix::Identifier::parse(id).with_context(|| format!("--id {id:?}"))?;
+    }
+    let added_after = match &args.added_after {
+        Some(t) => Some(Timestamp::parse(t).context("--added-after")?),
+        None => None,
+    };
+    let mut out: Box<dyn Write> = match &args.output {
+        Some(p) => Box::new(std::io::BufWriter::new(
+            std::fs::File::create(p).with_context(|| format!("cannot write {}", p.display()))?,
+        )),
+        None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
+    };
+    let mut query = ObjectQuery {
+        added_after,
+        ids: args.ids,
+        types: args.types,
+        versions,
+        spec_versions: Vec::new(),
+        limit: 5_000,
+        with_raw: true,
+    };
+    write!(
+        out,
+        "{{\"type\":\"bundle\",\"id\":\"bundle--{}\",\"objects\":[",
+        uuid::Uuid::new_v4()
+    )?;
+    let mut count = 0usize;
+    loop {
+        let page = node.store.query_objects(collection.key, &query)?;
+        for o in &page.items {
+            if count > 0 {
+                out.write_all(b",\n")?;
+            } else {
+                out.write_all(b"\n")?;
+            }
+            out.write_all(o.raw.as_bytes())?;
+            count += 1;
+        }
+        match (page.more, page.items.last()) {
+            (true, Some(last)) => query.added_after = Some(last.date_added),
+            _ => break,
+        }
+    }
+    out.write_all(b"\n]}\n")?;
+    out.flush()?;
+    if args.output.is_some() {
+        eprintln!("exported {count} objects");
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,101 @@
+//! `entente serve`: run the TAXII 2.1 server.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::Context;
+use taxii::{AppState, ServeOptions, TlsFiles};
+
+use crate::commands::demo;
+use crate::node::{self, Node};
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Address to listen on (default 127.0.0.1:9000, or the configuration's).
+    #[arg(long)]
+    pub listen: Option<SocketAddr>,
+    /// Load the demo dataset (creating the node if needed) and print a token to explore it.
+    #[arg(long)]
+    pub demo: bool,
+    /// PEM certificate chain: serve HTTPS.
+    #[arg(long, requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key.
+    #[arg(long, requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// Allow plain HTTP on a non-loopback address (behind a TLS proxy only).
+    #[arg(long)]
+    pub allow_plain_http: bool,
+}
+
+pub fn run(dir: &Path, args: Args) -> anyhow::Result<ExitCode> {
+    if args.demo {
+        demo::prepare(dir)?;
+    }
+    let mut node = Node::open(dir)?;
+    if let Some(listen) = args.listen {
+        node.config.server.listen = listen;
+    }
+    if let (Some(cert), Some(key)) = (args.tls_cert, args.tls_key) {
+        node.config.server.tls_cert = Some(cert);
+        node.config.server.tls_key = Some(key);
+    }
+    node.config.server.allow_plain_http |= args.allow_plain_http;
+    let server = &node.config.server;
+    let tls = match (&server.tls_cert, &server.tls_key) {
+        (Some(cert), Some(key)) => Some(TlsFiles {
+            cert: cert.clone(),
+            key: key.clone(),
+        }),
+        _ => None,
+    };
+    let options = ServeOptions {
+        listen: server.listen,
+        tls: tls.clone(),
+        allow_plain_http: server.allow_plain_http,
+    };
+    taxii::serve::check(&options)?;
+    let state = AppState::new(
+        node.dyn_store(),
+        node::validator(),
+        node.config.taxii_config(),
+        tls.is_some(),
+    );
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    runtime.block_on(taxii::serve(
+        state,
+        options,
+        |addr| {
+            eprintln!("Entente node serving TAXII 2.1 at {scheme}://{addr}/taxii2/");
+        },
+        shutdown_signal(),
+    ))?;
+    eprintln!("stopped");
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+}

@@ -1,0 +1,223 @@
+//! Node configuration: `entente.toml` in the data directory, overridden by
+//! `ENTENTE_*` environment variables, overridden by command-line flags.
+//!
+//! Every setting an operator may need lives here, in a text file, never only
+//! in the database.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use serde::{Deserialize, Serialize};
+
+pub const FILE_NAME: &str = "entente.toml";
+pub const DATABASE_NAME: &str = "entente.db";
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    pub server: Server,
+    pub taxii: Taxii,
+    pub database: Database,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Server {
+    /// Address to listen on.
+    pub listen: SocketAddr,
+    /// PEM certificate chain; with `tls_key`, the node serves HTTPS.
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key.
+    pub tls_key: Option<PathBuf>,
+    /// Serve plain HTTP on a non-loopback address (only behind a TLS proxy).
+    pub allow_plain_http: bool,
+    /// The URL clients reach the node at, used in discovery responses.
+    pub public_url: Option<String>,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Taxii {
+    pub title: String,
+    pub description: Option<String>,
+    pub contact: Option<String>,
+    pub default_page_size: usize,
+    pub max_page_size: usize,
+    /// Hours status resources are kept (at least 24).
+    pub status_retention_hours: u64,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Database {
+    /// Also survive power loss (fsync every commit), at some write speed.
+    pub synchronous_full: bool,
+    /// Page cache, MiB.
+    pub cache_mib: u32,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            server: Server::default(),
+            taxii: Taxii::default(),
+            database: Database::default(),
+        }
+    }
+}
+
+impl Default for Server {
+    fn default() -> Self {
+        Server {
+            listen: SocketAddr::from(([127, 0, 0, 1], 9000)),
+            tls_cert: None,
+            tls_key: None,
+            allow_plain_http: false,
+            public_url: None,
+        }
+    }
+}
+
+impl Default for Taxii {
+    fn default() -> Self {
+        Taxii {
+            title: "Entente node".into(),
+            description: Some(
+                "STIX 2.1 threat intelligence shared under TLP over TAXII 2.1".into(),
+            ),
+            contact: None,
+            default_page_size: 1000,
+            max_page_size: 10_000,
+            status_retention_hours: 168,
+        }
+    }
+}
+
+impl Default for Database {
+    fn default() -> Self {
+        Database {
+            synchronous_full: false,
+            cache_mib: 64,
+        }
+    }
+}
+
+const TEMPLATE_HEADER: &str = "\
+# Entente node configuration.
+# Environment variables override these values: ENTENTE_LISTEN, ENTENTE_TLS_CERT,
+# ENTENTE_TLS_KEY, ENTENTE_ALLOW_PLAIN_HTTP, ENTENTE_PUBLIC_URL, ENTENTE_TITLE.
+# Command-line flags override both.
+
+";
+
+impl Config {
+    /// Reads `DIR/entente.toml` (defaults when absent) and applies the environment.
+    pub fn load(data_dir: &Path) -> anyhow::Result<Config> {
+        let path = data_dir.join(FILE_NAME);
+        let mut config = match std::fs::read_to_string(&path) {
+            Ok(text) => toml::from_str::<Config>(&text)
+                .with_context(|| format!("{} is not a valid configuration", path.display()))?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Config::default(),
+            Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
+        };
+        config.apply_env(|k| std::env::var(k).ok())?;
+        config.check()?;
+        Ok(config)
+    }
+
+    pub fn apply_env(&mut self, var: impl Fn(&str) -> Option<String>) -> anyhow::Result<()> {
+        if let Some(v) = var("ENTENTE_LISTEN") {
+            self.server.listen = v.parse().with_context(|| {
+                format!("ENTENTE_LISTEN={v:?} is not an address such as 127.0.0.1:9000")
+            })?;
+        }
+        if let Some(v) = var("ENTENTE_TLS_CERT") {
+            self.server.tls_cert = Some(v.into());
+        }
+        if let Some(v) = var("ENTENTE_TLS_KEY") {
+            self.server.tls_key = Some(v.into());
+        }
+        if let Some(v) = var("ENTENTE_ALLOW_PLAIN_HTTP") {
+            self.server.allow_plain_http = match v.as_str() {
+                "1" | "true" | "yes" => true,
+                "0" | "false" | "no" => false,
+                _ => bail!("ENTENTE_ALLOW_PLAIN_HTTP={v:?} must be true or false"),
+            };
+        }
+        if let Some(v) = var("ENTENTE_PUBLIC_URL") {
+            self.server.public_url = Some(v);
+        }
+        if let Some(v) = var("ENTENTE_TITLE") {
+            self.taxii.title = v;
+        }
+        Ok(())
+    }
+
+    pub fn check(&self) -> anyhow::Result<()> {
+        if self.server.tls_cert.is_some() != self.server.tls_key.is_some() {
+            bail!("server.tls_cert and server.tls_key must be set together");
+        }
+        if self.taxii.default_page_size == 0 || self.taxii.max_page_size == 0 {
+            bail!("taxii.default_page_size and taxii.max_page_size must be at least 1");
+        }
+        if self.taxii.status_retention_hours < 24 {
+            bail!("taxii.status_retention_hours must be at least 24 (TAXII clients rely on a day)");
+        }
+        if let Some(url) = &self.server.public_url
+            && !(url.starts_with("https://") || url.starts_with("http://"))
+        {
+            bail!("server.public_url {url:?} must start with https:// (or http:// behind a proxy)");
+        }
+        Ok(())
+    }
+
+    /// The file `init` writes: every setting, with its default.
+    pub fn template() -> anyhow::Result<String> {
+        Ok(format!(
+            "{TEMPLATE_HEADER}{}",
+            toml::to_string_pretty(&Config::default())?
+        ))
+    }
+
+    pub fn taxii_config(&self) -> taxii::TaxiiConfig {
+        taxii::TaxiiConfig {
+            title: self.taxii.title.clone(),
+            description: self.taxii.description.clone(),
+            contact: self.taxii.contact.clone(),
+            default_page_size: self.taxii.default_page_size,
+            max_page_size: self.taxii.max_page_size,
+            status_retention: std::time::Duration::from_secs(
+                self.taxii.status_retention_hours * 3600,
+            ),
+            public_url: self.server.public_url.clone(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn template_parses_back_to_defaults() {
+        let text = Config::template().unwrap();
+        let parsed: Config = toml::from_str(&text).unwrap();
+        assert_eq!(parsed.server.listen, Config::default().server.listen);
+    }
+
+    #[test]
+    fn environment_overrides_and_errors_are_precise() {
+        let mut c = Config::default();
+        c.apply_env(|k| (k == "ENTENTE_LISTEN").then(|| "0.0.0.0:8443".to_string()))
+            .unwrap();
+        assert_eq!(c.server.listen.port(), 8443);
+        let err = c
+            .apply_env(|k| (k == "ENTENTE_LISTEN").then(|| "nowhere".to_string()))
+            .unwrap_err();
+        assert!(err.to_string().contains("ENTENTE_LISTEN"));
+        let err = toml::from_str::<Config>("[server]\nlisten = 5\n").unwrap_err();
+        assert!(err.to_string().contains("listen"), "{err}");
+        assert!(toml::from_str::<Config>("[server]\nlisen = \"x\"\n").is_err());
+    }
+}

@@ -1,0 +1,82 @@
+//! Opening a node's data directory.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::{Context, bail};
+use store::{SqliteOptions, SqliteStore, Store};
+
+use crate::config::{Config, DATABASE_NAME};
+
+/// An initialised node: its configuration and its store.
+pub struct Node {
+    pub config: Config,
+    pub store: Arc<SqliteStore>,
+}
+
+pub fn database_path(dir: &Path) -> PathBuf {
+    dir.join(DATABASE_NAME)
+}
+
+impl Node {
+    /// Opens an initialised node; tells the user how to create one otherwise.
+    pub fn open(dir: &Path) -> anyhow::Result<Node> {
+        let db = database_path(dir);
+        if !db.exists() {
+            bail!(
+                "no Entente node in {} (no {DATABASE_NAME}); create one with: entente --data {} init",
+                dir.display(),
+                dir.display()
+            );
+        }
+        Self::open_or_create(dir)
+    }
+
+    /// Opens the node, creating the database if needed.
+    pub fn open_or_create(dir: &Path) -> anyhow::Result<Node> {
+        let config = Config::load(dir)?;
+        let store = SqliteStore::open(
+            database_path(dir),
+            SqliteOptions {
+                synchronous_full: config.database.synchronous_full,
+                cache_mib: config.database.cache_mib,
+            },
+        )
+        .with_context(|| format!("cannot open the database in {}", dir.display()))?;
+        Ok(Node {
+            config,
+            store: Arc::new(store),
+        })
+    }
+
+    pub fn dyn_store(&self) -> Arc<dyn Store> {
+        self.store.clone()
+    }
+
+    /// A collection by id, or an error that lists what exists.
+    pub fn collection(&self, id: &str) -> anyhow::Result<store::Collection> {
+        if let Some(c) = self.store.collection(id)? {
+            return Ok(c);
+        }
+        let known: Vec<String> = self
+            .store
+            .all_collections()?
+            .into_iter()
+            .map(|c| format!("{} ({})", c.id, c.title))
+            .collect();
+        if known.is_empty() {
+            bail!(
+                "collection {id} does not exist; this node has no collections yet (entente collection create --title ...)"
+            );
+        }
+        bail!(
+            "collection {id} does not exist; collections on this node: {}",
+            known.join(", ")
+        )
+    }
+}
+
+/// The validator every ingest path uses.
+pub fn validator() -> stix::Validator {
+    stix::Validator::new()
+}
