@@ -22,6 +22,7 @@ pub fn prepare(dir: &Path) -> anyhow::Result<()> {
             &init::Args {
                 api_root: "api1".into(),
                 title: "Entente demo".into(),
+                max_content_length: 100 * 1024 * 1024,
             },
         )?;
         eprintln!(

@@ -17,6 +17,9 @@ pub struct Args {
     /// Title of the API root.
     #[arg(long, default_value = "Entente API root")]
     pub title: String,
+    /// Largest request body the API root accepts, in bytes.
+    #[arg(long, default_value_t = 100 * 1024 * 1024)]
+    pub max_content_length: u64,
 }
 
 /// Creates the node and returns the admin token (shown once).
@@ -26,6 +29,9 @@ pub fn create_node(dir: &Path, args: &Args) -> anyhow::Result<String> {
             "{} already holds an Entente node; use it, or choose another --data directory",
             dir.display()
         );
+    }
+    if args.max_content_length == 0 {
+        bail!("--max-content-length must be at least 1 byte");
     }
     if !is_valid_root_name(&args.api_root) {
         bail!(
@@ -45,7 +51,7 @@ pub fn create_node(dir: &Path, args: &Args) -> anyhow::Result<String> {
         path: args.api_root.clone(),
         title: args.title.clone(),
         description: None,
-        max_content_length: 100 * 1024 * 1024,
+        max_content_length: args.max_content_length,
     })?;
     let secret = sharing::token::generate()?;
     node.store.create_token(&NewToken {
