@@ -76,9 +76,9 @@ class Server:
 class Node:
     """A data directory with an initialised node and a running server."""
 
-    def __init__(self, data_dir):
+    def __init__(self, data_dir, init_args=()):
         self.dir = Path(data_dir)
-        out = self.cli("init")
+        out = self.cli("init", *init_args)
         self.admin = out.strip().splitlines()[-1].strip()
         self.server = Server(self.dir)
         self.extra_servers = []
