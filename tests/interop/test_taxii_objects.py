@@ -200,12 +200,26 @@ def after(data, records, stamp):
 def test_added_after_is_strict_and_follows_date_added(data):
     model = data["model"]
     for stamp in cut_points(data):
-        for versions in [("last",), ("all",)]:
+        for versions in [("last",), ("all",), ("first",), ("first", "last")]:
             env = data["col"].get_objects(added_after=stamp, version=",".join(versions))
             expected = record_keys(after(data, model.select(versions=versions), stamp))
             assert keys(env.get("objects", [])) == expected, (stamp, versions)
             if not expected:
                 assert env == {}
+
+
+def test_first_and_last_are_chosen_before_added_after(data):
+    """An incremental puller asking for `first` after the first version was
+    added gets nothing for that object: first/last are decided over all
+    versions, then added_after applies."""
+    stix_id = data["multi"][0]
+    mine = data["model"].select(ids=[stix_id], versions=("all",))
+    first_added = data["added"][(mine[0]["id"], mine[0]["version"])]
+    assert data["col"].get_objects(id=stix_id, version="first", added_after=first_added) == {}
+    env = data["col"].get_objects(id=stix_id, version="last", added_after=first_added)
+    assert keys(env["objects"]) == [(stix_id, mine[-1]["version"])]
+    env = data["col"].get_object(stix_id, version="all", added_after=first_added)
+    assert keys(env["objects"]) == record_keys(mine[1:])
 
 
 def test_added_after_in_client_formats(data):
@@ -256,6 +270,14 @@ def test_as_pages_over_objects(data, per_request, filters):
     assert got == expected
     assert len(set(got)) == len(got)
     assert len(pages) == -(-len(expected) // per_request)
+
+
+def test_page_size_equal_to_the_result_size_has_no_trailing_page(data):
+    expected = record_keys(data["model"].select(versions=("all",)))
+    for per_request in (len(expected), len(expected) // 2 if len(expected) % 2 == 0 else len(expected) - 1):
+        pages = list(as_pages(data["col"].get_objects, per_request=per_request, version="all"))
+        assert all(p.get("objects") for p in pages), "no empty page at the end"
+        assert [k for p in pages for k in keys(p["objects"])] == expected
 
 
 @pytest.mark.parametrize("per_request", [1, 3, 1000])
@@ -312,6 +334,41 @@ def test_get_object_paging_with_limit_and_next(data):
     assert got == [[k] for k in expected]
 
 
+def test_unicode_content_round_trips(data):
+    f = data["factory"]
+    obj = f.sdo(
+        "threat-actor",
+        name="Угруповання «Тихая гавань» — 静かな港 🛰",
+        description="Targets journalists in Kyiv, Tbilisi and Minsk; uses lures in ქართული.",
+        threat_actor_types=["spy"],
+    )
+    escaped = '{"objects": [' + json.dumps(obj, ensure_ascii=True) + "]}"
+    raw_utf8 = f.new_version(obj, description="Ещё одна версия ✓")
+    assert data["col"].add_objects(escaped).success_count == 1
+    assert data["col"].add_objects({"objects": [raw_utf8]}).success_count == 1
+    for o in (obj, raw_utf8):
+        data["model"].add(o)
+    got = data["col"].get_object(obj["id"], version="all")["objects"]
+    assert_valid_stix(got)
+    assert got == [obj, raw_utf8]
+    r = session(data["token"]).get(data["col"].objects_url + obj["id"] + "/", params={"match[version]": "all"})
+    assert json.dumps(obj, ensure_ascii=True) in r.text, "\\u escapes are kept as sent"
+    stamps = r.headers["X-TAXII-Date-Added-First"], r.headers["X-TAXII-Date-Added-Last"]
+    data["added"][(obj["id"], version_key(obj))] = stamps[0]
+    data["added"][(raw_utf8["id"], version_key(raw_utf8))] = stamps[1]
+
+
+def test_versions_endpoint_headers(data):
+    s = session(data["token"])
+    stix_id = data["multi"][1]
+    mine = data["model"].select(ids=[stix_id], versions=("all",))
+    r = s.get(f"{data['col'].objects_url}{stix_id}/versions/")
+    assert r.headers["X-TAXII-Date-Added-First"] == data["added"][(stix_id, mine[0]["version"])]
+    assert r.headers["X-TAXII-Date-Added-Last"] == data["added"][(stix_id, mine[-1]["version"])]
+    r = s.get(f"{data['col'].objects_url}{stix_id}/", params={"match[version]": "first"})
+    assert r.headers["X-TAXII-Date-Added-First"] == data["added"][(stix_id, mine[0]["version"])]
+
+
 def test_versions_endpoint_pages_with_next(data):
     s = session(data["token"])
     stix_id = data["multi"][0]
@@ -358,6 +415,9 @@ def test_next_may_change_limit_but_not_filters(data):
     assert forged.status_code == 400
     junk = s.get(url, params={"next": "not a cursor"})
     assert junk.status_code == 400
+    # Nor does it move to another endpoint.
+    other = s.get(data["col"].url + "manifest/", params={"limit": 2, "match[type]": "indicator", "next": first["next"]})
+    assert other.status_code == 400
 
 
 def test_next_survives_a_restart_and_works_on_another_server_process(node, data):

@@ -4,12 +4,13 @@ without version filters."""
 
 import copy
 import json
+import threading
 import time
 
 import pytest
 import requests
 from stix2validator import ValidationOptions, validate_instance
-from taxii2client.v21 import Collection, Status
+from taxii2client.v21 import Collection, Status, as_pages
 
 from interop_data import Factory, Model, parse_time, stix_time, version_key
 from interop_support import TAXII, envelope_objects, session
@@ -328,3 +329,53 @@ def test_delete_rights(node, setup, versioned):
     r = session(tokens["admin"]).delete(url)
     assert r.status_code == 200
     assert r.headers["Content-Type"].replace(" ", "") == TAXII
+
+
+def test_copies_in_two_collections_are_independent(node, setup):
+    cid, tokens = setup
+    other = node.collection("Second home")
+    admin_a = collection(node, cid, tokens["admin"])
+    admin_b = collection(node, other, tokens["admin"])
+    f = Factory(17)
+    obj = f.indicator(1)
+    admin_a.add_objects({"objects": [obj]})
+    admin_b.add_objects({"objects": [obj]})
+    rec_a = admin_a.get_manifest(id=obj["id"])["objects"][0]
+    rec_b = admin_b.get_manifest(id=obj["id"])["objects"][0]
+    assert rec_a["version"] == rec_b["version"]
+    assert rec_a["date_added"] < rec_b["date_added"]
+    admin_a.delete_object(obj["id"])
+    assert admin_b.get_object(obj["id"])["objects"] == [obj]
+    with pytest.raises(requests.HTTPError):
+        admin_a.get_object(obj["id"])
+
+
+def test_concurrent_writers_lose_nothing_and_never_share_a_date_added(node, setup):
+    cid, tokens = setup
+    target = node.collection("Concurrent writers")
+    token = node.token("w-concurrent", read=[target], write=[target])
+    batches = []
+    for w in range(4):
+        f = Factory(400 + w)
+        batches.append([[f.indicator(n) for n in range(b * 20, b * 20 + 20)] for b in range(8)])
+    results = []
+
+    def writer(mine):
+        col = collection(node, target, token)
+        for batch in mine:
+            results.append(col.add_objects({"objects": batch}))
+
+    threads = [threading.Thread(target=writer, args=(b,)) for b in batches]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(results) == 32
+    assert all(r.status == "complete" and r.success_count == 20 for r in results)
+    col = collection(node, target, token)
+    records = [r for page in as_pages(col.get_manifest, per_request=100) for r in page["objects"]]
+    assert len(records) == 4 * 8 * 20
+    stamps = [r["date_added"] for r in records]
+    assert stamps == sorted(stamps) and len(set(stamps)) == len(stamps)
+    posted = {o["id"] for w in batches for b in w for o in b}
+    assert {r["id"] for r in records} == posted
