@@ -1,0 +1,195 @@
+//! Instants, calendar dates and time zones as the incident record uses them.
+//!
+//! Every instant is stored in UTC. Time zones come from the copy of the IANA
+//! database compiled into the binary, so that an assessment gives the same
+//! answer on every machine, whatever tzdata the host has (or lacks).
+
+use std::fmt;
+use std::str::FromStr;
+use std::sync::LazyLock;
+
+use jiff::civil::Date;
+use jiff::tz::{TimeZone, TimeZoneDatabase};
+use jiff::{Timestamp, ZonedDateTime};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+static BUNDLED_TZDB: LazyLock<TimeZoneDatabase> = LazyLock::new(TimeZoneDatabase::bundled);
+
+/// Looks up an IANA time zone name (`Europe/Berlin`) in the bundled database.
+pub fn time_zone(name: &str) -> Option<TimeZone> {
+    if name.eq_ignore_ascii_case("UTC") {
+        return Some(TimeZone::UTC);
+    }
+    BUNDLED_TZDB.get(name).ok()
+}
+
+/// An instant in UTC, written as RFC 3339 (`2026-11-14T02:30:00Z`).
+///
+/// Input may carry any UTC offset (`+01:00`); it is converted to UTC. Input
+/// without an offset is rejected, because a local wall-clock time without its
+/// zone does not name one instant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Moment(pub Timestamp);
+
+impl Moment {
+    pub fn timestamp(self) -> Timestamp {
+        self.0
+    }
+
+    /// The same instant on the wall clock of `tz`.
+    pub fn in_zone(self, tz: &TimeZone) -> ZonedDateTime {
+        self.0.to_zoned_datetime(tz.clone())
+    }
+
+    /// The calendar date of this instant on the wall clock of `tz`.
+    pub fn local_date(self, tz: &TimeZone) -> Date {
+        self.in_zone(tz).date()
+    }
+}
+
+impl From<Timestamp> for Moment {
+    fn from(ts: Timestamp) -> Self {
+        Moment(ts)
+    }
+}
+
+impl fmt::Display for Moment {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // jiff prints RFC 3339 in UTC with `Z` and only as many fraction
+        // digits as the instant has.
+        write!(f, "{}", self.0)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "`{input}` is not an RFC 3339 timestamp with a UTC offset (for example 2026-11-14T02:30:00Z)"
+)]
+pub struct MomentError {
+    pub input: String,
+}
+
+impl FromStr for Moment {
+    type Err = MomentError;
+
+    fn from_str(input: &str) -> Result<Self, Self::Err> {
+        let error = || MomentError {
+            input: input.to_string(),
+        };
+        // jiff also accepts `2026-11-14 02:30Z` and friends; insist on the
+        // `T` separator and seconds so that records stay in one format.
+        let bytes = input.as_bytes();
+        if bytes.len() < 20 || bytes[10] != b'T' || bytes[16] != b':' {
+            return Err(error());
+        }
+        Timestamp::from_str(input).map(Moment).map_err(|_| error())
+    }
+}
+
+impl Serialize for Moment {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Moment {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        Moment::from_str(&text).map_err(serde::de::Error::custom)
+    }
+}
+
+/// A calendar date without a time (`2026-06-10`), for rules that count days.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Day(pub Date);
+
+impl fmt::Display for Day {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{input}` is not a calendar date YYYY-MM-DD (for example 2026-06-10)")]
+pub struct DayError {
+    pub input: String,
+}
+
+impl FromStr for Day {
+    type Err = DayError;
+
+    fn from_str(input: &str) -> Result<Self, Self::Err> {
+        let error = || DayError {
+            input: input.to_string(),
+        };
+        if input.len() != 10 {
+            return Err(error());
+        }
+        Date::from_str(input).map(Day).map_err(|_| error())
+    }
+}
+
+impl Serialize for Day {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Day {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        Day::from_str(&text).map_err(serde::de::Error::custom)
+    }
+}
+
+/// Shows an instant on a local wall clock: `2026-11-15T03:30:00+01:00[Europe/Berlin]`.
+pub fn local_display(moment: Moment, tz: &TimeZone, tz_name: &str) -> String {
+    let zoned = moment.in_zone(tz);
+    format!("{}[{tz_name}]", zoned.strftime("%Y-%m-%dT%H:%M:%S%:z"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn moments_convert_offsets_to_utc_and_print_rfc3339() {
+        let m: Moment = "2026-11-14T03:30:00+01:00".parse().unwrap();
+        assert_eq!(m.to_string(), "2026-11-14T02:30:00Z");
+    }
+
+    #[test]
+    fn moments_without_offset_or_in_odd_forms_are_rejected() {
+        for bad in [
+            "2026-11-14T02:30:00",
+            "2026-11-14 02:30:00Z",
+            "2026-11-14T02:30Z",
+            "2026-13-01T00:00:00Z",
+            "yesterday",
+            "",
+        ] {
+            assert!(bad.parse::<Moment>().is_err(), "{bad} accepted");
+        }
+    }
+
+    #[test]
+    fn bundled_time_zones_work_without_system_tzdata() {
+        let tz = time_zone("America/New_York").unwrap();
+        let m: Moment = "2026-07-01T16:00:00Z".parse().unwrap();
+        assert_eq!(
+            local_display(m, &tz, "America/New_York"),
+            "2026-07-01T12:00:00-04:00[America/New_York]"
+        );
+        assert!(time_zone("Mars/Olympus_Mons").is_none());
+    }
+
+    #[test]
+    fn days_parse_only_iso_dates() {
+        assert_eq!(
+            "2026-06-10".parse::<Day>().unwrap().to_string(),
+            "2026-06-10"
+        );
+        assert!("2026-6-10".parse::<Day>().is_err());
+        assert!("2026-02-30".parse::<Day>().is_err());
+    }
+}
