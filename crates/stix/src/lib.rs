@@ -7,13 +7,15 @@
 
 pub mod envelope;
 pub mod id;
+mod json;
 pub mod object;
 mod spec;
 pub mod timestamp;
+pub mod tlp;
 pub mod validate;
 
 pub use envelope::{Envelope, EnvelopeError, InputShape, split_envelope};
-pub use id::{Identifier, IdentifierError, is_valid_type_name};
+pub use id::{Identifier, IdentifierError, is_valid_type_name, split_identifier};
 pub use object::{ObjectKind, StixObject};
 pub use timestamp::{Timestamp, TimestampError};
 pub use validate::{PatternCheck, Problem, Rejection, Validator};

@@ -2,6 +2,7 @@
 //! index and decide on.
 
 use crate::Timestamp;
+use crate::validate::Problem;
 
 /// The broad category of a STIX type, which decides how it is versioned.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -40,6 +41,9 @@ pub struct StixObject {
     /// Every identifier the object points at through a `*_ref` or `*_refs`
     /// property, at any depth (markings excluded), deduplicated, in first-seen order.
     pub references: Vec<String>,
+    /// What is allowed but deprecated (such as the observable container of
+    /// observed-data), for tools that want to tell the sender; usually empty.
+    pub warnings: Vec<Problem>,
 }
 
 impl StixObject {

@@ -3,14 +3,16 @@
 //! Every rejection names the object (its index in the input and its id when it
 //! has a readable one), the JSON path of each offending value, and why.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
 
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
+use crate::json;
 use crate::object::{ObjectKind, StixObject};
-use crate::spec;
+use crate::spec::{self, Path};
 use crate::timestamp::Timestamp;
 
 /// One thing wrong with an object.
@@ -111,7 +113,7 @@ impl Validator {
             id,
             problems,
         };
-        let value: Value = match serde_json::from_str(raw) {
+        let value = match json::parse_strict(raw) {
             Ok(v) => v,
             Err(e) => {
                 return Err(reject(
@@ -128,14 +130,20 @@ impl Validator {
                 None,
                 vec![Problem {
                     path: "$".into(),
-                    reason: "a STIX object must be a JSON object".into(),
+                    reason: format!(
+                        "a STIX object must be a JSON object, but this is {}",
+                        json_kind(&value)
+                    ),
                 }],
             ));
         };
         let id = map.get("id").and_then(Value::as_str).map(str::to_owned);
         let mut cx = Checker {
             problems: Vec::new(),
+            warnings: Vec::new(),
             pattern_check: self.pattern_check.as_deref(),
+            container: None,
+            defanged: false,
         };
         let facts = spec::check_object(&map, &mut cx);
         match facts {
@@ -151,6 +159,7 @@ impl Validator {
                 object_marking_refs: facts.object_marking_refs,
                 granular_marking_refs: facts.granular_marking_refs,
                 references: collect_references(&map),
+                warnings: cx.warnings,
             }),
             _ => {
                 if cx.problems.is_empty() {
@@ -165,16 +174,41 @@ impl Validator {
     }
 }
 
+fn json_kind(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "an object",
+    }
+}
+
 /// Collects problems while the per-type rules run.
 pub(crate) struct Checker<'a> {
     pub problems: Vec<Problem>,
+    pub warnings: Vec<Problem>,
     pub pattern_check: Option<&'a dyn PatternCheck>,
+    /// Inside the deprecated observable container of observed-data: its local
+    /// keys and the type of the object under each, which references resolve to.
+    pub container: Option<BTreeMap<String, Option<String>>>,
+    /// The object being checked says `"defanged": true`, so address-like
+    /// values may be deliberately broken (`hxxp://`, `example[.]com`).
+    pub defanged: bool,
 }
 
 impl Checker<'_> {
-    pub fn problem(&mut self, path: impl Into<String>, reason: impl Into<String>) {
+    pub fn report(&mut self, at: &Path<'_>, reason: impl Into<String>) {
         self.problems.push(Problem {
-            path: path.into(),
+            path: at.render(),
+            reason: reason.into(),
+        });
+    }
+
+    pub fn warn(&mut self, at: &Path<'_>, reason: impl Into<String>) {
+        self.warnings.push(Problem {
+            path: at.render(),
             reason: reason.into(),
         });
     }
