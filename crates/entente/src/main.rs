@@ -8,7 +8,7 @@ use clap::{Parser, Subcommand};
 
 mod commands;
 mod config;
-mod node;
+mod site;
 
 #[derive(Parser)]
 #[command(
@@ -40,14 +40,31 @@ enum Command {
     /// Manage API tokens.
     #[command(subcommand)]
     Token(commands::token::Command),
+    /// Manage organisations.
+    #[command(subcommand)]
+    Org(commands::org::OrgCommand),
+    /// Manage users of organisations.
+    #[command(subcommand)]
+    User(commands::org::UserCommand),
+    /// Manage communities of organisations.
+    #[command(subcommand)]
+    Community(commands::community::Command),
+    /// Verify and read the audit log.
+    #[command(subcommand)]
+    Audit(commands::audit::Command),
     /// Run the TAXII 2.1 server.
     Serve(commands::serve::Args),
     /// Import STIX objects into a collection.
     Import(commands::import::Args),
+    /// Assess an incident against reporting regimes, write notifications, export STIX (no node needed).
+    #[command(subcommand)]
+    Incident(commands::incident::Command),
     /// Export a collection as a STIX bundle.
     Export(commands::export::Args),
     /// Check STIX objects without a node: exit 0 when all are valid, 1 otherwise.
     Validate(commands::validate::Args),
+    /// Check STIX patterns and evaluate them against observed data.
+    Pattern(commands::pattern::Args),
 }
 
 /// Logs to standard error; `RUST_LOG` filters (default `info`). Client IP
@@ -68,13 +85,19 @@ fn main() -> ExitCode {
         Command::Init(args) => commands::init::run(data, args),
         Command::Collection(command) => commands::collection::run(data, command),
         Command::Token(command) => commands::token::run(data, command),
+        Command::Org(command) => commands::org::run_org(data, command),
+        Command::User(command) => commands::org::run_user(data, command),
+        Command::Community(command) => commands::community::run(data, command),
+        Command::Audit(command) => commands::audit::run(data, command),
         Command::Serve(args) => {
             init_logging();
             commands::serve::run(data, args)
         }
         Command::Import(args) => commands::import::run(data, args),
+        Command::Incident(command) => commands::incident::run(command),
         Command::Export(args) => commands::export::run(data, args),
         Command::Validate(args) => commands::validate::run(args),
+        Command::Pattern(args) => commands::pattern::run(args),
     };
     match result {
         Ok(code) => code,

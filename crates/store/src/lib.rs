@@ -11,12 +11,16 @@
 //! as the row key, which makes "after this point" paging exact: a page never
 //! skips nor repeats an object, whatever else is written meanwhile.
 
+mod audit;
 mod schema;
 mod sqlite;
 
 pub use sqlite::{SqliteOptions, SqliteStore};
 
+use sharing::{CollectionPolicy, CommunityId, OrgId, Owner, Role, Tlp, UserId};
 use stix::{StixObject, Timestamp};
+
+pub use audit::{entry_hash, verify_chain};
 
 /// Why a store operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -61,6 +65,23 @@ pub struct Collection {
     pub description: Option<String>,
     pub alias: Option<String>,
     pub created: Timestamp,
+    pub owner: Owner,
+    /// TLP of objects posted without a TLP marking.
+    pub default_tlp: Option<Tlp>,
+    /// Readable (its TLP:CLEAR objects) without authentication.
+    pub public: bool,
+}
+
+impl Collection {
+    /// What the sharing policy needs to know about this collection.
+    pub fn policy(&self) -> CollectionPolicy {
+        CollectionPolicy {
+            id: self.id.clone(),
+            owner: self.owner,
+            default_tlp: self.default_tlp,
+            public: self.public,
+        }
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -70,6 +91,49 @@ pub struct NewCollection {
     pub title: String,
     pub description: Option<String>,
     pub alias: Option<String>,
+    pub owner: Owner,
+    pub default_tlp: Option<Tlp>,
+    pub public: bool,
+}
+
+/// An organisation.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Org {
+    pub id: OrgId,
+    pub name: String,
+    /// The organisation's STIX identity id.
+    pub identity_id: String,
+    pub created: Timestamp,
+}
+
+/// A user of an organisation.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct User {
+    pub id: UserId,
+    pub org: OrgId,
+    pub org_name: String,
+    pub name: String,
+    pub role: Role,
+    pub created: Timestamp,
+}
+
+/// A community of organisations.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Community {
+    pub id: CommunityId,
+    pub name: String,
+    /// Members may see the list of member organisations.
+    pub show_members: bool,
+    pub created: Timestamp,
+}
+
+/// An organisation's place in a community.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Membership {
+    pub community: CommunityId,
+    pub org: OrgId,
+    /// The organisation's objects reach this community under a pseudonym.
+    pub pseudonymous: bool,
 }
 
 /// Per-collection rights of a token.
@@ -86,6 +150,8 @@ pub struct TokenRecord {
     pub id: i64,
     pub name: String,
     pub admin: bool,
+    /// The user the token belongs to; `None` for node-level tokens.
+    pub user: Option<User>,
     pub created: Timestamp,
     pub expires: Option<Timestamp>,
     pub revoked: Option<Timestamp>,
@@ -98,6 +164,7 @@ pub struct NewToken {
     pub name: String,
     pub secret_hash: [u8; 32],
     pub admin: bool,
+    pub user: Option<UserId>,
     pub expires: Option<Timestamp>,
     pub grants: Vec<Grant>,
 }
@@ -149,6 +216,8 @@ pub struct ObjectQuery {
     pub limit: usize,
     /// Also load each object's JSON (manifests do not need it).
     pub with_raw: bool,
+    /// Only objects whose audience has one of these keys (`None`: all).
+    pub audience: Option<Vec<String>>,
 }
 
 /// One stored object version.
@@ -162,6 +231,87 @@ pub struct StoredObject {
     pub spec_version: String,
     /// The object as received; empty unless asked for.
     pub raw: String,
+    /// The organisation that posted it.
+    pub origin_org: Option<OrgId>,
+    /// The TLP it is handled at (`None`: private to its source).
+    pub tlp: Option<Tlp>,
+    /// The identifiers it points at that decide whether it may be shown
+    /// (see `sharing`); empty for most objects.
+    pub refs: Vec<String>,
+}
+
+/// How an object enters the store: the object and what the policy decided.
+#[derive(Clone, Debug)]
+pub struct Ingest {
+    pub object: StixObject,
+    /// Audience keys (see `sharing::audience`).
+    pub audience: Vec<String>,
+    pub origin_org: Option<OrgId>,
+    pub origin_user: Option<UserId>,
+    pub tlp: Option<Tlp>,
+    /// Identifiers whose visibility gates this object's.
+    pub refs: Vec<String>,
+}
+
+impl Ingest {
+    /// An object visible to every reader of its collection (TLP:CLEAR
+    /// audience), with no source organisation: for node-level tooling.
+    pub fn open(object: StixObject) -> Ingest {
+        Ingest {
+            object,
+            audience: vec!["clear".into()],
+            origin_org: None,
+            origin_user: None,
+            tlp: Some(Tlp::Clear),
+            refs: Vec::new(),
+        }
+    }
+}
+
+/// A stored copy of an object, for onward-sharing and reference checks.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CopyRecord {
+    pub id: String,
+    pub collection: i64,
+    pub date_added: Timestamp,
+    pub origin_org: Option<OrgId>,
+    pub tlp: Option<Tlp>,
+    pub audience: Vec<String>,
+}
+
+/// One entry of the audit log.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AuditEntry {
+    pub token: Option<i64>,
+    pub user: Option<UserId>,
+    pub org: Option<OrgId>,
+    /// What happened: `write`, `read-restricted`, `token-use`, `org-create`, …
+    pub action: String,
+    pub collection: Option<String>,
+    /// Object ids concerned.
+    pub objects: Vec<String>,
+    pub detail: String,
+}
+
+/// An audit entry as recorded, with its place in the hash chain.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AuditRecord {
+    pub seq: i64,
+    pub at: Timestamp,
+    pub entry: AuditEntry,
+    pub prev_hash: [u8; 32],
+    pub hash: [u8; 32],
+}
+
+/// Which audit records to list.
+#[derive(Clone, Debug, Default)]
+pub struct AuditFilter {
+    pub org: Option<OrgId>,
+    pub user: Option<UserId>,
+    pub object: Option<String>,
+    pub since: Option<Timestamp>,
+    pub until: Option<Timestamp>,
+    pub limit: usize,
 }
 
 /// One page of a query.
@@ -209,6 +359,25 @@ pub trait Store: Send + Sync + 'static {
     fn collection(&self, id: &str) -> Result<Option<Collection>>;
     fn create_collection(&self, new: &NewCollection) -> Result<Collection>;
 
+    // Organisations, users, communities.
+    fn create_org(&self, name: &str, identity_id: &str) -> Result<Org>;
+    fn orgs(&self) -> Result<Vec<Org>>;
+    /// By name (case-insensitive) or STIX identity id.
+    fn org(&self, name_or_identity: &str) -> Result<Option<Org>>;
+    fn create_user(&self, org: OrgId, name: &str, role: Role) -> Result<User>;
+    fn users(&self) -> Result<Vec<User>>;
+    /// By `org/user`, or by user name when it is unique on the node.
+    fn user(&self, path: &str) -> Result<Option<User>>;
+    fn create_community(&self, name: &str, show_members: bool) -> Result<Community>;
+    fn communities(&self) -> Result<Vec<Community>>;
+    fn community(&self, name: &str) -> Result<Option<Community>>;
+    /// Adds (or updates) an organisation's membership of a community.
+    fn add_member(&self, community: CommunityId, org: OrgId, pseudonymous: bool) -> Result<()>;
+    fn members(&self, community: CommunityId) -> Result<Vec<Membership>>;
+    fn memberships(&self, org: OrgId) -> Result<Vec<Membership>>;
+    /// A random secret of this node (pseudonym derivation), created once.
+    fn node_secret(&self) -> Result<Vec<u8>>;
+
     // Tokens.
     fn create_token(&self, new: &NewToken) -> Result<TokenRecord>;
     fn token_by_hash(&self, secret_hash: &[u8; 32]) -> Result<Option<TokenRecord>>;
@@ -220,7 +389,7 @@ pub trait Store: Send + Sync + 'static {
     // Objects.
     /// Adds objects to a collection in one transaction: when this returns
     /// `Ok`, every object is durably committed.
-    fn add_objects(&self, collection: i64, objects: &[StixObject]) -> Result<Vec<AddOutcome>>;
+    fn add_objects(&self, collection: i64, objects: &[Ingest]) -> Result<Vec<AddOutcome>>;
     fn query_objects(&self, collection: i64, query: &ObjectQuery) -> Result<Page>;
     /// Deletes the versions of `id` that `versions` and `spec_versions`
     /// select; returns how many were deleted.
@@ -231,6 +400,17 @@ pub trait Store: Send + Sync + 'static {
         versions: &VersionMatch,
         spec_versions: &[String],
     ) -> Result<usize>;
+
+    /// Every stored copy (any collection, any version) of these ids, oldest first.
+    fn copies(&self, ids: &[String]) -> Result<Vec<CopyRecord>>;
+    /// The stored marking definitions among `ids`, as (id, JSON).
+    fn marking_definitions(&self, ids: &[String]) -> Result<Vec<(String, String)>>;
+
+    // Audit log: append-only, hash-chained.
+    fn append_audit(&self, entry: &AuditEntry) -> Result<()>;
+    fn audit(&self, filter: &AuditFilter) -> Result<Vec<AuditRecord>>;
+    /// Every record in order, for verification.
+    fn audit_chain(&self) -> Result<Vec<AuditRecord>>;
 
     // Status resources.
     fn put_status(&self, status: &StatusRecord) -> Result<()>;

@@ -72,6 +72,89 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX statuses_by_created ON statuses(created);
     ",
+    // 2: organisations, users, communities, TLP audiences, audit.
+    // Objects stored under schema 1 had no policy: they keep being visible to
+    // every reader of their collection (the `clear` audience).
+    "
+    CREATE TABLE node_meta (key TEXT PRIMARY KEY, value BLOB NOT NULL);
+    INSERT INTO node_meta (key, value) VALUES ('pseudonym_secret', randomblob(32));
+
+    CREATE TABLE orgs (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE COLLATE NOCASE,
+        identity_id TEXT NOT NULL UNIQUE,
+        created INTEGER NOT NULL
+    );
+    CREATE TABLE users (
+        id INTEGER PRIMARY KEY,
+        org INTEGER NOT NULL REFERENCES orgs(id),
+        name TEXT NOT NULL COLLATE NOCASE,
+        role TEXT NOT NULL CHECK (role IN ('admin', 'analyst', 'reader')),
+        created INTEGER NOT NULL,
+        UNIQUE (org, name)
+    );
+    CREATE TABLE communities (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE COLLATE NOCASE,
+        show_members INTEGER NOT NULL,
+        created INTEGER NOT NULL
+    );
+    CREATE TABLE community_members (
+        community INTEGER NOT NULL REFERENCES communities(id),
+        org INTEGER NOT NULL REFERENCES orgs(id),
+        pseudonymous INTEGER NOT NULL,
+        added INTEGER NOT NULL,
+        PRIMARY KEY (community, org)
+    ) WITHOUT ROWID;
+    CREATE INDEX community_members_by_org ON community_members(org, community);
+
+    ALTER TABLE collections ADD COLUMN owner_org INTEGER REFERENCES orgs(id);
+    ALTER TABLE collections ADD COLUMN owner_community INTEGER REFERENCES communities(id);
+    ALTER TABLE collections ADD COLUMN default_tlp INTEGER;
+    ALTER TABLE collections ADD COLUMN public INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE tokens ADD COLUMN user INTEGER REFERENCES users(id);
+
+    -- An audience is a set of keys, interned: many objects share one.
+    CREATE TABLE audiences (id INTEGER PRIMARY KEY, keys TEXT NOT NULL UNIQUE);
+    CREATE TABLE audience_keys (
+        key TEXT NOT NULL,
+        audience INTEGER NOT NULL REFERENCES audiences(id),
+        PRIMARY KEY (key, audience)
+    ) WITHOUT ROWID;
+    INSERT INTO audiences (id, keys) VALUES (1, 'clear');
+    INSERT INTO audience_keys (key, audience) VALUES ('clear', 1);
+
+    ALTER TABLE objects ADD COLUMN audience INTEGER NOT NULL DEFAULT 1;
+    ALTER TABLE objects ADD COLUMN origin_org INTEGER;
+    ALTER TABLE objects ADD COLUMN origin_user INTEGER;
+    ALTER TABLE objects ADD COLUMN tlp INTEGER DEFAULT 0;
+    ALTER TABLE objects ADD COLUMN refs TEXT;
+    -- Lookups by id across collections (onward sharing, references) and
+    -- within one collection both use this index.
+    DROP INDEX objects_by_version;
+    CREATE UNIQUE INDEX objects_by_version ON objects(stix_id, collection, version);
+
+    CREATE TABLE audit (
+        seq INTEGER PRIMARY KEY,
+        at INTEGER NOT NULL,
+        token INTEGER,
+        user INTEGER,
+        org INTEGER,
+        action TEXT NOT NULL,
+        collection TEXT,
+        objects TEXT NOT NULL,
+        detail TEXT NOT NULL,
+        prev_hash BLOB NOT NULL,
+        hash BLOB NOT NULL
+    );
+    CREATE INDEX audit_by_org ON audit(org, seq);
+    CREATE INDEX audit_by_user ON audit(user, seq);
+    CREATE INDEX audit_by_time ON audit(at);
+    CREATE TRIGGER audit_append_only_update BEFORE UPDATE ON audit
+        BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+    CREATE TRIGGER audit_append_only_delete BEFORE DELETE ON audit
+        BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+    ",
 ];
 
 /// The schema version this build writes.

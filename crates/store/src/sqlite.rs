@@ -7,12 +7,15 @@ use std::sync::{Mutex, MutexGuard};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params, params_from_iter};
-use stix::{ObjectKind, StixObject, Timestamp};
+use stix::{ObjectKind, Timestamp};
 
 use crate::schema;
+use sharing::{CommunityId, OrgId, Owner, Role, Tlp};
+
 use crate::{
-    AddOutcome, ApiRoot, Collection, Grant, NewCollection, NewToken, ObjectQuery, Page, Result,
-    StatusRecord, Store, StoreError, StoredObject, TokenRecord, VersionMatch,
+    AddOutcome, ApiRoot, AuditEntry, AuditFilter, AuditRecord, Collection, Community, CopyRecord,
+    Grant, Ingest, Membership, NewCollection, NewToken, ObjectQuery, Org, Page, Result,
+    StatusRecord, Store, StoreError, StoredObject, TokenRecord, User, VersionMatch,
 };
 
 /// How to open the database.
@@ -160,6 +163,48 @@ impl Drop for Reader<'_> {
     }
 }
 
+/// Interns audience key sets within one write transaction.
+#[derive(Default)]
+struct AudienceInterner {
+    known: std::collections::HashMap<String, i64>,
+}
+
+impl AudienceInterner {
+    fn id(&mut self, tx: &rusqlite::Transaction<'_>, keys: &[String]) -> Result<i64> {
+        let mut sorted: Vec<&str> = keys.iter().map(String::as_str).collect();
+        sorted.sort_unstable();
+        sorted.dedup();
+        let text = sorted.join(" ");
+        if let Some(id) = self.known.get(&text) {
+            return Ok(*id);
+        }
+        let found: Option<i64> = tx
+            .query_row("SELECT id FROM audiences WHERE keys = ?1", [&text], |r| {
+                r.get(0)
+            })
+            .optional()
+            .map_err(db)?;
+        let id = match found {
+            Some(id) => id,
+            None => {
+                tx.execute("INSERT INTO audiences (keys) VALUES (?1)", [&text])
+                    .map_err(db)?;
+                let id = tx.last_insert_rowid();
+                for k in &sorted {
+                    tx.execute(
+                        "INSERT INTO audience_keys (key, audience) VALUES (?1, ?2)",
+                        params![k, id],
+                    )
+                    .map_err(db)?;
+                }
+                id
+            }
+        };
+        self.known.insert(text, id);
+        Ok(id)
+    }
+}
+
 /// Equal as JSON values (key order and whitespace do not matter).
 fn same_json(a: &str, b: &str) -> bool {
     a == b
@@ -178,6 +223,11 @@ fn opt_ts(micros: Option<i64>) -> Option<Timestamp> {
 }
 
 fn collection_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Collection> {
+    let owner = match (r.get::<_, Option<i64>>(7)?, r.get::<_, Option<i64>>(8)?) {
+        (Some(org), _) => Owner::Org(org),
+        (None, Some(community)) => Owner::Community(community),
+        (None, None) => Owner::Node,
+    };
     Ok(Collection {
         key: r.get(0)?,
         id: r.get(1)?,
@@ -186,10 +236,81 @@ fn collection_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Collection> {
         description: r.get(4)?,
         alias: r.get(5)?,
         created: ts(r.get(6)?),
+        owner,
+        default_tlp: tlp_from(r.get(9)?),
+        public: r.get(10)?,
     })
 }
 
-const COLLECTION_COLUMNS: &str = "key, id, api_root, title, description, alias, created";
+const COLLECTION_COLUMNS: &str = "key, id, api_root, title, description, alias, created, owner_org, owner_community, default_tlp, public";
+
+/// TLP levels are stored as their rank (0 CLEAR … 4 RED).
+fn tlp_rank(t: Option<Tlp>) -> Option<i64> {
+    t.map(|t| match t {
+        Tlp::Clear => 0,
+        Tlp::Green => 1,
+        Tlp::Amber => 2,
+        Tlp::AmberStrict => 3,
+        Tlp::Red => 4,
+    })
+}
+
+fn tlp_from(rank: Option<i64>) -> Option<Tlp> {
+    rank.and_then(|r| {
+        Some(match r {
+            0 => Tlp::Clear,
+            1 => Tlp::Green,
+            2 => Tlp::Amber,
+            3 => Tlp::AmberStrict,
+            4 => Tlp::Red,
+            _ => return None,
+        })
+    })
+}
+
+fn role_from(text: &str) -> rusqlite::Result<Role> {
+    text.parse().map_err(|e: sharing::model::UnknownRole| {
+        rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
+    })
+}
+
+const USER_COLUMNS: &str = "u.id, u.org, o.name, u.name, u.role, u.created";
+
+fn user_from_row(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<User> {
+    Ok(User {
+        id: r.get(at)?,
+        org: r.get(at + 1)?,
+        org_name: r.get(at + 2)?,
+        name: r.get(at + 3)?,
+        role: role_from(&r.get::<_, String>(at + 4)?)?,
+        created: ts(r.get(at + 5)?),
+    })
+}
+
+fn org_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Org> {
+    Ok(Org {
+        id: r.get(0)?,
+        name: r.get(1)?,
+        identity_id: r.get(2)?,
+        created: ts(r.get(3)?),
+    })
+}
+
+fn community_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Community> {
+    Ok(Community {
+        id: r.get(0)?,
+        name: r.get(1)?,
+        show_members: r.get(2)?,
+        created: ts(r.get(3)?),
+    })
+}
+
+fn conflict_as(what: String) -> impl FnOnce(rusqlite::Error) -> StoreError {
+    move |e| match db(e) {
+        StoreError::Conflict(_) => StoreError::Conflict(what),
+        other => other,
+    }
+}
 
 fn load_token(conn: &Connection, r: &rusqlite::Row<'_>) -> rusqlite::Result<TokenRecord> {
     let id: i64 = r.get(0)?;
@@ -206,10 +327,24 @@ fn load_token(conn: &Connection, r: &rusqlite::Row<'_>) -> rusqlite::Result<Toke
             })
         })?
         .collect::<rusqlite::Result<Vec<_>>>()?;
+    let user_id: Option<i64> = r.get(7)?;
+    let user = match user_id {
+        Some(u) => conn
+            .query_row(
+                &format!(
+                    "SELECT {USER_COLUMNS} FROM users u JOIN orgs o ON o.id = u.org WHERE u.id = ?1"
+                ),
+                [u],
+                |row| user_from_row(row, 0),
+            )
+            .optional()?,
+        None => None,
+    };
     Ok(TokenRecord {
         id,
         name: r.get(1)?,
         admin: r.get(2)?,
+        user,
         created: ts(r.get(3)?),
         expires: opt_ts(r.get(4)?),
         revoked: opt_ts(r.get(5)?),
@@ -218,7 +353,7 @@ fn load_token(conn: &Connection, r: &rusqlite::Row<'_>) -> rusqlite::Result<Toke
     })
 }
 
-const TOKEN_COLUMNS: &str = "id, name, admin, created, expires, revoked, last_used";
+const TOKEN_COLUMNS: &str = "id, name, admin, created, expires, revoked, last_used, user";
 
 /// SQL for a version selector, with its parameters appended to `params`.
 fn version_sql(v: &VersionMatch, params: &mut Vec<rusqlite::types::Value>) -> String {
@@ -262,17 +397,26 @@ fn in_list(column: &str, values: &[String], params: &mut Vec<rusqlite::types::Va
     format!("{column} IN ({marks})")
 }
 
+const STORED_COLUMNS: &str =
+    "date_added, stix_id, type, version, versioned, spec_version, origin_org, tlp, refs";
+
 fn stored_from_row(r: &rusqlite::Row<'_>, with_raw: bool) -> rusqlite::Result<StoredObject> {
     let date_added: i64 = r.get(0)?;
     let versioned: bool = r.get(4)?;
     let version: i64 = r.get(3)?;
+    let refs: Option<String> = r.get(8)?;
     Ok(StoredObject {
         date_added: ts(date_added),
         id: r.get(1)?,
         object_type: r.get(2)?,
         version: ts(if versioned { version } else { date_added }),
         spec_version: r.get(5)?,
-        raw: if with_raw { r.get(6)? } else { String::new() },
+        origin_org: r.get(6)?,
+        tlp: tlp_from(r.get(7)?),
+        refs: refs
+            .map(|t| t.split(' ').map(str::to_owned).collect())
+            .unwrap_or_default(),
+        raw: if with_raw { r.get(9)? } else { String::new() },
     })
 }
 
@@ -303,9 +447,19 @@ impl SqliteStore {
         if !query.spec_versions.is_empty() {
             clauses.push(in_list("spec_version", &query.spec_versions, &mut params));
         }
+        if let Some(keys) = &query.audience {
+            if keys.is_empty() {
+                return Ok(Vec::new());
+            }
+            // The reader's audiences form a small set SQLite builds once per statement.
+            clauses.push(format!(
+                "audience IN (SELECT audience FROM audience_keys WHERE {})",
+                in_list("key", keys, &mut params)
+            ));
+        }
         let raw_col = if query.with_raw { ", raw" } else { "" };
         let sql = format!(
-            "SELECT date_added, stix_id, type, version, versioned, spec_version{raw_col}
+            "SELECT {STORED_COLUMNS}{raw_col}
              FROM objects WHERE {} ORDER BY date_added LIMIT {}",
             clauses.join(" AND "),
             limit
@@ -446,16 +600,26 @@ impl Store for SqliteStore {
             return Err(StoreError::NotFound(format!("API root {:?}", new.api_root)));
         }
         let created = now();
+        let (owner_org, owner_community) = match new.owner {
+            Owner::Node => (None, None),
+            Owner::Org(o) => (Some(o), None),
+            Owner::Community(c) => (None, Some(c)),
+        };
         conn.execute(
-            "INSERT INTO collections (id, api_root, title, description, alias, created)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            "INSERT INTO collections (id, api_root, title, description, alias, created,
+                                      owner_org, owner_community, default_tlp, public)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
             params![
                 new.id,
                 new.api_root,
                 new.title,
                 new.description,
                 new.alias,
-                created.as_micros()
+                created.as_micros(),
+                owner_org,
+                owner_community,
+                tlp_rank(new.default_tlp),
+                new.public
             ],
         )
         .map_err(|e| match db(e) {
@@ -472,6 +636,9 @@ impl Store for SqliteStore {
             description: new.description.clone(),
             alias: new.alias.clone(),
             created,
+            owner: new.owner,
+            default_tlp: new.default_tlp,
+            public: new.public,
         })
     }
 
@@ -480,13 +647,14 @@ impl Store for SqliteStore {
         let tx = conn.transaction().map_err(db)?;
         let created = now();
         tx.execute(
-            "INSERT INTO tokens (name, secret_hash, admin, created, expires) VALUES (?1, ?2, ?3, ?4, ?5)",
+            "INSERT INTO tokens (name, secret_hash, admin, created, expires, user) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
             params![
                 new.name,
                 &new.secret_hash[..],
                 new.admin,
                 created.as_micros(),
-                new.expires.map(Timestamp::as_micros)
+                new.expires.map(Timestamp::as_micros),
+                new.user
             ],
         )
         .map_err(|e| match db(e) {
@@ -583,7 +751,7 @@ impl Store for SqliteStore {
         Ok(())
     }
 
-    fn add_objects(&self, collection: i64, objects: &[StixObject]) -> Result<Vec<AddOutcome>> {
+    fn add_objects(&self, collection: i64, objects: &[Ingest]) -> Result<Vec<AddOutcome>> {
         let mut conn = lock(&self.writer);
         let tx = conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
@@ -601,7 +769,7 @@ impl Store for SqliteStore {
             let mut probe = tx
                 .prepare_cached(
                     "SELECT max(version), min(version), max(CASE WHEN version = ?3 THEN date_added END)
-                     FROM objects WHERE collection = ?1 AND stix_id = ?2",
+                     FROM objects WHERE stix_id = ?2 AND collection = ?1",
                 )
                 .map_err(db)?;
             let mut same_version = tx
@@ -620,11 +788,14 @@ impl Store for SqliteStore {
             let mut insert = tx
                 .prepare_cached(
                     "INSERT INTO objects (date_added, collection, stix_id, type, version, versioned,
-                                          is_latest, is_first, spec_version, raw)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                                          is_latest, is_first, spec_version, raw,
+                                          audience, origin_org, origin_user, tlp, refs)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
                 )
                 .map_err(db)?;
-            for object in objects {
+            let mut audiences = AudienceInterner::default();
+            for ingest in objects {
+                let object = &ingest.object;
                 let versioned = object.kind != ObjectKind::Observable;
                 let version = match (versioned, object.version()) {
                     (true, Some(v)) => v.as_micros(),
@@ -660,6 +831,8 @@ impl Store for SqliteStore {
                 }
                 let date_added = next;
                 next += 1;
+                let audience = audiences.id(&tx, &ingest.audience)?;
+                let refs = (!ingest.refs.is_empty()).then(|| ingest.refs.join(" "));
                 insert
                     .execute(params![
                         date_added,
@@ -672,6 +845,11 @@ impl Store for SqliteStore {
                         is_first,
                         object.effective_spec_version(),
                         &*object.raw,
+                        audience,
+                        ingest.origin_org,
+                        ingest.origin_user,
+                        tlp_rank(ingest.tlp),
+                        refs,
                     ])
                     .map_err(db)?;
                 outcomes.push(AddOutcome::Added(ts(date_added)));
@@ -753,15 +931,384 @@ impl Store for SqliteStore {
             // Re-mark the first and last of what remains.
             tx.execute(
                 "UPDATE objects SET
-                   is_latest = (version = (SELECT max(version) FROM objects WHERE collection = ?1 AND stix_id = ?2)),
-                   is_first = (version = (SELECT min(version) FROM objects WHERE collection = ?1 AND stix_id = ?2))
-                 WHERE collection = ?1 AND stix_id = ?2",
+                   is_latest = (version = (SELECT max(version) FROM objects WHERE stix_id = ?2 AND collection = ?1)),
+                   is_first = (version = (SELECT min(version) FROM objects WHERE stix_id = ?2 AND collection = ?1))
+                 WHERE stix_id = ?2 AND collection = ?1",
                 params![collection, id],
             )
             .map_err(db)?;
         }
         tx.commit().map_err(db)?;
         Ok(deleted)
+    }
+
+    fn create_org(&self, name: &str, identity_id: &str) -> Result<Org> {
+        let conn = lock(&self.writer);
+        let created = now();
+        conn.execute(
+            "INSERT INTO orgs (name, identity_id, created) VALUES (?1, ?2, ?3)",
+            params![name, identity_id, created.as_micros()],
+        )
+        .map_err(conflict_as(format!(
+            "an organisation named {name:?} already exists"
+        )))?;
+        Ok(Org {
+            id: conn.last_insert_rowid(),
+            name: name.to_string(),
+            identity_id: identity_id.to_string(),
+            created,
+        })
+    }
+
+    fn orgs(&self) -> Result<Vec<Org>> {
+        let conn = self.reader()?;
+        let mut stmt = conn
+            .prepare_cached("SELECT id, name, identity_id, created FROM orgs ORDER BY name")
+            .map_err(db)?;
+        stmt.query_map([], org_from_row)
+            .map_err(db)?
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(db)
+    }
+
+    fn org(&self, name_or_identity: &str) -> Result<Option<Org>> {
+        let conn = self.reader()?;
+        conn.query_row(
+            "SELECT id, name, identity_id, created FROM orgs WHERE name = ?1 OR identity_id = ?1",
+            [name_or_identity],
+            org_from_row,
+        )
+        .optional()
+        .map_err(db)
+    }
+
+    fn create_user(&self, org: OrgId, name: &str, role: Role) -> Result<User> {
+        let conn = lock(&self.writer);
+        let created = now();
+        let org_name: Option<String> = conn
+            .query_row("SELECT name FROM orgs WHERE id = ?1", [org], |r| r.get(0))
+            .optional()
+            .map_err(db)?;
+        let org_name =
+            org_name.ok_or_else(|| StoreError::NotFound(format!("organisation {org}")))?;
+        conn.execute(
+            "INSERT INTO users (org, name, role, created) VALUES (?1, ?2, ?3, ?4)",
+            params![org, name, role.as_str(), created.as_micros()],
+        )
+        .map_err(conflict_as(format!(
+            "{org_name} already has a user named {name:?}"
+        )))?;
+        Ok(User {
+            id: conn.last_insert_rowid(),
+            org,
+            org_name,
+            name: name.to_string(),
+            role,
+            created,
+        })
+    }
+
+    fn users(&self) -> Result<Vec<User>> {
+        let conn = self.reader()?;
+        let mut stmt = conn
+            .prepare_cached(&format!(
+                "SELECT {USER_COLUMNS} FROM users u JOIN orgs o ON o.id = u.org ORDER BY o.name, u.name"
+            ))
+            .map_err(db)?;
+        stmt.query_map([], |r| user_from_row(r, 0))
+            .map_err(db)?
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(db)
+    }
+
+    fn user(&self, path: &str) -> Result<Option<User>> {
+        let conn = self.reader()?;
+        let found: Vec<User> = match path.split_once('/') {
+            Some((org, name)) => {
+                let mut stmt = conn
+                    .prepare_cached(&format!(
+                        "SELECT {USER_COLUMNS} FROM users u JOIN orgs o ON o.id = u.org WHERE o.name = ?1 AND u.name = ?2"
+                    ))
+                    .map_err(db)?;
+                stmt.query_map([org, name], |r| user_from_row(r, 0))
+                    .map_err(db)?
+                    .collect::<rusqlite::Result<Vec<_>>>()
+                    .map_err(db)?
+            }
+            None => {
+                let mut stmt = conn
+                    .prepare_cached(&format!(
+                        "SELECT {USER_COLUMNS} FROM users u JOIN orgs o ON o.id = u.org WHERE u.name = ?1"
+                    ))
+                    .map_err(db)?;
+                stmt.query_map([path], |r| user_from_row(r, 0))
+                    .map_err(db)?
+                    .collect::<rusqlite::Result<Vec<_>>>()
+                    .map_err(db)?
+            }
+        };
+        if found.len() > 1 {
+            return Err(StoreError::Invalid(format!(
+                "several organisations have a user named {path:?}; write it as ORG/USER"
+            )));
+        }
+        Ok(found.into_iter().next())
+    }
+
+    fn create_community(&self, name: &str, show_members: bool) -> Result<Community> {
+        let conn = lock(&self.writer);
+        let created = now();
+        conn.execute(
+            "INSERT INTO communities (name, show_members, created) VALUES (?1, ?2, ?3)",
+            params![name, show_members, created.as_micros()],
+        )
+        .map_err(conflict_as(format!(
+            "a community named {name:?} already exists"
+        )))?;
+        Ok(Community {
+            id: conn.last_insert_rowid(),
+            name: name.to_string(),
+            show_members,
+            created,
+        })
+    }
+
+    fn communities(&self) -> Result<Vec<Community>> {
+        let conn = self.reader()?;
+        let mut stmt = conn
+            .prepare_cached("SELECT id, name, show_members, created FROM communities ORDER BY name")
+            .map_err(db)?;
+        stmt.query_map([], community_from_row)
+            .map_err(db)?
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(db)
+    }
+
+    fn community(&self, name: &str) -> Result<Option<Community>> {
+        let conn = self.reader()?;
+        conn.query_row(
+            "SELECT id, name, show_members, created FROM communities WHERE name = ?1",
+            [name],
+            community_from_row,
+        )
+        .optional()
+        .map_err(db)
+    }
+
+    fn add_member(&self, community: CommunityId, org: OrgId, pseudonymous: bool) -> Result<()> {
+        let conn = lock(&self.writer);
+        conn.execute(
+            "INSERT INTO community_members (community, org, pseudonymous, added) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (community, org) DO UPDATE SET pseudonymous = excluded.pseudonymous",
+            params![community, org, pseudonymous, now().as_micros()],
+        )
+        .map_err(db)?;
+        Ok(())
+    }
+
+    fn members(&self, community: CommunityId) -> Result<Vec<Membership>> {
+        let conn = self.reader()?;
+        let mut stmt = conn
+            .prepare_cached(
+                "SELECT community, org, pseudonymous FROM community_members WHERE community = ?1 ORDER BY org",
+            )
+            .map_err(db)?;
+        stmt.query_map([community], |r| {
+            Ok(Membership {
+                community: r.get(0)?,
+                org: r.get(1)?,
+                pseudonymous: r.get(2)?,
+            })
+        })
+        .map_err(db)?
+        .collect::<rusqlite::Result<Vec<_>>>()
+        .map_err(db)
+    }
+
+    fn memberships(&self, org: OrgId) -> Result<Vec<Membership>> {
+        let conn = self.reader()?;
+        let mut stmt = conn
+            .prepare_cached(
+                "SELECT community, org, pseudonymous FROM community_members WHERE org = ?1 ORDER BY community",
+            )
+            .map_err(db)?;
+        stmt.query_map([org], |r| {
+            Ok(Membership {
+                community: r.get(0)?,
+                org: r.get(1)?,
+                pseudonymous: r.get(2)?,
+            })
+        })
+        .map_err(db)?
+        .collect::<rusqlite::Result<Vec<_>>>()
+        .map_err(db)
+    }
+
+    fn node_secret(&self) -> Result<Vec<u8>> {
+        let conn = self.reader()?;
+        conn.query_row(
+            "SELECT value FROM node_meta WHERE key = 'pseudonym_secret'",
+            [],
+            |r| r.get(0),
+        )
+        .map_err(db)
+    }
+
+    fn copies(&self, ids: &[String]) -> Result<Vec<CopyRecord>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let conn = self.reader()?;
+        let mut out = Vec::new();
+        // Bounded IN lists keep each statement small.
+        for chunk in ids.chunks(500) {
+            let mut params: Vec<rusqlite::types::Value> = Vec::new();
+            let clause = in_list("o.stix_id", chunk, &mut params);
+            let mut stmt = conn
+                .prepare_cached(&format!(
+                    "SELECT o.stix_id, o.collection, o.date_added, o.origin_org, o.tlp, a.keys
+                     FROM objects o JOIN audiences a ON a.id = o.audience WHERE {clause}"
+                ))
+                .map_err(db)?;
+            let rows = stmt
+                .query_map(params_from_iter(params), |r| {
+                    let keys: String = r.get(5)?;
+                    Ok(CopyRecord {
+                        id: r.get(0)?,
+                        collection: r.get(1)?,
+                        date_added: ts(r.get(2)?),
+                        origin_org: r.get(3)?,
+                        tlp: tlp_from(r.get(4)?),
+                        audience: keys
+                            .split(' ')
+                            .filter(|k| !k.is_empty())
+                            .map(str::to_owned)
+                            .collect(),
+                    })
+                })
+                .map_err(db)?;
+            for row in rows {
+                out.push(row.map_err(db)?);
+            }
+        }
+        out.sort_by_key(|c| c.date_added);
+        Ok(out)
+    }
+
+    fn marking_definitions(&self, ids: &[String]) -> Result<Vec<(String, String)>> {
+        let conn = self.reader()?;
+        let mut out = Vec::new();
+        for chunk in ids.chunks(500) {
+            let mut params: Vec<rusqlite::types::Value> = Vec::new();
+            let clause = in_list("stix_id", chunk, &mut params);
+            let mut stmt = conn
+                .prepare_cached(&format!(
+                    "SELECT stix_id, raw FROM objects WHERE {clause} AND type = 'marking-definition' GROUP BY stix_id"
+                ))
+                .map_err(db)?;
+            let rows = stmt
+                .query_map(params_from_iter(params), |r| Ok((r.get(0)?, r.get(1)?)))
+                .map_err(db)?;
+            for row in rows {
+                out.push(row.map_err(db)?);
+            }
+        }
+        Ok(out)
+    }
+
+    fn append_audit(&self, entry: &AuditEntry) -> Result<()> {
+        let mut conn = lock(&self.writer);
+        let tx = conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(db)?;
+        let last: Option<(i64, Vec<u8>, i64)> = tx
+            .query_row(
+                "SELECT seq, hash, at FROM audit ORDER BY seq DESC LIMIT 1",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .optional()
+            .map_err(db)?;
+        let (seq, prev, last_at) = match last {
+            Some((seq, hash, at)) => {
+                let mut prev = [0u8; 32];
+                if hash.len() == 32 {
+                    prev.copy_from_slice(&hash);
+                }
+                (seq + 1, prev, at)
+            }
+            None => (1, [0u8; 32], 0),
+        };
+        let at = Timestamp::from_micros(now().as_micros().max(last_at));
+        let hash = crate::audit::entry_hash(&prev, seq, at, entry);
+        tx.execute(
+            "INSERT INTO audit (seq, at, token, user, org, action, collection, objects, detail, prev_hash, hash)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+            params![
+                seq,
+                at.as_micros(),
+                entry.token,
+                entry.user,
+                entry.org,
+                entry.action,
+                entry.collection,
+                entry.objects.join(" "),
+                entry.detail,
+                &prev[..],
+                &hash[..]
+            ],
+        )
+        .map_err(db)?;
+        tx.commit().map_err(db)?;
+        Ok(())
+    }
+
+    fn audit(&self, filter: &AuditFilter) -> Result<Vec<AuditRecord>> {
+        let conn = self.reader()?;
+        let mut clauses = vec!["1".to_string()];
+        let mut params: Vec<rusqlite::types::Value> = Vec::new();
+        if let Some(o) = filter.org {
+            clauses.push("org = ?".into());
+            params.push(o.into());
+        }
+        if let Some(u) = filter.user {
+            clauses.push("user = ?".into());
+            params.push(u.into());
+        }
+        if let Some(obj) = &filter.object {
+            // Audit queries are an operator's tool, not a request path: a scan is fine.
+            clauses.push("instr(objects, ?) > 0".into());
+            params.push(obj.clone().into());
+        }
+        if let Some(t) = filter.since {
+            clauses.push("at >= ?".into());
+            params.push(t.as_micros().into());
+        }
+        if let Some(t) = filter.until {
+            clauses.push("at <= ?".into());
+            params.push(t.as_micros().into());
+        }
+        let sql = format!(
+            "SELECT {AUDIT_COLUMNS} FROM audit WHERE {} ORDER BY seq LIMIT {}",
+            clauses.join(" AND "),
+            filter.limit.max(1)
+        );
+        let mut stmt = conn.prepare(&sql).map_err(db)?;
+        stmt.query_map(params_from_iter(params), audit_from_row)
+            .map_err(db)?
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(db)
+    }
+
+    fn audit_chain(&self) -> Result<Vec<AuditRecord>> {
+        let conn = self.reader()?;
+        let mut stmt = conn
+            .prepare(&format!("SELECT {AUDIT_COLUMNS} FROM audit ORDER BY seq"))
+            .map_err(db)?;
+        stmt.query_map([], audit_from_row)
+            .map_err(db)?
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(db)
     }
 
     fn put_status(&self, status: &StatusRecord) -> Result<()> {
@@ -808,6 +1355,39 @@ impl Store for SqliteStore {
         )
         .map_err(db)
     }
+}
+
+const AUDIT_COLUMNS: &str =
+    "seq, at, token, user, org, action, collection, objects, detail, prev_hash, hash";
+
+fn audit_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AuditRecord> {
+    let hash32 = |v: Vec<u8>| {
+        let mut out = [0u8; 32];
+        if v.len() == 32 {
+            out.copy_from_slice(&v);
+        }
+        out
+    };
+    let objects: String = r.get(7)?;
+    Ok(AuditRecord {
+        seq: r.get(0)?,
+        at: ts(r.get(1)?),
+        entry: AuditEntry {
+            token: r.get(2)?,
+            user: r.get(3)?,
+            org: r.get(4)?,
+            action: r.get(5)?,
+            collection: r.get(6)?,
+            objects: objects
+                .split(' ')
+                .filter(|o| !o.is_empty())
+                .map(str::to_owned)
+                .collect(),
+            detail: r.get(8)?,
+        },
+        prev_hash: hash32(r.get(9)?),
+        hash: hash32(r.get(10)?),
+    })
 }
 
 impl SqliteStore {

@@ -2,9 +2,10 @@
 
 use std::sync::Arc;
 
+use sharing::Owner;
 use stix::{StixObject, Timestamp, Validator};
 use store::{
-    AddOutcome, ApiRoot, NewCollection, ObjectQuery, SqliteOptions, SqliteStore, Store,
+    AddOutcome, ApiRoot, Ingest, NewCollection, ObjectQuery, SqliteOptions, SqliteStore, Store,
     VersionMatch,
 };
 
@@ -30,9 +31,16 @@ fn setup(store: &SqliteStore) -> i64 {
             title: "Spyware indicators".into(),
             description: None,
             alias: None,
+            owner: Owner::Node,
+            default_tlp: None,
+            public: false,
         })
         .unwrap()
         .key
+}
+
+fn open_all(objects: &[StixObject]) -> Vec<Ingest> {
+    objects.iter().cloned().map(Ingest::open).collect()
 }
 
 fn uuid(n: u32) -> String {
@@ -41,7 +49,7 @@ fn uuid(n: u32) -> String {
 
 fn indicator(n: u32, modified: &str) -> StixObject {
     let raw = format!(
-        r#"{{"type":"indicator","spec_version":"2.1","id":"indicator--{}","created":"2020-01-01T00:00:00Z","modified":"{modified}","pattern":"[domain-name:value = 'e{n}.example']","pattern_type":"stix","valid_from":"2020-01-01T00:00:00Z"}}"#,
+        r#"{{"type":"indicator","spec_version":"2.1","id":"indicator--{}","created":"2020-01-01T00:00:00.000Z","modified":"{modified}","pattern":"[domain-name:value = 'e{n}.example']","pattern_type":"stix","valid_from":"2020-01-01T00:00:00.000Z"}}"#,
         uuid(n)
     );
     Validator::new().validate_str(0, &raw).unwrap()
@@ -69,9 +77,9 @@ fn objects_come_back_byte_for_byte_in_date_added_order() {
     let store = open(&dir);
     let c = setup(&store);
     let objs: Vec<_> = (0..10)
-        .map(|n| indicator(n, "2020-01-01T00:00:00Z"))
+        .map(|n| indicator(n, "2020-01-01T00:00:00.000Z"))
         .collect();
-    let outcomes = store.add_objects(c, &objs).unwrap();
+    let outcomes = store.add_objects(c, &open_all(&objs)).unwrap();
     assert!(outcomes.iter().all(|o| matches!(o, AddOutcome::Added(_))));
     let page = store.query_objects(c, &query()).unwrap();
     assert_eq!(page.items.len(), 10);
@@ -92,10 +100,16 @@ fn duplicates_are_reported_and_not_stored_twice() {
     let store = open(&dir);
     let c = setup(&store);
     let first = store
-        .add_objects(c, &[indicator(1, "2020-01-01T00:00:00Z"), domain(1)])
+        .add_objects(
+            c,
+            &open_all(&[indicator(1, "2020-01-01T00:00:00.000Z"), domain(1)]),
+        )
         .unwrap();
     let again = store
-        .add_objects(c, &[indicator(1, "2020-01-01T00:00:00Z"), domain(1)])
+        .add_objects(
+            c,
+            &open_all(&[indicator(1, "2020-01-01T00:00:00.000Z"), domain(1)]),
+        )
         .unwrap();
     let AddOutcome::Added(t0) = first[0] else {
         panic!()
@@ -116,11 +130,11 @@ fn version_selectors_pick_first_last_all_and_exact() {
     store
         .add_objects(
             c,
-            &[
-                indicator(7, "2021-01-01T00:00:00Z"),
-                indicator(7, "2022-01-01T00:00:00Z"),
-                indicator(7, "2020-06-01T00:00:00Z"),
-            ],
+            &open_all(&[
+                indicator(7, "2021-01-01T00:00:00.000Z"),
+                indicator(7, "2022-01-01T00:00:00.000Z"),
+                indicator(7, "2020-06-01T00:00:00.000Z"),
+            ]),
         )
         .unwrap();
     let versions = |v: VersionMatch| {
@@ -131,16 +145,19 @@ fn version_selectors_pick_first_last_all_and_exact() {
             .unwrap()
             .items
             .into_iter()
-            .map(|o| o.version.format_with_precision(0))
+            .map(|o| o.version.format_with_precision(3))
             .collect::<Vec<_>>()
     };
-    assert_eq!(versions(VersionMatch::default()), ["2022-01-01T00:00:00Z"]);
+    assert_eq!(
+        versions(VersionMatch::default()),
+        ["2022-01-01T00:00:00.000Z"]
+    );
     assert_eq!(
         versions(VersionMatch {
             first: true,
             ..Default::default()
         }),
-        ["2020-06-01T00:00:00Z"]
+        ["2020-06-01T00:00:00.000Z"]
     );
     assert_eq!(versions(VersionMatch::all()).len(), 3);
     assert_eq!(
@@ -149,14 +166,14 @@ fn version_selectors_pick_first_last_all_and_exact() {
             last: true,
             ..Default::default()
         }),
-        ["2022-01-01T00:00:00Z", "2020-06-01T00:00:00Z"]
+        ["2022-01-01T00:00:00.000Z", "2020-06-01T00:00:00.000Z"]
     );
     assert_eq!(
         versions(VersionMatch {
-            at: vec![Timestamp::parse("2021-01-01T00:00:00Z").unwrap()],
+            at: vec![Timestamp::parse("2021-01-01T00:00:00.000Z").unwrap()],
             ..Default::default()
         }),
-        ["2021-01-01T00:00:00Z"]
+        ["2021-01-01T00:00:00.000Z"]
     );
 }
 
@@ -168,13 +185,13 @@ fn deleting_the_latest_version_promotes_the_previous_one() {
     store
         .add_objects(
             c,
-            &[
-                indicator(3, "2020-01-01T00:00:00Z"),
-                indicator(3, "2021-01-01T00:00:00Z"),
-            ],
+            &open_all(&[
+                indicator(3, "2020-01-01T00:00:00.000Z"),
+                indicator(3, "2021-01-01T00:00:00.000Z"),
+            ]),
         )
         .unwrap();
-    let id = indicator(3, "2020-01-01T00:00:00Z").id;
+    let id = indicator(3, "2020-01-01T00:00:00.000Z").id;
     assert_eq!(
         store
             .delete_object(c, &id, &VersionMatch::last_only(), &[])
@@ -184,8 +201,8 @@ fn deleting_the_latest_version_promotes_the_previous_one() {
     let page = store.query_objects(c, &query()).unwrap();
     assert_eq!(page.items.len(), 1);
     assert_eq!(
-        page.items[0].version.format_with_precision(0),
-        "2020-01-01T00:00:00Z"
+        page.items[0].version.format_with_precision(3),
+        "2020-01-01T00:00:00.000Z"
     );
     assert_eq!(
         store
@@ -203,10 +220,10 @@ fn type_and_id_filters_page_through_indexes() {
     let c = setup(&store);
     let mut objs = Vec::new();
     for n in 0..50 {
-        objs.push(indicator(n, "2020-01-01T00:00:00Z"));
+        objs.push(indicator(n, "2020-01-01T00:00:00.000Z"));
         objs.push(domain(n));
     }
-    store.add_objects(c, &objs).unwrap();
+    store.add_objects(c, &open_all(&objs)).unwrap();
     let mut q = query();
     q.types = vec!["domain-name".into(), "indicator".into()];
     q.limit = 7;
@@ -273,10 +290,13 @@ fn paging_never_skips_nor_repeats_under_concurrent_writers() {
                 for batch in 0..20u32 {
                     let objs: Vec<_> = (0..25u32)
                         .map(|i| {
-                            indicator(w as u32 * 100_000 + batch * 100 + i, "2020-01-01T00:00:00Z")
+                            indicator(
+                                w as u32 * 100_000 + batch * 100 + i,
+                                "2020-01-01T00:00:00.000Z",
+                            )
                         })
                         .collect();
-                    s.add_objects(c, &objs).unwrap();
+                    s.add_objects(c, &open_all(&objs)).unwrap();
                 }
             })
         })
@@ -314,7 +334,7 @@ fn reopening_keeps_everything_and_schema_is_versioned() {
     {
         let store = open(&dir);
         c = setup(&store);
-        store.add_objects(c, &[domain(9)]).unwrap();
+        store.add_objects(c, &open_all(&[domain(9)])).unwrap();
     }
     let store = open(&dir);
     assert_eq!(store.query_objects(c, &query()).unwrap().items.len(), 1);

@@ -104,6 +104,17 @@ impl ApiError {
     }
 }
 
+impl From<node::NodeError> for ApiError {
+    fn from(e: node::NodeError) -> Self {
+        match e {
+            node::NodeError::NotFound(m) => ApiError::not_found(m),
+            node::NodeError::Forbidden(m) => ApiError::forbidden(m),
+            node::NodeError::Unprocessable(m) => ApiError::unprocessable(m),
+            node::NodeError::Store(s) => s.into(),
+        }
+    }
+}
+
 impl From<store::StoreError> for ApiError {
     fn from(e: store::StoreError) -> Self {
         match e {

@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::routing::get;
-use stix::Validator;
+use node::Node;
 use store::Store;
 
 pub use error::ApiError;
@@ -63,8 +63,7 @@ pub struct AppState {
 }
 
 struct Inner {
-    store: Arc<dyn Store>,
-    validator: Validator,
+    node: Node,
     config: TaxiiConfig,
     /// Whether the listener speaks TLS (for self-referencing URLs).
     tls: bool,
@@ -73,16 +72,10 @@ struct Inner {
 }
 
 impl AppState {
-    pub fn new(
-        store: Arc<dyn Store>,
-        validator: Validator,
-        config: TaxiiConfig,
-        tls: bool,
-    ) -> Self {
+    pub fn new(node: Node, config: TaxiiConfig, tls: bool) -> Self {
         AppState {
             inner: Arc::new(Inner {
-                store,
-                validator,
+                node,
                 config,
                 tls,
                 token_touched: Mutex::new(HashMap::new()),
@@ -91,7 +84,11 @@ impl AppState {
     }
 
     pub fn store(&self) -> &Arc<dyn Store> {
-        &self.inner.store
+        self.inner.node.store()
+    }
+
+    pub fn node(&self) -> &Node {
+        &self.inner.node
     }
 
     pub fn config(&self) -> &TaxiiConfig {

@@ -4,12 +4,12 @@ use std::time::{Duration, Instant};
 
 use axum::extract::{Request, State};
 use axum::http::header::AUTHORIZATION;
-use axum::http::{HeaderMap, Method};
+use axum::http::{HeaderMap, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use sharing::{Access, Principal};
+use sharing::Principal;
 
 use crate::error::ApiError;
 use crate::{AppState, media};
@@ -46,34 +46,41 @@ fn presented_secret(headers: &HeaderMap) -> Option<String> {
 
 const TOUCH_EVERY: Duration = Duration::from_secs(60);
 
-/// Resolves the caller to a [`Principal`] or answers 401.
+/// Resolves the caller to a [`Principal`]. A request without credentials
+/// proceeds as anonymous (it can reach public collections only); if it then
+/// meets a resource it may not see, it is told to authenticate (401) rather
+/// than that the resource does not exist.
 pub async fn authenticate(
     State(state): State<AppState>,
     mut request: Request,
     next: Next,
 ) -> Response {
     let Some(secret) = presented_secret(request.headers()) else {
-        return ApiError::unauthorized(
-            "send an API token as 'Authorization: Bearer <token>' or as the HTTP Basic password",
-        )
-        .into_response();
-    };
-    let digest = sharing::token::digest(&secret);
-    let found = state
-        .blocking(move |s| Ok(s.store().token_by_hash(&digest)?))
-        .await;
-    let record = match found {
-        Ok(Some(r)) => r,
-        Ok(None) => return ApiError::unauthorized("the API token is not valid").into_response(),
-        Err(e) => return e.into_response(),
+        if request.headers().contains_key(AUTHORIZATION) {
+            return ApiError::unauthorized(
+                "send an API token as 'Authorization: Bearer <token>' or as the HTTP Basic password",
+            )
+            .into_response();
+        }
+        request.extensions_mut().insert(Principal::anonymous());
+        let response = next.run(request).await;
+        return match response.status() {
+            StatusCode::NOT_FOUND | StatusCode::FORBIDDEN => ApiError::unauthorized(
+                "this resource needs an API token: send it as 'Authorization: Bearer <token>' or as the HTTP Basic password",
+            )
+            .into_response(),
+            _ => response,
+        };
     };
     let now = crate::handlers::now();
-    if record.revoked.is_some() {
-        return ApiError::unauthorized("the API token has been revoked").into_response();
-    }
-    if record.expires.is_some_and(|e| e <= now) {
-        return ApiError::unauthorized("the API token has expired").into_response();
-    }
+    let found = state
+        .blocking(move |s| Ok(s.node().authenticate(&secret, now)?))
+        .await;
+    let (principal, record) = match found {
+        Ok(Ok(found)) => found,
+        Ok(Err(failure)) => return ApiError::unauthorized(failure.message()).into_response(),
+        Err(e) => return e.into_response(),
+    };
     let due = {
         let mut touched = state
             .inner
@@ -89,28 +96,18 @@ pub async fn authenticate(
         due
     };
     if due && request.method() != Method::OPTIONS {
-        let id = record.id;
-        let store = state.store().clone();
+        let node = state.node().clone();
+        let who = principal.clone();
         // Bookkeeping only: the request does not wait for it.
         tokio::task::spawn_blocking(move || {
-            if let Err(e) = store.touch_token(id, now) {
+            if let Err(e) = node.store().touch_token(record.id, now) {
                 tracing::warn!(error = %e, "could not record token use");
+            }
+            if let Err(e) = node.audit(&who, "token-use", None, Vec::new(), String::new()) {
+                tracing::warn!(error = %e, "could not audit token use");
             }
         });
     }
-    let principal = Principal::new(
-        record.id,
-        record.admin,
-        record.grants.into_iter().map(|g| {
-            (
-                g.collection_id,
-                Access {
-                    read: g.can_read,
-                    write: g.can_write,
-                },
-            )
-        }),
-    );
     request.extensions_mut().insert(principal);
     next.run(request).await
 }

@@ -1,22 +1,49 @@
-//! The demo dataset: a fictional spyware campaign against journalists, its
-//! infrastructure, indicators, a sighting and a report (all our own writing;
-//! domains and addresses are from reserved documentation ranges).
+//! The demo: a small node that shows what Entente is for.
+//!
+//! Three organisations (a national CERT, a civil-society helpdesk that posts
+//! pseudonymously, a security vendor), two communities, and a fictional
+//! spyware campaign against journalists shared at every TLP level: its
+//! infrastructure, indicators, a sighting, a report, a TLP:RED note for one
+//! analyst and a TLP:AMBER+STRICT lead kept inside the CERT. Everything is
+//! our own writing; domains and addresses come from reserved documentation
+//! ranges.
 
 use std::path::Path;
 
-use anyhow::Context;
-use store::Store;
+use anyhow::{Context, bail};
+use sharing::{Principal, Role, Tlp};
+use store::{Collection, NewToken, Store};
 
-use crate::commands::{collection, init, token};
-use crate::node::{self, Node};
+use crate::commands::{collection, init};
+use crate::site::{self, Site};
 
 pub const DEMO_BUNDLE: &str = include_str!("../../demo/demo-bundle.json");
-pub const DEMO_COLLECTION: &str = "5d3f1b8e-6c2a-4f7e-9b1d-2a8c4e6f0d17";
+const DEMO_RED: &str = include_str!("../../demo/demo-red.json");
+const DEMO_CERT_INTERNAL: &str = include_str!("../../demo/demo-cert-internal.json");
 
-/// Creates the node if needed, loads the dataset (idempotently) and prints
-/// a fresh read token for the demo collection.
+/// The community collection most of the demo lives in.
+pub const DEMO_COLLECTION: &str = "5d3f1b8e-6c2a-4f7e-9b1d-2a8c4e6f0d17";
+const HELPDESK_COLLECTION: &str = "0c9e4b7a-3f21-4d58-8a6e-2b1f9d7c5e43";
+const CERT_COLLECTION: &str = "7a1d2c3b-4e5f-4a6b-9c8d-0e1f2a3b4c5d";
+
+const CERT: &str = "Example National CERT";
+const HELPDESK: &str = "Civic Shield Helpdesk";
+const VENDOR: &str = "Example Security Vendor";
+const DIALOGUE: &str = "Cyber Dialogue";
+const NETWORK: &str = "Helpdesk Network";
+const CERT_IDENTITY: &str = "identity--6a833170-d69c-4d8b-9fe9-1d50f52e4bbe";
+const HELPDESK_IDENTITY: &str = "identity--ee90c6ab-c84c-4988-9cd5-87f4e4133141";
+
+/// Who owns a demo collection, by name.
+enum DemoOwner<'a> {
+    Org(&'a str),
+    Community(&'a str),
+}
+
+/// Creates the node if needed, sets up the demo (idempotently) and prints
+/// a token per demo user.
 pub fn prepare(dir: &Path) -> anyhow::Result<()> {
-    if !node::database_path(dir).exists() {
+    if !site::database_path(dir).exists() {
         let admin = init::create_node(
             dir,
             &init::Args {
@@ -30,48 +57,172 @@ pub fn prepare(dir: &Path) -> anyhow::Result<()> {
             dir.display()
         );
     }
-    let node = Node::open(dir)?;
-    let collection = match node.store.collection(DEMO_COLLECTION)? {
-        Some(c) => c,
-        None => collection::create(
-            &node,
-            collection::CreateArgs {
-                title: "Demo: Operation INKWELL (NIGHTOWL spyware against journalists)".into(),
-                id: Some(DEMO_COLLECTION.into()),
-                description: Some("Fictional demo data: campaign, intrusion set, malware, infrastructure, indicators, sighting, report.".into()),
-                alias: Some("demo".into()),
-                api_root: None,
-            },
-        )?,
-    };
-    let envelope =
-        stix::split_envelope(DEMO_BUNDLE.as_bytes()).context("the demo bundle is damaged")?;
-    let validator = node::validator();
-    let objects = envelope
-        .objects
-        .iter()
-        .enumerate()
-        .map(|(i, raw)| {
-            validator
-                .validate(i, raw)
-                .map_err(|r| anyhow::anyhow!("demo data: {r}"))
+    let site = Site::open(dir)?;
+    let store = &site.store;
+    let org = |name: &str, identity: &str| -> anyhow::Result<store::Org> {
+        Ok(match store.org(name)? {
+            Some(o) => o,
+            None => store.create_org(name, identity)?,
         })
-        .collect::<anyhow::Result<Vec<_>>>()?;
-    node.store.add_objects(collection.key, &objects)?;
-    let name = format!("demo-reader-{}", token::now().as_micros());
-    let secret = token::create(
-        &node,
-        &token::CreateArgs {
-            name,
-            read: vec![DEMO_COLLECTION.into()],
-            write: Vec::new(),
-            admin: false,
-            expires: Some("7d".into()),
-        },
+    };
+    let cert = org(CERT, CERT_IDENTITY)?;
+    let helpdesk = org(HELPDESK, HELPDESK_IDENTITY)?;
+    let vendor = org(
+        VENDOR,
+        &format!("identity--{}", "3e7c9a1b-5d2f-4b8e-a6c4-9f0e1d2c3b4a"),
     )?;
+    let community = |name: &str| -> anyhow::Result<store::Community> {
+        Ok(match store.community(name)? {
+            Some(c) => c,
+            None => store.create_community(name, false)?,
+        })
+    };
+    let dialogue = community(DIALOGUE)?;
+    let network = community(NETWORK)?;
+    store.add_member(dialogue.id, cert.id, false)?;
+    store.add_member(dialogue.id, vendor.id, false)?;
+    store.add_member(dialogue.id, helpdesk.id, true)?;
+    store.add_member(network.id, helpdesk.id, false)?;
+    store.add_member(network.id, cert.id, false)?;
+    let user = |o: &store::Org, name: &str, role: Role| -> anyhow::Result<store::User> {
+        Ok(match store.user(&format!("{}/{name}", o.name))? {
+            Some(u) => u,
+            None => store.create_user(o.id, name, role)?,
+        })
+    };
+    let cert_analyst = user(&cert, "analyst", Role::Analyst)?;
+    let helpdesk_analyst = user(&helpdesk, "analyst", Role::Analyst)?;
+    let vendor_reader = user(&vendor, "reader", Role::Reader)?;
+
+    let coll =
+        |id: &str, title: &str, owner: DemoOwner, default_tlp: Tlp| -> anyhow::Result<Collection> {
+            if let Some(c) = store.collection(id)? {
+                return Ok(c);
+            }
+            let (org, community) = match owner {
+                DemoOwner::Org(o) => (Some(o.to_string()), None),
+                DemoOwner::Community(c) => (None, Some(c.to_string())),
+            };
+            collection::create(
+                &site,
+                collection::CreateArgs {
+                    title: title.into(),
+                    id: Some(id.into()),
+                    description: Some("Fictional demo data.".into()),
+                    alias: None,
+                    api_root: None,
+                    org,
+                    community,
+                    default_tlp: Some(default_tlp.as_str().into()),
+                    public: false,
+                },
+            )
+        };
+    let shared = coll(
+        DEMO_COLLECTION,
+        "Cyber Dialogue: Operation INKWELL (NIGHTOWL spyware against journalists)",
+        DemoOwner::Community(DIALOGUE),
+        Tlp::Green,
+    )?;
+    let helpdesk_coll = coll(
+        HELPDESK_COLLECTION,
+        "Helpdesk Network: case notes",
+        DemoOwner::Community(NETWORK),
+        Tlp::Amber,
+    )?;
+    let cert_coll = coll(
+        CERT_COLLECTION,
+        "Example National CERT: internal leads",
+        DemoOwner::Org(CERT),
+        Tlp::AmberStrict,
+    )?;
+
+    let service = site.service()?;
+    let as_user = |u: &store::User| service.user_principal(u);
+    let validator = site::validator();
+    let parse = |text: &str| -> anyhow::Result<Vec<(usize, stix::StixObject)>> {
+        let env = stix::split_envelope(text.as_bytes()).context("the demo data is damaged")?;
+        env.objects
+            .iter()
+            .enumerate()
+            .map(|(i, raw)| {
+                validator
+                    .validate(i, raw)
+                    .map(|o| (i, o))
+                    .map_err(|r| anyhow::anyhow!("demo data: {r}"))
+            })
+            .collect()
+    };
+    // The campaign: the CERT posts what it authored, the helpdesk (pseudonymously) the rest.
+    let (by_cert, by_helpdesk): (Vec<_>, Vec<_>) =
+        parse(DEMO_BUNDLE)?.into_iter().partition(|(_, o)| {
+            o.created_by_ref.as_deref() == Some(CERT_IDENTITY) || o.id == CERT_IDENTITY
+        });
+    let mut refused = Vec::new();
+    let mut post = |p: &Principal,
+                    c: &Collection,
+                    objects: Vec<(usize, stix::StixObject)>|
+     -> anyhow::Result<usize> {
+        let report = service.ingest(p, c, objects, Vec::new(), &Default::default())?;
+        for o in &report.outcomes {
+            if let node::Outcome::Refused(why) = &o.outcome {
+                refused.push(why.clone());
+            }
+        }
+        Ok(report.outcomes.len())
+    };
+    let mut total = post(&as_user(&helpdesk_analyst)?, &shared, by_helpdesk)?;
+    total += post(&as_user(&cert_analyst)?, &shared, by_cert)?;
+    total += post(
+        &as_user(&helpdesk_analyst)?,
+        &helpdesk_coll,
+        parse(DEMO_RED)?,
+    )?;
+    total += post(
+        &as_user(&cert_analyst)?,
+        &cert_coll,
+        parse(DEMO_CERT_INTERNAL)?,
+    )?;
+    if !refused.is_empty() {
+        bail!("the demo data was refused: {}", refused.join("; "));
+    }
+
+    let mut tokens = Vec::new();
+    for u in [&cert_analyst, &helpdesk_analyst, &vendor_reader] {
+        let secret = sharing::token::generate()?;
+        store.create_token(&NewToken {
+            name: format!(
+                "demo {}/{} {}",
+                u.org_name,
+                u.name,
+                crate::commands::token::now().as_micros()
+            ),
+            secret_hash: sharing::token::digest(&secret),
+            admin: false,
+            user: Some(u.id),
+            expires: Some(stix::Timestamp::from_micros(
+                crate::commands::token::now().as_micros() + 7 * 86_400 * 1_000_000,
+            )),
+            grants: Vec::new(),
+        })?;
+        tokens.push((format!("{}/{}", u.org_name, u.name), secret));
+    }
+    eprintln!("Demo: {total} objects in three collections, shared at every TLP level.");
     eprintln!(
-        "Demo collection {DEMO_COLLECTION} holds {} objects. A read token for it (valid 7 days):\n{secret}\n\nTry:\n  curl -H 'Authorization: Bearer {secret}' http://127.0.0.1:9000/api1/collections/{DEMO_COLLECTION}/objects/\n",
-        objects.len()
+        "  {DEMO_COLLECTION}  {DIALOGUE} community (CERT, vendor, helpdesk posting pseudonymously)"
     );
+    eprintln!(
+        "  {HELPDESK_COLLECTION}  {NETWORK} community (helpdesk, CERT): a TLP:RED note for the CERT's analyst"
+    );
+    eprintln!("  {CERT_COLLECTION}  the CERT's own collection: a TLP:AMBER+STRICT lead");
+    eprintln!("\nTokens (valid 7 days) — compare what each one sees:");
+    for (who, secret) in &tokens {
+        eprintln!("  {who:<42} {secret}");
+    }
+    if let Some((_, t)) = tokens.first() {
+        eprintln!(
+            "\nTry:\n  curl -H 'Authorization: Bearer {t}' http://127.0.0.1:9000/api1/collections/\n  curl -H 'Authorization: Bearer {t}' http://127.0.0.1:9000/api1/collections/{DEMO_COLLECTION}/objects/\n"
+        );
+    }
     Ok(())
 }

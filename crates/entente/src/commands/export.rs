@@ -6,10 +6,11 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
+use sharing::{Principal, Tlp};
 use stix::Timestamp;
 use store::{ObjectQuery, Store, VersionMatch};
 
-use crate::node::Node;
+use crate::site::Site;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -30,11 +31,32 @@ pub struct Args {
     /// Output file (default: standard output).
     #[arg(long, short)]
     pub output: Option<PathBuf>,
+    /// Export what this user (ORG/USER) may see and share onward: the
+    /// sharing policy applies, and TLP:RED objects are never included.
+    /// Without it, the operator exports everything (a backup).
+    #[arg(long = "as", value_name = "USER")]
+    pub as_user: Option<String>,
 }
 
 pub fn run(dir: &Path, args: Args) -> anyhow::Result<ExitCode> {
-    let node = Node::open(dir)?;
+    let node = Site::open(dir)?;
+    let service = node.service()?;
     let collection = node.collection(&args.collection)?;
+    let principal = match &args.as_user {
+        Some(path) => match node.store.user(path)? {
+            Some(u) => service.user_principal(&u)?,
+            None => bail!("no user {path:?} (entente user list shows them)"),
+        },
+        None => Principal::operator(),
+    };
+    if !principal.can_read(&collection.policy()) {
+        bail!(
+            "{} may not read collection {}",
+            args.as_user.as_deref().unwrap_or("this user"),
+            collection.id
+        );
+    }
+    let onward = args.as_user.is_some();
     let versions = match args.versions.as_str() {
         "last" => VersionMatch::last_only(),
         "first" => VersionMatch {
@@ -70,6 +92,7 @@ pub fn run(dir: &Path, args: Args) -> anyhow::Result<ExitCode> {
         spec_versions: Vec::new(),
         limit: 5_000,
         with_raw: true,
+        audience: None,
     };
     write!(
         out,
@@ -77,9 +100,16 @@ pub fn run(dir: &Path, args: Args) -> anyhow::Result<ExitCode> {
         uuid::Uuid::new_v4()
     )?;
     let mut count = 0usize;
+    let mut withheld_red = 0usize;
     loop {
-        let page = node.store.query_objects(collection.key, &query)?;
+        let page = service.read(&principal, &collection, &query)?;
         for o in &page.items {
+            // An export leaves the hub: TLP:RED is never shared onward.
+            let private_to_other = o.tlp.is_none() && o.origin_org != principal.org();
+            if onward && (o.tlp == Some(Tlp::Red) || private_to_other) {
+                withheld_red += 1;
+                continue;
+            }
             if count > 0 {
                 out.write_all(b",\n")?;
             } else {
@@ -88,8 +118,8 @@ pub fn run(dir: &Path, args: Args) -> anyhow::Result<ExitCode> {
             out.write_all(o.raw.as_bytes())?;
             count += 1;
         }
-        match (page.more, page.items.last()) {
-            (true, Some(last)) => query.added_after = Some(last.date_added),
+        match (page.more, page.resume_after) {
+            (true, Some(after)) => query.added_after = Some(after),
             _ => break,
         }
     }
@@ -97,6 +127,11 @@ pub fn run(dir: &Path, args: Args) -> anyhow::Result<ExitCode> {
     out.flush()?;
     if args.output.is_some() {
         eprintln!("exported {count} objects");
+    }
+    if withheld_red > 0 {
+        eprintln!(
+            "{withheld_red} TLP:RED or unshareable objects were not exported: they are never shared onward"
+        );
     }
     Ok(ExitCode::SUCCESS)
 }

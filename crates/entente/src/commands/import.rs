@@ -1,9 +1,9 @@
 //! `entente import`: load STIX content into a collection.
 //!
-//! Objects are validated on one thread and stored on another, in
-//! transactions of a few thousand objects, with a progress bar. With
-//! `--strict`, everything is validated first and nothing is stored unless
-//! every object is valid.
+//! Objects are validated on one thread and ingested on another (through the
+//! same policy path as a TAXII POST), in batches of a few thousand, with a
+//! progress bar. With `--strict`, everything is validated first and nothing
+//! is stored unless every object is valid.
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -12,10 +12,13 @@ use std::sync::mpsc;
 
 use anyhow::{Context, bail};
 use indicatif::{ProgressBar, ProgressStyle};
+use node::{IngestOutcome, Outcome};
+use sharing::Principal;
+use sharing::recipients::NamedRecipients;
 use stix::{Rejection, StixObject};
-use store::{AddOutcome, Store};
+use store::{Collection, Store};
 
-use crate::node::{self, Node};
+use crate::site::{self, Site};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -34,6 +37,16 @@ pub struct Args {
     /// No progress bar.
     #[arg(long, short)]
     pub quiet: bool,
+    /// Import as this user (ORG/USER): the objects' source is the user's
+    /// organisation, with its rights. Default: the node operator.
+    #[arg(long = "as", value_name = "USER")]
+    pub as_user: Option<String>,
+    /// Recipient organisation of the AMBER and RED objects (repeatable).
+    #[arg(long = "recipient-org", value_name = "ORG")]
+    pub recipient_orgs: Vec<String>,
+    /// Recipient user of the AMBER and RED objects, ORG/USER (repeatable; TLP:RED needs at least one).
+    #[arg(long = "recipient-user", value_name = "USER")]
+    pub recipient_users: Vec<String>,
 }
 
 const BATCH: usize = 5_000;
@@ -44,8 +57,8 @@ const SHOWN_REJECTIONS: usize = 20;
 pub struct Summary {
     pub stored: usize,
     pub duplicates: usize,
-    pub conflicts: Vec<String>,
-    pub rejected: Vec<(String, Rejection)>,
+    /// (file, index, id, why) of every object not stored.
+    pub refused: Vec<(String, usize, Option<String>, String)>,
 }
 
 fn read_input(file: &Path) -> anyhow::Result<Vec<u8>> {
@@ -76,9 +89,30 @@ fn progress(total: usize, quiet: bool, label: &str) -> ProgressBar {
     bar
 }
 
-/// Imports `files` into collection `key`.
-pub fn import(node: &Node, key: i64, args: &Args) -> anyhow::Result<Summary> {
-    let validator = node::validator();
+fn tally(summary: &mut Summary, file: &str, outcomes: &[IngestOutcome]) {
+    for o in outcomes {
+        match &o.outcome {
+            Outcome::Stored(_) => summary.stored += 1,
+            Outcome::Duplicate => summary.duplicates += 1,
+            Outcome::Refused(why) => {
+                summary
+                    .refused
+                    .push((file.to_string(), o.index, o.id.clone(), why.clone()))
+            }
+        }
+    }
+}
+
+/// Imports `args.files` into `collection` as `principal`.
+pub fn import(
+    site: &Site,
+    principal: &Principal,
+    collection: &Collection,
+    args: &Args,
+    recipients: &NamedRecipients,
+) -> anyhow::Result<Summary> {
+    let service = site.service()?;
+    let validator = site::validator();
     let mut summary = Summary::default();
     let inputs: Vec<(String, Vec<u8>)> = args
         .files
@@ -96,11 +130,12 @@ pub fn import(node: &Node, key: i64, args: &Args) -> anyhow::Result<Summary> {
 
     if args.strict {
         let bar = progress(total, args.quiet, "validating");
-        let mut all = Vec::with_capacity(total);
+        let mut all = Vec::with_capacity(envelopes.len());
         for (name, env) in &envelopes {
+            let mut valid = Vec::with_capacity(env.objects.len());
             for (i, raw) in env.objects.iter().enumerate() {
                 match validator.validate(i, raw) {
-                    Ok(o) => all.push(o),
+                    Ok(o) => valid.push((i, o)),
                     Err(r) => {
                         bar.abandon();
                         bail!("{name}: {r}\n--strict: nothing was imported");
@@ -108,98 +143,136 @@ pub fn import(node: &Node, key: i64, args: &Args) -> anyhow::Result<Summary> {
                 }
                 bar.inc(1);
             }
+            all.push((name.to_string(), valid));
         }
         bar.finish_and_clear();
         let bar = progress(total, args.quiet, "storing");
-        for chunk in all.chunks(BATCH) {
-            tally(&mut summary, chunk, &node.store.add_objects(key, chunk)?);
-            bar.inc(chunk.len() as u64);
+        for (name, valid) in all {
+            let mut rest = valid;
+            while !rest.is_empty() {
+                let tail = rest.split_off(rest.len().min(BATCH));
+                let n = rest.len();
+                let report = service.ingest(principal, collection, rest, Vec::new(), recipients)?;
+                tally(&mut summary, &name, &report.outcomes);
+                bar.inc(n as u64);
+                rest = tail;
+            }
         }
         bar.finish_and_clear();
         return Ok(summary);
     }
 
     let bar = progress(total, args.quiet, "importing");
-    let store = node.store.clone();
-    // Validation (this thread) and storage (the writer thread) overlap.
-    let (tx, rx) = mpsc::sync_channel::<Vec<StixObject>>(2);
-    let writer = std::thread::spawn(
-        move || -> anyhow::Result<Vec<(Vec<StixObject>, Vec<AddOutcome>)>> {
-            let mut done = Vec::new();
-            for batch in rx {
-                let outcomes = store.add_objects(key, &batch)?;
-                done.push((batch, outcomes));
-            }
-            Ok(done)
-        },
-    );
-    let mut send_failed = false;
-    for (name, env) in &envelopes {
+    type Batch = (String, Vec<(usize, StixObject)>, Vec<Rejection>);
+    let (tx, rx) = mpsc::sync_channel::<Batch>(2);
+    // Validation (this thread) and ingestion (the writer thread) overlap.
+    let writer = {
+        let service = service.clone();
+        let principal = principal.clone();
+        let collection = collection.clone();
+        let recipients = recipients.clone();
+        std::thread::spawn(
+            move || -> anyhow::Result<Vec<(String, Vec<IngestOutcome>)>> {
+                let mut done = Vec::new();
+                for (name, batch, rejected) in rx {
+                    let report =
+                        service.ingest(&principal, &collection, batch, rejected, &recipients)?;
+                    done.push((name, report.outcomes));
+                }
+                Ok(done)
+            },
+        )
+    };
+    'files: for (name, env) in &envelopes {
         let mut batch = Vec::with_capacity(BATCH);
+        let mut rejected = Vec::new();
         for (i, raw) in env.objects.iter().enumerate() {
             match validator.validate(i, raw) {
-                Ok(o) => batch.push(o),
-                Err(r) => summary.rejected.push((name.to_string(), r)),
+                Ok(o) => batch.push((i, o)),
+                Err(r) => rejected.push(r),
             }
-            if batch.len() == BATCH {
-                bar.inc(batch.len() as u64);
-                if tx.send(std::mem::take(&mut batch)).is_err() {
-                    send_failed = true;
-                    break;
+            if batch.len() + rejected.len() == BATCH {
+                bar.inc(BATCH as u64);
+                let send = (
+                    name.to_string(),
+                    std::mem::take(&mut batch),
+                    std::mem::take(&mut rejected),
+                );
+                if tx.send(send).is_err() {
+                    break 'files;
                 }
             }
         }
-        bar.inc(batch.len() as u64);
-        if !batch.is_empty() && tx.send(batch).is_err() {
-            send_failed = true;
-        }
-        bar.set_position(bar.position().max(0));
-        if send_failed {
+        bar.inc((batch.len() + rejected.len()) as u64);
+        if (!batch.is_empty() || !rejected.is_empty())
+            && tx.send((name.to_string(), batch, rejected)).is_err()
+        {
             break;
         }
     }
     drop(tx);
-    let stored = writer
+    let done = writer
         .join()
         .map_err(|_| anyhow::anyhow!("the storage thread failed"))??;
-    for (batch, outcomes) in &stored {
-        tally(&mut summary, batch, outcomes);
+    for (name, outcomes) in &done {
+        tally(&mut summary, name, outcomes);
     }
     bar.finish_and_clear();
+    // Keep input order within the report: files in order, then positions.
+    let order: Vec<&str> = envelopes.iter().map(|(n, _)| *n).collect();
+    summary
+        .refused
+        .sort_by_key(|(f, i, _, _)| (order.iter().position(|n| n == f), *i));
     Ok(summary)
 }
 
-fn tally(summary: &mut Summary, batch: &[StixObject], outcomes: &[AddOutcome]) {
-    for (o, outcome) in batch.iter().zip(outcomes) {
-        match outcome {
-            AddOutcome::Added(_) => summary.stored += 1,
-            AddOutcome::Duplicate(_) => summary.duplicates += 1,
-            AddOutcome::Conflict(_) => summary.conflicts.push(o.id.clone()),
+pub fn run(dir: &Path, args: Args) -> anyhow::Result<ExitCode> {
+    let site = Site::open(dir)?;
+    let service = site.service()?;
+    let collection = site.collection(&args.collection)?;
+    let principal = match &args.as_user {
+        Some(path) => match site.store.user(path)? {
+            Some(u) => service.user_principal(&u)?,
+            None => bail!("no user {path:?} (entente user list shows them)"),
+        },
+        None => Principal::operator(),
+    };
+    if !principal.can_write(&collection.policy()) {
+        bail!(
+            "{} may not write to collection {}",
+            args.as_user.as_deref().unwrap_or("this user"),
+            collection.id
+        );
+    }
+    // The operator names recipients explicitly, so unknown names are errors here.
+    for o in &args.recipient_orgs {
+        if site.store.org(o)?.is_none() {
+            bail!("--recipient-org {o:?}: no such organisation");
         }
     }
-}
-
-pub fn run(dir: &Path, args: Args) -> anyhow::Result<ExitCode> {
-    let node = Node::open(dir)?;
-    let collection = node.collection(&args.collection)?;
+    for u in &args.recipient_users {
+        if site.store.user(u)?.is_none() {
+            bail!("--recipient-user {u:?}: no such user (write it as ORG/USER)");
+        }
+    }
+    let recipients = NamedRecipients {
+        organizations: args.recipient_orgs.clone(),
+        users: args.recipient_users.clone(),
+    };
     let started = std::time::Instant::now();
-    let summary = import(&node, collection.key, &args)?;
+    let summary = import(&site, &principal, &collection, &args, &recipients)?;
     let secs = started.elapsed().as_secs_f64();
     println!(
-        "stored {}, duplicates {}, conflicts {}, rejected {} ({:.2} s)",
+        "stored {}, duplicates {}, rejected {} ({:.2} s)",
         summary.stored,
         summary.duplicates,
-        summary.conflicts.len(),
-        summary.rejected.len(),
+        summary.refused.len(),
         secs
     );
-    for id in summary.conflicts.iter().take(SHOWN_REJECTIONS) {
-        println!("  conflict: {id}: a different object with this id and version is already stored");
+    for (file, _, _, why) in summary.refused.iter().take(SHOWN_REJECTIONS) {
+        println!("  rejected: {file}: {why}");
     }
-    for (file, r) in summary.rejected.iter().take(SHOWN_REJECTIONS) {
-        println!("  rejected: {file}: {r}");
-    }
-    let hidden = summary.rejected.len().saturating_sub(SHOWN_REJECTIONS);
+    let hidden = summary.refused.len().saturating_sub(SHOWN_REJECTIONS);
     if hidden > 0 {
         println!("  … and {hidden} more rejections (write them all with --errors FILE)");
     }
@@ -208,22 +281,15 @@ pub fn run(dir: &Path, args: Args) -> anyhow::Result<ExitCode> {
             std::fs::File::create(path)
                 .with_context(|| format!("cannot write {}", path.display()))?,
         );
-        for (file, r) in &summary.rejected {
-            let line = serde_json::json!({
-                "file": file,
-                "index": r.index,
-                "id": r.id,
-                "problems": r.problems.iter().map(|p| serde_json::json!({"path": p.path, "reason": p.reason})).collect::<Vec<_>>(),
-            });
+        for (file, index, id, why) in &summary.refused {
+            let line = serde_json::json!({ "file": file, "index": index, "id": id, "reason": why });
             writeln!(out, "{line}")?;
         }
         out.flush()?;
     }
-    Ok(
-        if summary.rejected.is_empty() && summary.conflicts.is_empty() {
-            ExitCode::SUCCESS
-        } else {
-            ExitCode::from(1)
-        },
-    )
+    Ok(if summary.refused.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }

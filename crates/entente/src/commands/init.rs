@@ -7,7 +7,7 @@ use anyhow::{Context, bail};
 use store::{ApiRoot, NewToken, Store};
 
 use crate::config::{Config, FILE_NAME};
-use crate::node::{Node, database_path};
+use crate::site::{Site, database_path};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -46,7 +46,7 @@ pub fn create_node(dir: &Path, args: &Args) -> anyhow::Result<String> {
         std::fs::write(&config_path, Config::template()?)
             .with_context(|| format!("cannot write {}", config_path.display()))?;
     }
-    let node = Node::open_or_create(dir)?;
+    let node = Site::open_or_create(dir)?;
     node.store.create_api_root(&ApiRoot {
         path: args.api_root.clone(),
         title: args.title.clone(),
@@ -58,6 +58,7 @@ pub fn create_node(dir: &Path, args: &Args) -> anyhow::Result<String> {
         name: "admin".into(),
         secret_hash: sharing::token::digest(&secret),
         admin: true,
+        user: None,
         expires: None,
         grants: Vec::new(),
     })?;

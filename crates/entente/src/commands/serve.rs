@@ -8,7 +8,7 @@ use anyhow::Context;
 use taxii::{AppState, ServeOptions, TlsFiles};
 
 use crate::commands::demo;
-use crate::node::{self, Node};
+use crate::site::Site;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -33,7 +33,7 @@ pub fn run(dir: &Path, args: Args) -> anyhow::Result<ExitCode> {
     if args.demo {
         demo::prepare(dir)?;
     }
-    let mut node = Node::open(dir)?;
+    let mut node = Site::open(dir)?;
     if let Some(listen) = args.listen {
         node.config.server.listen = listen;
     }
@@ -56,12 +56,7 @@ pub fn run(dir: &Path, args: Args) -> anyhow::Result<ExitCode> {
         allow_plain_http: server.allow_plain_http,
     };
     taxii::serve::check(&options)?;
-    let state = AppState::new(
-        node.dyn_store(),
-        node::validator(),
-        node.config.taxii_config(),
-        tls.is_some(),
-    );
+    let state = AppState::new(node.service()?, node.config.taxii_config(), tls.is_some());
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

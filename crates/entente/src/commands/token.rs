@@ -7,7 +7,7 @@ use anyhow::bail;
 use stix::Timestamp;
 use store::{Grant, NewToken, Store};
 
-use crate::node::Node;
+use crate::site::Site;
 
 #[derive(clap::Subcommand)]
 pub enum Command {
@@ -21,8 +21,13 @@ pub enum Command {
 
 #[derive(clap::Args)]
 pub struct CreateArgs {
+    /// A name for the token (default: the user's name and a timestamp).
     #[arg(long)]
-    pub name: String,
+    pub name: Option<String>,
+    /// The user the token acts for (ORG/USER, or USER when unique): it gets
+    /// the user's rights through the user's organisation and communities.
+    #[arg(long)]
+    pub user: Option<String>,
     /// Collection id this token may read (repeatable).
     #[arg(long = "read", value_name = "COLLECTION")]
     pub read: Vec<String>,
@@ -30,7 +35,7 @@ pub struct CreateArgs {
     #[arg(long = "write", value_name = "COLLECTION")]
     pub write: Vec<String>,
     /// Node administrator: every right on every collection.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "user")]
     pub admin: bool,
     /// Lifetime, e.g. 90d, 12h, 30m (default: no expiry).
     #[arg(long)]
@@ -68,10 +73,22 @@ pub fn now() -> Timestamp {
 }
 
 /// Creates a token and returns its secret.
-pub fn create(node: &Node, args: &CreateArgs) -> anyhow::Result<String> {
-    if args.name.trim().is_empty() {
-        bail!("--name must not be empty");
-    }
+pub fn create(node: &Site, args: &CreateArgs) -> anyhow::Result<String> {
+    let user = match &args.user {
+        Some(path) => match node.store.user(path)? {
+            Some(u) => Some(u),
+            None => bail!(
+                "no user {path:?} (create one with: entente user create --org ORG --role ROLE NAME)"
+            ),
+        },
+        None => None,
+    };
+    let name = match (&args.name, &user) {
+        (Some(n), _) if n.trim().is_empty() => bail!("--name must not be empty"),
+        (Some(n), _) => n.clone(),
+        (None, Some(u)) => format!("{}/{}-{}", u.org_name, u.name, now().as_micros()),
+        (None, None) => bail!("give the token a --name (or a --user to act for)"),
+    };
     let mut grants: Vec<Grant> = Vec::new();
     for id in &args.read {
         node.collection(id)?;
@@ -89,8 +106,10 @@ pub fn create(node: &Node, args: &CreateArgs) -> anyhow::Result<String> {
             can_write: true,
         });
     }
-    if grants.is_empty() && !args.admin {
-        bail!("this token could do nothing: give --read COLLECTION, --write COLLECTION or --admin");
+    if grants.is_empty() && !args.admin && user.is_none() {
+        bail!(
+            "this token could do nothing: give --user USER, --read COLLECTION, --write COLLECTION or --admin"
+        );
     }
     let expires = match &args.expires {
         Some(d) => Some(Timestamp::from_micros(
@@ -100,9 +119,10 @@ pub fn create(node: &Node, args: &CreateArgs) -> anyhow::Result<String> {
     };
     let secret = sharing::token::generate()?;
     node.store.create_token(&NewToken {
-        name: args.name.clone(),
+        name,
         secret_hash: sharing::token::digest(&secret),
         admin: args.admin,
+        user: user.map(|u| u.id),
         expires,
         grants,
     })?;
@@ -110,7 +130,7 @@ pub fn create(node: &Node, args: &CreateArgs) -> anyhow::Result<String> {
 }
 
 pub fn run(dir: &Path, command: Command) -> anyhow::Result<ExitCode> {
-    let node = Node::open(dir)?;
+    let node = Site::open(dir)?;
     match command {
         Command::Create(args) => {
             let secret = create(&node, &args)?;
@@ -146,12 +166,17 @@ pub fn run(dir: &Path, command: Command) -> anyhow::Result<ExitCode> {
                         format!("{}:{r}", g.collection_id)
                     })
                     .collect();
+                let who = match (&t.user, t.admin) {
+                    (_, true) => "node admin".to_string(),
+                    (Some(u), _) => format!("{}/{} ({})", u.org_name, u.name, u.role.as_str()),
+                    (None, false) => "service".to_string(),
+                };
                 println!(
-                    "{:>4}  {:<20} {:<8} {}  created {}  expires {}  last used {}  {}",
+                    "{:>4}  {:<28} {:<8} {:<24} created {}  expires {}  last used {}  {}",
                     t.id,
                     t.name,
                     state,
-                    if t.admin { "admin" } else { "     " },
+                    who,
                     show(Some(t.created)),
                     show(t.expires),
                     show(t.last_used),

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use sharing::Principal;
 use store::Collection;
 
-use super::{Need, api_root as load_root, base_url, collection_for, json};
+use super::{api_root as load_root, base_url, collection_for, json};
 use crate::AppState;
 use crate::error::ApiError;
 use crate::media::{STIX_JSON, TAXII_JSON};
@@ -53,8 +53,7 @@ pub async fn api_root(
     Ok(json(StatusCode::OK, &body))
 }
 
-fn collection_resource(c: &Collection, principal: &Principal) -> Value {
-    let access = principal.access(&c.id).unwrap_or_default();
+fn collection_resource(c: &Collection, access: sharing::Access) -> Value {
     let mut body = json!({
         "id": c.id,
         "title": c.title,
@@ -77,17 +76,12 @@ pub async fn collections(
     Path(root): Path<String>,
 ) -> Result<Response, ApiError> {
     let root = load_root(&state, root).await?;
-    let all = state
-        .blocking(move |s| Ok(s.store().collections(&root.path)?))
+    let visible = state
+        .blocking(move |s| Ok(s.node().visible_collections(&principal, &root.path)?))
         .await?;
-    let mut visible: Vec<&Collection> = all
-        .iter()
-        .filter(|c| principal.access(&c.id).is_some())
-        .collect();
-    visible.sort_by(|a, b| a.id.cmp(&b.id));
     let resources: Vec<Value> = visible
-        .into_iter()
-        .map(|c| collection_resource(c, &principal))
+        .iter()
+        .map(|(c, access)| collection_resource(c, *access))
         .collect();
     if resources.is_empty() {
         return Ok(json(StatusCode::OK, &json!({})));
@@ -100,8 +94,8 @@ pub async fn collection(
     Extension(principal): Extension<Principal>,
     Path((root, id)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
-    let c = collection_for(&state, &principal, root, id, Need::Any).await?;
-    Ok(json(StatusCode::OK, &collection_resource(&c, &principal)))
+    let (c, access) = collection_for(&state, &principal, root, id, node::Need::Any).await?;
+    Ok(json(StatusCode::OK, &collection_resource(&c, access)))
 }
 
 pub async fn status(
@@ -116,7 +110,8 @@ pub async fn status(
     match found {
         Some(st)
             if st.api_root == root.path
-                && (principal.admin || st.owner_token == Some(principal.token_id)) =>
+                && principal.is_authenticated()
+                && (principal.node_admin || st.owner_token == principal.token_id) =>
         {
             Ok(super::taxii(StatusCode::OK, st.body))
         }

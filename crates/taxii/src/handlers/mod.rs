@@ -76,58 +76,26 @@ pub(crate) async fn api_root(state: &AppState, path: String) -> Result<ApiRoot, 
         .await
 }
 
-/// What a request may do with a collection.
-pub(crate) enum Need {
-    /// Any right at all: enough to see the collection resource.
-    Any,
-    Read,
-    Write,
-}
-
-/// Loads a collection of `root` the principal has some right on. A
-/// collection the principal has no right on answers 404 like one that does
-/// not exist, so its existence is not disclosed; lacking the needed right on
-/// a visible collection answers 403.
+/// Loads a collection of `root` the principal may use for `need`; see
+/// [`node::Node::collection_for`] for the 404/403 rule.
 pub(crate) async fn collection_for(
     state: &AppState,
     principal: &Principal,
     root: String,
     id: String,
-    need: Need,
-) -> Result<Collection, ApiError> {
-    let found = state
+    need: node::Need,
+) -> Result<(Collection, sharing::Access), ApiError> {
+    let principal = principal.clone();
+    state
         .blocking(move |s| {
             if s.store().api_root(&root)?.is_none() {
                 return Err(ApiError::not_found(format!(
                     "API root /{root}/ does not exist"
                 )));
             }
-            Ok(s.store()
-                .collection(&id)?
-                .filter(|c| c.api_root == root)
-                .ok_or(id))
+            Ok(s.node().collection_for(&principal, &root, &id, need)?)
         })
-        .await?;
-    let collection = match found {
-        Ok(c) if principal.access(&c.id).is_some() => c,
-        Ok(c) => return Err(missing_collection(&c.id)),
-        Err(id) => return Err(missing_collection(&id)),
-    };
-    match need {
-        Need::Read if !principal.can_read(&collection.id) => Err(ApiError::forbidden(
-            "this token may not read this collection",
-        )),
-        Need::Write if !principal.can_write(&collection.id) => Err(ApiError::forbidden(
-            "this token may not write to this collection",
-        )),
-        _ => Ok(collection),
-    }
-}
-
-fn missing_collection(id: &str) -> ApiError {
-    ApiError::not_found(format!(
-        "collection {id} does not exist or is not shared with this token"
-    ))
+        .await
 }
 
 /// The base URL of this server as the client sees it.

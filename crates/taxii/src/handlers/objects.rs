@@ -6,12 +6,13 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
 use http_body_util::BodyExt;
+use node::{Need, Outcome, ReadPage};
 use serde_json::json;
 use sharing::Principal;
 use stix::Timestamp;
-use store::{AddOutcome, ObjectQuery, Page, StatusRecord, VersionMatch};
+use store::{Collection, ObjectQuery, StatusRecord, VersionMatch};
 
-use super::{Need, add_date_headers, collection_for, json, now, stix_time, taxii};
+use super::{add_date_headers, collection_for, json, now, stix_time, taxii};
 use crate::AppState;
 use crate::cursor::Cursor;
 use crate::error::ApiError;
@@ -52,27 +53,22 @@ fn store_query(
             spec_versions: filters.spec_versions.clone(),
             limit,
             with_raw: matches!(endpoint, Endpoint::Objects | Endpoint::Object),
+            audience: None,
         },
         fingerprint,
     ))
 }
 
-fn next_cursor(page: &Page, fingerprint: u64) -> Option<String> {
-    match (page.more, page.items.last()) {
-        (true, Some(last)) => Some(
-            Cursor {
-                after: last.date_added,
-                fingerprint,
-            }
-            .encode(),
-        ),
+fn next_cursor(page: &ReadPage, fingerprint: u64) -> Option<String> {
+    match (page.more, page.resume_after) {
+        (true, Some(after)) => Some(Cursor { after, fingerprint }.encode()),
         _ => None,
     }
 }
 
 /// An envelope written straight from the stored bytes: objects are never
 /// re-encoded, so what is served is exactly what was sent.
-fn envelope(page: &Page, next: Option<&str>) -> Response {
+fn envelope(page: &ReadPage, next: Option<&str>) -> Response {
     if page.items.is_empty() && !page.more {
         // TAXII: an empty result is an empty envelope.
         return taxii(StatusCode::OK, "{}");
@@ -106,22 +102,47 @@ fn envelope(page: &Page, next: Option<&str>) -> Response {
     r
 }
 
-async fn run_query(state: &AppState, key: i64, query: ObjectQuery) -> Result<Page, ApiError> {
+/// Reads a page as the principal sees it.
+async fn run_query(
+    state: &AppState,
+    principal: &Principal,
+    collection: &Collection,
+    query: ObjectQuery,
+) -> Result<ReadPage, ApiError> {
+    let (principal, collection) = (principal.clone(), collection.clone());
     state
-        .blocking(move |s| Ok(s.store().query_objects(key, &query)?))
+        .blocking(move |s| Ok(s.node().read(&principal, &collection, &query)?))
         .await
 }
 
-/// Does the collection hold any version of `object`? Decides 404 versus an
-/// empty result when filters exclude every version.
-async fn object_exists(state: &AppState, key: i64, object: &str) -> Result<bool, ApiError> {
+/// The versions of `object` the principal may see, at most `limit`. An
+/// object with none is answered 404 whether it is absent or hidden.
+async fn visible_versions(
+    state: &AppState,
+    principal: &Principal,
+    collection: &Collection,
+    object: &str,
+    limit: usize,
+) -> Result<ReadPage, ApiError> {
     let probe = ObjectQuery {
         ids: vec![object.to_string()],
         versions: VersionMatch::all(),
-        limit: 1,
+        limit,
         ..Default::default()
     };
-    Ok(!run_query(state, key, probe).await?.items.is_empty())
+    run_query(state, principal, collection, probe).await
+}
+
+async fn object_exists(
+    state: &AppState,
+    principal: &Principal,
+    collection: &Collection,
+    object: &str,
+) -> Result<bool, ApiError> {
+    Ok(!visible_versions(state, principal, collection, object, 1)
+        .await?
+        .items
+        .is_empty())
 }
 
 fn object_not_found(object: &str) -> ApiError {
@@ -141,9 +162,9 @@ pub async fn get_objects(
     RawQuery(q): RawQuery,
 ) -> Result<Response, ApiError> {
     let filters = Filters::parse(q.as_deref(), Endpoint::Objects)?;
-    let c = collection_for(&state, &principal, root, collection, Need::Read).await?;
+    let (c, _) = collection_for(&state, &principal, root, collection, Need::Read).await?;
     let (query, fp) = store_query(&state, &filters, Endpoint::Objects, &c.id, "")?;
-    let page = run_query(&state, c.key, query).await?;
+    let page = run_query(&state, &principal, &c, query).await?;
     Ok(envelope(&page, next_cursor(&page, fp).as_deref()))
 }
 
@@ -154,11 +175,11 @@ pub async fn get_object(
     RawQuery(q): RawQuery,
 ) -> Result<Response, ApiError> {
     let filters = Filters::parse(q.as_deref(), Endpoint::Object)?;
-    let c = collection_for(&state, &principal, root, collection, Need::Read).await?;
+    let (c, _) = collection_for(&state, &principal, root, collection, Need::Read).await?;
     check_object_id(&object)?;
     let (query, fp) = store_query(&state, &filters, Endpoint::Object, &c.id, &object)?;
-    let page = run_query(&state, c.key, query).await?;
-    if page.items.is_empty() && !object_exists(&state, c.key, &object).await? {
+    let page = run_query(&state, &principal, &c, query).await?;
+    if page.items.is_empty() && !object_exists(&state, &principal, &c, &object).await? {
         return Err(object_not_found(&object));
     }
     Ok(envelope(&page, next_cursor(&page, fp).as_deref()))
@@ -175,21 +196,39 @@ pub async fn delete_object(
     if filters.versions == VersionMatch::default() {
         filters.versions = VersionMatch::all();
     }
-    let c = collection_for(&state, &principal, root, collection, Need::Write).await?;
-    if !principal.can_read(&c.id) {
-        return Err(ApiError::forbidden(
-            "deleting objects needs both read and write rights on the collection",
-        ));
-    }
+    let (c, _) = collection_for(&state, &principal, root, collection, Need::ReadWrite).await?;
     check_object_id(&object)?;
-    if !object_exists(&state, c.key, &object).await? {
+    let versions = visible_versions(&state, &principal, &c, &object, 10_000).await?;
+    if versions.items.is_empty() {
         return Err(object_not_found(&object));
     }
+    // Only the source organisation (or the node's administrators) may
+    // remove what a source shared.
+    let foreign = versions
+        .items
+        .iter()
+        .any(|v| v.origin_org.is_some() && v.origin_org != principal.org());
+    if foreign && !principal.node_admin {
+        return Err(ApiError::forbidden(
+            "only the organisation that shared this object may delete it",
+        ));
+    }
     let key = c.key;
+    let who = principal.clone();
+    let collection_id = c.id.clone();
     state
         .blocking(move |s| {
-            Ok(s.store()
-                .delete_object(key, &object, &filters.versions, &filters.spec_versions)?)
+            let n =
+                s.store()
+                    .delete_object(key, &object, &filters.versions, &filters.spec_versions)?;
+            s.node().audit(
+                &who,
+                "delete",
+                Some(&collection_id),
+                vec![object],
+                format!("{n} versions"),
+            )?;
+            Ok(n)
         })
         .await?;
     Ok(taxii(StatusCode::OK, Body::empty()))
@@ -202,9 +241,9 @@ pub async fn manifest(
     RawQuery(q): RawQuery,
 ) -> Result<Response, ApiError> {
     let filters = Filters::parse(q.as_deref(), Endpoint::Manifest)?;
-    let c = collection_for(&state, &principal, root, collection, Need::Read).await?;
+    let (c, _) = collection_for(&state, &principal, root, collection, Need::Read).await?;
     let (query, fp) = store_query(&state, &filters, Endpoint::Manifest, &c.id, "")?;
-    let page = run_query(&state, c.key, query).await?;
+    let page = run_query(&state, &principal, &c, query).await?;
     let next = next_cursor(&page, fp);
     let records: Vec<_> = page
         .items
@@ -245,11 +284,11 @@ pub async fn versions(
 ) -> Result<Response, ApiError> {
     let mut filters = Filters::parse(q.as_deref(), Endpoint::Versions)?;
     filters.versions = VersionMatch::all();
-    let c = collection_for(&state, &principal, root, collection, Need::Read).await?;
+    let (c, _) = collection_for(&state, &principal, root, collection, Need::Read).await?;
     check_object_id(&object)?;
     let (query, fp) = store_query(&state, &filters, Endpoint::Versions, &c.id, &object)?;
-    let page = run_query(&state, c.key, query).await?;
-    if page.items.is_empty() && !object_exists(&state, c.key, &object).await? {
+    let page = run_query(&state, &principal, &c, query).await?;
+    if page.items.is_empty() && !object_exists(&state, &principal, &c, &object).await? {
         return Err(object_not_found(&object));
     }
     let next = next_cursor(&page, fp);
@@ -317,60 +356,26 @@ pub async fn add_objects(
         return Err(ApiError::unsupported_media_type());
     }
     let api_root = super::api_root(&state, root.clone()).await?;
-    let c = collection_for(&state, &principal, root, collection, Need::Write).await?;
+    let (c, _) = collection_for(&state, &principal, root, collection, Need::Write).await?;
     let bytes = read_limited(body, &headers, api_root.max_content_length).await?;
     let request_timestamp = now();
-    let owner = principal.token_id;
     let status_body = state
         .blocking(move |s| {
-            let envelope = stix::split_envelope(&bytes).map_err(|e| {
-                ApiError::unprocessable(format!("the request body is not a TAXII envelope: {e}"))
-            })?;
-            let total = envelope.objects.len();
-            if total == 0 {
-                return Err(ApiError::unprocessable(
-                    "the envelope holds no objects; send at least one STIX object in \"objects\"",
-                ));
-            }
-            let mut valid = Vec::with_capacity(total);
+            let report = s.node().ingest_envelope(&principal, &c, &bytes)?;
+            let mut successes = Vec::new();
             let mut failures = Vec::new();
-            for (index, raw) in envelope.objects.iter().enumerate() {
-                match s.inner.validator.validate(index, raw) {
-                    Ok(object) => valid.push(object),
-                    Err(rejection) => {
-                        let id = rejection
-                            .id
-                            .clone()
-                            .unwrap_or_else(|| format!("(object {index} has no valid id)"));
-                        failures.push(detail(
-                            &id,
-                            None,
-                            format!("object {index}: {}", rejection.message()),
-                        ));
-                    }
-                }
-            }
-            let outcomes = if valid.is_empty() {
-                Vec::new()
-            } else {
-                s.store().add_objects(c.key, &valid)?
-            };
-            let mut successes = Vec::with_capacity(outcomes.len());
-            for (o, outcome) in valid.iter().zip(&outcomes) {
-                match outcome {
-                    AddOutcome::Added(at) => {
-                        successes.push(detail(&o.id, Some(o.version().unwrap_or(*at)), String::new()))
-                    }
-                    AddOutcome::Duplicate(at) => successes.push(detail(
-                        &o.id,
-                        Some(o.version().unwrap_or(*at)),
+            for o in &report.outcomes {
+                let id =
+                    o.id.clone()
+                        .unwrap_or_else(|| format!("(object {} has no valid id)", o.index));
+                match &o.outcome {
+                    Outcome::Stored(_) => successes.push(detail(&id, o.version, String::new())),
+                    Outcome::Duplicate => successes.push(detail(
+                        &id,
+                        o.version,
                         "this version was already in the collection".to_string(),
                     )),
-                    AddOutcome::Conflict(at) => failures.push(detail(
-                        &o.id,
-                        Some(o.version().unwrap_or(*at)),
-                        "a different object with this id and version is already stored; a changed object needs a new modified timestamp".to_string(),
-                    )),
+                    Outcome::Refused(why) => failures.push(detail(&id, o.version, why.clone())),
                 }
             }
             let status_id = uuid::Uuid::new_v4().to_string();
@@ -378,7 +383,7 @@ pub async fn add_objects(
                 "id": status_id,
                 "status": "complete",
                 "request_timestamp": request_timestamp.to_string(),
-                "total_count": total,
+                "total_count": report.outcomes.len(),
                 "success_count": successes.len(),
                 "failure_count": failures.len(),
                 "pending_count": 0,
@@ -395,7 +400,7 @@ pub async fn add_objects(
             s.store().put_status(&StatusRecord {
                 id: status_id,
                 api_root: c.api_root.clone(),
-                owner_token: Some(owner),
+                owner_token: principal.token_id,
                 created: request_timestamp,
                 body: text.clone(),
             })?;

@@ -1,4 +1,4 @@
-//! Opening a node's data directory.
+//! A node's data directory: its configuration and its database.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -8,8 +8,8 @@ use store::{SqliteOptions, SqliteStore, Store};
 
 use crate::config::{Config, DATABASE_NAME};
 
-/// An initialised node: its configuration and its store.
-pub struct Node {
+/// An initialised node's data directory, opened.
+pub struct Site {
     pub config: Config,
     pub store: Arc<SqliteStore>,
 }
@@ -18,9 +18,9 @@ pub fn database_path(dir: &Path) -> PathBuf {
     dir.join(DATABASE_NAME)
 }
 
-impl Node {
+impl Site {
     /// Opens an initialised node; tells the user how to create one otherwise.
-    pub fn open(dir: &Path) -> anyhow::Result<Node> {
+    pub fn open(dir: &Path) -> anyhow::Result<Site> {
         let db = database_path(dir);
         if !db.exists() {
             bail!(
@@ -33,7 +33,7 @@ impl Node {
     }
 
     /// Opens the node, creating the database if needed.
-    pub fn open_or_create(dir: &Path) -> anyhow::Result<Node> {
+    pub fn open_or_create(dir: &Path) -> anyhow::Result<Site> {
         let config = Config::load(dir)?;
         let store = SqliteStore::open(
             database_path(dir),
@@ -43,7 +43,7 @@ impl Node {
             },
         )
         .with_context(|| format!("cannot open the database in {}", dir.display()))?;
-        Ok(Node {
+        Ok(Site {
             config,
             store: Arc::new(store),
         })
@@ -51,6 +51,11 @@ impl Node {
 
     pub fn dyn_store(&self) -> Arc<dyn Store> {
         self.store.clone()
+    }
+
+    /// The node's use cases (ingest, read, audit) over this directory's store.
+    pub fn service(&self) -> anyhow::Result<node::Node> {
+        Ok(node::Node::new(self.dyn_store(), validator())?)
     }
 
     /// A collection by id, or an error that lists what exists.

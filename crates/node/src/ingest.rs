@@ -1,0 +1,473 @@
+//! Ingest: validated objects enter a collection under the sharing policy.
+
+use std::collections::{BTreeSet, HashMap};
+
+use sharing::audience::{Origin, Recipients, effective_tlp, gating_refs, object_keys};
+use sharing::onward::{Copy, Target, check_onward};
+use sharing::recipients::{NamedRecipients, named_recipients};
+use sharing::{CollectionPolicy, OrgId, Owner, Principal, Tlp};
+use stix::{ObjectKind, Rejection, StixObject, Timestamp};
+use store::{AddOutcome, Collection, CopyRecord, Ingest};
+
+use crate::{Node, NodeError, Result, now};
+
+/// What happened to one object.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// Stored now, with this `date_added`.
+    Stored(Timestamp),
+    /// Already there; nothing changed.
+    Duplicate,
+    /// Not stored, and why.
+    Refused(String),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IngestOutcome {
+    /// Position in the input.
+    pub index: usize,
+    pub id: Option<String>,
+    /// The object's version (`modified`, else `created`, else its `date_added`).
+    pub version: Option<Timestamp>,
+    pub outcome: Outcome,
+}
+
+/// Outcomes in input order.
+#[derive(Clone, Debug, Default)]
+pub struct IngestReport {
+    pub outcomes: Vec<IngestOutcome>,
+}
+
+impl IngestReport {
+    pub fn stored(&self) -> usize {
+        self.count(|o| matches!(o, Outcome::Stored(_)))
+    }
+    pub fn duplicates(&self) -> usize {
+        self.count(|o| matches!(o, Outcome::Duplicate))
+    }
+    pub fn refused(&self) -> usize {
+        self.count(|o| matches!(o, Outcome::Refused(_)))
+    }
+    fn count(&self, f: impl Fn(&Outcome) -> bool) -> usize {
+        self.outcomes.iter().filter(|o| f(&o.outcome)).count()
+    }
+}
+
+fn refused(
+    index: usize,
+    id: Option<String>,
+    version: Option<Timestamp>,
+    why: String,
+) -> IngestOutcome {
+    IngestOutcome {
+        index,
+        id,
+        version,
+        outcome: Outcome::Refused(why),
+    }
+}
+
+impl Node {
+    /// Splits, validates and ingests one request body (envelope, bundle,
+    /// array or JSON lines). An unreadable body stores nothing.
+    pub fn ingest_envelope(
+        &self,
+        principal: &Principal,
+        collection: &Collection,
+        body: &[u8],
+    ) -> Result<IngestReport> {
+        let envelope = stix::split_envelope(body).map_err(|e| {
+            NodeError::Unprocessable(format!("the request body is not a TAXII envelope: {e}"))
+        })?;
+        if envelope.objects.is_empty() {
+            return Err(NodeError::Unprocessable(
+                "the envelope holds no objects; send at least one STIX object in \"objects\""
+                    .into(),
+            ));
+        }
+        let mut valid = Vec::with_capacity(envelope.objects.len());
+        let mut rejected = Vec::new();
+        for (index, raw) in envelope.objects.iter().enumerate() {
+            match self.validator.validate(index, raw) {
+                Ok(o) => valid.push((index, o)),
+                Err(r) => rejected.push(r),
+            }
+        }
+        self.ingest(
+            principal,
+            collection,
+            valid,
+            rejected,
+            &NamedRecipients::default(),
+        )
+    }
+
+    /// Ingests validated objects (with the rejections of the same input, so
+    /// that outcomes come back in input order). `extra` names recipients for
+    /// every AMBER and RED object, as `entente import --recipient-*` does.
+    pub fn ingest(
+        &self,
+        principal: &Principal,
+        collection: &Collection,
+        objects: Vec<(usize, StixObject)>,
+        rejected: Vec<Rejection>,
+        extra: &NamedRecipients,
+    ) -> Result<IngestReport> {
+        let policy = collection.policy();
+        let origin = Origin {
+            org: principal.org(),
+            user: principal.user_id(),
+        };
+        let mut outcomes: Vec<IngestOutcome> = rejected
+            .into_iter()
+            .map(|r| {
+                let message = format!("object {}: {}", r.index, r.message());
+                refused(r.index, r.id, None, message)
+            })
+            .collect();
+
+        // Marking definitions: those of this input, and stored ones referenced.
+        let in_input: HashMap<String, String> = objects
+            .iter()
+            .filter(|(_, o)| o.kind == ObjectKind::MarkingDefinition)
+            .map(|(_, o)| (o.id.clone(), o.raw.to_string()))
+            .collect();
+        let wanted: Vec<String> = objects
+            .iter()
+            .flat_map(|(_, o)| o.object_marking_refs.iter().chain(&o.granular_marking_refs))
+            .filter(|m| Tlp::from_marking(m).is_none() && !in_input.contains_key(m.as_str()))
+            .cloned()
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let stored_markings: HashMap<String, String> = self
+            .store
+            .marking_definitions(&wanted)?
+            .into_iter()
+            .collect();
+        let mut recipients_of: HashMap<String, Recipients> = HashMap::new();
+        let mut bad_markings: HashMap<String, String> = HashMap::new();
+        let raw_markings = in_input
+            .iter()
+            .chain(stored_markings.iter())
+            .map(|(k, v)| (k.clone(), v.clone()));
+        for (id, raw) in raw_markings {
+            let Ok(value) = serde_json::from_str::<serde_json::Value>(&raw) else {
+                continue;
+            };
+            match named_recipients(&value) {
+                Ok(Some(named)) => {
+                    recipients_of.insert(id, self.resolve(&named)?);
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    bad_markings.insert(id, e.to_string());
+                }
+            }
+        }
+        let extra = self.resolve(extra)?;
+
+        let mut ingests: Vec<(usize, Ingest)> = Vec::with_capacity(objects.len());
+        'objects: for (index, object) in objects {
+            let id = Some(object.id.clone());
+            let version = object.version();
+            if let Some(why) = bad_markings.get(&object.id) {
+                outcomes.push(refused(
+                    index,
+                    id,
+                    version,
+                    format!("object {index}: {why}"),
+                ));
+                continue;
+            }
+            let markings: Vec<&str> = object
+                .object_marking_refs
+                .iter()
+                .chain(&object.granular_marking_refs)
+                .map(String::as_str)
+                .collect();
+            for (i, m) in object.object_marking_refs.iter().enumerate() {
+                if !is_known(m, &in_input, &stored_markings) {
+                    outcomes.push(refused(
+                        index,
+                        id,
+                        version,
+                        unknown_marking(index, &format!("$.object_marking_refs[{i}]"), m),
+                    ));
+                    continue 'objects;
+                }
+            }
+            for m in &object.granular_marking_refs {
+                if !is_known(m, &in_input, &stored_markings) {
+                    outcomes.push(refused(
+                        index,
+                        id,
+                        version,
+                        unknown_marking(index, "$.granular_markings", m),
+                    ));
+                    continue 'objects;
+                }
+            }
+            let is_recipients_marking =
+                recipients_of.contains_key(&object.id) && in_input.contains_key(object.id.as_str());
+            let tlp = effective_tlp(markings.iter().copied(), &policy);
+            let keys = if is_recipients_marking {
+                // Policy metadata: its source alone sees it.
+                origin
+                    .org
+                    .map(|o| vec![format!("org:{o}")])
+                    .unwrap_or_default()
+            } else {
+                let mut named = Recipients::default();
+                for m in &markings {
+                    if let Some(r) = recipients_of.get(*m) {
+                        named.orgs.extend(&r.orgs);
+                        named.users.extend(&r.users);
+                    }
+                }
+                if tlp.is_some_and(|t| t >= Tlp::Amber) {
+                    named.orgs.extend(&extra.orgs);
+                    named.users.extend(&extra.users);
+                }
+                match object_keys(tlp, origin, &named) {
+                    Ok(k) => k,
+                    Err(refusal) => {
+                        outcomes.push(refused(
+                            index,
+                            id,
+                            version,
+                            format!("object {index}: {refusal}"),
+                        ));
+                        continue;
+                    }
+                }
+            };
+            let refs = gating_refs(
+                &object.object_type,
+                &object.references,
+                object.created_by_ref.as_deref(),
+            );
+            ingests.push((
+                index,
+                Ingest {
+                    object,
+                    audience: keys,
+                    origin_org: origin.org,
+                    origin_user: origin.user,
+                    tlp: if is_recipients_marking { None } else { tlp },
+                    refs,
+                },
+            ));
+        }
+
+        // Onward sharing of objects the node already holds elsewhere.
+        let ids: Vec<String> = ingests
+            .iter()
+            .map(|(_, i)| i.object.id.clone())
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let copies = self.store.copies(&ids)?;
+        let mut by_id: HashMap<&str, Vec<&CopyRecord>> = HashMap::new();
+        for c in &copies {
+            by_id.entry(c.id.as_str()).or_default().push(c);
+        }
+        let mut visible_existing: HashMap<String, bool> = HashMap::new();
+        if !copies.is_empty() {
+            let collections: HashMap<i64, Collection> = self
+                .store
+                .all_collections()?
+                .into_iter()
+                .map(|c| (c.key, c))
+                .collect();
+            let mut members_cache: HashMap<i64, Vec<OrgId>> = HashMap::new();
+            let target_members = self.member_orgs(&policy, &mut members_cache)?;
+            let mut keep = Vec::with_capacity(ingests.len());
+            for (index, ingest) in ingests {
+                let Some(existing) = by_id.get(ingest.object.id.as_str()) else {
+                    keep.push((index, ingest));
+                    continue;
+                };
+                let policies: Vec<(CollectionPolicy, Vec<OrgId>)> = existing
+                    .iter()
+                    .map(|c| {
+                        let p = collections
+                            .get(&c.collection)
+                            .map(Collection::policy)
+                            .unwrap_or(CollectionPolicy {
+                                id: String::new(),
+                                owner: Owner::Node,
+                                default_tlp: None,
+                                public: false,
+                            });
+                        let m = self.member_orgs(&p, &mut members_cache)?;
+                        Ok((p, m))
+                    })
+                    .collect::<Result<_>>()?;
+                let copies: Vec<Copy<'_>> = existing
+                    .iter()
+                    .zip(&policies)
+                    .map(|(c, (p, m))| Copy {
+                        collection: p,
+                        origin_org: c.origin_org,
+                        tlp: c.tlp,
+                        keys: &c.audience,
+                        member_orgs: m,
+                    })
+                    .collect();
+                let here_visible = existing.iter().zip(&policies).any(|(c, (p, _))| {
+                    p.id == policy.id
+                        && sharing::read_keys(principal, p).is_some_and(|k| k.admits(&c.audience))
+                });
+                visible_existing.insert(ingest.object.id.clone(), here_visible);
+                let target = Target {
+                    collection: &policy,
+                    member_orgs: &target_members,
+                };
+                match check_onward(principal.org(), &copies, &target) {
+                    Ok(()) => keep.push((index, ingest)),
+                    Err(refusal) => outcomes.push(refused(
+                        index,
+                        Some(ingest.object.id.clone()),
+                        ingest.object.version(),
+                        format!("object {index}: {refusal}"),
+                    )),
+                }
+            }
+            ingests = keep;
+        }
+
+        // A pseudonymous source's pseudonym identity, so recipients can resolve it.
+        let mut batch: Vec<Ingest> = Vec::with_capacity(ingests.len() + 1);
+        if let (Owner::Community(community), Some(org)) = (policy.owner, origin.org)
+            && !ingests.is_empty()
+            && self
+                .store
+                .memberships(org)?
+                .iter()
+                .any(|m| m.community == community && m.pseudonymous)
+        {
+            let pid = sharing::pseudonym::pseudonym_id(&self.pseudonym_secret, org, community);
+            let identity =
+                sharing::pseudonym::pseudonym_identity(&pid, &now().format_with_precision(3));
+            if let Ok(object) = self.validator.validate_str(0, &identity) {
+                batch.push(Ingest::open(object));
+            }
+        }
+        let pseudonym_slots = batch.len();
+        let indexes: Vec<usize> = ingests.iter().map(|(i, _)| *i).collect();
+        batch.extend(ingests.into_iter().map(|(_, i)| i));
+        let results = if batch.is_empty() {
+            Vec::new()
+        } else {
+            self.store.add_objects(collection.key, &batch)?
+        };
+        let mut written = Vec::new();
+        for ((index, ingest), result) in indexes
+            .into_iter()
+            .zip(batch.iter().skip(pseudonym_slots))
+            .zip(results.iter().skip(pseudonym_slots))
+        {
+            let id = ingest.object.id.clone();
+            let seen = visible_existing.get(&id).copied().unwrap_or(true);
+            let outcome = match result {
+                AddOutcome::Added(at) => {
+                    written.push(id.clone());
+                    IngestOutcome {
+                        index,
+                        id: Some(id),
+                        version: Some(ingest.object.version().unwrap_or(*at)),
+                        outcome: Outcome::Stored(*at),
+                    }
+                }
+                AddOutcome::Duplicate(at) => IngestOutcome {
+                    index,
+                    id: Some(id),
+                    version: Some(ingest.object.version().unwrap_or(*at)),
+                    outcome: Outcome::Duplicate,
+                },
+                AddOutcome::Conflict(at) => refused(
+                    index,
+                    Some(id),
+                    Some(ingest.object.version().unwrap_or(*at)),
+                    if seen {
+                        format!(
+                            "object {index}: a different object with this id and version is already stored; a changed object needs a new modified timestamp"
+                        )
+                    } else {
+                        // Do not tell what is stored to someone who may not see it.
+                        format!(
+                            "object {index}: this id and version cannot be stored in this collection"
+                        )
+                    },
+                ),
+            };
+            outcomes.push(outcome);
+        }
+        outcomes.sort_by_key(|o| o.index);
+        if !written.is_empty() {
+            self.audit(
+                principal,
+                "write",
+                Some(&collection.id),
+                written,
+                String::new(),
+            )?;
+        }
+        Ok(IngestReport { outcomes })
+    }
+
+    /// Organisations that read `policy`'s collection as members.
+    pub(crate) fn member_orgs(
+        &self,
+        policy: &CollectionPolicy,
+        cache: &mut HashMap<i64, Vec<OrgId>>,
+    ) -> Result<Vec<OrgId>> {
+        Ok(match policy.owner {
+            Owner::Node => Vec::new(),
+            Owner::Org(o) => vec![o],
+            Owner::Community(k) => {
+                if let Some(m) = cache.get(&k) {
+                    return Ok(m.clone());
+                }
+                let m: Vec<OrgId> = self.store.members(k)?.into_iter().map(|m| m.org).collect();
+                cache.insert(k, m.clone());
+                m
+            }
+        })
+    }
+
+    /// Turns recipient names into ids. Names that match nothing are dropped
+    /// silently: refusing them would let a member probe which organisations
+    /// and users exist on the node.
+    fn resolve(&self, named: &NamedRecipients) -> Result<Recipients> {
+        let mut r = Recipients::default();
+        for o in &named.organizations {
+            if let Some(org) = self.store.org(o)? {
+                r.orgs.push(org.id);
+            }
+        }
+        for u in &named.users {
+            if let Ok(Some(user)) = self.store.user(u) {
+                r.users.push(user.id);
+            }
+        }
+        Ok(r)
+    }
+}
+
+fn is_known(
+    marking: &str,
+    in_input: &HashMap<String, String>,
+    stored: &HashMap<String, String>,
+) -> bool {
+    Tlp::from_marking(marking).is_some()
+        || in_input.contains_key(marking)
+        || stored.contains_key(marking)
+}
+
+fn unknown_marking(index: usize, path: &str, marking: &str) -> String {
+    format!(
+        "object {index}: {path}: marking definition {marking} is not known on this node; send its marking-definition object first or in the same envelope (unknown markings are refused so that no restriction is silently dropped)"
+    )
+}

@@ -1,0 +1,167 @@
+//! What an Entente node does, whoever asks: authenticate a token, find the
+//! collections a principal may use, ingest objects under the sharing
+//! policy, read objects under it, and keep the audit log.
+//!
+//! The HTTP API (`taxii`) and the CLI (`entente`) both call these use cases,
+//! so there is exactly one ingest path and one read path, and every read
+//! passes the same gate. This crate owns no rules itself: TLP, audiences,
+//! onward sharing and pseudonyms come from `sharing`; persistence from
+//! `store`; validity from `stix`.
+
+mod auth;
+mod ingest;
+mod read;
+
+use std::sync::Arc;
+
+use sharing::{Access, Principal};
+use stix::{Timestamp, Validator};
+use store::{AuditEntry, Collection, Store, StoreError};
+
+pub use auth::AuthFailure;
+pub use ingest::{IngestOutcome, IngestReport, Outcome};
+pub use read::ReadPage;
+
+/// Why a use case failed, in terms a caller can map to its own surface.
+#[derive(Debug, thiserror::Error)]
+pub enum NodeError {
+    /// Absent, or not disclosed to this principal (the two read alike).
+    #[error("{0}")]
+    NotFound(String),
+    /// Visible but not allowed.
+    #[error("{0}")]
+    Forbidden(String),
+    /// The request as a whole cannot be processed (e.g. an unreadable envelope).
+    #[error("{0}")]
+    Unprocessable(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+pub type Result<T, E = NodeError> = std::result::Result<T, E>;
+
+/// What a request needs from a collection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Need {
+    /// Any right: enough to see the collection resource.
+    Any,
+    Read,
+    Write,
+    /// Read and write (deleting).
+    ReadWrite,
+}
+
+/// The node's use cases over a store.
+#[derive(Clone)]
+pub struct Node {
+    store: Arc<dyn Store>,
+    validator: Validator,
+    pseudonym_secret: Arc<Vec<u8>>,
+}
+
+impl Node {
+    pub fn new(store: Arc<dyn Store>, validator: Validator) -> Result<Node> {
+        let pseudonym_secret = Arc::new(store.node_secret()?);
+        Ok(Node {
+            store,
+            validator,
+            pseudonym_secret,
+        })
+    }
+
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    pub fn validator(&self) -> &Validator {
+        &self.validator
+    }
+
+    /// A collection of `api_root` the principal may use as `need` says. A
+    /// collection it has no right on is reported like an absent one.
+    pub fn collection_for(
+        &self,
+        principal: &Principal,
+        api_root: &str,
+        id_or_alias: &str,
+        need: Need,
+    ) -> Result<(Collection, Access)> {
+        let missing = || {
+            NodeError::NotFound(format!(
+                "collection {id_or_alias} does not exist or is not shared with this token"
+            ))
+        };
+        let found = match self.store.collection(id_or_alias)? {
+            Some(c) => Some(c),
+            None => self
+                .store
+                .collections(api_root)?
+                .into_iter()
+                .find(|c| c.alias.as_deref() == Some(id_or_alias)),
+        };
+        let collection = found
+            .filter(|c| c.api_root == api_root)
+            .ok_or_else(missing)?;
+        let access = principal.access(&collection.policy()).ok_or_else(missing)?;
+        let allowed = match need {
+            Need::Any => true,
+            Need::Read => access.read,
+            Need::Write => access.write,
+            Need::ReadWrite => access.read && access.write,
+        };
+        if !allowed {
+            let what = match need {
+                Need::Read => "read this collection",
+                Need::Write => "write to this collection",
+                _ => "both read and write this collection (needed to delete)",
+            };
+            return Err(NodeError::Forbidden(format!("this token may not {what}")));
+        }
+        Ok((collection, access))
+    }
+
+    /// The collections of `api_root` the principal has any right on, by id.
+    pub fn visible_collections(
+        &self,
+        principal: &Principal,
+        api_root: &str,
+    ) -> Result<Vec<(Collection, Access)>> {
+        let mut out: Vec<_> = self
+            .store
+            .collections(api_root)?
+            .into_iter()
+            .filter_map(|c| principal.access(&c.policy()).map(|a| (c, a)))
+            .collect();
+        out.sort_by(|a, b| a.0.id.cmp(&b.0.id));
+        Ok(out)
+    }
+
+    /// Appends to the audit log on behalf of `principal`.
+    pub fn audit(
+        &self,
+        principal: &Principal,
+        action: &str,
+        collection: Option<&str>,
+        objects: Vec<String>,
+        detail: String,
+    ) -> Result<()> {
+        self.store.append_audit(&AuditEntry {
+            token: principal.token_id,
+            user: principal.user_id(),
+            org: principal.org(),
+            action: action.to_string(),
+            collection: collection.map(str::to_owned),
+            objects,
+            detail,
+        })?;
+        Ok(())
+    }
+}
+
+pub(crate) fn now() -> Timestamp {
+    let micros = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_micros() as i64)
+        .unwrap_or(0);
+    Timestamp::from_micros(micros)
+}
