@@ -130,7 +130,7 @@ fn extension_definition() -> Value {
         "modified": DEFINITIONS_CREATED,
         "name": "Entente incident reporting facts",
         "description": "Shareable facts of a reported incident: timing, classification, techniques, vulnerabilities, indicators, the reporting regimes that apply and when each report was submitted.",
-        "schema": "Properties (all optional): detected_at, occurred_start, occurred_end, aware_at, recovered_at, resolved_at (timestamps); severity (low|medium|high|critical); incident_type; threat_type; suspected_malicious, cross_border (yes|no|unknown); member_states_affected (ISO 3166-1 alpha-2 list); us_ci_sector; ttps (ATT&CK technique ids); vulnerabilities (CVE ids); ioc_refs, threat_actor_refs (STIX identifiers); ransom_paid (boolean); regimes_applicable (regime ids: nis2, cra, gdpr, dora, circia, sec-8k, hipaa); submissions (dictionary regime id -> dictionary stage id -> timestamp); reported_by (legal name, only when the reporter chose to be named).",
+        "schema": "Properties (all optional): detected_at, occurred_start, occurred_end, aware_at, recovered_at, resolved_at (timestamps); incident_severity (low|medium|high|critical; `severity` is reserved in STIX 2.1); incident_type; threat_type; suspected_malicious, cross_border (yes|no|unknown); member_states_affected (ISO 3166-1 alpha-2 list); us_ci_sector; ttps (ATT&CK technique ids); vulnerabilities (CVE ids); ioc_refs, threat_actor_refs (STIX identifiers); ransom_paid (boolean); regimes_applicable (regime ids: nis2, cra, gdpr, dora, circia, sec-8k, hipaa); submissions (dictionary regime id -> dictionary stage id -> timestamp); reported_by (legal name, only when the reporter chose to be named).",
         "version": "1.0.0",
         "extension_types": ["property-extension"],
         "object_marking_refs": [Tlp::Clear.marking_definition_id()],
@@ -179,7 +179,11 @@ fn facts(incident: &Incident, assessment: &Assessment, identify: bool) -> Value 
     put_time(&mut f, "aware_at", incident.aware_at);
     put_time(&mut f, "recovered_at", incident.recovered_at);
     put_time(&mut f, "resolved_at", incident.resolved_at);
-    put_text(&mut f, "severity", incident.severity.map(|s| s.as_str()));
+    put_text(
+        &mut f,
+        "incident_severity",
+        incident.severity.map(|s| s.as_str()),
+    );
     put_text(
         &mut f,
         "incident_type",
