@@ -1,0 +1,991 @@
+//! Evaluation of a pattern against observations, with the semantics of the
+//! OASIS reference matcher (`stix2-matcher`).
+//!
+//! Evaluation has two stages, as in the reference:
+//!
+//! 1. Each comparison is tested on every object of its type in every
+//!    observation. An object path selects values (stepping into lists with
+//!    `[n]`/`[*]`, into referenced objects through `*_ref`/`*_refs`, decoding
+//!    `*_hex`/`*_bin`); a comparison holds for an object when one of its
+//!    values passes. `AND` inside brackets requires the same object, `OR`
+//!    either. A bracket matches an observation when some object satisfies it.
+//! 2. The observation expression holds when observations can be *bound* to
+//!    its brackets: distinct instances (an observed-data with
+//!    `number_observed` n provides n), `FOLLOWEDBY` ordering by the
+//!    observation windows, `WITHIN` and `START`/`STOP` windows, `REPEATS`
+//!    disjoint repetitions. Only existence matters, so bindings are kept as
+//!    minimal multisets of observations rather than enumerated one by one.
+//!
+//! Where the reference raises an error (a timestamp literal compared with a
+//! string that is not a timestamp, a reference that is not a string, an
+//! invalid IP address under ISSUBSET …) evaluation fails with an
+//! [`EvalError`], as a whole.
+
+use std::collections::{BTreeMap, HashSet};
+use std::rc::Rc;
+
+use serde_json::Value;
+use unicode_normalization::UnicodeNormalization;
+
+use crate::StixVersion;
+use crate::ast::*;
+use crate::compare::{self, CompareError, Selected, SetLiteral};
+use crate::observation::Observation;
+use crate::pyregex::{PyRegex, RegexError, like_to_regex};
+
+/// Why evaluation failed.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct EvalError(pub String);
+
+/// STIX 2.1 object types that are not cyber-observables: in 2.1 mode the
+/// reference never matches a comparison on them.
+pub const SDO_TYPES_V21: &[&str] = &[
+    "attack-pattern",
+    "bundle",
+    "campaign",
+    "course-of-action",
+    "extension-definition",
+    "grouping",
+    "identity",
+    "incident",
+    "indicator",
+    "infrastructure",
+    "intrusion-set",
+    "language-content",
+    "location",
+    "malware",
+    "malware-analysis",
+    "marking-definition",
+    "note",
+    "observed-data",
+    "opinion",
+    "relationship",
+    "report",
+    "threat-actor",
+    "tool",
+    "sighting",
+    "vulnerability",
+];
+
+/// A comparison made ready to run: literals converted, expressions compiled.
+#[derive(Debug)]
+pub struct CompiledComparison {
+    pub path: ObjectPath,
+    pub negated: bool,
+    pub test: Test,
+}
+
+#[derive(Debug)]
+pub enum Test {
+    Equal(LiteralValue),
+    NotEqual(LiteralValue),
+    Order(LiteralValue, fn(std::cmp::Ordering) -> bool),
+    In(SetLiteral),
+    Like {
+        regex: regex::Regex,
+        binary_convertible: bool,
+    },
+    Matches(PyRegex),
+    IsSubset(String),
+    IsSuperset(String),
+    Exists,
+}
+
+/// Compiles one comparison. Fails where the reference fails before looking
+/// at any data (a mixed set, an invalid or unsupported regular expression).
+pub fn compile_comparison(c: &Comparison) -> Result<CompiledComparison, EvalError> {
+    use std::cmp::Ordering::*;
+    let test = match &c.op {
+        Operator::Equal(l) => Test::Equal(l.value.clone()),
+        Operator::NotEqual(l) => Test::NotEqual(l.value.clone()),
+        Operator::Less(l) => Test::Order(l.value.clone(), |o| o == Less),
+        Operator::LessOrEqual(l) => Test::Order(l.value.clone(), |o| o != Greater),
+        Operator::Greater(l) => Test::Order(l.value.clone(), |o| o == Greater),
+        Operator::GreaterOrEqual(l) => Test::Order(l.value.clone(), |o| o != Less),
+        Operator::In(items) => {
+            let values: Vec<LiteralValue> = items.iter().map(|l| l.value.clone()).collect();
+            Test::In(SetLiteral::new(&values).ok_or_else(|| {
+                EvalError("the set after IN mixes literals of different types (only integers and floats may mix)".into())
+            })?)
+        }
+        Operator::Like(s) => {
+            let normalized: String = s.value.nfc().collect();
+            let binary_convertible = like_source_is_latin1(&normalized);
+            let regex = regex::Regex::new(&like_to_regex(&normalized))
+                .map_err(|e| EvalError(format!("LIKE operand cannot be compiled: {e}")))?;
+            Test::Like {
+                regex,
+                binary_convertible,
+            }
+        }
+        Operator::Matches(s) => {
+            let normalized: String = s.value.nfc().collect();
+            Test::Matches(
+                PyRegex::new(&normalized)
+                    .map_err(|e| EvalError(format!("MATCHES operand: {e}")))?,
+            )
+        }
+        Operator::IsSubset(s) => Test::IsSubset(s.value.clone()),
+        Operator::IsSuperset(s) => Test::IsSuperset(s.value.clone()),
+        Operator::Exists => Test::Exists,
+    };
+    Ok(CompiledComparison {
+        path: c.path.clone(),
+        negated: c.negated,
+        test,
+    })
+}
+
+/// The reference decides whether binary values may be decoded for LIKE by
+/// looking at the translated expression, where every character that is not
+/// alphanumeric gains a backslash; so only the operand's characters matter.
+fn like_source_is_latin1(like: &str) -> bool {
+    like.chars().all(|c| (c as u32) < 256)
+}
+
+impl RegexError {
+    pub fn is_unsupported(&self) -> bool {
+        matches!(self, RegexError::Unsupported { .. })
+    }
+}
+
+/// Values of one root object selected by a path.
+type Values<'a> = Vec<Selected<'a>>;
+
+/// Selects the values `path` reaches from `root` in `obs`.
+pub fn select<'a>(
+    obs: &'a Observation,
+    root: &'a Value,
+    steps: &[PathStep],
+) -> Result<Values<'a>, EvalError> {
+    let mut values: Values<'a> = vec![Selected::Json(root)];
+    for step in steps {
+        let mut next: Values<'a> = Vec::new();
+        match step {
+            PathStep::Key(key) => {
+                for v in &values {
+                    if let Selected::Json(Value::Object(map)) = v
+                        && let Some(found) = map.get(key.as_str())
+                    {
+                        next.push(decode_suffixed(key, found)?);
+                    }
+                }
+                if key.ends_with("_ref") {
+                    next = dereference(obs, key, next)?;
+                } else if key.ends_with("_refs") {
+                    next = dereference_lists(obs, key, next)?;
+                }
+            }
+            PathStep::Index(i) => {
+                let Ok(i) = usize::try_from(*i) else {
+                    return Ok(Vec::new());
+                };
+                for v in &values {
+                    match v {
+                        Selected::Json(Value::Array(items)) => {
+                            if let Some(item) = items.get(i) {
+                                next.push(Selected::Json(item));
+                            }
+                        }
+                        Selected::Objects(items) => {
+                            if let Some(item) = items.get(i) {
+                                next.push(Selected::Json(item));
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            PathStep::AnyIndex => {
+                for v in &values {
+                    match v {
+                        Selected::Json(Value::Array(items)) => {
+                            next.extend(items.iter().map(Selected::Json))
+                        }
+                        Selected::Objects(items) => {
+                            next.extend(items.iter().map(|o| Selected::Json(o)))
+                        }
+                        _ => {}
+                    }
+                }
+            }
+        }
+        values = next;
+        if values.is_empty() {
+            break;
+        }
+    }
+    Ok(values)
+}
+
+fn decode_suffixed<'a>(key: &str, v: &'a Value) -> Result<Selected<'a>, EvalError> {
+    if key.ends_with("_hex") {
+        let Value::String(s) = v else {
+            return Err(EvalError(format!("property {key} must be a hex string")));
+        };
+        return decode_hex_value(s)
+            .map(|b| Selected::Bytes(Rc::from(b)))
+            .ok_or_else(|| {
+                EvalError(format!(
+                    "property {key} is not valid hex: {:?}",
+                    compare::truncate(s, 40)
+                ))
+            });
+    }
+    if key.ends_with("_bin") {
+        let Value::String(s) = v else {
+            return Err(EvalError(format!("property {key} must be a base64 string")));
+        };
+        return decode_base64_lenient(s)
+            .map(|b| Selected::Bytes(Rc::from(b)))
+            .ok_or_else(|| {
+                EvalError(format!(
+                    "property {key} is not valid base64: {:?}",
+                    compare::truncate(s, 40)
+                ))
+            });
+    }
+    Ok(Selected::Json(v))
+}
+
+fn decode_hex_value(s: &str) -> Option<Vec<u8>> {
+    let b = s.as_bytes();
+    if !b.len().is_multiple_of(2) {
+        return None;
+    }
+    b.chunks(2)
+        .map(|p| {
+            let h = (p[0] as char).to_digit(16)?;
+            let l = (p[1] as char).to_digit(16)?;
+            Some((h * 16 + l) as u8)
+        })
+        .collect()
+}
+
+/// Base64 as Python's `base64.standard_b64decode` reads it: characters
+/// outside the alphabet are skipped, input stops at complete padding.
+pub fn decode_base64_lenient(s: &str) -> Option<Vec<u8>> {
+    if !s.is_ascii() {
+        return None;
+    }
+    let mut out = Vec::new();
+    let mut quad = 0usize;
+    let mut acc = 0u32;
+    let mut pads = 0usize;
+    for &c in s.as_bytes() {
+        if c == b'=' {
+            if quad >= 2 {
+                pads += 1;
+                if quad + pads >= 4 {
+                    return Some(out);
+                }
+            }
+            continue;
+        }
+        let Some(v) = crate::parser::base64_value(c) else {
+            continue;
+        };
+        pads = 0;
+        acc = acc << 6 | u32::from(v);
+        quad += 1;
+        match quad {
+            2 => out.push((acc >> 4) as u8),
+            3 => out.push((acc >> 2) as u8),
+            4 => {
+                out.push(acc as u8);
+                quad = 0;
+                acc = 0;
+            }
+            _ => {}
+        }
+    }
+    if quad != 0 {
+        return None;
+    }
+    Some(out)
+}
+
+fn dereference<'a>(
+    obs: &'a Observation,
+    key: &str,
+    refs: Values<'a>,
+) -> Result<Values<'a>, EvalError> {
+    let mut out = Vec::new();
+    for r in refs {
+        match r {
+            Selected::Json(Value::String(id)) => out.extend(obs.resolve(id).map(Selected::Json)),
+            _ => {
+                return Err(EvalError(format!(
+                    "the value of reference property '{key}' is not a string"
+                )));
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn dereference_lists<'a>(
+    obs: &'a Observation,
+    key: &str,
+    lists: Values<'a>,
+) -> Result<Values<'a>, EvalError> {
+    let mut out = Vec::new();
+    for list in lists {
+        let Selected::Json(Value::Array(refs)) = list else {
+            return Err(EvalError(format!(
+                "the value of reference list property '{key}' is not a list"
+            )));
+        };
+        let mut objects = Vec::new();
+        for r in refs {
+            match r {
+                Value::String(id) => objects.extend(obs.resolve(id)),
+                _ => {
+                    return Err(EvalError(format!(
+                        "a value of reference list property '{key}' is not a string"
+                    )));
+                }
+            }
+        }
+        if !objects.is_empty() {
+            out.push(Selected::Objects(objects));
+        }
+    }
+    Ok(out)
+}
+
+impl CompiledComparison {
+    /// Whether one selected value passes (before `NOT` is applied for
+    /// EXISTS, which has no values).
+    pub fn passes(&self, value: &Selected<'_>) -> Result<bool, EvalError> {
+        let wrap = |e: CompareError| EvalError(format!("comparing {}: {}", self.path, e.0));
+        let result = match &self.test {
+            Test::Equal(l) => compare::equals(value, l).map_err(wrap)?,
+            Test::NotEqual(l) => !compare::equals(value, l).map_err(wrap)?,
+            Test::Order(l, accept) => match compare::order(value, l).map_err(wrap)? {
+                compare::Ordered::Yes(o) => accept(o),
+                compare::Ordered::Incomparable => false,
+                compare::Ordered::NoOrdering => return Ok(false),
+            },
+            Test::In(set) => set.contains(value).map_err(wrap)?,
+            Test::Like {
+                regex,
+                binary_convertible,
+            } => match value {
+                Selected::Json(Value::String(s)) => regex.is_match(&nfc(s)),
+                Selected::Bytes(b) if *binary_convertible => {
+                    let s = std::str::from_utf8(b).map_err(|_| {
+                        EvalError(format!(
+                            "comparing {}: binary value is not UTF-8 text",
+                            self.path
+                        ))
+                    })?;
+                    regex.is_match(&nfc(s))
+                }
+                _ => false,
+            },
+            Test::Matches(re) => match value {
+                Selected::Json(Value::String(s)) => re.text.is_match(&nfc(s)),
+                Selected::Bytes(b) => re.bytes.as_ref().is_some_and(|r| r.is_match(b)),
+                _ => false,
+            },
+            Test::IsSubset(net) => match value {
+                Selected::Json(Value::String(s)) => compare::in_subnet(s, net).map_err(wrap)?,
+                _ => false,
+            },
+            Test::IsSuperset(net) => match value {
+                Selected::Json(Value::String(s)) => compare::in_subnet(net, s).map_err(wrap)?,
+                _ => false,
+            },
+            Test::Exists => true,
+        };
+        Ok(result != self.negated)
+    }
+
+    /// The root objects of `obs` (by position in `obs.roots`) that satisfy the
+    /// comparison.
+    pub fn matching_roots(&self, obs: &Observation) -> Result<Vec<usize>, EvalError> {
+        let mut out = Vec::new();
+        if obs.version == StixVersion::V21
+            && SDO_TYPES_V21.contains(&self.path.object_type.as_str())
+        {
+            return Ok(out);
+        }
+        for (k, (_, root)) in obs.root_objects().enumerate() {
+            if root.get("type").and_then(Value::as_str) != Some(self.path.object_type.as_str()) {
+                continue;
+            }
+            let values = select(obs, root, &self.path.steps)?;
+            if matches!(self.test, Test::Exists) {
+                if values.is_empty() == self.negated {
+                    out.push(k);
+                }
+                continue;
+            }
+            for v in &values {
+                if self.passes(v)? {
+                    out.push(k);
+                    break;
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+fn nfc(s: &str) -> std::borrow::Cow<'_, str> {
+    if s.is_ascii() {
+        std::borrow::Cow::Borrowed(s)
+    } else {
+        std::borrow::Cow::Owned(s.nfc().collect())
+    }
+}
+
+/// A comparison expression with compiled comparisons, in the same shape.
+#[derive(Debug)]
+pub enum CompiledBracket {
+    And(Box<CompiledBracket>, Box<CompiledBracket>),
+    Or(Box<CompiledBracket>, Box<CompiledBracket>),
+    Test(Box<CompiledComparison>),
+}
+
+impl CompiledBracket {
+    pub fn compile(expr: &ComparisonExpr) -> Result<CompiledBracket, EvalError> {
+        Ok(match expr {
+            ComparisonExpr::And(a, b) => {
+                CompiledBracket::And(Box::new(Self::compile(a)?), Box::new(Self::compile(b)?))
+            }
+            ComparisonExpr::Or(a, b) => {
+                CompiledBracket::Or(Box::new(Self::compile(a)?), Box::new(Self::compile(b)?))
+            }
+            ComparisonExpr::Test(c) => CompiledBracket::Test(Box::new(compile_comparison(c)?)),
+        })
+    }
+
+    /// Root objects (positions in `obs.roots`) satisfying the expression.
+    /// Every comparison is evaluated, as in the reference, so that an error
+    /// anywhere is reported whatever the other comparisons say.
+    pub fn matching_roots(&self, obs: &Observation) -> Result<Vec<usize>, EvalError> {
+        Ok(match self {
+            CompiledBracket::Test(c) => c.matching_roots(obs)?,
+            CompiledBracket::And(a, b) => {
+                let a = a.matching_roots(obs)?;
+                let b = b.matching_roots(obs)?;
+                a.into_iter().filter(|r| b.contains(r)).collect()
+            }
+            CompiledBracket::Or(a, b) => {
+                let mut a = a.matching_roots(obs)?;
+                for r in b.matching_roots(obs)? {
+                    if !a.contains(&r) {
+                        a.push(r);
+                    }
+                }
+                a
+            }
+        })
+    }
+
+    pub fn matches(&self, obs: &Observation) -> Result<bool, EvalError> {
+        Ok(!self.matching_roots(obs)?.is_empty())
+    }
+
+    pub fn visit<'a>(&'a self, f: &mut dyn FnMut(&'a CompiledComparison)) {
+        match self {
+            CompiledBracket::Test(c) => f(c),
+            CompiledBracket::And(a, b) | CompiledBracket::Or(a, b) => {
+                a.visit(f);
+                b.visit(f);
+            }
+        }
+    }
+}
+
+/// A pattern compiled for evaluation.
+#[derive(Debug)]
+pub struct CompiledPattern {
+    pub tree: ObsNode,
+    pub brackets: Vec<CompiledBracket>,
+    pub version: StixVersion,
+}
+
+/// The observation-expression tree, with brackets numbered left to right.
+#[derive(Clone, Debug)]
+pub enum ObsNode {
+    Bracket(usize),
+    And(Box<ObsNode>, Box<ObsNode>),
+    Or(Box<ObsNode>, Box<ObsNode>),
+    FollowedBy(Box<ObsNode>, Box<ObsNode>),
+    Within(Box<ObsNode>, i128),
+    Repeats(Box<ObsNode>, u64),
+    StartStop(Box<ObsNode>, i64, i64),
+}
+
+impl CompiledPattern {
+    pub fn new(pattern: &Pattern, version: StixVersion) -> Result<CompiledPattern, EvalError> {
+        let mut brackets = Vec::new();
+        let tree = build_tree(&pattern.root, &mut brackets, version)?;
+        Ok(CompiledPattern {
+            tree,
+            brackets,
+            version,
+        })
+    }
+
+    /// Evaluates against `observations`.
+    pub fn matches(&self, observations: &[Observation]) -> Result<bool, EvalError> {
+        let hits = self.bracket_hits(observations)?;
+        let universe = Universe::new(observations, &hits);
+        universe.exists(&self.tree, &Filter::all())
+    }
+
+    /// For each bracket, the observations it matches.
+    pub fn bracket_hits(&self, observations: &[Observation]) -> Result<Vec<Vec<usize>>, EvalError> {
+        self.brackets
+            .iter()
+            .map(|b| {
+                let mut hits = Vec::new();
+                for (i, obs) in observations.iter().enumerate() {
+                    if b.matches(obs)? {
+                        hits.push(i);
+                    }
+                }
+                Ok(hits)
+            })
+            .collect()
+    }
+}
+
+fn build_tree(
+    e: &ObservationExpr,
+    brackets: &mut Vec<CompiledBracket>,
+    version: StixVersion,
+) -> Result<ObsNode, EvalError> {
+    Ok(match e {
+        ObservationExpr::Bracket(c, _) => {
+            brackets.push(CompiledBracket::compile(c)?);
+            ObsNode::Bracket(brackets.len() - 1)
+        }
+        ObservationExpr::Group(inner) => build_tree(inner, brackets, version)?,
+        ObservationExpr::And(a, b) => ObsNode::And(
+            Box::new(build_tree(a, brackets, version)?),
+            Box::new(build_tree(b, brackets, version)?),
+        ),
+        ObservationExpr::Or(a, b) => ObsNode::Or(
+            Box::new(build_tree(a, brackets, version)?),
+            Box::new(build_tree(b, brackets, version)?),
+        ),
+        ObservationExpr::FollowedBy(a, b) => ObsNode::FollowedBy(
+            Box::new(build_tree(a, brackets, version)?),
+            Box::new(build_tree(b, brackets, version)?),
+        ),
+        ObservationExpr::Qualified(inner, q) => {
+            let inner = Box::new(build_tree(inner, brackets, version)?);
+            match q {
+                Qualifier::Within { text, micros, .. } => {
+                    if !has_nonzero_digit(text) {
+                        return Err(EvalError(format!(
+                            "WITHIN {text} SECONDS: the duration must be positive"
+                        )));
+                    }
+                    ObsNode::Within(inner, *micros)
+                }
+                Qualifier::Repeats { count, .. } => {
+                    if *count < 1 {
+                        return Err(EvalError(format!(
+                            "REPEATS {count} TIMES: the count must be at least 1"
+                        )));
+                    }
+                    ObsNode::Repeats(inner, u64::try_from(*count).unwrap_or(u64::MAX))
+                }
+                Qualifier::StartStop { start, stop, .. } => {
+                    if version == StixVersion::V20 {
+                        return Err(EvalError(
+                            "START/STOP cannot be evaluated against STIX 2.0 observed-data (the reference matcher refuses it too); use STIX 2.1".into(),
+                        ));
+                    }
+                    ObsNode::StartStop(inner, start.as_micros(), stop.as_micros())
+                }
+            }
+        }
+    })
+}
+
+pub(crate) fn has_nonzero_digit(text: &str) -> bool {
+    text.bytes().any(|c| (b'1'..=b'9').contains(&c))
+}
+
+/// Evaluates `pattern` against observed data.
+pub fn evaluate(
+    pattern: &Pattern,
+    observations: &[Observation],
+    version: StixVersion,
+) -> Result<bool, EvalError> {
+    CompiledPattern::new(pattern, version)?.matches(observations)
+}
+
+/// The latest instant Python's `datetime` can hold.
+const MAX_DATETIME_MICROS: i128 = 253_402_300_799_999_999;
+
+/// How many candidate bindings one node may hold before evaluation gives up.
+const MAX_BINDINGS: usize = 200_000;
+
+/// Which observations a sub-expression may use: `last >= last_at_least`,
+/// `first <= first_at_most`, `first < first_before`.
+#[derive(Clone, Copy, Debug)]
+struct Filter {
+    last_at_least: i64,
+    first_at_most: i128,
+    first_before: i64,
+}
+
+impl Filter {
+    fn all() -> Filter {
+        Filter {
+            last_at_least: i64::MIN,
+            first_at_most: i128::MAX,
+            first_before: i64::MAX,
+        }
+    }
+}
+
+/// A binding: how many instances of each observation it uses, sorted.
+type Binding = Vec<(u32, u32)>;
+
+/// The observations' facts that binding needs.
+pub struct Universe<'a> {
+    first: Vec<i64>,
+    last: Vec<i64>,
+    count: Vec<u64>,
+    hits: &'a [Vec<usize>],
+}
+
+impl<'a> Universe<'a> {
+    pub fn new(observations: &[Observation], hits: &'a [Vec<usize>]) -> Universe<'a> {
+        Universe {
+            first: observations.iter().map(|o| o.first).collect(),
+            last: observations.iter().map(|o| o.last).collect(),
+            count: observations.iter().map(|o| o.count).collect(),
+            hits,
+        }
+    }
+
+    /// A universe from bare facts (used by the streaming engine).
+    pub fn from_parts(
+        first: Vec<i64>,
+        last: Vec<i64>,
+        count: Vec<u64>,
+        hits: &'a [Vec<usize>],
+    ) -> Universe<'a> {
+        Universe {
+            first,
+            last,
+            count,
+            hits,
+        }
+    }
+
+    fn allowed(&self, o: usize, f: &Filter) -> bool {
+        self.last[o] >= f.last_at_least
+            && i128::from(self.first[o]) <= f.first_at_most
+            && self.first[o] < f.first_before
+    }
+
+    /// Whether any binding of `node` exists among the allowed observations.
+    pub fn matches(&self, node: &ObsNode) -> Result<bool, EvalError> {
+        self.exists(node, &Filter::all())
+    }
+
+    fn exists(&self, node: &ObsNode, f: &Filter) -> Result<bool, EvalError> {
+        match node {
+            ObsNode::Bracket(b) => Ok(self.hits[*b].iter().any(|&o| self.allowed(o, f))),
+            ObsNode::Or(a, b) => Ok(self.exists(a, f)? || self.exists(b, f)?),
+            ObsNode::StartStop(inner, start, stop) => {
+                if start >= stop {
+                    return Ok(false);
+                }
+                self.exists(inner, &restrict_start_stop(f, *start, *stop))
+            }
+            ObsNode::Within(inner, d) => {
+                let mut windows: Vec<i64> = (0..self.first.len())
+                    .filter(|&o| self.allowed(o, f))
+                    .map(|o| self.last[o])
+                    .collect();
+                windows.sort_unstable();
+                windows.dedup();
+                for w in windows {
+                    let g = Filter {
+                        last_at_least: f.last_at_least.max(w),
+                        first_at_most: f.first_at_most.min(i128::from(w) + d),
+                        first_before: f.first_before,
+                    };
+                    if self.exists(inner, &g)? {
+                        if i128::from(w) + d > MAX_DATETIME_MICROS {
+                            return Err(EvalError(
+                                "the WITHIN window reaches beyond year 9999".into(),
+                            ));
+                        }
+                        return Ok(true);
+                    }
+                }
+                Ok(false)
+            }
+            ObsNode::Repeats(inner, n) => {
+                if *n == 1 {
+                    return self.exists(inner, f);
+                }
+                if let Some(singles) = self.singles(inner, f) {
+                    let total: u64 = singles
+                        .iter()
+                        .map(|&o| self.count[o])
+                        .fold(0u64, u64::saturating_add);
+                    return Ok(total >= *n);
+                }
+                Ok(!self.bindings(node, f)?.is_empty())
+            }
+            ObsNode::And(..) | ObsNode::FollowedBy(..) => Ok(!self.bindings(node, f)?.is_empty()),
+        }
+    }
+
+    /// For sub-expressions whose bindings are always one instance of one
+    /// observation: the observations that can be bound.
+    fn singles(&self, node: &ObsNode, f: &Filter) -> Option<Vec<usize>> {
+        match node {
+            ObsNode::Bracket(b) => Some(
+                self.hits[*b]
+                    .iter()
+                    .copied()
+                    .filter(|&o| self.allowed(o, f))
+                    .collect(),
+            ),
+            ObsNode::Or(a, b) => {
+                let mut v = self.singles(a, f)?;
+                v.extend(self.singles(b, f)?);
+                v.sort_unstable();
+                v.dedup();
+                Some(v)
+            }
+            ObsNode::StartStop(inner, start, stop) => {
+                if start >= stop {
+                    Some(Vec::new())
+                } else {
+                    self.singles(inner, &restrict_start_stop(f, *start, *stop))
+                }
+            }
+            ObsNode::Repeats(inner, 1) => self.singles(inner, f),
+            _ => None,
+        }
+    }
+
+    fn bindings(&self, node: &ObsNode, f: &Filter) -> Result<Vec<Binding>, EvalError> {
+        let out = match node {
+            ObsNode::Bracket(b) => self.hits[*b]
+                .iter()
+                .filter(|&&o| self.allowed(o, f))
+                .map(|&o| vec![(o as u32, 1)])
+                .collect(),
+            ObsNode::Or(a, b) => {
+                let mut v = self.bindings(a, f)?;
+                v.extend(self.bindings(b, f)?);
+                dedup(v)
+            }
+            ObsNode::StartStop(inner, start, stop) => {
+                if start >= stop {
+                    Vec::new()
+                } else {
+                    self.bindings(inner, &restrict_start_stop(f, *start, *stop))?
+                }
+            }
+            ObsNode::Within(inner, d) => {
+                let mut out = Vec::new();
+                for b in self.bindings(inner, f)? {
+                    let min_last = b
+                        .iter()
+                        .map(|(o, _)| self.last[*o as usize])
+                        .min()
+                        .unwrap_or(i64::MAX);
+                    let max_first = b
+                        .iter()
+                        .map(|(o, _)| self.first[*o as usize])
+                        .max()
+                        .unwrap_or(i64::MIN);
+                    if i128::from(min_last) + d > MAX_DATETIME_MICROS {
+                        return Err(EvalError(
+                            "the WITHIN window reaches beyond year 9999".into(),
+                        ));
+                    }
+                    if i128::from(max_first) <= i128::from(min_last) + d {
+                        out.push(b);
+                    }
+                }
+                out
+            }
+            ObsNode::And(a, b) => {
+                let left = self.bindings(a, f)?;
+                let right = self.bindings(b, f)?;
+                let mut out = HashSet::new();
+                for l in &left {
+                    for r in &right {
+                        if let Some(s) = self.sum(l, r) {
+                            out.insert(s);
+                            self.check_size(out.len())?;
+                        }
+                    }
+                }
+                minimal(out.into_iter().collect())
+            }
+            ObsNode::FollowedBy(a, b) => {
+                let left = self.bindings(a, f)?;
+                let right = self.bindings(b, f)?;
+                let mut out = HashSet::new();
+                for l in &left {
+                    let latest_first = l
+                        .iter()
+                        .map(|(o, _)| self.first[*o as usize])
+                        .max()
+                        .unwrap_or(i64::MIN);
+                    for r in &right {
+                        let earliest_last = r
+                            .iter()
+                            .map(|(o, _)| self.last[*o as usize])
+                            .min()
+                            .unwrap_or(i64::MAX);
+                        if latest_first <= earliest_last
+                            && let Some(s) = self.sum(l, r)
+                        {
+                            out.insert(s);
+                            self.check_size(out.len())?;
+                        }
+                    }
+                }
+                minimal(out.into_iter().collect())
+            }
+            ObsNode::Repeats(inner, n) => {
+                let child = self.bindings(inner, f)?;
+                if *n == 1 {
+                    child
+                } else {
+                    self.repeat(&child, *n)?
+                }
+            }
+        };
+        self.check_size(out.len())?;
+        Ok(out)
+    }
+
+    /// `n` bindings of `child` (the same one may be taken again while
+    /// instances last), summed.
+    fn repeat(&self, child: &[Binding], n: u64) -> Result<Vec<Binding>, EvalError> {
+        // Each partial combination remembers the last child index used, so
+        // that combinations are built in non-decreasing order only.
+        let mut level: Vec<(Binding, usize)> = child
+            .iter()
+            .enumerate()
+            .map(|(i, b)| (b.clone(), i))
+            .collect();
+        let instances: u64 = child
+            .iter()
+            .flat_map(|b| b.iter().map(|(o, _)| *o))
+            .collect::<std::collections::BTreeSet<_>>()
+            .iter()
+            .map(|&o| self.count[o as usize])
+            .fold(0, u64::saturating_add);
+        if instances < n {
+            return Ok(Vec::new());
+        }
+        for _ in 1..n {
+            let mut next = Vec::new();
+            let mut seen = HashSet::new();
+            for (partial, last) in &level {
+                for (i, c) in child.iter().enumerate().skip(*last) {
+                    if let Some(s) = self.sum(partial, c)
+                        && seen.insert((s.clone(), i))
+                    {
+                        next.push((s, i));
+                        self.check_size(next.len())?;
+                    }
+                }
+            }
+            level = next;
+            if level.is_empty() {
+                break;
+            }
+        }
+        Ok(minimal(dedup(level.into_iter().map(|(b, _)| b).collect())))
+    }
+
+    fn sum(&self, a: &Binding, b: &Binding) -> Option<Binding> {
+        let mut map: BTreeMap<u32, u32> = a.iter().copied().collect();
+        for (o, n) in b {
+            let e = map.entry(*o).or_insert(0);
+            *e += n;
+            if u64::from(*e) > self.count[*o as usize] {
+                return None;
+            }
+        }
+        Some(map.into_iter().collect())
+    }
+
+    fn check_size(&self, n: usize) -> Result<(), EvalError> {
+        if n > MAX_BINDINGS {
+            return Err(EvalError(format!(
+                "the pattern has more than {MAX_BINDINGS} ways to bind these observations; narrow it (e.g. with WITHIN) or evaluate fewer observations at once"
+            )));
+        }
+        Ok(())
+    }
+}
+
+fn restrict_start_stop(f: &Filter, start: i64, stop: i64) -> Filter {
+    // An observation window [first, last] overlaps [start, stop): first < stop
+    // and last >= start.
+    Filter {
+        last_at_least: f.last_at_least.max(start),
+        first_at_most: f.first_at_most,
+        first_before: f.first_before.min(stop),
+    }
+}
+
+fn dedup(mut v: Vec<Binding>) -> Vec<Binding> {
+    v.sort_unstable();
+    v.dedup();
+    v
+}
+
+/// Drops bindings that contain another one: anything the larger allows, the
+/// smaller allows too (fewer instances used, a narrower time span).
+fn minimal(mut v: Vec<Binding>) -> Vec<Binding> {
+    if v.len() > 2_000 {
+        return dedup(v);
+    }
+    v.sort_by_key(|b| b.iter().map(|(_, n)| *n as usize).sum::<usize>());
+    let mut kept: Vec<Binding> = Vec::with_capacity(v.len());
+    for b in v {
+        if !kept.iter().any(|k| contains(&b, k)) {
+            kept.push(b);
+        }
+    }
+    kept
+}
+
+/// Whether `big` uses at least the instances `small` uses.
+fn contains(big: &Binding, small: &Binding) -> bool {
+    small
+        .iter()
+        .all(|(o, n)| big.iter().any(|(p, m)| p == o && m >= n))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lenient_base64_follows_python() {
+        assert_eq!(decode_base64_lenient("AQID"), Some(vec![1, 2, 3]));
+        assert_eq!(decode_base64_lenient("AQ=="), Some(vec![1]));
+        assert_eq!(decode_base64_lenient("A Q I D"), Some(vec![1, 2, 3]));
+        assert_eq!(decode_base64_lenient("AQ==garbage"), Some(vec![1]));
+        assert_eq!(decode_base64_lenient("AQI"), None);
+        assert_eq!(decode_base64_lenient("A"), None);
+    }
+}
