@@ -13,7 +13,8 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let validator = stix::Validator::new();
+    let validator = stix::Validator::new()
+        .with_pattern_check(std::sync::Arc::new(patterning::StixPatternCheck::default()));
     let mut invalid = 0usize;
     let mut valid = 0usize;
     for file in &args.files {
