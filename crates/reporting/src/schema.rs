@@ -77,19 +77,26 @@ static ANYTHING: Value = Value::Bool(true);
 
 /// The sub-schema that describes `path`, or why the path does not exist.
 pub fn resolve(path: &str) -> Result<&'static Value, String> {
+    resolve_both(path).map(|(_, node)| node)
+}
+
+/// The schema node written at `path` (whose `title` sits beside a `$ref`)
+/// and the node it refers to.
+fn resolve_both(path: &str) -> Result<(&'static Value, &'static Value), String> {
+    let mut raw = schema();
     let mut node = follow_ref(schema());
     let mut walked = String::new();
     for step in steps(path)? {
         if node == &ANYTHING {
-            return Ok(&ANYTHING);
+            return Ok((&ANYTHING, &ANYTHING));
         }
-        node = match step {
+        raw = match step {
             Step::Name(name) => {
                 let property = node.get("properties").and_then(|p| p.get(name));
                 match (property, node.get("additionalProperties")) {
-                    (Some(p), _) => follow_ref(p),
+                    (Some(p), _) => p,
                     (None, Some(Value::Bool(true))) => &ANYTHING,
-                    (None, Some(additional)) if additional.is_object() => follow_ref(additional),
+                    (None, Some(additional)) if additional.is_object() => additional,
                     _ => {
                         return Err(format!(
                             "the incident schema has no field `{name}`{}",
@@ -103,10 +110,11 @@ pub fn resolve(path: &str) -> Result<&'static Value, String> {
                 }
             }
             Step::Index(_) => match node.get("items") {
-                Some(items) => follow_ref(items),
+                Some(items) => items,
                 None => return Err(format!("`{walked}` is not a list")),
             },
         };
+        node = follow_ref(raw);
         if !walked.is_empty() {
             walked.push('.');
         }
@@ -115,7 +123,7 @@ pub fn resolve(path: &str) -> Result<&'static Value, String> {
             Step::Index(i) => walked.push_str(&format!("[{i}]")),
         }
     }
-    Ok(node)
+    Ok((raw, node))
 }
 
 /// The values an enum field allows, if it is an enum.
@@ -137,9 +145,9 @@ pub fn enum_values(path: &str) -> Option<Vec<String>> {
 
 /// A human label for a field: the schema's `title`, else the path itself.
 pub fn label(path: &str) -> String {
-    resolve(path)
+    resolve_both(path)
         .ok()
-        .and_then(|node| node.get("title"))
+        .and_then(|(raw, node)| raw.get("title").or_else(|| node.get("title")))
         .and_then(Value::as_str)
         .map_or_else(|| path.to_string(), str::to_string)
 }
@@ -199,6 +207,13 @@ mod tests {
     fn enum_values_come_from_the_schema() {
         let values = enum_values("entity.nis2_class").unwrap();
         assert_eq!(values, ["essential", "important", "none"]);
+    }
+
+    #[test]
+    fn labels_are_schema_titles_even_beside_a_ref() {
+        assert_eq!(label("detected_at"), "Detected at");
+        assert_eq!(label("entity.legal_name"), "Legal name");
+        assert_eq!(label("facts.x"), "facts.x");
     }
 
     #[test]

@@ -155,15 +155,24 @@ proptest! {
             prop_assert_eq!(prov.deadline_status, DeadlineStatus::Provisional);
             prop_assert_eq!(s1.deadline_status, DeadlineStatus::Binding);
             let sent1 = aware.checked_add(SignedDuration::from_secs(early)).unwrap();
+            let sent2 = aware.checked_add(SignedDuration::from_secs(late)).unwrap();
             let (d1, d2) = (s1.due.unwrap().timestamp(), s2.due.unwrap().timestamp());
-            // Never earlier than the submission plus the shortest month.
+            // Exactly what the rule allows: the submission plus one month
+            // (Reg. 1182/71, clamped), never earlier than 28 days after it.
+            prop_assert_eq!(Some(d1), reporting::clock::add_months_clamped(sent1, 1));
+            prop_assert_eq!(Some(d2), reporting::clock::add_months_clamped(sent2, 1));
             prop_assert!(d1 >= sent1.checked_add(SignedDuration::from_hours(28 * 24)).unwrap());
-            // A later submission never gives an earlier deadline.
-            prop_assert!(d2 >= d1);
-            // Submitting on time never moves the deadline past the provisional one.
+            // A later submission never gives a materially earlier deadline.
+            // Keeping the UTC time of day while clamping to month end means
+            // 30 Oct 23:00 -> 30 Nov 23:00 but 31 Oct 00:00 -> 30 Nov 00:00,
+            // so "materially" allows less than one day (see README).
+            let day = SignedDuration::from_hours(24);
+            prop_assert!(d2.checked_add(day).unwrap() > d1);
+            // Submitting on time never moves the deadline materially past
+            // the provisional one, for the same reason.
             let notification_due = nis2(&before, "notification").unwrap().due.unwrap().timestamp();
             if sent1 <= notification_due {
-                prop_assert!(d1 <= prov.due.unwrap().timestamp());
+                prop_assert!(d1 < prov.due.unwrap().timestamp().checked_add(day).unwrap());
             }
             // Stages that do not count from the submission keep their deadline.
             for id in ["early-warning", "notification"] {
