@@ -7,8 +7,8 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
 
+use crate::json::{Map, Value};
 use serde_json::value::RawValue;
-use serde_json::{Map, Value};
 
 use crate::json;
 use crate::object::{ObjectKind, StixObject};
@@ -229,7 +229,7 @@ pub(crate) struct Facts {
 
 /// Every identifier under a `*_ref` / `*_refs` key at any depth, except the
 /// marking references (those are reported separately).
-fn collect_references(map: &Map<String, Value>) -> Vec<String> {
+fn collect_references(map: &Map<'_>) -> Vec<String> {
     fn walk(value: &Value, key: Option<&str>, out: &mut Vec<String>) {
         match value {
             Value::Object(map) => {
@@ -251,7 +251,7 @@ fn collect_references(map: &Map<String, Value>) -> Vec<String> {
                     && s.contains("--")
                     && !out.iter().any(|seen| seen == s)
                 {
-                    out.push(s.clone());
+                    out.push(s.to_string());
                 }
             }
             _ => {}

@@ -21,7 +21,7 @@ mod types;
 
 use std::collections::BTreeMap;
 
-use serde_json::{Map, Value};
+use crate::json::{Map, Value};
 
 use crate::id::{Identifier, is_valid_type_name};
 use crate::object::ObjectKind;
@@ -107,7 +107,7 @@ const fn observable(noun: &'static str) -> Profile {
     }
 }
 
-fn profile(spec: Option<&TypeSpec>, map: &Map<String, Value>) -> Profile {
+fn profile(spec: Option<&TypeSpec>, map: &Map<'_>) -> Profile {
     let Some(spec) = spec else {
         return if custom_looks_observable(map) {
             observable("custom cyber-observable object")
@@ -136,7 +136,7 @@ fn profile(spec: Option<&TypeSpec>, map: &Map<String, Value>) -> Profile {
 
 /// A custom object declares its kind through its extension definition, or
 /// shows it by having the versioning timestamps of SDOs and SROs.
-fn custom_looks_observable(map: &Map<String, Value>) -> bool {
+fn custom_looks_observable(map: &Map<'_>) -> bool {
     if let Some(Value::Object(extensions)) = map.get("extensions") {
         for extension in extensions.values() {
             match extension.get("extension_type").and_then(Value::as_str) {
@@ -179,10 +179,10 @@ const MARKING_REFS: Ty = Ty::List(&Ty::Ref(Refs::Types(&["marking-definition"]))
 
 /// Checks one object; returns the facts when its type and id could be read
 /// (problems elsewhere are still recorded in `cx`).
-pub(crate) fn check_object(map: &Map<String, Value>, cx: &mut Checker<'_>) -> Option<Facts> {
+pub(crate) fn check_object(map: &Map<'_>, cx: &mut Checker<'_>) -> Option<Facts> {
     let root = Path::Root;
     let object_type = match map.get("type") {
-        Some(Value::String(t)) if is_valid_type_name(t) => t.as_str(),
+        Some(Value::String(t)) if is_valid_type_name(t) => t.as_ref(),
         Some(Value::String(t)) => {
             cx.report(
                 &root.key("type"),
@@ -258,7 +258,7 @@ pub(crate) fn check_object(map: &Map<String, Value>, cx: &mut Checker<'_>) -> Op
     let spec = types::lookup(object_type);
     let kind = spec.map_or(ObjectKind::Custom, |s| s.kind);
     let profile = profile(spec, map);
-    cx.defanged = map.get("defanged") == Some(&Value::Bool(true));
+    cx.defanged = map.get("defanged").is_some_and(Value::is_true);
 
     let spec_version = check_spec_version(map, &profile, cx);
     let created = versioning_timestamp(map, "created", profile.created_required, &profile, cx);
@@ -343,7 +343,7 @@ pub(crate) fn check_object(map: &Map<String, Value>, cx: &mut Checker<'_>) -> Op
     check_body(map, spec, &root, cx);
 
     if let Some(contributing) = spec.and_then(|s| s.uuid_v4_unless)
-        && !contributing.iter().any(|p| map.contains_key(*p))
+        && !contributing.iter().any(|p| map.contains_key(p))
         && id.uuid_version() != 4
     {
         let because = if contributing.is_empty() {
@@ -380,15 +380,11 @@ pub(crate) fn check_object(map: &Map<String, Value>, cx: &mut Checker<'_>) -> Op
     })
 }
 
-fn check_spec_version(
-    map: &Map<String, Value>,
-    profile: &Profile,
-    cx: &mut Checker<'_>,
-) -> Option<String> {
+fn check_spec_version(map: &Map<'_>, profile: &Profile, cx: &mut Checker<'_>) -> Option<String> {
     let at = Path::Root;
     let at = at.key("spec_version");
     match map.get("spec_version") {
-        Some(Value::String(v)) if v == "2.1" => Some(v.clone()),
+        Some(Value::String(v)) if v == "2.1" => Some(v.to_string()),
         Some(Value::String(v)) if v == "2.0" => {
             cx.report(
                 &at,
@@ -430,7 +426,7 @@ fn check_spec_version(
 /// `created` and `modified`: strict timestamps with at least millisecond
 /// precision (STIX 2.1 section 3.2).
 fn versioning_timestamp(
-    map: &Map<String, Value>,
+    map: &Map<'_>,
     name: &str,
     required: bool,
     profile: &Profile,
@@ -486,12 +482,7 @@ fn versioning_timestamp(
 /// The type's own properties, custom properties, required properties and
 /// cross-property rules of one object (top-level or inside an observable
 /// container).
-fn check_body(
-    map: &Map<String, Value>,
-    spec: Option<&TypeSpec>,
-    at: &Path<'_>,
-    cx: &mut Checker<'_>,
-) {
+fn check_body(map: &Map<'_>, spec: Option<&TypeSpec>, at: &Path<'_>, cx: &mut Checker<'_>) {
     for (key, value) in map {
         if is_common(key) {
             continue;
@@ -542,7 +533,7 @@ pub(crate) fn check_custom_property(key: &str, value: &Value, at: &Path<'_>, cx:
 }
 
 fn check_extensions(
-    map: &Map<String, Value>,
+    map: &Map<'_>,
     spec: Option<&TypeSpec>,
     kind: ObjectKind,
     object: &Path<'_>,
@@ -664,7 +655,7 @@ fn check_extensions(
 }
 
 fn check_granular_markings(
-    object: &Map<String, Value>,
+    object: &Map<'_>,
     v: &Value,
     object_type: &str,
     id: &str,
@@ -754,7 +745,7 @@ fn check_granular_markings(
 
 /// Follows a granular-marking selector (STIX 2.1 section 7.2.3) through the
 /// object; selectors must select content that is present.
-fn resolve_selector(object: &Map<String, Value>, selector: &str) -> Result<(), String> {
+fn resolve_selector(object: &Map<'_>, selector: &str) -> Result<(), String> {
     let invalid = |why: String| Err(format!("selector {} is invalid: {why}", shown(selector)));
     let mut current: Option<&Value> = None;
     let mut walked = String::new();
@@ -838,10 +829,10 @@ pub(crate) fn check_observable_container(v: &Value, at: &Path<'_>, cx: &mut Chec
         return;
     }
     let local_types: BTreeMap<String, Option<String>> = container
-        .iter()
+        .into_iter()
         .map(|(k, o)| {
             (
-                k.clone(),
+                k.to_owned(),
                 o.get("type").and_then(Value::as_str).map(str::to_owned),
             )
         })
@@ -867,7 +858,7 @@ pub(crate) fn check_observable_container(v: &Value, at: &Path<'_>, cx: &mut Chec
             continue;
         };
         let object_type = match object.get("type") {
-            Some(Value::String(t)) if is_valid_type_name(t) => t.as_str(),
+            Some(Value::String(t)) if is_valid_type_name(t) => t.as_ref(),
             Some(Value::String(t)) => {
                 cx.report(
                     &here.key("type"),
@@ -886,7 +877,7 @@ pub(crate) fn check_observable_container(v: &Value, at: &Path<'_>, cx: &mut Chec
         match category(object_type) {
             Category::Sco | Category::Custom => {
                 let spec = types::lookup(object_type);
-                cx.defanged = object.get("defanged") == Some(&Value::Bool(true));
+                cx.defanged = object.get("defanged").is_some_and(Value::is_true);
                 check_extensions(object, spec, ObjectKind::Observable, &here, cx);
                 check_body(object, spec, &here, cx);
             }

@@ -2,7 +2,7 @@
 //! function per type or nested structure. Each reports at the property an
 //! analyst would have to change.
 
-use serde_json::{Map, Value};
+use crate::json::{Map, Value};
 
 use super::formats;
 use super::path::Path;
@@ -13,20 +13,20 @@ use crate::timestamp::Timestamp;
 use crate::tlp;
 use crate::validate::Checker;
 
-fn timestamp(map: &Map<String, Value>, key: &str) -> Option<Timestamp> {
+fn timestamp(map: &Map<'_>, key: &str) -> Option<Timestamp> {
     map.get(key)
         .and_then(Value::as_str)
         .and_then(|s| Timestamp::parse(s).ok())
 }
 
-fn text<'m>(map: &'m Map<String, Value>, key: &str) -> Option<&'m str> {
+fn text<'m>(map: &'m Map<'_>, key: &str) -> Option<&'m str> {
     map.get(key).and_then(Value::as_str)
 }
 
 /// `later` must not be earlier than `earlier` (or, when `strictly`, must be
 /// later than it).
 fn ordered(
-    map: &Map<String, Value>,
+    map: &Map<'_>,
     earlier: &str,
     later: &str,
     strictly: bool,
@@ -48,11 +48,11 @@ fn ordered(
     }
 }
 
-pub(crate) fn first_last_seen(map: &Map<String, Value>, at: &Path<'_>, cx: &mut Checker<'_>) {
+pub(crate) fn first_last_seen(map: &Map<'_>, at: &Path<'_>, cx: &mut Checker<'_>) {
     ordered(map, "first_seen", "last_seen", false, at, cx);
 }
 
-pub(crate) fn indicator(map: &Map<String, Value>, at: &Path<'_>, cx: &mut Checker<'_>) {
+pub(crate) fn indicator(map: &Map<'_>, at: &Path<'_>, cx: &mut Checker<'_>) {
     ordered(map, "valid_from", "valid_until", true, at, cx);
     if let (Some(check), Some(pattern), Some(pattern_type)) = (
         cx.pattern_check,
@@ -66,13 +66,13 @@ pub(crate) fn indicator(map: &Map<String, Value>, at: &Path<'_>, cx: &mut Checke
     }
 }
 
-pub(crate) fn relationship(map: &Map<String, Value>, at: &Path<'_>, cx: &mut Checker<'_>) {
+pub(crate) fn relationship(map: &Map<'_>, at: &Path<'_>, cx: &mut Checker<'_>) {
     ordered(map, "start_time", "stop_time", true, at, cx);
 }
 
-pub(crate) fn malware(map: &Map<String, Value>, at: &Path<'_>, cx: &mut Checker<'_>) {
+pub(crate) fn malware(map: &Map<'_>, at: &Path<'_>, cx: &mut Checker<'_>) {
     first_last_seen(map, at, cx);
-    if map.get("is_family") == Some(&Value::Bool(true)) && !map.contains_key("name") {
+    if map.get("is_family").is_some_and(Value::is_true) && !map.contains_key("name") {
         cx.report(
             &at.key("name"),
             "is required when is_family is true: a malware family must be named",
@@ -80,7 +80,7 @@ pub(crate) fn malware(map: &Map<String, Value>, at: &Path<'_>, cx: &mut Checker<
     }
 }
 
-pub(crate) fn malware_analysis(map: &Map<String, Value>, at: &Path<'_>, cx: &mut Checker<'_>) {
+pub(crate) fn malware_analysis(map: &Map<'_>, at: &Path<'_>, cx: &mut Checker<'_>) {
     if !map.contains_key("result") && !map.contains_key("analysis_sco_refs") {
         cx.report(
             at,
@@ -89,7 +89,7 @@ pub(crate) fn malware_analysis(map: &Map<String, Value>, at: &Path<'_>, cx: &mut
     }
 }
 
-pub(crate) fn location(map: &Map<String, Value>, at: &Path<'_>, cx: &mut Checker<'_>) {
+pub(crate) fn location(map: &Map<'_>, at: &Path<'_>, cx: &mut Checker<'_>) {
     let latitude = map.contains_key("latitude");
     let longitude = map.contains_key("longitude");
     let placed =
@@ -114,7 +114,7 @@ pub(crate) fn location(map: &Map<String, Value>, at: &Path<'_>, cx: &mut Checker
     }
 }
 
-pub(crate) fn observed_data(map: &Map<String, Value>, at: &Path<'_>, cx: &mut Checker<'_>) {
+pub(crate) fn observed_data(map: &Map<'_>, at: &Path<'_>, cx: &mut Checker<'_>) {
     ordered(map, "first_observed", "last_observed", false, at, cx);
     match (map.get("objects"), map.get("object_refs")) {
         (Some(_), Some(_)) => cx.report(
@@ -143,7 +143,7 @@ pub(crate) fn observed_data(map: &Map<String, Value>, at: &Path<'_>, cx: &mut Ch
     }
 }
 
-pub(crate) fn language_content(map: &Map<String, Value>, at: &Path<'_>, cx: &mut Checker<'_>) {
+pub(crate) fn language_content(map: &Map<'_>, at: &Path<'_>, cx: &mut Checker<'_>) {
     let Some(Value::Object(contents)) = map.get("contents") else {
         return;
     };
@@ -154,7 +154,7 @@ pub(crate) fn language_content(map: &Map<String, Value>, at: &Path<'_>, cx: &mut
             "is empty; give the translations keyed by language tag (e.g. {\"de\": {\"name\": ...}})",
         );
     }
-    for (language, translation) in contents {
+    for (language, translation) in contents.into_iter() {
         let here = at.key(language);
         if !formats::is_language_tag(language) {
             cx.report(
@@ -168,7 +168,7 @@ pub(crate) fn language_content(map: &Map<String, Value>, at: &Path<'_>, cx: &mut
                 "is empty; give at least one translated property or leave the language out",
             ),
             Value::Object(properties) => {
-                for (property, value) in properties {
+                for (property, value) in properties.into_iter() {
                     let inner = here.key(property);
                     if !formats::is_property_name(property) {
                         cx.report(
@@ -206,7 +206,7 @@ static TLP_MARKING: StructSpec = StructSpec {
     rule: None,
 };
 
-pub(crate) fn marking_definition(map: &Map<String, Value>, at: &Path<'_>, cx: &mut Checker<'_>) {
+pub(crate) fn marking_definition(map: &Map<'_>, at: &Path<'_>, cx: &mut Checker<'_>) {
     let id = text(map, "id").unwrap_or("");
     let definition_type = text(map, "definition_type");
     let definition = map.get("definition").and_then(Value::as_object);
@@ -293,13 +293,7 @@ pub(crate) fn marking_definition(map: &Map<String, Value>, at: &Path<'_>, cx: &m
 
 /// A published marking definition may not be re-created with other content
 /// under its id: marking definitions cannot be versioned.
-fn published_fields(
-    map: &Map<String, Value>,
-    name: &str,
-    created: &str,
-    at: &Path<'_>,
-    cx: &mut Checker<'_>,
-) {
+fn published_fields(map: &Map<'_>, name: &str, created: &str, at: &Path<'_>, cx: &mut Checker<'_>) {
     if let Some(c) = text(map, "created")
         && c != created
     {
@@ -320,7 +314,7 @@ fn published_fields(
 
 pub(crate) const TLP_2_LEVELS: &[&str] = &["clear", "green", "amber", "amber+strict", "red"];
 
-pub(crate) fn extension_definition(map: &Map<String, Value>, at: &Path<'_>, cx: &mut Checker<'_>) {
+pub(crate) fn extension_definition(map: &Map<'_>, at: &Path<'_>, cx: &mut Checker<'_>) {
     let top_level = map
         .get("extension_types")
         .and_then(Value::as_array)
@@ -337,7 +331,7 @@ pub(crate) fn extension_definition(map: &Map<String, Value>, at: &Path<'_>, cx: 
     }
 }
 
-pub(crate) fn artifact(map: &Map<String, Value>, at: &Path<'_>, cx: &mut Checker<'_>) {
+pub(crate) fn artifact(map: &Map<'_>, at: &Path<'_>, cx: &mut Checker<'_>) {
     match (map.contains_key("payload_bin"), map.contains_key("url")) {
         (true, true) => cx.report(
             &at.key("url"),
@@ -358,7 +352,7 @@ pub(crate) fn artifact(map: &Map<String, Value>, at: &Path<'_>, cx: &mut Checker
     }
 }
 
-pub(crate) fn email_message(map: &Map<String, Value>, at: &Path<'_>, cx: &mut Checker<'_>) {
+pub(crate) fn email_message(map: &Map<'_>, at: &Path<'_>, cx: &mut Checker<'_>) {
     match map.get("is_multipart") {
         Some(Value::Bool(true)) if map.contains_key("body") => cx.report(
             &at.key("body"),
@@ -372,13 +366,13 @@ pub(crate) fn email_message(map: &Map<String, Value>, at: &Path<'_>, cx: &mut Ch
     }
 }
 
-pub(crate) fn mime_part(map: &Map<String, Value>, at: &Path<'_>, cx: &mut Checker<'_>) {
+pub(crate) fn mime_part(map: &Map<'_>, at: &Path<'_>, cx: &mut Checker<'_>) {
     if !map.contains_key("body") && !map.contains_key("body_raw_ref") {
         cx.report(at, "a MIME part must have body or body_raw_ref");
     }
 }
 
-pub(crate) fn file(map: &Map<String, Value>, at: &Path<'_>, cx: &mut Checker<'_>) {
+pub(crate) fn file(map: &Map<'_>, at: &Path<'_>, cx: &mut Checker<'_>) {
     if !map.contains_key("hashes") && !map.contains_key("name") {
         cx.report(at, "a file must have hashes or name (or both)");
     }
@@ -387,7 +381,7 @@ pub(crate) fn file(map: &Map<String, Value>, at: &Path<'_>, cx: &mut Checker<'_>
     }
 }
 
-pub(crate) fn windows_pebinary_ext(map: &Map<String, Value>, at: &Path<'_>, cx: &mut Checker<'_>) {
+pub(crate) fn windows_pebinary_ext(map: &Map<'_>, at: &Path<'_>, cx: &mut Checker<'_>) {
     let spec = lookup("file").and_then(|f| f.extension("windows-pebinary-ext"));
     let others = map
         .keys()
@@ -401,14 +395,14 @@ pub(crate) fn windows_pebinary_ext(map: &Map<String, Value>, at: &Path<'_>, cx: 
     }
 }
 
-pub(crate) fn network_traffic(map: &Map<String, Value>, at: &Path<'_>, cx: &mut Checker<'_>) {
+pub(crate) fn network_traffic(map: &Map<'_>, at: &Path<'_>, cx: &mut Checker<'_>) {
     if !map.contains_key("src_ref") && !map.contains_key("dst_ref") {
         cx.report(
             at,
             "a network-traffic must have src_ref or dst_ref (or both)",
         );
     }
-    if map.get("is_active") == Some(&Value::Bool(true)) && map.contains_key("end") {
+    if map.get("is_active").is_some_and(Value::is_true) && map.contains_key("end") {
         cx.report(
             &at.key("end"),
             "must not be present when is_active is true (traffic that is still going on has no end)",
@@ -419,11 +413,7 @@ pub(crate) fn network_traffic(map: &Map<String, Value>, at: &Path<'_>, cx: &mut 
 
 /// Process, user-account, windows-registry-key and x509-certificate have only
 /// optional properties, of which at least one MUST be present.
-pub(crate) fn at_least_one_specific_property(
-    map: &Map<String, Value>,
-    at: &Path<'_>,
-    cx: &mut Checker<'_>,
-) {
+pub(crate) fn at_least_one_specific_property(map: &Map<'_>, at: &Path<'_>, cx: &mut Checker<'_>) {
     let Some(spec) = text(map, "type").and_then(lookup) else {
         return;
     };
@@ -449,10 +439,10 @@ pub(crate) fn at_least_one_specific_property(
     }
 }
 
-pub(crate) fn external_reference(map: &Map<String, Value>, at: &Path<'_>, cx: &mut Checker<'_>) {
+pub(crate) fn external_reference(map: &Map<'_>, at: &Path<'_>, cx: &mut Checker<'_>) {
     if !["description", "url", "external_id"]
         .iter()
-        .any(|k| map.contains_key(*k))
+        .any(|k| map.contains_key(k))
     {
         cx.report(
             at,

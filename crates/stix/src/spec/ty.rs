@@ -1,7 +1,7 @@
 //! What a property's value must be, and the one function that checks a value
 //! against it.
 
-use serde_json::{Map, Value};
+use crate::json::{Map, Value};
 
 use super::formats;
 use super::path::Path;
@@ -198,7 +198,7 @@ pub(crate) const fn opt(name: &'static str, ty: Ty) -> Prop {
 }
 
 /// Rules a table cannot express, for one object or nested structure.
-pub(crate) type Rule = fn(&Map<String, Value>, &Path<'_>, &mut Checker<'_>);
+pub(crate) type Rule = fn(&Map<'_>, &Path<'_>, &mut Checker<'_>);
 
 /// A structured type nested in objects (kill chain phase, external
 /// reference, ...) or a predefined extension.
@@ -269,7 +269,7 @@ pub(crate) fn check(v: &Value, ty: &Ty, at: &Path<'_>, cx: &mut Checker<'_>) {
         Ty::Integer(lo, hi) => check_integer(v, *lo, *hi, at, cx),
         Ty::Float(lo, hi) => match v.as_f64() {
             Some(n) if n >= *lo && n <= *hi => {}
-            Some(_) => cx.report(at, format!("must be between {lo} and {hi}, but is {v}")),
+            Some(n) => cx.report(at, format!("must be between {lo} and {hi}, but is {n}")),
             None => expected(cx, at, "a number", v),
         },
         Ty::Timestamp | Ty::TimestampToSecond => match v.as_str() {
@@ -390,12 +390,7 @@ fn check_integer(v: &Value, lo: i64, hi: i64, at: &Path<'_>, cx: &mut Checker<'_
 }
 
 /// Checks the properties of a nested structure or predefined extension.
-pub(crate) fn check_struct(
-    map: &Map<String, Value>,
-    spec: &StructSpec,
-    at: &Path<'_>,
-    cx: &mut Checker<'_>,
-) {
+pub(crate) fn check_struct(map: &Map<'_>, spec: &StructSpec, at: &Path<'_>, cx: &mut Checker<'_>) {
     let mut known = 0;
     for (key, value) in map {
         match spec.prop(key) {
@@ -572,7 +567,7 @@ fn check_hashes(v: &Value, keys: HashKeys, at: &Path<'_>, cx: &mut Checker<'_>) 
     }
     for (key, value) in map {
         let here = at.key(key);
-        if keys == HashKeys::Closed && !HASH_ALGORITHMS.contains(&key.as_str()) {
+        if keys == HashKeys::Closed && !HASH_ALGORITHMS.contains(&key) {
             cx.report(
                 &here,
                 format!(
