@@ -362,7 +362,23 @@ impl Validator<'_> {
                 return;
             }
         };
-        self.literal_types(c, &shown, &kind);
+        match kind {
+            Kind::List(_) => self.problem(
+                path.span.start,
+                format!("{shown} is a list: select its elements with [*] or [n]"),
+            ),
+            Kind::Hashes => self.problem(
+                path.span.start,
+                format!(
+                    "{shown} is a dictionary of hashes: name the algorithm (e.g. {shown}.'SHA-256')"
+                ),
+            ),
+            Kind::Dictionary | Kind::Extensions => self.problem(
+                path.span.start,
+                format!("{shown} is a dictionary: compare one of its entries"),
+            ),
+            kind => self.literal_types(c, &shown, &kind),
+        }
     }
 
     fn literal_types(&mut self, c: &Comparison, shown: &str, kind: &Kind) {
