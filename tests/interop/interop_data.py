@@ -19,6 +19,16 @@ TLP_GREEN = {
     "definition": {"tlp": "green"},
 }
 
+# TLP 2.0 marking definitions (FIRST TLP 2.0 as published for STIX 2.1).
+TLP2 = {
+    "clear": "marking-definition--94868c89-83c2-464b-929b-a1a8aa3c8487",
+    "green": "marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb",
+    "amber": "marking-definition--55d920b0-5e8b-4f79-9ee9-91f868d9b421",
+    "amber+strict": "marking-definition--939a9414-2ddd-4d32-a0cd-375ea402b003",
+    "red": "marking-definition--e828b379-4e03-4974-9ac4-e53a884c97c1",
+}
+TLP1_WHITE = "marking-definition--613f2e26-407d-48c7-9eca-b8e91df99dc9"
+
 BASE_TIME = dt.datetime(2024, 3, 1, 9, 30, 0, tzinfo=dt.timezone.utc)
 
 

@@ -83,9 +83,8 @@ def basic(user, password):
     return {"Authorization": requests.auth._basic_auth_str(user, password)}
 
 
-def test_401_without_or_with_bad_credentials_on_every_endpoint(node, setup):
+def test_401_for_bad_credentials_on_every_endpoint(node, setup):
     bad = [
-        {},
         bearer("ent_not-a-real-token"),
         basic("analyst", "wrong-password"),
         basic("", ""),
@@ -98,6 +97,22 @@ def test_401_without_or_with_bad_credentials_on_every_endpoint(node, setup):
             r = send(method, url, headers)
             assert_taxii_error(r, 401)
             assert "Basic" in r.headers.get("WWW-Authenticate", ""), r.headers
+
+
+def test_without_credentials_only_public_resources_answer(node, setup):
+    """Entente serves anonymous clients what is public (discovery, the API
+    root, public collections); everything else asks for credentials."""
+    public_ok = {node.discovery, node.api_root, node.api_root + "collections/"}
+    for method, url in endpoints(node, setup):
+        r = send(method, url, {})
+        if method == "GET" and url in public_ok:
+            assert r.status_code == 200, (url, r.status_code, r.text)
+        else:
+            assert_taxii_error(r, 401)
+            assert "Basic" in r.headers.get("WWW-Authenticate", ""), r.headers
+    # No collection of this node is public: an anonymous client lists none.
+    listed = send("GET", node.api_root + "collections/", {}).json()
+    assert listed.get("collections", []) == []
 
 
 def test_401_for_revoked_and_expired_tokens(node, setup):

@@ -326,6 +326,21 @@ def test_get_object_versions_and_filters(data):
         assert not versions.get("more", False)
 
 
+def test_versions_and_manifest_take_added_after_and_spec_version(data):
+    col = data["col"]
+    stix_id = data["multi"][0]
+    mine = data["model"].select(ids=[stix_id], versions=("all",))
+    second_added = data["added"][(stix_id, mine[1]["version"])]
+    got = col.object_versions(stix_id, added_after=second_added)
+    assert [parse_time(v) for v in got["versions"]] == [r["version"] for r in mine[2:]]
+    got = col.object_versions(stix_id, spec_version="2.1")
+    assert [parse_time(v) for v in got["versions"]] == [r["version"] for r in mine]
+    assert col.object_versions(stix_id, spec_version="2.0") == {}
+    m = col.get_manifest(id=stix_id, version="all", spec_version="2.1")
+    assert [parse_time(r["version"]) for r in m["objects"]] == [r["version"] for r in mine]
+    assert col.get_manifest(id=stix_id, spec_version="2.0") == {}
+
+
 def test_get_object_paging_with_limit_and_next(data):
     stix_id = data["multi"][0]
     expected = record_keys(data["model"].select(ids=[stix_id], versions=("all",)))

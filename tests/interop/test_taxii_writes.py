@@ -10,9 +10,9 @@ import time
 import pytest
 import requests
 from stix2validator import ValidationOptions, validate_instance
-from taxii2client.v21 import Collection, Status, as_pages
+from taxii2client.v21 import ApiRoot, Collection, Status, as_pages
 
-from interop_data import Factory, Model, parse_time, stix_time, version_key
+from interop_data import TLP2, Factory, Model, parse_time, stix_time, version_key
 from interop_support import TAXII, envelope_objects, session
 
 _OPTIONS = ValidationOptions(version="2.1")
@@ -160,6 +160,9 @@ def test_status_endpoint_returns_the_same_resource_to_its_owner_only(node, setup
     check_status_shape(fetched)
     fetched.wait_until_final(poll_interval=1, timeout=1)
     assert fetched.status == "complete"
+    # Through the API root, as taxii2-client offers it.
+    via_root = ApiRoot(node.api_root, user="u", password=tokens["rw"]).get_status(posted.id)
+    assert via_root._raw == posted._raw
     # An administrator may read it too.
     as_admin = Status(url, user="u", password=tokens["admin"])
     as_admin.refresh()
@@ -332,12 +335,15 @@ def test_delete_rights(node, setup, versioned):
 
 
 def test_copies_in_two_collections_are_independent(node, setup):
+    """TLP:CLEAR may be shared anywhere, so one object can live in two
+    collections; each copy has its own date_added and its own life."""
     cid, tokens = setup
     other = node.collection("Second home")
     admin_a = collection(node, cid, tokens["admin"])
     admin_b = collection(node, other, tokens["admin"])
     f = Factory(17)
     obj = f.indicator(1)
+    obj["object_marking_refs"] = [TLP2["clear"]]
     admin_a.add_objects({"objects": [obj]})
     admin_b.add_objects({"objects": [obj]})
     rec_a = admin_a.get_manifest(id=obj["id"])["objects"][0]

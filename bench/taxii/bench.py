@@ -1,0 +1,533 @@
+#!/usr/bin/env python3
+"""TAXII 2.1 server benchmark: Entente side by side with the OASIS reference
+server medallion (memory backend), on the same workload, on loopback.
+
+For each scale N it measures, per server:
+  add     N indicators POSTed in envelopes of 1,000, objects/s until every
+          status is complete;
+  read    the whole collection paged with limit=1000 (objects endpoint,
+          following `next`), objects/s;
+  lookup  500 GETs of objects/?match[id]=<id> at random, p50/p99 latency;
+  rss     the server's peak resident memory (VmHWM from /proc/<pid>/status).
+
+The load generator is built not to be the bottleneck: envelopes are
+serialised before timing, every phase reuses one keep-alive connection per
+client, and pages are not decoded (the `more`/`next` members are read from
+the head of the body, objects are counted with a byte search). Client and
+server CPU time are reported for each phase so a saturated client shows.
+
+Usage (from the repository root):
+  cargo build --release -p entente
+  python3 bench/taxii/bench.py --scale 5000
+  python3 bench/taxii/bench.py --scale 10000,1000000
+"""
+
+import argparse
+import base64
+import http.client
+import json
+import os
+import random
+import re
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from pathlib import Path
+from urllib.parse import quote, urlsplit
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parents[1]
+TAXII = "application/taxii+json;version=2.1"
+MEDALLION_VENV = HERE / ".venv-medallion"
+MEDALLION_VERSION = "3.0.0"
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+# ---------------------------------------------------------------- workload
+
+def make_indicators(n, seed):
+    """n distinct valid STIX 2.1 indicators as JSON text, and their ids."""
+    rng = random.Random(seed)
+    texts, ids = [], []
+    for i in range(n):
+        oid = "indicator--" + str(uuid.UUID(int=rng.getrandbits(128), version=4))
+        kind = i % 3
+        if kind == 0:
+            pattern = "[file:hashes.'SHA-256' = '%064x']" % rng.getrandbits(256)
+        elif kind == 1:
+            pattern = "[domain-name:value = 'c2-%d.spyware.example']" % i
+        else:
+            pattern = "[ipv4-addr:value = '198.51.%d.%d']" % ((i >> 8) & 255, i & 255)
+        stamp = "2024-%02d-%02dT%02d:%02d:%02d.000Z" % (
+            1 + i % 12, 1 + i % 28, i % 24, i % 60, (i // 60) % 60)
+        texts.append(
+            '{"type":"indicator","spec_version":"2.1","id":"%s","created":"%s","modified":"%s",'
+            '"name":"Spyware infrastructure %d","indicator_types":["malicious-activity"],'
+            '"pattern":"%s","pattern_type":"stix","valid_from":"%s","labels":["bench"]}'
+            % (oid, stamp, stamp, i, pattern, stamp)
+        )
+        ids.append(oid)
+    return texts, ids
+
+
+def make_envelopes(texts, size):
+    return [
+        ('{"objects":[' + ",".join(texts[i:i + size]) + "]}").encode()
+        for i in range(0, len(texts), size)
+    ]
+
+
+# ---------------------------------------------------------------- HTTP client
+
+class Client:
+    """One keep-alive HTTP/1.1 connection (reopened if the server closes it)."""
+
+    def __init__(self, base_url, authorization):
+        u = urlsplit(base_url)
+        self.host, self.port = u.hostname, u.port
+        self.conn = http.client.HTTPConnection(self.host, self.port, timeout=600)
+        self.headers = {"Accept": TAXII, "Authorization": authorization}
+
+    def request(self, method, path, body=None):
+        headers = dict(self.headers)
+        if body is not None:
+            headers["Content-Type"] = TAXII
+        for attempt in (1, 2):
+            try:
+                self.conn.request(method, path, body=body, headers=headers)
+                r = self.conn.getresponse()
+                data = r.read()
+                if r.will_close:
+                    self.conn.close()
+                return r.status, data
+            except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
+                self.conn.close()
+                if attempt == 2:
+                    raise
+
+    def close(self):
+        self.conn.close()
+
+
+HEAD_MORE = re.compile(rb'"more"\s*:\s*(true|false)')
+HEAD_NEXT = re.compile(rb'"next"\s*:\s*"([^"]*)"')
+
+
+def page_head(body):
+    """`more` and `next` of an envelope without decoding its objects."""
+    head = body[:512]
+    more = HEAD_MORE.search(head)
+    nxt = HEAD_NEXT.search(head)
+    if more is None and nxt is None and len(body) > 512:
+        # Not at the start: decode the whole page (slow path, never timed for Entente).
+        env = json.loads(body)
+        return env.get("more", False), env.get("next")
+    return (more is not None and more.group(1) == b"true"), (nxt.group(1).decode() if nxt else None)
+
+
+def count_objects(body):
+    n = body.count(b'"type":"indicator"')
+    if n == 0 and b"indicator" in body:
+        n = len(re.findall(rb'"type"\s*:\s*"indicator"', body))
+    return n
+
+
+# ---------------------------------------------------------------- servers
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def cpu_seconds(pid):
+    """User + system CPU time of a process, in seconds."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+
+
+def peak_rss_mib(pid):
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+class Entente:
+    name = "entente"
+
+    def __init__(self, binary, workdir):
+        self.binary = binary
+        self.data = workdir / "entente-node"
+        shutil.rmtree(self.data, ignore_errors=True)
+        self.cli("init")
+        self.collection = self.cli("collection", "create", "--title", "bench").split()[-1]
+        token = self.cli("token", "create", "--name", "bench",
+                         "--read", self.collection, "--write", self.collection).split()[-1]
+        self.authorization = "Bearer " + token
+        self.proc = subprocess.Popen(
+            [str(binary), "--data", str(self.data), "serve", "--listen", "127.0.0.1:0"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+            env={**os.environ, "RUST_LOG": "warn"},
+        )
+        self.base = None
+        for line in self.proc.stderr:
+            m = re.search(r"at (http://[^\s]+)/taxii2/", line)
+            if m:
+                self.base = m.group(1)
+                break
+        if self.base is None:
+            raise RuntimeError("entente serve did not start")
+        threading.Thread(target=lambda: [None for _ in self.proc.stderr], daemon=True).start()
+        self.api_root = "/api1/"
+
+    def cli(self, *args):
+        p = subprocess.run([str(self.binary), "--data", str(self.data), *args],
+                           capture_output=True, text=True, check=True)
+        return p.stdout.strip()
+
+    @property
+    def pid(self):
+        return self.proc.pid
+
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait(timeout=30)
+
+
+class Medallion:
+    name = "medallion"
+
+    def __init__(self, workdir, page_size):
+        ensure_medallion()
+        self.collection = str(uuid.uuid4())
+        port = free_port()
+        self.base = f"http://127.0.0.1:{port}"
+        self.api_root = "/api1/"
+        data = {
+            "/discovery": {
+                "title": "medallion (benchmark)",
+                "default": self.base + "/api1/",
+                "api_roots": [self.base + "/api1/"],
+            },
+            "api1": {
+                "information": {
+                    "title": "bench",
+                    "versions": [TAXII],
+                    "max_content_length": 100 * 1024 * 1024,
+                },
+                "status": [],
+                "collections": [{
+                    "id": self.collection,
+                    "title": "bench",
+                    "can_read": True,
+                    "can_write": True,
+                    "media_types": ["application/stix+json;version=2.1"],
+                    "objects": [],
+                    "manifest": [],
+                }],
+            },
+        }
+        workdir.mkdir(parents=True, exist_ok=True)
+        (workdir / "medallion-data.json").write_text(json.dumps(data))
+        config = {
+            "backend": {
+                "module": "medallion.backends.memory_backend",
+                "module_class": "MemoryBackend",
+                "filename": str(workdir / "medallion-data.json"),
+            },
+            "users": {"bench": "bench-password"},
+            "taxii": {"max_page_size": page_size},
+        }
+        (workdir / "medallion-config.json").write_text(json.dumps(config))
+        self.authorization = "Basic " + base64.b64encode(b"bench:bench-password").decode()
+        self.proc = subprocess.Popen(
+            [str(MEDALLION_VENV / "bin" / "medallion"), "--port", str(port),
+             "--log-level", "ERROR", str(workdir / "medallion-config.json")],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                c = Client(self.base, self.authorization)
+                status, _ = c.request("GET", "/taxii2/")
+                c.close()
+                if status == 200:
+                    return
+            except OSError:
+                pass
+            time.sleep(0.2)
+        raise RuntimeError("medallion did not start")
+
+    @property
+    def pid(self):
+        return self.proc.pid
+
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait(timeout=30)
+
+
+def ensure_medallion():
+    exe = MEDALLION_VENV / "bin" / "medallion"
+    if exe.exists():
+        return
+    print(f"installing medallion {MEDALLION_VERSION} into {MEDALLION_VENV} ...", file=sys.stderr)
+    subprocess.run([sys.executable, "-m", "venv", str(MEDALLION_VENV)], check=True)
+    subprocess.run([str(MEDALLION_VENV / "bin" / "pip"), "install", "--quiet",
+                    f"medallion=={MEDALLION_VERSION}"], check=True)
+
+
+# ---------------------------------------------------------------- phases
+
+class Phase:
+    """Wall time and client/server CPU of one phase."""
+
+    def __init__(self, server):
+        self.server = server
+
+    def __enter__(self):
+        self.wall = time.perf_counter()
+        self.client_cpu = time.process_time()
+        self.server_cpu = cpu_seconds(self.server.pid)
+        return self
+
+    def __exit__(self, *exc):
+        self.wall = time.perf_counter() - self.wall
+        self.client_cpu = time.process_time() - self.client_cpu
+        self.server_cpu = cpu_seconds(self.server.pid) - self.server_cpu
+
+
+def phase_add(server, envelopes, expected_per_envelope, clients):
+    """POST every envelope (spread over `clients` connections); wait until complete."""
+    objects_path = f"{server.api_root}collections/{server.collection}/objects/"
+    errors = []
+    work = list(enumerate(envelopes))
+    lock = threading.Lock()
+
+    def poster():
+        c = Client(server.base, server.authorization)
+        while True:
+            with lock:
+                if not work:
+                    break
+                i, body = work.pop(0)
+            status, data = c.request("POST", objects_path, body)
+            if status != 202:
+                errors.append(f"envelope {i}: HTTP {status}: {data[:300]!r}")
+                continue
+            st = json.loads(data)
+            while st["status"] != "complete":
+                time.sleep(0.05)
+                code, data = c.request("GET", f"{server.api_root}status/{st['id']}/")
+                st = json.loads(data)
+            if st["success_count"] != expected_per_envelope[i]:
+                errors.append(f"envelope {i}: {st['success_count']} of {expected_per_envelope[i]} stored; "
+                              f"failures: {str(st.get('failures'))[:300]}")
+        c.close()
+
+    with Phase(server) as ph:
+        threads = [threading.Thread(target=poster) for _ in range(clients)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    if errors:
+        raise RuntimeError(f"{server.name} add failed: " + "; ".join(errors[:5]))
+    return ph
+
+
+def phase_read(server, limit, expected):
+    """Read the whole collection with limit=`limit`, following `next`."""
+    objects_path = f"{server.api_root}collections/{server.collection}/objects/"
+    c = Client(server.base, server.authorization)
+    total = pages = 0
+    with Phase(server) as ph:
+        nxt = None
+        while True:
+            path = f"{objects_path}?limit={limit}"
+            if nxt:
+                path += "&next=" + quote(nxt, safe="")
+            status, body = c.request("GET", path)
+            if status != 200:
+                raise RuntimeError(f"{server.name} read: HTTP {status}: {body[:300]!r}")
+            pages += 1
+            total += count_objects(body)
+            more, nxt = page_head(body)
+            if not more:
+                break
+            if not nxt:
+                raise RuntimeError(f"{server.name} read: more without next")
+    c.close()
+    if total != expected:
+        raise RuntimeError(f"{server.name} read {total} objects, expected {expected}")
+    ph.pages = pages
+    return ph
+
+
+def phase_lookup(server, ids, count, seed):
+    objects_path = f"{server.api_root}collections/{server.collection}/objects/"
+    rng = random.Random(seed)
+    picks = [rng.choice(ids) for _ in range(count)]
+    c = Client(server.base, server.authorization)
+    latencies = []
+    with Phase(server) as ph:
+        for oid in picks:
+            t = time.perf_counter()
+            status, body = c.request("GET", f"{objects_path}?match[id]={oid}")
+            latencies.append(time.perf_counter() - t)
+            if status != 200 or oid.encode() not in body:
+                raise RuntimeError(f"{server.name} lookup of {oid}: HTTP {status}")
+    c.close()
+    latencies.sort()
+    ph.p50 = statistics.median(latencies)
+    ph.p99 = latencies[min(len(latencies) - 1, int(round(0.99 * len(latencies))) - 1)]
+    return ph
+
+
+def run_server(server, envelopes, per_envelope, ids, args):
+    n = len(ids)
+    result = {"server": server.name, "objects": n}
+    add = phase_add(server, envelopes, per_envelope, args.add_clients)
+    result["add_s"] = add.wall
+    result["add_ops"] = n / add.wall
+    result["add_cpu"] = (add.client_cpu / add.wall, add.server_cpu / add.wall)
+    read = phase_read(server, args.page, n)
+    result["read_s"] = read.wall
+    result["read_ops"] = n / read.wall
+    result["read_cpu"] = (read.client_cpu / read.wall, read.server_cpu / read.wall)
+    result["pages"] = read.pages
+    look = phase_lookup(server, ids, args.lookups, args.seed)
+    result["lookup_p50_ms"] = look.p50 * 1000
+    result["lookup_p99_ms"] = look.p99 * 1000
+    result["lookup_cpu"] = (look.client_cpu / look.wall, look.server_cpu / look.wall)
+    result["rss_mib"] = peak_rss_mib(server.pid)
+    return result
+
+
+# ---------------------------------------------------------------- report
+
+def fmt_ops(x):
+    return f"{x:,.0f}"
+
+
+def print_table(scale, rows):
+    ent = next((r for r in rows if r["server"] == "entente"), None)
+    med = next((r for r in rows if r["server"] == "medallion"), None)
+    print(f"\n== {scale:,} indicators, envelopes of {ARGS.envelope}, pages of {ARGS.page}, "
+          f"{ARGS.lookups} lookups ==")
+    header = f"{'':<26}" + "".join(f"{r['server']:>16}" for r in rows) + (f"{'ratio E/M':>14}" if ent and med else "")
+    print(header)
+
+    def line(label, key, fmt, better="higher"):
+        cells = "".join(f"{fmt(r[key]):>16}" for r in rows)
+        ratio = ""
+        if ent and med:
+            q = ent[key] / med[key] if better == "higher" else med[key] / ent[key]
+            ratio = f"{q:>13,.1f}x"
+        print(f"{label:<26}{cells}{ratio}")
+
+    line("add (objects/s)", "add_ops", fmt_ops)
+    line("read (objects/s)", "read_ops", fmt_ops)
+    line("lookup p50 (ms)", "lookup_p50_ms", lambda x: f"{x:.2f}", "lower")
+    line("lookup p99 (ms)", "lookup_p99_ms", lambda x: f"{x:.2f}", "lower")
+    line("peak RSS (MiB)", "rss_mib", lambda x: f"{x:.0f}", "lower")
+    for key, label in (("add_cpu", "add"), ("read_cpu", "read"), ("lookup_cpu", "lookup")):
+        cells = "".join(f"{r[key][0]:>7.0%} /{r[key][1]:>6.0%}" for r in rows)
+        print(f"{'CPU client/server ' + label:<26}{cells}")
+    print("(ratio: Entente over medallion for throughput, medallion over Entente for latency and RSS; "
+          "CPU: share of one core during the phase)")
+
+
+def check_targets(results):
+    """The targets of issue 2; returns lines of PASS/FAIL."""
+    lines = []
+    by_scale = {}
+    for r in results:
+        by_scale.setdefault(r["objects"], {})[r["server"]] = r
+    for scale, rows in sorted(by_scale.items()):
+        e, m = rows.get("entente"), rows.get("medallion")
+        if e and m:
+            for key, label in (("add_ops", "add"), ("read_ops", "read")):
+                q = e[key] / m[key]
+                lines.append((q >= 100, f"{scale:,}: {label} {q:,.0f}x medallion (target >= 100x)"))
+        if e and scale >= 10_000:
+            lines.append((e["add_ops"] >= 100_000, f"{scale:,}: add {e['add_ops']:,.0f} objects/s (target >= 100,000)"))
+            lines.append((e["read_ops"] >= 300_000, f"{scale:,}: read {e['read_ops']:,.0f} objects/s (target >= 300,000)"))
+            lines.append((e["lookup_p99_ms"] <= 2.0, f"{scale:,}: lookup p99 {e['lookup_p99_ms']:.2f} ms (target <= 2 ms)"))
+            lines.append((e["rss_mib"] <= 300, f"{scale:,}: peak RSS {e['rss_mib']:.0f} MiB (target <= 300 MiB)"))
+    scales = sorted(s for s in by_scale if "entente" in by_scale[s])
+    if 10_000 in scales and scales[-1] >= 1_000_000:
+        small, big = by_scale[10_000]["entente"], by_scale[scales[-1]]["entente"]
+        for key, label in (("add_ops", "add"), ("read_ops", "read")):
+            q = big[key] / small[key]
+            lines.append((q >= 0.7, f"{label} at {scales[-1]:,} is {q:.0%} of {label} at 10,000 (target >= 70%)"))
+    return lines
+
+
+def main():
+    global ARGS
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--scale", default="5000", help="objects per run; comma-separated for several runs")
+    p.add_argument("--medallion", choices=["auto", "yes", "no"], default="auto",
+                   help="run medallion too (auto: at scales up to --medallion-max)")
+    p.add_argument("--medallion-max", type=int, default=10_000)
+    p.add_argument("--envelope", type=int, default=1000, help="objects per POST")
+    p.add_argument("--page", type=int, default=1000, help="limit of each read page")
+    p.add_argument("--lookups", type=int, default=500)
+    p.add_argument("--add-clients", type=int, default=1, help="concurrent POSTing connections")
+    p.add_argument("--seed", type=int, default=2024)
+    p.add_argument("--binary", default=str(ROOT / "target" / "release" / "entente"))
+    p.add_argument("--workdir", default=str(ROOT / "bench" / "out" / "taxii"))
+    p.add_argument("--json", help="also write the results to this file")
+    ARGS = args = p.parse_args()
+    binary = Path(args.binary)
+    if not binary.exists():
+        sys.exit(f"{binary} is missing: run `cargo build --release -p entente` first")
+    workdir = Path(args.workdir)
+    workdir.mkdir(parents=True, exist_ok=True)
+    print(f"machine: {os.cpu_count()} CPUs, {cpu_model()}; python {sys.version.split()[0]}")
+    results = []
+    for scale in [int(s) for s in args.scale.split(",")]:
+        t = time.perf_counter()
+        texts, ids = make_indicators(scale, args.seed)
+        envelopes = make_envelopes(texts, args.envelope)
+        per_envelope = [min(args.envelope, scale - i * args.envelope) for i in range(len(envelopes))]
+        del texts
+        print(f"workload: {scale:,} indicators in {len(envelopes)} envelopes "
+              f"({sum(map(len, envelopes)) / 2**20:.0f} MiB), built in {time.perf_counter() - t:.1f} s",
+              file=sys.stderr)
+        rows = []
+        servers = [lambda: Entente(binary, workdir / f"{scale}")]
+        if args.medallion == "yes" or (args.medallion == "auto" and scale <= args.medallion_max):
+            servers.append(lambda: Medallion(workdir / f"{scale}", args.page))
+        for make in servers:
+            server = make()
+            try:
+                print(f"running {server.name} at {scale:,} ...", file=sys.stderr)
+                rows.append(run_server(server, envelopes, per_envelope, ids, args))
+            finally:
+                server.stop()
+        results.extend(rows)
+        print_table(scale, rows)
+    print("\ntargets (issue 2):")
+    for ok, text in check_targets(results):
+        print(f"  {'PASS' if ok else 'FAIL'}  {text}")
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=1))
+
+
+def cpu_model():
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip()
+    return "unknown CPU"
+
+
+if __name__ == "__main__":
+    main()
