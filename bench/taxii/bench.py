@@ -407,6 +407,7 @@ def run_server(server, envelopes, per_envelope, ids, args):
     result["lookup_p99_ms"] = look.p99 * 1000
     result["lookup_cpu"] = (look.client_cpu / look.wall, look.server_cpu / look.wall)
     result["rss_mib"] = peak_rss_mib(server.pid)
+    result["loadavg_after"] = os.getloadavg()[0]
     return result
 
 
@@ -440,6 +441,7 @@ def print_table(scale, rows):
     for key, label in (("add_cpu", "add"), ("read_cpu", "read"), ("lookup_cpu", "lookup")):
         cells = "".join(f"{r[key][0]:>7.0%} /{r[key][1]:>6.0%}" for r in rows)
         print(f"{'CPU client/server ' + label:<26}{cells}")
+    print(f"{'load average after':<26}" + "".join(f"{r['loadavg_after']:>16.1f}" for r in rows))
     print("(ratio: Entente over medallion for throughput, medallion over Entente for latency and RSS; "
           "CPU: share of one core during the phase)")
 
@@ -509,7 +511,8 @@ def main():
         for make in servers:
             server = make()
             try:
-                print(f"running {server.name} at {scale:,} ...", file=sys.stderr)
+                print(f"running {server.name} at {scale:,} (load average {os.getloadavg()[0]:.1f}) ...",
+                      file=sys.stderr)
                 rows.append(run_server(server, envelopes, per_envelope, ids, args))
             finally:
                 server.stop()
