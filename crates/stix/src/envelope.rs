@@ -4,6 +4,8 @@
 //! JSON array of objects, JSON lines (one object per line), or one bare
 //! object. Each object comes back as the exact slice of input it was sent as.
 
+use std::borrow::Cow;
+
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
@@ -39,12 +41,19 @@ pub enum EnvelopeError {
     NotAnObject { line: usize },
 }
 
+/// The two keys that tell a container from an object. `objects` is kept raw
+/// because a single observed-data object may have a (deprecated) `objects`
+/// dictionary, which is no list of objects to split.
 #[derive(Deserialize)]
 struct Container<'a> {
     #[serde(borrow, default)]
-    objects: Option<Vec<&'a RawValue>>,
-    #[serde(rename = "type", default)]
-    kind: Option<&'a str>,
+    objects: Option<&'a RawValue>,
+    #[serde(rename = "type", default, borrow)]
+    kind: Option<Cow<'a, str>>,
+}
+
+fn object_list(objects: &RawValue) -> Result<Vec<&RawValue>, EnvelopeError> {
+    serde_json::from_str(objects.get()).map_err(|e| EnvelopeError::Objects(e.to_string()))
 }
 
 /// Splits `input` into objects. Fails only when the container itself cannot be
@@ -89,14 +98,14 @@ pub fn split_envelope(input: &[u8]) -> Result<Envelope<'_>, EnvelopeError> {
             }
             let container: Container<'_> = serde_json::from_str(first.get())
                 .map_err(|e| EnvelopeError::Objects(e.to_string()))?;
-            match (container.kind, container.objects) {
+            match (container.kind.as_deref(), container.objects) {
                 (Some("bundle"), objects) => Ok(Envelope {
                     shape: InputShape::Bundle,
-                    objects: objects.unwrap_or_default(),
+                    objects: objects.map(object_list).transpose()?.unwrap_or_default(),
                 }),
                 (None, Some(objects)) => Ok(Envelope {
                     shape: InputShape::TaxiiEnvelope,
-                    objects,
+                    objects: object_list(objects)?,
                 }),
                 _ => Ok(Envelope {
                     shape: InputShape::Single,
@@ -146,6 +155,19 @@ mod tests {
         assert_eq!(
             split_envelope(A.as_bytes()).unwrap().shape,
             InputShape::Single
+        );
+    }
+
+    #[test]
+    fn an_observed_data_object_with_a_deprecated_objects_dictionary_is_one_object() {
+        let observed = r#"{"type":"observed-data","id":"observed-data--b67d30ff-02ac-498a-92f9-32f845f448cf","objects":{"0":{"type":"ipv4-addr","value":"198.51.100.3"}}}"#;
+        let env = split_envelope(observed.as_bytes()).unwrap();
+        assert_eq!(env.shape, InputShape::Single);
+        assert_eq!(env.objects[0].get(), observed);
+        let escaped = r#"{"type":"bun\u0064le","id":"bundle--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f","objects":[]}"#;
+        assert_eq!(
+            split_envelope(escaped.as_bytes()).unwrap().shape,
+            InputShape::Bundle
         );
     }
 

@@ -266,9 +266,14 @@ pub(crate) fn check_object(map: &Map<'_>, cx: &mut Checker<'_>) -> Option<Facts>
     if let (Some(c), Some(m)) = (created, modified)
         && m < c
     {
+        let text = |k| map.get(k).and_then(Value::as_str).unwrap_or_default();
         cx.report(
             &root.key("modified"),
-            format!("must not be earlier than created ({c}), but is {m}"),
+            format!(
+                "must not be earlier than created ({}), but is {}",
+                text("created"),
+                text("modified")
+            ),
         );
     }
 
@@ -347,7 +352,10 @@ pub(crate) fn check_object(map: &Map<'_>, cx: &mut Checker<'_>) -> Option<Facts>
         && id.uuid_version() != 4
     {
         let because = if contributing.is_empty() {
-            format!("a {object_type} has no ID contributing properties")
+            format!(
+                "{} {object_type} has no ID contributing properties",
+                ty::article(object_type)
+            )
         } else {
             format!(
                 "none of its ID contributing properties ({}) is present",
@@ -499,7 +507,11 @@ fn check_body(map: &Map<'_>, spec: Option<&TypeSpec>, at: &Path<'_>, cx: &mut Ch
         if prop.required && !map.contains_key(prop.name) {
             cx.report(
                 &at.key(prop.name),
-                format!("is required for a {} but missing", spec.name),
+                format!(
+                    "is required for {} {} but missing",
+                    ty::article(spec.name),
+                    spec.name
+                ),
             );
         }
     }

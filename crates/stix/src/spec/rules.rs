@@ -34,15 +34,18 @@ fn ordered(
     cx: &mut Checker<'_>,
 ) {
     if let (Some(a), Some(b)) = (timestamp(map, earlier), timestamp(map, later)) {
+        // Echo the values as sent: that is what the sender has to find.
+        let shown_a = text(map, earlier).unwrap_or_default();
+        let shown_b = text(map, later).unwrap_or_default();
         if strictly && b <= a {
             cx.report(
                 &at.key(later),
-                format!("must be later than {earlier} ({a}), but is {b}"),
+                format!("must be later than {earlier} ({shown_a}), but is {shown_b}"),
             );
         } else if !strictly && b < a {
             cx.report(
                 &at.key(later),
-                format!("must not be earlier than {earlier} ({a}), but is {b}"),
+                format!("must not be earlier than {earlier} ({shown_a}), but is {shown_b}"),
             );
         }
     }
@@ -431,7 +434,8 @@ pub(crate) fn at_least_one_specific_property(map: &Map<'_>, at: &Path<'_>, cx: &
         cx.report(
             at,
             format!(
-                "a {} must contain at least one of its own properties{extra}: {}",
+                "{} {} must contain at least one of its own properties{extra}: {}",
+                ty::article(spec.name),
                 spec.name,
                 names.join(", ")
             ),

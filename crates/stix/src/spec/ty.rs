@@ -221,6 +221,17 @@ impl StructSpec {
     }
 }
 
+/// "a" or "an", as English readers expect before `word` ("an external
+/// reference", "an x509-certificate", "a user-account").
+pub(crate) fn article(word: &str) -> &'static str {
+    let mut chars = word.chars();
+    match (chars.next(), chars.next()) {
+        (Some('a' | 'e' | 'i' | 'o' | 'A' | 'E' | 'I' | 'O'), _) => "an",
+        (Some('x' | 'X'), Some(c)) if !c.is_ascii_alphabetic() => "an",
+        _ => "a",
+    }
+}
+
 /// A short, safe rendering of a string value for messages.
 pub(crate) fn shown(s: &str) -> String {
     if s.chars().count() > 80 {
@@ -338,7 +349,12 @@ pub(crate) fn check(v: &Value, ty: &Ty, at: &Path<'_>, cx: &mut Checker<'_>) {
         }
         Ty::Struct(spec) => match v {
             Value::Object(map) => check_struct(map, spec, at, cx),
-            _ => expected(cx, at, &format!("an object (a {})", spec.what), v),
+            _ => expected(
+                cx,
+                at,
+                &format!("an object ({} {})", article(spec.what), spec.what),
+                v,
+            ),
         },
         Ty::LangTag => match v.as_str() {
             Some(s) if formats::is_language_tag(s) => {}
@@ -408,7 +424,11 @@ pub(crate) fn check_struct(map: &Map<'_>, spec: &StructSpec, at: &Path<'_>, cx: 
         if prop.required && !map.contains_key(prop.name) {
             cx.report(
                 &at.key(prop.name),
-                format!("is required in a {} but missing", spec.what),
+                format!(
+                    "is required in {} {} but missing",
+                    article(spec.what),
+                    spec.what
+                ),
             );
         }
     }
@@ -417,7 +437,8 @@ pub(crate) fn check_struct(map: &Map<'_>, spec: &StructSpec, at: &Path<'_>, cx: 
         cx.report(
             at,
             format!(
-                "a {} must contain at least one of its properties: {}",
+                "{} {} must contain at least one of its properties: {}",
+                article(spec.what),
                 spec.what,
                 names.join(", ")
             ),
@@ -488,7 +509,8 @@ fn check_ref(v: &Value, refs: Refs, at: &Path<'_>, cx: &mut Checker<'_>) {
     cx.report(
         at,
         format!(
-            "must refer to {wanted}, but refers to a {target_type} ({})",
+            "must refer to {wanted}, but refers to {} {target_type} ({})",
+            article(target_type),
             category(target_type).describe()
         ),
     );
