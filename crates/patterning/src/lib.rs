@@ -12,6 +12,7 @@
 
 pub mod ast;
 pub mod compare;
+pub mod engine;
 pub mod eval;
 pub mod lexer;
 pub mod observation;
@@ -20,6 +21,7 @@ pub mod pyregex;
 pub mod validate;
 
 pub use ast::Pattern;
+pub use engine::{CompileError, Engine, EngineBuilder, EngineOptions, Match, ScanResult};
 pub use eval::{CompiledPattern, EvalError, evaluate};
 pub use observation::{Observation, ObservationError, read_observations};
 pub use parser::{ParseError, parse, parse_for_version};

@@ -108,3 +108,53 @@ fn definition_vectors() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+/// The engine's indexes only preselect: on every single observation of the
+/// vectors it must agree with plain evaluation.
+#[test]
+fn engine_agrees_with_evaluation_on_vectors() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/vectors/eval");
+    let mut compared = 0;
+    let mut failures = Vec::new();
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let data: Value =
+            serde_json::from_str(&std::fs::read_to_string(entry.unwrap().path()).unwrap()).unwrap();
+        if data["stix_version"] != "2.1" {
+            continue;
+        }
+        let observations =
+            patterning::read_observations(&data["observed"], StixVersion::V21, false).unwrap();
+        for case in data["cases"].as_array().unwrap() {
+            let text = case["pattern"].as_str().unwrap();
+            let fresh = || {
+                let mut builder =
+                    patterning::EngineBuilder::new(patterning::EngineOptions::default());
+                builder.add(0, text).ok().map(|_| builder.build())
+            };
+            if fresh().is_none() {
+                continue;
+            }
+            let pattern = patterning::parse(text).unwrap();
+            for (i, obs) in observations.iter().enumerate() {
+                // A fresh engine: state from other observations must not count.
+                let Some(mut engine) = fresh() else { continue };
+                let Ok(expected) =
+                    patterning::evaluate(&pattern, std::slice::from_ref(obs), StixVersion::V21)
+                else {
+                    continue;
+                };
+                let mut result = patterning::ScanResult::default();
+                engine.scan(i as u64, obs, &mut result);
+                let got = !result.matches.is_empty();
+                compared += 1;
+                if got != expected && result.errors.is_empty() {
+                    failures.push(format!(
+                        "{text} on observation {i}: engine {got}, evaluation {expected}"
+                    ));
+                }
+            }
+        }
+    }
+    assert!(compared > 500, "only {compared} comparisons");
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
