@@ -36,6 +36,10 @@ pub struct Rejection {
     pub index: usize,
     /// The object's `id` if it had a string one (valid or not).
     pub id: Option<String>,
+    /// The object's version if it could be read although the object is
+    /// invalid (`modified`, or `created` for marking definitions and objects
+    /// without `modified`): what TAXII status `failures[].version` reports.
+    pub version: Option<Timestamp>,
     /// Never empty.
     pub problems: Vec<Problem>,
 }
@@ -108,15 +112,18 @@ impl Validator {
 
     /// As [`Validator::validate`], from the object's JSON text.
     pub fn validate_str(&self, index: usize, raw: &str) -> Result<StixObject, Rejection> {
-        let reject = |id: Option<String>, problems: Vec<Problem>| Rejection {
-            index,
-            id,
-            problems,
-        };
+        let reject =
+            |id: Option<String>, version: Option<Timestamp>, problems: Vec<Problem>| Rejection {
+                index,
+                id,
+                version,
+                problems,
+            };
         let value = match json::parse_strict(raw) {
             Ok(v) => v,
             Err(e) => {
                 return Err(reject(
+                    None,
                     None,
                     vec![Problem {
                         path: "$".into(),
@@ -127,6 +134,7 @@ impl Validator {
         };
         let Value::Object(map) = value else {
             return Err(reject(
+                None,
                 None,
                 vec![Problem {
                     path: "$".into(),
@@ -168,9 +176,24 @@ impl Validator {
                         reason: "object is not valid STIX 2.1".into(),
                     });
                 }
-                Err(reject(id, cx.problems))
+                Err(reject(id, readable_version(&map), cx.problems))
             }
         }
+    }
+}
+
+/// The version of an object that failed validation, if its timestamps read.
+fn readable_version(map: &Map<'_>) -> Option<Timestamp> {
+    let timestamp = |key| {
+        map.get(key)
+            .and_then(Value::as_str)
+            .and_then(|s| Timestamp::parse(s).ok())
+    };
+    let is_marking = map.get("type").and_then(Value::as_str) == Some("marking-definition");
+    if is_marking {
+        timestamp("created")
+    } else {
+        timestamp("modified").or_else(|| timestamp("created"))
     }
 }
 

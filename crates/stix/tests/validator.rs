@@ -142,6 +142,11 @@ fn the_pattern_check_hook_reports_at_the_pattern() {
         "$.pattern: a STIX pattern starts with '['"
     );
     assert!(validator.validate_str(0, &indicator().to_string()).is_ok());
+    assert_eq!(
+        rejection.version,
+        Some(Timestamp::parse("2026-09-15T08:00:00.123456Z").unwrap()),
+        "the version of a refused object, for TAXII status failures"
+    );
 }
 
 #[test]

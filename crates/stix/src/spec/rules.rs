@@ -305,13 +305,17 @@ fn published_fields(map: &Map<'_>, name: &str, created: &str, at: &Path<'_>, cx:
             format!("must be {created:?}, as in the published {name} marking definition"),
         );
     }
-    if let Some(n) = text(map, "name")
-        && n != name
-    {
-        cx.report(
+    match text(map, "name") {
+        Some(n) if n == name => {}
+        Some(_) => cx.report(
             &at.key("name"),
             format!("must be {name:?}, as in the published marking definition with this id"),
-        );
+        ),
+        None if !map.contains_key("name") => cx.report(
+            &at.key("name"),
+            format!("is required: the published marking definition with this id is named {name:?}"),
+        ),
+        None => {}
     }
 }
 
