@@ -256,3 +256,34 @@ fn rfc_9562_uuids_and_prefixed_tlsh_digests_are_accepted() {
     });
     assert!(validate(&file).is_ok());
 }
+
+#[test]
+fn hostile_shapes_are_refused_or_handled_without_blowing_up() {
+    // Nesting deeper than serde_json's limit (128) is refused, not recursed into.
+    let text = format!(
+        r#"{{"type":"x-deep","id":"x-deep--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f","x_deep":{}{}}}"#,
+        "[".repeat(5000),
+        "]".repeat(5000)
+    );
+    let rejection = Validator::new().validate_str(0, &text).unwrap_err();
+    assert!(
+        rejection.problems[0].reason.contains("recursion limit"),
+        "{rejection}"
+    );
+
+    // Many keys: checked in n log n, and a repeated one is still found.
+    let mut wide = indicator();
+    for i in 0..20_000 {
+        wide[format!("x_k{i:05}")] = json!(i);
+    }
+    let started = std::time::Instant::now();
+    assert!(validate(&wide).is_ok());
+    let repeated = wide.to_string().replacen('{', "{\"x_k00042\":1,", 1);
+    let rejection = Validator::new().validate_str(0, &repeated).unwrap_err();
+    assert!(
+        rejection.problems[0]
+            .reason
+            .contains("\"x_k00042\" appears more than once")
+    );
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+}
