@@ -122,7 +122,7 @@ impl Node {
             .into_iter()
             .map(|r| {
                 let message = format!("object {}: {}", r.index, r.message());
-                refused(r.index, r.id, None, message)
+                refused(r.index, r.id.clone(), r.version, message)
             })
             .collect();
 

@@ -100,7 +100,9 @@ impl Node {
     }
 
     /// Targets of the page's pointer objects that this node holds but the
-    /// reader may not see.
+    /// reader may not see. A target is visible when one of its copies is
+    /// visible by its audience *and* every target of that copy is visible in
+    /// turn: a report about a withheld relationship is withheld too.
     fn hidden_targets(
         &self,
         principal: &Principal,
@@ -110,37 +112,59 @@ impl Node {
         if matches!(keys, ReadKeys::All) {
             return Ok(HashSet::new());
         }
-        let targets: Vec<String> = items
+        let mut frontier: Vec<String> = items
             .iter()
             .flat_map(|o| o.refs.iter().cloned())
             .collect::<HashSet<_>>()
             .into_iter()
             .collect();
-        if targets.is_empty() {
+        if frontier.is_empty() {
             return Ok(HashSet::new());
         }
-        let copies = self.store.copies(&targets)?;
-        let collections: HashMap<i64, CollectionPolicy> = self
-            .store
-            .all_collections()?
-            .into_iter()
-            .map(|c| (c.key, c.policy()))
-            .collect();
-        let mut keys_by_collection: HashMap<i64, Option<ReadKeys>> = HashMap::new();
-        let mut present = HashSet::new();
-        let mut visible = HashSet::new();
-        for c in &copies {
-            present.insert(c.id.clone());
-            let k = keys_by_collection.entry(c.collection).or_insert_with(|| {
-                collections
-                    .get(&c.collection)
-                    .and_then(|p| read_keys(principal, p))
-            });
-            if k.as_ref().is_some_and(|k| k.admits(&c.audience)) {
-                visible.insert(c.id.clone());
+        let roots: Vec<String> = frontier.clone();
+        // Load the graph of targets, a few levels deep.
+        let mut copies: HashMap<String, Vec<store::CopyRecord>> = HashMap::new();
+        for _ in 0..MAX_POINTER_DEPTH {
+            if frontier.is_empty() {
+                break;
+            }
+            let found = self.store.copies(&frontier)?;
+            let mut next = HashSet::new();
+            for c in found {
+                for r in &c.refs {
+                    if !copies.contains_key(r) && !frontier.contains(r) {
+                        next.insert(r.clone());
+                    }
+                }
+                copies.entry(c.id.clone()).or_default().push(c);
+            }
+            frontier = next
+                .into_iter()
+                .filter(|id| !copies.contains_key(id))
+                .collect();
+        }
+        let mut collections: HashMap<i64, CollectionPolicy> = HashMap::new();
+        for key in copies
+            .values()
+            .flatten()
+            .map(|c| c.collection)
+            .collect::<HashSet<_>>()
+        {
+            if let Some(c) = self.store.collection_by_key(key)? {
+                collections.insert(key, c.policy());
             }
         }
-        Ok(present.difference(&visible).cloned().collect())
+        let mut resolver = Resolver {
+            principal,
+            copies: &copies,
+            collections: &collections,
+            keys: HashMap::new(),
+            memo: HashMap::new(),
+        };
+        Ok(roots
+            .into_iter()
+            .filter(|id| copies.contains_key(id) && !resolver.visible(id, 0))
+            .collect())
     }
 
     /// The pseudonymous sources of a community collection whose identities
@@ -161,7 +185,7 @@ impl Node {
             if !m.pseudonymous || principal.org() == Some(m.org) {
                 continue;
             }
-            if let Some(org) = self.store.orgs()?.into_iter().find(|o| o.id == m.org) {
+            if let Some(org) = self.store.org_by_id(m.org)? {
                 masks.push(Mask {
                     real: org.identity_id,
                     pseudonym: pseudonym_id(&self.pseudonym_secret, m.org, community),
@@ -169,6 +193,52 @@ impl Node {
             }
         }
         Ok(masks)
+    }
+}
+
+/// How many pointer hops a visibility decision follows.
+const MAX_POINTER_DEPTH: usize = 8;
+
+/// Decides, with memory, whether stored objects are visible to a reader.
+struct Resolver<'a> {
+    principal: &'a Principal,
+    copies: &'a HashMap<String, Vec<store::CopyRecord>>,
+    collections: &'a HashMap<i64, CollectionPolicy>,
+    keys: HashMap<i64, Option<ReadKeys>>,
+    memo: HashMap<String, bool>,
+}
+
+impl Resolver<'_> {
+    fn visible(&mut self, id: &str, depth: usize) -> bool {
+        if let Some(v) = self.memo.get(id) {
+            return *v;
+        }
+        let Some(copies) = self.copies.get(id) else {
+            // Not held by this node: nothing to hide.
+            return true;
+        };
+        // Optimistic while in progress, so that a cycle of objects that are
+        // visible by their audiences stays visible.
+        self.memo.insert(id.to_string(), true);
+        let mut any = false;
+        for c in copies {
+            let keys = self.keys.entry(c.collection).or_insert_with(|| {
+                self.collections
+                    .get(&c.collection)
+                    .and_then(|p| read_keys(self.principal, p))
+            });
+            if !keys.as_ref().is_some_and(|k| k.admits(&c.audience)) {
+                continue;
+            }
+            let refs_visible =
+                depth >= MAX_POINTER_DEPTH || c.refs.iter().all(|r| self.visible(r, depth + 1));
+            if refs_visible {
+                any = true;
+                break;
+            }
+        }
+        self.memo.insert(id.to_string(), any);
+        any
     }
 }
 

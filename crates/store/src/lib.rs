@@ -277,6 +277,8 @@ pub struct CopyRecord {
     pub origin_org: Option<OrgId>,
     pub tlp: Option<Tlp>,
     pub audience: Vec<String>,
+    /// The identifiers this copy's visibility depends on (see [`Ingest::refs`]).
+    pub refs: Vec<String>,
 }
 
 /// One entry of the audit log.
@@ -357,11 +359,14 @@ pub trait Store: Send + Sync + 'static {
     fn collections(&self, api_root: &str) -> Result<Vec<Collection>>;
     fn all_collections(&self) -> Result<Vec<Collection>>;
     fn collection(&self, id: &str) -> Result<Option<Collection>>;
+    /// By internal key.
+    fn collection_by_key(&self, key: i64) -> Result<Option<Collection>>;
     fn create_collection(&self, new: &NewCollection) -> Result<Collection>;
 
     // Organisations, users, communities.
     fn create_org(&self, name: &str, identity_id: &str) -> Result<Org>;
     fn orgs(&self) -> Result<Vec<Org>>;
+    fn org_by_id(&self, id: OrgId) -> Result<Option<Org>>;
     /// By name (case-insensitive) or STIX identity id.
     fn org(&self, name_or_identity: &str) -> Result<Option<Org>>;
     fn create_user(&self, org: OrgId, name: &str, role: Role) -> Result<User>;

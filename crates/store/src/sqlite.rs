@@ -587,6 +587,17 @@ impl Store for SqliteStore {
         .map_err(db)
     }
 
+    fn collection_by_key(&self, key: i64) -> Result<Option<Collection>> {
+        let conn = self.reader()?;
+        conn.query_row(
+            &format!("SELECT {COLLECTION_COLUMNS} FROM collections WHERE key = ?1"),
+            [key],
+            collection_from_row,
+        )
+        .optional()
+        .map_err(db)
+    }
+
     fn create_collection(&self, new: &NewCollection) -> Result<Collection> {
         let conn = lock(&self.writer);
         let root_exists: bool = conn
@@ -971,6 +982,17 @@ impl Store for SqliteStore {
             .map_err(db)
     }
 
+    fn org_by_id(&self, id: OrgId) -> Result<Option<Org>> {
+        let conn = self.reader()?;
+        conn.query_row(
+            "SELECT id, name, identity_id, created FROM orgs WHERE id = ?1",
+            [id],
+            org_from_row,
+        )
+        .optional()
+        .map_err(db)
+    }
+
     fn org(&self, name_or_identity: &str) -> Result<Option<Org>> {
         let conn = self.reader()?;
         conn.query_row(
@@ -1166,13 +1188,14 @@ impl Store for SqliteStore {
             let clause = in_list("o.stix_id", chunk, &mut params);
             let mut stmt = conn
                 .prepare_cached(&format!(
-                    "SELECT o.stix_id, o.collection, o.date_added, o.origin_org, o.tlp, a.keys
+                    "SELECT o.stix_id, o.collection, o.date_added, o.origin_org, o.tlp, a.keys, o.refs
                      FROM objects o JOIN audiences a ON a.id = o.audience WHERE {clause}"
                 ))
                 .map_err(db)?;
             let rows = stmt
                 .query_map(params_from_iter(params), |r| {
                     let keys: String = r.get(5)?;
+                    let refs: Option<String> = r.get(6)?;
                     Ok(CopyRecord {
                         id: r.get(0)?,
                         collection: r.get(1)?,
@@ -1184,6 +1207,9 @@ impl Store for SqliteStore {
                             .filter(|k| !k.is_empty())
                             .map(str::to_owned)
                             .collect(),
+                        refs: refs
+                            .map(|t| t.split(' ').map(str::to_owned).collect())
+                            .unwrap_or_default(),
                     })
                 })
                 .map_err(db)?;
