@@ -40,6 +40,16 @@ pub enum NodeError {
 
 pub type Result<T, E = NodeError> = std::result::Result<T, E>;
 
+/// A community as one of its members sees it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CommunityView {
+    pub name: String,
+    /// Member organisations, when the community shows them.
+    pub members: Option<Vec<String>>,
+    /// Ids of its collections the principal may use.
+    pub collections: Vec<String>,
+}
+
 /// What a request needs from a collection.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Need {
@@ -133,6 +143,61 @@ impl Node {
             .filter_map(|c| principal.access(&c.policy()).map(|a| (c, a)))
             .collect();
         out.sort_by(|a, b| a.0.id.cmp(&b.0.id));
+        Ok(out)
+    }
+
+    /// The communities the principal's organisation belongs to (all of them
+    /// for node administrators), with the collections it can use there, and
+    /// the member organisations where the community shows them.
+    pub fn communities_of(&self, principal: &Principal) -> Result<Vec<CommunityView>> {
+        let mine: Vec<i64> = match principal.org() {
+            Some(org) => self
+                .store
+                .memberships(org)?
+                .into_iter()
+                .map(|m| m.community)
+                .collect(),
+            None if principal.node_admin => self
+                .store
+                .communities()?
+                .into_iter()
+                .map(|c| c.id)
+                .collect(),
+            None => Vec::new(),
+        };
+        let all = self.store.communities()?;
+        let collections = self.store.all_collections()?;
+        let mut out = Vec::new();
+        for c in all.into_iter().filter(|c| mine.contains(&c.id)) {
+            let members = if c.show_members || principal.node_admin {
+                let mut names = Vec::new();
+                for m in self.store.members(c.id)? {
+                    // A pseudonymous member is never named to others.
+                    if m.pseudonymous && principal.org() != Some(m.org) && !principal.node_admin {
+                        continue;
+                    }
+                    if let Some(o) = self.store.org_by_id(m.org)? {
+                        names.push(o.name);
+                    }
+                }
+                Some(names)
+            } else {
+                None
+            };
+            let ids = collections
+                .iter()
+                .filter(|x| {
+                    x.owner == sharing::Owner::Community(c.id)
+                        && principal.access(&x.policy()).is_some()
+                })
+                .map(|x| x.id.clone())
+                .collect();
+            out.push(CommunityView {
+                name: c.name,
+                members,
+                collections: ids,
+            });
+        }
         Ok(out)
     }
 

@@ -108,46 +108,73 @@ impl AppState {
     }
 }
 
-/// The TAXII 2.1 routes (with and without trailing slash).
+/// Every route of the node: the TAXII 2.1 API (media-type negotiated) and
+/// Entente's own JSON API under `/entente/v1/`, both authenticated.
 pub fn router(state: AppState) -> Router {
-    use handlers::{discovery, objects};
-    let mut app = Router::new();
-    let routes: Vec<(&str, axum::routing::MethodRouter<AppState>)> = vec![
-        ("/taxii2/", get(discovery::discovery)),
-        ("/{root}/", get(discovery::api_root)),
-        ("/{root}/status/{status_id}/", get(discovery::status)),
-        ("/{root}/collections/", get(discovery::collections)),
-        (
-            "/{root}/collections/{collection}/",
-            get(discovery::collection),
-        ),
-        (
-            "/{root}/collections/{collection}/manifest/",
-            get(objects::manifest),
-        ),
-        (
-            "/{root}/collections/{collection}/objects/",
-            get(objects::get_objects).post(objects::add_objects),
-        ),
-        (
-            "/{root}/collections/{collection}/objects/{object}/",
-            get(objects::get_object).delete(objects::delete_object),
-        ),
-        (
-            "/{root}/collections/{collection}/objects/{object}/versions/",
-            get(objects::versions),
-        ),
-    ];
+    Router::new()
+        .merge(taxii_routes())
+        .merge(api_routes())
+        .fallback(handlers::not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            middleware::authenticate,
+        ))
+        .with_state(state)
+}
+
+/// Registers `path` with and without its trailing slash.
+fn both(
+    mut app: Router<AppState>,
+    routes: Vec<(&str, axum::routing::MethodRouter<AppState>)>,
+) -> Router<AppState> {
     for (path, route) in routes {
         app = app
             .route(path.trim_end_matches('/'), route.clone())
             .route(path, route);
     }
-    app.fallback(handlers::not_found)
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            middleware::authenticate,
-        ))
-        .layer(axum::middleware::from_fn(middleware::negotiate))
-        .with_state(state)
+    app
+}
+
+/// The TAXII 2.1 routes.
+fn taxii_routes() -> Router<AppState> {
+    use handlers::{discovery, objects};
+    both(
+        Router::new(),
+        vec![
+            ("/taxii2/", get(discovery::discovery)),
+            ("/{root}/", get(discovery::api_root)),
+            ("/{root}/status/{status_id}/", get(discovery::status)),
+            ("/{root}/collections/", get(discovery::collections)),
+            (
+                "/{root}/collections/{collection}/",
+                get(discovery::collection),
+            ),
+            (
+                "/{root}/collections/{collection}/manifest/",
+                get(objects::manifest),
+            ),
+            (
+                "/{root}/collections/{collection}/objects/",
+                get(objects::get_objects).post(objects::add_objects),
+            ),
+            (
+                "/{root}/collections/{collection}/objects/{object}/",
+                get(objects::get_object).delete(objects::delete_object),
+            ),
+            (
+                "/{root}/collections/{collection}/objects/{object}/versions/",
+                get(objects::versions),
+            ),
+        ],
+    )
+    .route_layer(axum::middleware::from_fn(middleware::negotiate))
+}
+
+/// Entente's own JSON API (not TAXII): plain `application/json`.
+fn api_routes() -> Router<AppState> {
+    use handlers::api;
+    both(
+        Router::new(),
+        vec![("/entente/v1/communities/", get(api::communities))],
+    )
 }

@@ -71,6 +71,7 @@ fn is_valid_root_name(name: &str) -> bool {
             .bytes()
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'-' || c == b'_')
         && name != "taxii2"
+        && name != "entente"
 }
 
 #[cfg(unix)]

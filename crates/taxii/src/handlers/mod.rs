@@ -1,5 +1,6 @@
 //! Request handlers, one module per resource family.
 
+pub mod api;
 pub mod discovery;
 pub mod objects;
 
