@@ -81,7 +81,8 @@ impl Site {
     }
 }
 
-/// The validator every ingest path uses.
+/// The validator every ingest path uses: STIX 2.1 rules, and indicator
+/// patterns of type `stix` parsed and checked when they are stored.
 pub fn validator() -> stix::Validator {
-    stix::Validator::new()
+    stix::Validator::new().with_pattern_check(Arc::new(patterning::StixPatternCheck::default()))
 }

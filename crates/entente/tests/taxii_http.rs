@@ -270,6 +270,19 @@ fn a_mixed_envelope_stores_the_valid_objects_and_reports_the_rest() {
             .contains("new modified")
     );
 
+    // Indicator patterns are parsed when stored; the parser's message is returned.
+    let bad_pattern = indicator(4, "2020-01-01T00:00:00.000Z").replace(
+        "[domain-name:value = 'x4.example']",
+        "[domain-name:value = 'x4.example'",
+    );
+    let r = post(&objects, &other, &envelope(&[bad_pattern])).json();
+    assert_eq!(r["failure_count"], 1);
+    let message = r["failures"][0]["message"].as_str().unwrap();
+    assert!(
+        message.contains("$.pattern") && message.contains("expected"),
+        "{message}"
+    );
+
     // Unreadable envelopes store nothing.
     assert_eq!(post(&objects, &node.admin, "{\"objects\": [").status, 422);
     assert_eq!(post(&objects, &node.admin, "{\"objects\": []}").status, 422);
