@@ -360,7 +360,8 @@ impl IpNet {
 /// whitespace is ignored.
 pub fn inet_aton(s: &str) -> Option<u32> {
     let b = s.as_bytes();
-    let mut parts: Vec<u64> = Vec::with_capacity(4);
+    let mut parts = [0u64; 4];
+    let mut n = 0usize;
     let mut i = 0;
     loop {
         if !b.get(i)?.is_ascii_digit() {
@@ -391,21 +392,23 @@ pub fn inet_aton(s: &str) -> Option<u32> {
         }
         match b.get(i) {
             Some(b'.') => {
-                if parts.len() >= 3 || val > 0xff {
+                if n >= 3 || val > 0xff {
                     return None;
                 }
-                parts.push(val);
+                parts[n] = val;
+                n += 1;
                 i += 1;
             }
             Some(c) if !c.is_ascii_whitespace() && *c != 0x0b => return None,
             _ => {
-                parts.push(val);
+                parts[n] = val;
+                n += 1;
                 break;
             }
         }
     }
-    let last = *parts.last()?;
-    let lead = &parts[..parts.len() - 1];
+    let last = parts[n - 1];
+    let lead = &parts[..n - 1];
     let limit: u64 = match lead.len() {
         0 => 0xffff_ffff,
         1 => 0xff_ffff,

@@ -253,6 +253,25 @@ impl EngineBuilder {
     }
 
     pub fn build(self) -> Engine {
+        let path_count = self.paths.steps.len();
+        let mut text_vec: Vec<Option<TextIndex>> = (0..path_count).map(|_| None).collect();
+        let mut cidr_vec: Vec<Option<Trie>> = (0..path_count).map(|_| None).collect();
+        for (path, mut trie) in self.cidr {
+            trie.freeze();
+            cidr_vec[path as usize] = Some(trie);
+        }
+        let mut exact = ExactTable::with_capacity(self.exact.len());
+        let mut exact_lists = Vec::new();
+        for (key, mut list) in self.exact {
+            list.sort_unstable();
+            list.dedup();
+            if list.len() == 1 {
+                exact.insert(key, list[0]);
+            } else {
+                exact.insert(key, EXACT_LIST | exact_lists.len() as u32);
+                exact_lists.push(list);
+            }
+        }
         let texts = self
             .texts
             .into_iter()
@@ -283,24 +302,35 @@ impl EngineBuilder {
                     },
                 )
             })
-            .collect();
+            .collect::<Vec<_>>();
+        for (path, t) in texts {
+            text_vec[path as usize] = Some(t);
+        }
         let n = self.brackets.len();
         let state = (0..self.patterns.len()).map(|_| VecDeque::new()).collect();
+        let mut types: HashMap<Box<str>, TypeEntry, Fx> = HashMap::default();
+        for (ty, paths) in &self.paths.by_type {
+            types.entry(ty.as_str().into()).or_default().paths = paths.clone();
+        }
+        for (ty, always) in self.by_type {
+            types.entry(ty.into()).or_default().always = always;
+        }
         Engine {
             options: self.options,
             patterns: self.patterns,
             brackets: self.brackets,
             paths: self.paths,
-            exact: self.exact,
-            cidr: self.cidr,
-            texts,
-            by_type: self.by_type,
+            exact,
+            exact_lists,
+            cidr: cidr_vec,
+            texts: text_vec,
+            types,
             state,
             seen: vec![0; n],
             generation: 0,
             candidates: Vec::new(),
-            pattern_seen: Vec::new(),
-            pattern_hits: HashMap::default(),
+            found: Vec::new(),
+            bracket_hits: Vec::new(),
         }
     }
 }
@@ -529,54 +559,137 @@ struct Trie {
 
 #[derive(Default)]
 struct TrieNodes {
-    children: Vec<[u32; 2]>,
-    brackets: Vec<Vec<u32>>,
+    nodes: Vec<TrieNode>,
+    lists: Vec<Vec<u32>>,
+    /// For IPv4: indexed by the first 16 bits, the node reached at depth 16
+    /// and the brackets of networks of /16 or shorter on the way, so that a
+    /// lookup starts with one load instead of sixteen.
+    top: Vec<(u32, u32)>,
 }
 
-impl TrieNodes {
-    fn root(&mut self) {
-        if self.children.is_empty() {
-            self.children.push([0, 0]);
-            self.brackets.push(Vec::new());
-        }
-    }
+#[derive(Clone, Copy)]
+struct TrieNode {
+    children: [u32; 2],
+    /// Index into `lists`, or `NONE`.
+    list: u32,
+}
 
+const NONE: u32 = u32::MAX;
+const TOP_BITS: u32 = 16;
+
+impl TrieNodes {
     fn insert(&mut self, bits: u128, width: u32, prefix: u8, bracket: u32) {
-        self.root();
+        if self.nodes.is_empty() {
+            self.nodes.push(TrieNode {
+                children: [0, 0],
+                list: NONE,
+            });
+        }
         let mut node = 0usize;
         for i in 0..u32::from(prefix) {
             let bit = ((bits >> (width - 1 - i)) & 1) as usize;
-            if self.children[node][bit] == 0 {
-                self.children.push([0, 0]);
-                self.brackets.push(Vec::new());
-                let id = (self.children.len() - 1) as u32;
-                self.children[node][bit] = id;
+            if self.nodes[node].children[bit] == 0 {
+                self.nodes.push(TrieNode {
+                    children: [0, 0],
+                    list: NONE,
+                });
+                let id = (self.nodes.len() - 1) as u32;
+                self.nodes[node].children[bit] = id;
             }
-            node = self.children[node][bit] as usize;
+            node = self.nodes[node].children[bit] as usize;
         }
-        self.brackets[node].push(bracket);
+        if self.nodes[node].list == NONE {
+            self.nodes[node].list = self.lists.len() as u32;
+            self.lists.push(Vec::new());
+        }
+        let list = self.nodes[node].list as usize;
+        self.lists[list].push(bracket);
+    }
+
+    /// Builds the first-level table (IPv4 only).
+    fn freeze_top(&mut self) {
+        if self.nodes.is_empty() {
+            return;
+        }
+        let mut top = Vec::with_capacity(1 << TOP_BITS);
+        for value in 0u32..(1 << TOP_BITS) {
+            let mut node = 0usize;
+            let mut acc: Vec<u32> = Vec::new();
+            let mut reached = 0u32;
+            if let Some(l) = self.list_of(0) {
+                acc.extend_from_slice(l);
+            }
+            for i in 0..TOP_BITS {
+                let bit = ((value >> (TOP_BITS - 1 - i)) & 1) as usize;
+                let next = self.nodes[node].children[bit];
+                if next == 0 {
+                    break;
+                }
+                node = next as usize;
+                if let Some(l) = self.list_of(node) {
+                    acc.extend_from_slice(l);
+                }
+                if i == TOP_BITS - 1 {
+                    reached = next;
+                }
+            }
+            let acc_list = if acc.is_empty() {
+                NONE
+            } else {
+                self.lists.push(acc);
+                (self.lists.len() - 1) as u32
+            };
+            top.push((reached, acc_list));
+        }
+        self.top = top;
+    }
+
+    fn list_of(&self, node: usize) -> Option<&[u32]> {
+        match self.nodes[node].list {
+            NONE => None,
+            l => Some(&self.lists[l as usize]),
+        }
     }
 
     /// Brackets of every network containing the address/prefix.
     fn covering(&self, bits: u128, width: u32, prefix: u8, out: &mut Vec<u32>) {
-        if self.children.is_empty() {
+        if self.nodes.is_empty() {
             return;
         }
-        let mut node = 0usize;
-        out.extend_from_slice(&self.brackets[node]);
-        for i in 0..u32::from(prefix) {
+        let (mut node, start) = if !self.top.is_empty() && u32::from(prefix) >= TOP_BITS {
+            let (reached, acc) = self.top[(bits >> (width - TOP_BITS)) as usize];
+            if acc != NONE {
+                out.extend_from_slice(&self.lists[acc as usize]);
+            }
+            if reached == 0 {
+                return;
+            }
+            (reached as usize, TOP_BITS)
+        } else {
+            if let Some(l) = self.list_of(0) {
+                out.extend_from_slice(l);
+            }
+            (0usize, 0)
+        };
+        for i in start..u32::from(prefix) {
             let bit = ((bits >> (width - 1 - i)) & 1) as usize;
-            let next = self.children[node][bit];
+            let next = self.nodes[node].children[bit];
             if next == 0 {
                 return;
             }
             node = next as usize;
-            out.extend_from_slice(&self.brackets[node]);
+            if let Some(l) = self.list_of(node) {
+                out.extend_from_slice(l);
+            }
         }
     }
 }
 
 impl Trie {
+    fn freeze(&mut self) {
+        self.v4.freeze_top();
+    }
+
     fn insert(&mut self, net: IpNet, bracket: u32) {
         match net {
             IpNet::V4(a, p) => self.v4.insert(u128::from(a), 32, p, bracket),
@@ -598,16 +711,30 @@ pub struct Engine {
     patterns: Vec<CompiledIndicator>,
     brackets: Vec<BracketInfo>,
     paths: PathTable,
-    exact: HashMap<u64, Vec<u32>, Fx>,
-    cidr: HashMap<u32, Trie>,
-    texts: HashMap<u32, TextIndex>,
-    by_type: HashMap<String, Vec<u32>>,
+    /// Exact-value key → bracket, or (with the top bit set) an index into
+    /// `exact_lists` when several brackets share the key: small entries keep
+    /// the table cache-friendly.
+    exact: ExactTable,
+    exact_lists: Vec<Vec<u32>>,
+    /// Per path id.
+    cidr: Vec<Option<Trie>>,
+    texts: Vec<Option<TextIndex>>,
+    types: HashMap<Box<str>, TypeEntry, Fx>,
     state: Vec<VecDeque<Retained>>,
     seen: Vec<u32>,
     generation: u32,
     candidates: Vec<u32>,
-    pattern_seen: Vec<u32>,
-    pattern_hits: HashMap<u32, Vec<u16>, Fx>,
+    found: Vec<u32>,
+    bracket_hits: Vec<(u32, u16)>,
+}
+
+/// What to do with an object of one type.
+#[derive(Default)]
+struct TypeEntry {
+    /// Paths to read and look up in the indexes.
+    paths: Vec<u32>,
+    /// Brackets without triggers, evaluated whenever such an object is seen.
+    always: Vec<u32>,
 }
 
 /// What a multi-observation pattern remembers of one observation.
@@ -634,28 +761,36 @@ impl Engine {
     /// pattern, updating the state multi-observation patterns keep.
     pub fn scan(&mut self, seq: u64, obs: &Observation, result: &mut ScanResult) {
         self.collect_candidates(obs);
-        self.pattern_hits.clear();
-        let candidates = std::mem::take(&mut self.candidates);
-        for &b in &candidates {
+        if self.candidates.is_empty() {
+            return;
+        }
+        self.bracket_hits.clear();
+        for &b in &self.candidates {
             let info = &self.brackets[b as usize];
             match info.compiled.matches(obs) {
-                Ok(true) => self
-                    .pattern_hits
-                    .entry(info.pattern)
-                    .or_default()
-                    .push(info.local),
+                Ok(true) => self.bracket_hits.push((info.pattern, info.local)),
                 Ok(false) => {}
                 Err(e) => result
                     .errors
                     .push((self.patterns[info.pattern as usize].key, e)),
             }
         }
-        self.candidates = candidates;
-        let mut hits: Vec<(u32, Vec<u16>)> = self.pattern_hits.drain().collect();
-        hits.sort_unstable_by_key(|(p, _)| *p);
-        for (p, locals) in hits {
+        if self.bracket_hits.is_empty() {
+            return;
+        }
+        let mut hits = std::mem::take(&mut self.bracket_hits);
+        hits.sort_unstable();
+        let mut i = 0;
+        while i < hits.len() {
+            let p = hits[i].0;
+            let mut locals = Vec::new();
+            while i < hits.len() && hits[i].0 == p {
+                locals.push(hits[i].1);
+                i += 1;
+            }
             self.decide(p, seq, obs, locals, result);
         }
+        self.bracket_hits = hits;
     }
 
     fn decide(
@@ -723,66 +858,76 @@ impl Engine {
             self.generation = 1;
         }
         self.candidates.clear();
-        let mut found: Vec<u32> = Vec::new();
-        self.pattern_seen.clear();
-        let mut types_done: Vec<&str> = Vec::new();
-        for (_, root) in obs.root_objects() {
-            let Some(ty) = root.get("type").and_then(Value::as_str) else {
+        let mut found = std::mem::take(&mut self.found);
+        found.clear();
+        for (k, (_, root)) in obs.root_objects().enumerate() {
+            let Some(ty) = field(root, "type").and_then(Value::as_str) else {
                 continue;
             };
-            if !types_done.contains(&ty) {
-                types_done.push(ty);
-                if let Some(list) = self.by_type.get(ty) {
-                    found.extend_from_slice(list);
-                }
+            let Some(entry) = self.types.get(ty) else {
+                continue;
+            };
+            // Brackets without triggers: once per type and observation.
+            if !entry.always.is_empty()
+                && !obs
+                    .root_objects()
+                    .take(k)
+                    .any(|(_, r)| r.get("type").and_then(Value::as_str) == Some(ty))
+            {
+                found.extend_from_slice(&entry.always);
             }
-            let Some(paths) = self.paths.by_type.get(ty) else {
-                continue;
-            };
-            for &path in paths {
+            for &path in &entry.paths {
                 let steps = &self.paths.steps[path as usize];
-                let values = match fast_select(root, steps) {
-                    Some(v) => v,
-                    None => match select(obs, root, steps) {
-                        Ok(v) => v
-                            .into_iter()
-                            .filter_map(|s| match s {
-                                crate::compare::Selected::Json(v) => Some(v),
-                                _ => None,
-                            })
-                            .collect(),
-                        Err(_) => {
-                            // Evaluation reports the error if a bracket needs this path.
-                            continue;
+                match steps.as_slice() {
+                    [PathStep::Key(k)] if plain_key(k) => {
+                        if let Some(v) = field(root, k) {
+                            self.lookup(path, v, &mut found);
                         }
-                    },
-                };
-                for v in values {
-                    self.lookup(path, v, &mut found);
+                    }
+                    [PathStep::Key(a), PathStep::Key(b)] if plain_key(a) && plain_key(b) => {
+                        if let Some(v) = field(root, a).and_then(|v| field(v, b)) {
+                            self.lookup(path, v, &mut found);
+                        }
+                    }
+                    _ => {
+                        // Evaluation reports the error if a bracket needs this path.
+                        if let Ok(values) = select(obs, root, steps) {
+                            for v in values {
+                                if let crate::compare::Selected::Json(v) = v {
+                                    self.lookup(path, v, &mut found);
+                                }
+                            }
+                        }
+                    }
                 }
             }
         }
-        for b in found {
+        for &b in &found {
             if self.seen[b as usize] != self.generation {
                 self.seen[b as usize] = self.generation;
                 self.candidates.push(b);
             }
         }
+        self.found = found;
     }
 
     fn lookup(&self, path: u32, v: &Value, found: &mut Vec<u32>) {
         if let Some(k) = value_key(v)
-            && let Some(list) = self.exact.get(&exact_hash(path, k))
+            && let Some(entry) = self.exact.get(exact_hash(path, k))
         {
-            found.extend_from_slice(list);
+            if entry & EXACT_LIST == 0 {
+                found.push(entry);
+            } else {
+                found.extend_from_slice(&self.exact_lists[(entry & !EXACT_LIST) as usize]);
+            }
         }
         let Value::String(s) = v else { return };
-        if let Some(trie) = self.cidr.get(&path)
+        if let Some(Some(trie)) = self.cidr.get(path as usize)
             && let Ok(net) = parse_net(s, false)
         {
             trie.covering(net, found);
         }
-        if let Some(text) = self.texts.get(&path) {
+        if let Some(Some(text)) = self.texts.get(path as usize) {
             found.extend_from_slice(&text.unfiltered);
             if let Some(ac) = &text.automaton {
                 let normalized: std::borrow::Cow<'_, str> = if s.is_ascii() {
@@ -795,6 +940,19 @@ impl Engine {
                 }
             }
         }
+    }
+
+    /// Index statistics: (patterns, brackets, brackets evaluated on every
+    /// object of their type, brackets run on every value of their path).
+    pub fn stats(&self) -> (usize, usize, usize, usize) {
+        let always = self.types.values().map(|t| t.always.len()).sum();
+        let unfiltered = self
+            .texts
+            .iter()
+            .flatten()
+            .map(|t| t.unfiltered.len())
+            .sum();
+        (self.patterns.len(), self.brackets.len(), always, unfiltered)
     }
 
     /// Observations currently kept for multi-observation patterns.
@@ -820,22 +978,80 @@ fn holds(tree: &ObsNode, brackets: usize, records: &[&Retained]) -> Result<bool,
     .matches(tree)
 }
 
-/// Selection for the common paths (plain keys, no references, no
-/// suffix decoding, no lists) without allocation beyond the result.
-fn fast_select<'a>(root: &'a Value, steps: &[PathStep]) -> Option<Vec<&'a Value>> {
-    let mut v = root;
-    for step in steps {
-        let PathStep::Key(k) = step else { return None };
-        if k.ends_with("_ref") || k.ends_with("_refs") || k.ends_with("_hex") || k.ends_with("_bin")
-        {
-            return None;
-        }
-        match v.get(k.as_str()) {
-            Some(next) => v = next,
-            None => return Some(Vec::new()),
+const EXACT_LIST: u32 = 1 << 31;
+
+/// Open addressing with linear probing over (key, value) pairs in one
+/// array: a lookup usually costs one cache line. Keys are hashes; 0 marks
+/// an empty slot (a real 0 is stored as 1: a collision only adds a
+/// candidate, which evaluation then rejects).
+struct ExactTable {
+    slots: Vec<(u64, u32)>,
+    mask: usize,
+    shift: u32,
+}
+
+impl ExactTable {
+    fn with_capacity(n: usize) -> ExactTable {
+        let size = (n.max(1) * 2).next_power_of_two().max(2);
+        ExactTable {
+            slots: vec![(0, 0); size],
+            mask: size - 1,
+            shift: 64 - size.trailing_zeros(),
         }
     }
-    Some(vec![v])
+
+    #[inline]
+    fn slot(&self, key: u64) -> usize {
+        // Fibonacci hashing: the top bits of the product are well mixed.
+        (key.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> self.shift) as usize
+    }
+
+    fn insert(&mut self, key: u64, value: u32) {
+        let key = key.max(1);
+        let mut i = self.slot(key);
+        while self.slots[i].0 != 0 && self.slots[i].0 != key {
+            i = (i + 1) & self.mask;
+        }
+        self.slots[i] = (key, value);
+    }
+
+    #[inline]
+    fn get(&self, key: u64) -> Option<u32> {
+        let key = key.max(1);
+        let mut i = self.slot(key);
+        loop {
+            let (k, v) = self.slots[i];
+            if k == key {
+                return Some(v);
+            }
+            if k == 0 {
+                return None;
+            }
+            i = (i + 1) & self.mask;
+        }
+    }
+}
+
+/// `value[key]` for an object: small objects (the usual case) are scanned,
+/// comparing lengths before bytes, which beats a tree search.
+#[inline]
+fn field<'a>(value: &'a Value, key: &str) -> Option<&'a Value> {
+    let Value::Object(map) = value else {
+        return None;
+    };
+    if map.len() <= 8 {
+        map.iter()
+            .find(|(k, _)| k.len() == key.len() && k.as_bytes() == key.as_bytes())
+            .map(|(_, v)| v)
+    } else {
+        map.get(key)
+    }
+}
+
+/// A key that selects a value as is (no reference to follow, no encoding
+/// to decode).
+fn plain_key(k: &str) -> bool {
+    !(k.ends_with("_ref") || k.ends_with("_refs") || k.ends_with("_hex") || k.ends_with("_bin"))
 }
 
 /// FxHash (as in rustc): fast, not DoS-resistant; keys here come from the
