@@ -107,6 +107,12 @@ pub fn split_envelope(input: &[u8]) -> Result<Envelope<'_>, EnvelopeError> {
                     shape: InputShape::TaxiiEnvelope,
                     objects: object_list(objects)?,
                 }),
+                // `{}` or `{"more": false}`: an envelope with no objects, not
+                // an object without a type.
+                (None, None) if is_empty_envelope(first.get()) => Ok(Envelope {
+                    shape: InputShape::TaxiiEnvelope,
+                    objects: Vec::new(),
+                }),
                 _ => Ok(Envelope {
                     shape: InputShape::Single,
                     objects: vec![first],
@@ -115,6 +121,12 @@ pub fn split_envelope(input: &[u8]) -> Result<Envelope<'_>, EnvelopeError> {
         }
         Some(_) => Err(EnvelopeError::NotAnObject { line: 1 }),
     }
+}
+
+/// Does this JSON object hold nothing but envelope properties?
+fn is_empty_envelope(text: &str) -> bool {
+    serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(text)
+        .is_ok_and(|m| m.keys().all(|k| k == "more" || k == "next"))
 }
 
 #[cfg(test)]
