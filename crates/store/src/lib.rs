@@ -12,9 +12,14 @@
 //! skips nor repeats an object, whatever else is written meanwhile.
 
 mod audit;
+mod incidents;
 mod schema;
 mod sqlite;
 
+pub use incidents::{
+    IncidentStore, IncidentVersion, NewIncident, NewSubmission, RecordChange, StoredIncident,
+    SubmissionRecord,
+};
 pub use sqlite::{SqliteOptions, SqliteStore};
 
 use sharing::{CollectionPolicy, CommunityId, OrgId, Owner, Role, Tlp, UserId};

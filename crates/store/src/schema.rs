@@ -155,6 +155,50 @@ const MIGRATIONS: &[&str] = &[
     CREATE TRIGGER audit_append_only_delete BEFORE DELETE ON audit
         BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
     ",
+    // 3: incidents recorded on the node (see incidents.rs).
+    // Times are microseconds, kept to whole milliseconds so that each version
+    // has its own STIX `modified` when the incident is exported.
+    "
+    CREATE TABLE incidents (
+        id TEXT PRIMARY KEY,
+        org INTEGER NOT NULL REFERENCES orgs(id),
+        created INTEGER NOT NULL,
+        created_by INTEGER REFERENCES users(id),
+        updated INTEGER NOT NULL,
+        updated_by INTEGER REFERENCES users(id),
+        version INTEGER NOT NULL,
+        record TEXT NOT NULL
+    );
+    -- An organisation's incidents, most recently updated first, without
+    -- touching any other organisation's rows.
+    CREATE INDEX incidents_by_org ON incidents(org, updated);
+    CREATE INDEX incidents_by_updated ON incidents(updated);
+
+    -- Every version of every record, the current one included.
+    CREATE TABLE incident_versions (
+        incident TEXT NOT NULL REFERENCES incidents(id),
+        version INTEGER NOT NULL,
+        recorded_at INTEGER NOT NULL,
+        recorded_by INTEGER REFERENCES users(id),
+        record TEXT NOT NULL,
+        PRIMARY KEY (incident, version)
+    );
+
+    -- Reports made to authorities, as recorded (append-only log; the
+    -- record's `submissions` is what assessments read).
+    CREATE TABLE incident_submissions (
+        seq INTEGER PRIMARY KEY,
+        incident TEXT NOT NULL REFERENCES incidents(id),
+        regime TEXT NOT NULL,
+        stage TEXT NOT NULL,
+        submitted_at INTEGER NOT NULL,
+        reference TEXT,
+        recorded_by INTEGER REFERENCES users(id),
+        recorded_at INTEGER NOT NULL,
+        version INTEGER NOT NULL
+    );
+    CREATE INDEX incident_submissions_by_incident ON incident_submissions(incident, seq);
+    ",
 ];
 
 /// The schema version this build writes.

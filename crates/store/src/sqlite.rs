@@ -46,7 +46,7 @@ pub struct SqliteStore {
     readers: Mutex<Vec<Connection>>,
 }
 
-fn db(e: rusqlite::Error) -> StoreError {
+pub(crate) fn db(e: rusqlite::Error) -> StoreError {
     match e {
         rusqlite::Error::SqliteFailure(f, ref msg)
             if f.code == rusqlite::ErrorCode::ConstraintViolation =>
@@ -63,7 +63,7 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-fn now() -> Timestamp {
+pub(crate) fn now() -> Timestamp {
     let micros = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_micros() as i64)
@@ -91,6 +91,16 @@ impl SqliteStore {
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// The single writer connection, for the other store traits' writes.
+    pub(crate) fn write_connection(&self) -> MutexGuard<'_, Connection> {
+        lock(&self.writer)
+    }
+
+    /// A pooled read-only connection, for the other store traits' reads.
+    pub(crate) fn read_connection(&self) -> Result<impl std::ops::Deref<Target = Connection> + '_> {
+        self.reader()
     }
 
     fn reader(&self) -> Result<Reader<'_>> {
