@@ -65,6 +65,8 @@ enum Command {
     Validate(commands::validate::Args),
     /// Check STIX patterns and evaluate them against observed data.
     Pattern(commands::pattern::Args),
+    /// Scan logs and observed data with shared indicators: exit 0 when nothing matched, 1 when something did, 2 on error.
+    Scan(commands::scan::Args),
 }
 
 /// Logs to standard error; `RUST_LOG` filters (default `info`). Client IP
@@ -98,6 +100,7 @@ fn main() -> ExitCode {
         Command::Export(args) => commands::export::run(data, args),
         Command::Validate(args) => commands::validate::run(args),
         Command::Pattern(args) => commands::pattern::run(args),
+        Command::Scan(args) => commands::scan::run(data, args),
     };
     match result {
         Ok(code) => code,

@@ -11,6 +11,7 @@ pub mod incident;
 pub mod init;
 pub mod org;
 pub mod pattern;
+pub mod scan;
 pub mod serve;
 pub mod token;
 pub mod validate;

@@ -1,0 +1,495 @@
+//! `entente scan`: match logs and observed data against shared indicators.
+//!
+//! Exit status as clamscan's: 0 when nothing matched, 1 when something did,
+//! 2 on an error (no usable indicators, an input that cannot be read).
+
+use std::collections::{HashMap, VecDeque};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use patterning::{EngineBuilder, EngineOptions, ScanResult};
+use scan::{Format, Indicator, TaxiiSource};
+use serde_json::{Value, json};
+use stix::Timestamp;
+
+#[derive(clap::Args)]
+#[command(group(clap::ArgGroup::new("source").required(true).args(["indicators", "collection", "taxii"])))]
+pub struct Args {
+    /// Indicators from a STIX bundle or an MVT indicator file (.stix2).
+    #[arg(long, value_name = "FILE")]
+    indicators: Option<PathBuf>,
+    /// Indicators from a collection of this node (see --data).
+    #[arg(long, value_name = "ID")]
+    collection: Option<String>,
+    /// Indicators from a TAXII 2.1 collection: its URL (…/collections/ID/).
+    #[arg(long, value_name = "URL")]
+    taxii: Option<String>,
+    /// Bearer token for --taxii.
+    #[arg(
+        long,
+        env = "ENTENTE_TOKEN",
+        requires = "taxii",
+        hide_env_values = true
+    )]
+    token: Option<String>,
+    /// What to print: a readable summary, JSON lines, or a STIX bundle of
+    /// sightings (with the observed data that matched).
+    #[arg(long, value_enum, default_value = "text")]
+    output: Output,
+    /// Input format (detected per file when omitted): stix, sco-jsonl, zeek,
+    /// zeek-json, suricata, list.
+    #[arg(long)]
+    format: Option<Format>,
+    /// Observations kept per multi-observation pattern (FOLLOWEDBY, AND,
+    /// REPEATS across observations).
+    #[arg(long, default_value_t = 64)]
+    max_retained: usize,
+    /// Files to scan (gzip is read too); `-` is standard input.
+    #[arg(required = true)]
+    inputs: Vec<PathBuf>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Output {
+    Text,
+    Jsonl,
+    Stix,
+}
+
+/// What is remembered of an observation for the report.
+#[derive(Clone)]
+struct Seen {
+    input: usize,
+    line: u64,
+    first: i64,
+    last: i64,
+    observed_data_id: Option<String>,
+    objects: Vec<(String, Value)>,
+}
+
+/// Everything one indicator matched.
+struct Hits {
+    count: u64,
+    first_seen: i64,
+    last_seen: i64,
+    places: Vec<(usize, u64)>,
+    observations: Vec<Seen>,
+}
+
+const KEPT_OBSERVATIONS: usize = 4_096;
+const OBSERVATIONS_PER_SIGHTING: usize = 1_000;
+
+pub fn run(data: &Path, args: Args) -> anyhow::Result<ExitCode> {
+    let indicators = load_indicators(data, &args)?;
+    let mut builder = EngineBuilder::new(EngineOptions {
+        max_retained: args.max_retained,
+    });
+    let mut skipped = Vec::new();
+    for (i, indicator) in indicators.iter().enumerate() {
+        if indicator.pattern_type != "stix" {
+            continue;
+        }
+        if let Err(e) = builder.add(i, &indicator.pattern) {
+            skipped.push(format!("{}: {e}", indicator.id));
+        }
+    }
+    if !skipped.is_empty() {
+        eprintln!(
+            "warning: {} indicators skipped (invalid STIX patterns):",
+            skipped.len()
+        );
+        for s in skipped.iter().take(5) {
+            eprintln!("  {s}");
+        }
+    }
+    if builder.is_empty() {
+        bail!(
+            "no usable STIX indicators in the source ({} objects read)",
+            indicators.len()
+        );
+    }
+    let usable = builder.len();
+    let mut engine = builder.build();
+
+    let now = now_micros();
+    let mut hits: HashMap<usize, Hits> = HashMap::new();
+    let mut recent: VecDeque<(u64, Seen)> = VecDeque::new();
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let mut seq = 0u64;
+    let mut read_errors = 0u64;
+    let mut eval_errors = 0u64;
+    let mut unreadable = 0usize;
+    let mut result = ScanResult::default();
+    let names: Vec<String> = args
+        .inputs
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect();
+
+    for (input_index, path) in args.inputs.iter().enumerate() {
+        let mut input = match scan::input::open(path) {
+            Ok(i) => i,
+            Err(e) => {
+                eprintln!("error: {e}");
+                unreadable += 1;
+                continue;
+            }
+        };
+        let format = match args.format {
+            Some(f) => f,
+            None => scan::input::detect(&mut input)?,
+        };
+        let progress = progress_bar(&input, path);
+        let counter = input.progress.clone();
+        for (n, record) in scan::input::records(input, format, now).enumerate() {
+            if n % 4096 == 0
+                && let Some(bar) = &progress
+            {
+                bar.set_position(counter.load(Ordering::Relaxed));
+            }
+            let record = match record {
+                Ok(r) => r,
+                Err(e) => {
+                    read_errors += 1;
+                    if read_errors <= 10 {
+                        eprintln!("warning: {e}");
+                    }
+                    continue;
+                }
+            };
+            seq += 1;
+            let seen = Seen {
+                input: input_index,
+                line: record.line,
+                first: record.observation.first,
+                last: record.observation.last,
+                observed_data_id: record.observed_data_id.clone(),
+                objects: Vec::new(),
+            };
+            engine.scan(seq, &record.observation, &mut result);
+            eval_errors += result.errors.len() as u64;
+            result.errors.clear();
+            let mut seen = seen;
+            if !result.matches.is_empty() || engine.retained() > 0 {
+                seen.objects = record.observation.objects.clone();
+            }
+            recent.push_back((seq, seen));
+            if recent.len() > KEPT_OBSERVATIONS {
+                recent.pop_front();
+            }
+            for m in result.matches.drain(..) {
+                let involved: Vec<Seen> = m
+                    .observations
+                    .iter()
+                    .filter_map(|s| {
+                        recent
+                            .iter()
+                            .rev()
+                            .find(|(q, _)| q == s)
+                            .map(|(_, seen)| seen.clone())
+                    })
+                    .collect();
+                let indicator = &indicators[m.key];
+                if args.output == Output::Jsonl {
+                    let line = json!({
+                        "indicator_id": indicator.id,
+                        "indicator_name": indicator.name,
+                        "pattern": indicator.pattern,
+                        "observations": involved.iter().map(|s| json!({
+                            "input": names[s.input],
+                            "line": s.line,
+                            "first_observed": format_time(s.first),
+                            "last_observed": format_time(s.last),
+                            "observed_data_ref": s.observed_data_id,
+                        })).collect::<Vec<_>>(),
+                    });
+                    writeln!(out, "{line}")?;
+                }
+                let entry = hits.entry(m.key).or_insert_with(|| Hits {
+                    count: 0,
+                    first_seen: i64::MAX,
+                    last_seen: i64::MIN,
+                    places: Vec::new(),
+                    observations: Vec::new(),
+                });
+                entry.count += 1;
+                for s in involved {
+                    entry.first_seen = entry.first_seen.min(s.first);
+                    entry.last_seen = entry.last_seen.max(s.last);
+                    if entry.places.len() < 5 {
+                        entry.places.push((s.input, s.line));
+                    }
+                    if entry.observations.len() < OBSERVATIONS_PER_SIGHTING {
+                        entry.observations.push(s);
+                    }
+                }
+            }
+        }
+        if let Some(bar) = progress {
+            bar.finish_and_clear();
+        }
+    }
+
+    match args.output {
+        Output::Text => write_text(&mut out, &indicators, &hits, &names)?,
+        Output::Jsonl => {}
+        Output::Stix => write_stix(&mut out, &indicators, &hits)?,
+    }
+    out.flush()?;
+    eprintln!(
+        "scanned {seq} observations from {} inputs with {usable} indicators: {} matched",
+        args.inputs.len() - unreadable,
+        hits.len()
+    );
+    if read_errors > 0 {
+        eprintln!("warning: {read_errors} records could not be read");
+    }
+    if eval_errors > 0 {
+        eprintln!(
+            "warning: {eval_errors} evaluations failed (values of the wrong form for a pattern)"
+        );
+    }
+    Ok(if unreadable > 0 {
+        ExitCode::from(2)
+    } else if hits.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+fn load_indicators(data: &Path, args: &Args) -> anyhow::Result<Vec<Indicator>> {
+    if let Some(file) = &args.indicators {
+        let bytes = if file.as_os_str() == "-" {
+            let mut buf = Vec::new();
+            std::io::Read::read_to_end(&mut std::io::stdin(), &mut buf)?;
+            buf
+        } else {
+            std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?
+        };
+        return Ok(scan::indicators::from_stix(
+            &bytes,
+            &file.display().to_string(),
+        )?);
+    }
+    if let Some(url) = &args.taxii {
+        return Ok(scan::indicators::from_taxii(&TaxiiSource {
+            url: url.clone(),
+            token: args.token.clone(),
+        })?);
+    }
+    let Some(collection) = &args.collection else {
+        bail!("give --indicators FILE, --collection ID or --taxii URL");
+    };
+    local_collection(data, collection)
+}
+
+/// The indicators of a collection of this node, as the operator sees them.
+fn local_collection(data: &Path, id: &str) -> anyhow::Result<Vec<Indicator>> {
+    let site = crate::site::Site::open(data)?;
+    let service = site.service()?;
+    let collection = site.collection(id)?;
+    let principal = sharing::Principal::operator();
+    let mut query = store::ObjectQuery {
+        added_after: None,
+        ids: Vec::new(),
+        types: vec!["indicator".into()],
+        versions: store::VersionMatch::last_only(),
+        spec_versions: Vec::new(),
+        limit: 5_000,
+        with_raw: true,
+        audience: None,
+    };
+    let mut objects = Vec::new();
+    loop {
+        let page = service.read(&principal, &collection, &query)?;
+        for o in &page.items {
+            objects.push(o.raw.as_bytes().to_vec());
+        }
+        match (page.more, page.resume_after) {
+            (true, Some(after)) => query.added_after = Some(after),
+            _ => break,
+        }
+    }
+    let mut bundle = b"[".to_vec();
+    for (i, o) in objects.iter().enumerate() {
+        if i > 0 {
+            bundle.push(b',');
+        }
+        bundle.extend_from_slice(o);
+    }
+    bundle.push(b']');
+    if objects.is_empty() {
+        bail!("collection {id} holds no indicators");
+    }
+    Ok(scan::indicators::from_stix(
+        &bundle,
+        &format!("collection {id}"),
+    )?)
+}
+
+fn progress_bar(input: &scan::Input, path: &Path) -> Option<indicatif::ProgressBar> {
+    let size = input.size?;
+    if size < 8 << 20 {
+        return None;
+    }
+    let bar = indicatif::ProgressBar::with_draw_target(
+        Some(size),
+        indicatif::ProgressDrawTarget::stderr(),
+    );
+    let style = indicatif::ProgressStyle::with_template(
+        "{msg} [{bar:40}] {bytes}/{total_bytes} ({bytes_per_sec}, {eta})",
+    )
+    .map(|s| s.progress_chars("=> "))
+    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
+    bar.set_style(style);
+    bar.set_message(
+        path.file_name()
+            .map(|f| f.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+    );
+    bar.enable_steady_tick(Duration::from_millis(250));
+    Some(bar)
+}
+
+fn now_micros() -> i64 {
+    let since = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    since.as_micros() as i64
+}
+
+fn format_time(micros: i64) -> String {
+    Timestamp::from_micros(micros).format_with_precision(3)
+}
+
+fn write_text(
+    out: &mut impl Write,
+    indicators: &[Indicator],
+    hits: &HashMap<usize, Hits>,
+    names: &[String],
+) -> anyhow::Result<()> {
+    if hits.is_empty() {
+        writeln!(out, "no indicator matched")?;
+        return Ok(());
+    }
+    let mut sorted: Vec<(&usize, &Hits)> = hits.iter().collect();
+    sorted.sort_by(|a, b| b.1.count.cmp(&a.1.count).then(a.0.cmp(b.0)));
+    for (key, h) in sorted {
+        let indicator = &indicators[*key];
+        match &indicator.name {
+            Some(name) => writeln!(out, "MATCH {} ({name})", indicator.id)?,
+            None => writeln!(out, "MATCH {}", indicator.id)?,
+        }
+        writeln!(out, "  pattern:    {}", indicator.pattern)?;
+        writeln!(
+            out,
+            "  matched:    {} time{}, first seen {}, last seen {}",
+            h.count,
+            if h.count == 1 { "" } else { "s" },
+            format_time(h.first_seen),
+            format_time(h.last_seen)
+        )?;
+        let places: Vec<String> = h
+            .places
+            .iter()
+            .map(|(i, line)| format!("{}:{line}", names[*i]))
+            .collect();
+        writeln!(
+            out,
+            "  where:      {}{}",
+            places.join(", "),
+            if h.count > 5 { ", …" } else { "" }
+        )?;
+    }
+    writeln!(
+        out,
+        "{} indicator{} matched",
+        hits.len(),
+        if hits.len() == 1 { "" } else { "s" }
+    )?;
+    Ok(())
+}
+
+/// Sightings of each matched indicator, with observed-data for what came
+/// from logs (STIX input is referred to by its observed-data identifiers).
+fn write_stix(
+    out: &mut impl Write,
+    indicators: &[Indicator],
+    hits: &HashMap<usize, Hits>,
+) -> anyhow::Result<()> {
+    let created = format_time(now_micros());
+    let mut objects: Vec<Value> = Vec::new();
+    let mut emitted: std::collections::HashSet<String> = std::collections::HashSet::new();
+    let mut keys: Vec<&usize> = hits.keys().collect();
+    keys.sort();
+    for key in keys {
+        let h = &hits[key];
+        let indicator = &indicators[*key];
+        if stix::Identifier::parse(&indicator.id).is_err() {
+            continue;
+        }
+        let mut refs = Vec::new();
+        for s in &h.observations {
+            if let Some(id) = &s.observed_data_id {
+                refs.push(id.clone());
+                continue;
+            }
+            let scos: Vec<&(String, Value)> = s
+                .objects
+                .iter()
+                .filter(|(id, _)| stix::Identifier::parse(id).is_ok())
+                .collect();
+            if scos.is_empty() {
+                continue;
+            }
+            let id = format!("observed-data--{}", uuid::Uuid::new_v4());
+            objects.push(json!({
+                "type": "observed-data",
+                "spec_version": "2.1",
+                "id": id,
+                "created": created,
+                "modified": created,
+                "first_observed": format_time(s.first),
+                "last_observed": format_time(s.last),
+                "number_observed": 1,
+                "object_refs": scos.iter().map(|(id, _)| id.clone()).collect::<Vec<_>>(),
+            }));
+            for (sco_id, sco) in scos {
+                if emitted.insert(sco_id.clone()) {
+                    objects.push(sco.clone());
+                }
+            }
+            refs.push(id);
+        }
+        let mut sighting = json!({
+            "type": "sighting",
+            "spec_version": "2.1",
+            "id": format!("sighting--{}", uuid::Uuid::new_v4()),
+            "created": created,
+            "modified": created,
+            "sighting_of_ref": indicator.id,
+            "count": h.count.min(999_999_999),
+            "first_seen": format_time(h.first_seen),
+            "last_seen": format_time(h.last_seen.max(h.first_seen)),
+        });
+        if !refs.is_empty() {
+            refs.sort();
+            refs.dedup();
+            sighting["observed_data_refs"] = json!(refs);
+        }
+        objects.push(sighting);
+    }
+    let bundle = json!({
+        "type": "bundle",
+        "id": format!("bundle--{}", uuid::Uuid::new_v4()),
+        "objects": objects,
+    });
+    serde_json::to_writer_pretty(&mut *out, &bundle)?;
+    writeln!(out)?;
+    Ok(())
+}
