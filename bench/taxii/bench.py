@@ -397,10 +397,15 @@ def run_server(server, envelopes, per_envelope, ids, args):
     result["add_s"] = add.wall
     result["add_ops"] = n / add.wall
     result["add_cpu"] = (add.client_cpu / add.wall, add.server_cpu / add.wall)
-    read = phase_read(server, args.page, n)
+    result["add_us_per_object"] = add.server_cpu / n * 1e6
+    repeats = args.read_repeats if server.name == "entente" else args.medallion_read_repeats
+    reads = sorted((phase_read(server, args.page, n) for _ in range(repeats)), key=lambda ph: ph.wall)
+    read = reads[len(reads) // 2]  # the median run
+    result["read_repeats"] = repeats
     result["read_s"] = read.wall
     result["read_ops"] = n / read.wall
     result["read_cpu"] = (read.client_cpu / read.wall, read.server_cpu / read.wall)
+    result["read_us_per_object"] = read.server_cpu / n * 1e6
     result["pages"] = read.pages
     look = phase_lookup(server, ids, args.lookups, args.seed)
     result["lookup_p50_ms"] = look.p50 * 1000
@@ -438,12 +443,15 @@ def print_table(scale, rows):
     line("lookup p50 (ms)", "lookup_p50_ms", lambda x: f"{x:.2f}", "lower")
     line("lookup p99 (ms)", "lookup_p99_ms", lambda x: f"{x:.2f}", "lower")
     line("peak RSS (MiB)", "rss_mib", lambda x: f"{x:.0f}", "lower")
+    line("server CPU/object add (us)", "add_us_per_object", lambda x: f"{x:.1f}", "lower")
+    line("server CPU/object read (us)", "read_us_per_object", lambda x: f"{x:.2f}", "lower")
     for key, label in (("add_cpu", "add"), ("read_cpu", "read"), ("lookup_cpu", "lookup")):
         cells = "".join(f"{r[key][0]:>7.0%} /{r[key][1]:>6.0%}" for r in rows)
         print(f"{'CPU client/server ' + label:<26}{cells}")
     print(f"{'load average after':<26}" + "".join(f"{r['loadavg_after']:>16.1f}" for r in rows))
-    print("(ratio: Entente over medallion for throughput, medallion over Entente for latency and RSS; "
-          "CPU: share of one core during the phase)")
+    print("(ratio: Entente over medallion for throughput, medallion over Entente for latency, RSS and CPU; "
+          "CPU client/server: share of one core during the phase; server CPU/object: the server's CPU "
+          "time divided by the objects, which machine load does not inflate)")
 
 
 def check_targets(results):
@@ -478,11 +486,16 @@ def main():
     p.add_argument("--scale", default="5000", help="objects per run; comma-separated for several runs")
     p.add_argument("--medallion", choices=["auto", "yes", "no"], default="auto",
                    help="run medallion too (auto: at scales up to --medallion-max)")
-    p.add_argument("--medallion-max", type=int, default=10_000)
+    p.add_argument("--medallion-max", type=int, default=5_000,
+                   help="largest scale medallion runs at (its reads are quadratic: 10,000 objects take many minutes)")
     p.add_argument("--envelope", type=int, default=1000, help="objects per POST")
     p.add_argument("--page", type=int, default=1000, help="limit of each read page")
     p.add_argument("--lookups", type=int, default=500)
     p.add_argument("--add-clients", type=int, default=1, help="concurrent POSTing connections")
+    p.add_argument("--read-repeats", type=int, default=3,
+                   help="full reads of Entente's collection; the median is reported")
+    p.add_argument("--medallion-read-repeats", type=int, default=1,
+                   help="full reads of medallion's collection (each takes minutes)")
     p.add_argument("--seed", type=int, default=2024)
     p.add_argument("--binary", default=str(ROOT / "target" / "release" / "entente"))
     p.add_argument("--workdir", default=str(ROOT / "bench" / "out" / "taxii"))
