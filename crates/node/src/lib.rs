@@ -9,6 +9,7 @@
 //! `store`; validity from `stix`.
 
 mod auth;
+mod incidents;
 mod ingest;
 mod read;
 
@@ -19,6 +20,11 @@ use stix::{Timestamp, Validator};
 use store::{AuditEntry, Collection, Store, StoreError};
 
 pub use auth::AuthFailure;
+pub use incidents::{
+    DeadlineItem, FirmedDeadline, IncidentError, IncidentList, IncidentSummary, IncidentView,
+    ShareOutcome, ShareRequest, SharedObject, SubmissionOutcome, SubmissionRequest, SubmissionView,
+    VersionSummary, VersionView,
+};
 pub use ingest::{IngestOutcome, IngestReport, Outcome};
 pub use read::ReadPage;
 
@@ -67,6 +73,7 @@ pub struct Node {
     store: Arc<dyn Store>,
     validator: Validator,
     pseudonym_secret: Arc<Vec<u8>>,
+    incidents: Option<incidents::IncidentDesk>,
 }
 
 impl Node {
@@ -76,6 +83,7 @@ impl Node {
             store,
             validator,
             pseudonym_secret,
+            incidents: None,
         })
     }
 
