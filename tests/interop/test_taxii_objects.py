@@ -251,13 +251,17 @@ def test_date_added_headers_match_the_page(data):
 @pytest.mark.parametrize("per_request", [1, 2, 7, 50, 1000])
 @pytest.mark.parametrize(
     "filters",
-    [{}, {"version": "all"}, {"type": "indicator", "version": "first,last"}],
-    ids=["latest", "all-versions", "indicators-first-last"],
+    [{}, {"version": "all"}, {"type": "indicator", "version": "first,last"},
+     {"type": "indicator,relationship,report", "version": "all"}, {"id": "MULTI", "version": "all"}],
+    ids=["latest", "all-versions", "indicators-first-last", "three-types", "several-ids"],
 )
 def test_as_pages_over_objects(data, per_request, filters):
+    filters = dict(filters)
+    if filters.get("id") == "MULTI":
+        filters["id"] = data["multi"]
     versions = tuple(filters.get("version", "last").split(","))
-    types = [filters["type"]] if "type" in filters else None
-    expected = record_keys(data["model"].select(types=types, versions=versions))
+    types = filters["type"].split(",") if "type" in filters else None
+    expected = record_keys(data["model"].select(ids=filters.get("id"), types=types, versions=versions))
     pages = list(as_pages(data["col"].get_objects, per_request=per_request, **filters))
     got = []
     for i, page in enumerate(pages):
