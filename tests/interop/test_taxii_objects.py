@@ -514,3 +514,26 @@ def test_large_collection_imported_by_cli_pages_with_limit_1000(node, tmp_path):
     exported = json.loads(out.read_text())
     assert exported["type"] == "bundle"
     assert sorted(keys(exported["objects"])) == sorted(keys(objs))
+
+
+def test_paging_survives_deletions_between_pages(node):
+    cid = node.collection("Paging with deletes")
+    token = node.token("deletes", read=[cid], write=[cid])
+    col = Collection(node.collection_url(cid), user="u", password=token)
+    f = Factory(123)
+    objs = [f.indicator(n) for n in range(12)]
+    col.add_objects({"objects": objs})
+    page1 = col.get_objects(limit=4)
+    assert keys(page1["objects"]) == keys(objs[:4])
+    # Delete one object already served and one not yet served.
+    col.delete_object(objs[1]["id"])
+    col.delete_object(objs[5]["id"])
+    rest = []
+    nxt = page1["next"]
+    while True:
+        page = col.get_objects(limit=4, next=nxt)
+        rest.extend(keys(page.get("objects", [])))
+        if not page.get("more"):
+            break
+        nxt = page["next"]
+    assert rest == keys(objs[4:5] + objs[6:])
