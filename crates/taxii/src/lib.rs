@@ -17,7 +17,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use axum::Router;
-use axum::routing::get;
+use axum::routing::{get, post};
 use node::Node;
 use store::Store;
 
@@ -172,9 +172,28 @@ fn taxii_routes() -> Router<AppState> {
 
 /// Entente's own JSON API (not TAXII): plain `application/json`.
 fn api_routes() -> Router<AppState> {
-    use handlers::api;
+    use handlers::{api, incidents};
     both(
         Router::new(),
-        vec![("/entente/v1/communities/", get(api::communities))],
+        vec![
+            ("/entente/v1/communities/", get(api::communities)),
+            (
+                "/entente/v1/incidents/",
+                get(incidents::list).post(incidents::create),
+            ),
+            (
+                "/entente/v1/incidents/{id}/",
+                get(incidents::show).put(incidents::update),
+            ),
+            (
+                "/entente/v1/incidents/{id}/versions/",
+                get(incidents::versions),
+            ),
+            (
+                "/entente/v1/incidents/{id}/submissions/",
+                post(incidents::submit),
+            ),
+            ("/entente/v1/incidents/{id}/share/", post(incidents::share)),
+        ],
     )
 }

@@ -2,6 +2,7 @@
 
 pub mod api;
 pub mod discovery;
+pub mod incidents;
 pub mod objects;
 
 use std::time::{SystemTime, UNIX_EPOCH};
