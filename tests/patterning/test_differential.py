@@ -339,3 +339,61 @@ def test_verdicts_agree_with_the_reference(binary):
     # The generator must exercise every outcome, or the test proves little.
     assert tally.get("true", 0) > CASES // 20 and tally.get("false", 0) > CASES // 20
     assert tally.get("rejected", 0) > 0 and tally.get("error", 0) > 0
+
+
+SIMPLE = [
+    "[x-custom:s = 'abc']", "[x-custom:s = 'b']", "[ipv4-addr:value = '10.0.0.1']", "[ipv4-addr:value LIKE '10.%']",
+    "[domain-name:value = 'evil.com']", "[file:name = 'a.exe' OR file:name = 'b.dll']", "[network-traffic:src_port = 53]",
+]
+
+
+def binding_expr(rng, depth=0):
+    if depth < 3 and rng.random() < 0.6:
+        a = binding_expr(rng, depth + 1)
+        b = binding_expr(rng, depth + 1)
+        e = f"({a} {rng.choice(['AND', 'OR', 'FOLLOWEDBY', 'AND', 'FOLLOWEDBY'])} {b})"
+    else:
+        e = rng.choice(SIMPLE)
+    r = rng.random()
+    if r < 0.25:
+        e += f" REPEATS {rng.choice([2, 2, 3, 4])} TIMES"
+    elif r < 0.45:
+        e += f" WITHIN {rng.choice(['1', '5', '10', '60', '3600', '0.5'])} SECONDS"
+    elif r < 0.55:
+        a, b = sorted(rng.sample(TIMES, 2))
+        e += f" START t'{a}' STOP t'{b}'"
+    return e
+
+
+def test_binding_semantics_agree(binary):
+    """Observation expressions only (AND, OR, FOLLOWEDBY, REPEATS, WITHIN,
+    START/STOP over brackets that often match): where the reference's
+    search for bindings is most intricate."""
+    seed = int(os.environ.get("PATTERN_DIFF_SEED", random.randrange(1 << 30)))
+    print(f"PATTERN_DIFF_SEED={seed}")
+    rng = random.Random(seed ^ 0x5EED)
+    cases = []
+    for _ in range(max(CASES // 3, 200)):
+        version = "2.1" if rng.random() < 0.8 else "2.0"
+        pattern = binding_expr(rng)
+        if version == "2.0":
+            pattern = pattern.replace(" START", " WITHIN 5 SECONDS").split(" STOP")[0] if "START" in pattern else pattern
+        cases.append({"pattern": pattern, "observed_data_list": make_observations(rng, version), "stix_version": version})
+    ours = run_batch(cases)
+    disagreements = []
+    tally = {}
+    for case, got in zip(cases, ours):
+        want = reference_verdict(case["pattern"], case["observed_data_list"], case["stix_version"])
+        tally[want] = tally.get(want, 0) + 1
+        expected = "error" if want in ("rejected", "error") else want
+        if got != expected:
+            disagreements.append({**case, "reference": want, "entente": got})
+    print("reference verdicts:", tally)
+    if disagreements:
+        OUT.mkdir(exist_ok=True)
+        with open(OUT / "binding-disagreements.jsonl", "w") as f:
+            for d in disagreements:
+                f.write(json.dumps(d) + "\n")
+    shown = "\n".join(f"{d['stix_version']} {d['pattern']!r}: reference {d['reference']}, entente {d['entente']}" for d in disagreements[:15])
+    assert not disagreements, f"{len(disagreements)} of {len(cases)} disagree (seed {seed}):\n{shown}"
+    assert tally.get("true", 0) > len(cases) // 10 and tally.get("false", 0) > len(cases) // 10
