@@ -56,7 +56,8 @@ enum Command {
     Serve(commands::serve::Args),
     /// Import STIX objects into a collection.
     Import(commands::import::Args),
-    /// Assess an incident against reporting regimes, write notifications, export STIX (no node needed).
+    /// Assess an incident against reporting regimes, write notifications, export STIX (no node
+    /// needed); record, track and share incidents on the node.
     #[command(subcommand)]
     Incident(commands::incident::Command),
     /// Export a collection as a STIX bundle.
@@ -96,7 +97,7 @@ fn main() -> ExitCode {
             commands::serve::run(data, args)
         }
         Command::Import(args) => commands::import::run(data, args),
-        Command::Incident(command) => commands::incident::run(command),
+        Command::Incident(command) => commands::incident::run(data, command),
         Command::Export(args) => commands::export::run(data, args),
         Command::Validate(args) => commands::validate::run(args),
         Command::Pattern(args) => commands::pattern::run(args),

@@ -53,9 +53,11 @@ impl Site {
         self.store.clone()
     }
 
-    /// The node's use cases (ingest, read, audit) over this directory's store.
+    /// The node's use cases (ingest, read, audit, incidents) over this directory's store.
     pub fn service(&self) -> anyhow::Result<node::Node> {
-        Ok(node::Node::new(self.dyn_store(), validator())?)
+        let rules = crate::commands::incident::rule_set(None)?;
+        Ok(node::Node::new(self.dyn_store(), validator())?
+            .with_incidents(self.store.clone(), rules))
     }
 
     /// A collection by id, or an error that lists what exists.

@@ -1,5 +1,8 @@
 //! `entente incident` through the real binary: the JSON contract of
-//! `assess`, notifications, the STIX export, and errors for bad input.
+//! `assess`, notifications, the STIX export, errors for bad input, and
+//! incidents kept on a node (create, list, show, submit, update, share).
+
+mod common;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -427,4 +430,315 @@ fn extra_rule_files_add_a_national_variant_without_code() {
     ]);
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("broken.toml"), "{}", stderr(&out));
+}
+
+// ------------------------------------------------------------ on a node
+
+/// A node where Nordwerk (the reporting operator) and a national CERT share
+/// the "Dialogue" community and its collection; an outsider does not.
+fn node_with_organisations() -> (common::Node, String) {
+    let node = common::Node::init();
+    for org in ["Nordwerk", "National CERT", "Outsider"] {
+        node.ok(&["org", "create", org]);
+    }
+    node.ok(&["community", "create", "Dialogue"]);
+    node.ok(&["community", "add", "Dialogue", "Nordwerk"]);
+    node.ok(&["community", "add", "Dialogue", "National CERT"]);
+    for (org, user, role) in [
+        ("Nordwerk", "ana", "analyst"),
+        ("Nordwerk", "rita", "reader"),
+        ("National CERT", "carl", "analyst"),
+        ("Outsider", "otto", "admin"),
+    ] {
+        node.ok(&["user", "create", "--org", org, "--role", role, user]);
+    }
+    let collection = node.ok(&[
+        "collection",
+        "create",
+        "--title",
+        "Dialogue incidents",
+        "--community",
+        "Dialogue",
+    ]);
+    (node, collection)
+}
+
+fn json_of(out: &Output) -> Value {
+    assert!(out.status.success(), "{}\n{}", stdout(out), stderr(out));
+    serde_json::from_str(&stdout(out)).unwrap_or_else(|e| panic!("not JSON ({e}): {}", stdout(out)))
+}
+
+fn v1b() -> String {
+    vectors()
+        .join("v01b-nis2-final-provisional/incident.json")
+        .to_string_lossy()
+        .into_owned()
+}
+
+#[test]
+fn an_incident_is_recorded_tracked_and_shared_from_the_cli() {
+    let (node, collection) = node_with_organisations();
+    let created = json_of(&node.cli(&[
+        "incident",
+        "create",
+        &v1b(),
+        "--as",
+        "Nordwerk/ana",
+        "--format",
+        "json",
+    ]));
+    let id = created["id"].as_str().unwrap().to_string();
+    assert_eq!(created["version"], 1);
+    assert_eq!(created["organisation"], "Nordwerk");
+    // The text form ends with the id, for scripts.
+    let again = node.ok(&["incident", "create", &v1b(), "--as", "Nordwerk/ana"]);
+    assert_eq!(again.len(), 36, "{again}");
+
+    // What is overdue and due next, for Nordwerk only.
+    let list = node.cli(&[
+        "incident",
+        "list",
+        "--as",
+        "Nordwerk/rita",
+        "--at",
+        "2026-11-16T20:00:00Z",
+    ]);
+    let text = stdout(&list);
+    assert!(list.status.success(), "{}", stderr(&list));
+    assert!(
+        text.starts_with("2 incidents, most pressing first"),
+        "{text}"
+    );
+    assert!(
+        text.contains("OVERDUE  nis2    early-warning   due 2026-11-15T02:30:00Z"),
+        "{text}"
+    );
+    assert!(
+        text.contains("next     nis2    notification    due 2026-11-17T02:30:00Z"),
+        "{text}"
+    );
+    let outsider = node.cli(&["incident", "list", "--as", "Outsider/otto"]);
+    assert!(
+        stdout(&outsider).starts_with("No incidents"),
+        "{}",
+        stdout(&outsider)
+    );
+    let all = json_of(&node.cli(&["incident", "list", "--format", "json"]));
+    assert_eq!(
+        all["incidents"].as_array().unwrap().len(),
+        2,
+        "the operator sees all"
+    );
+
+    // Another organisation is told it does not exist.
+    let hidden = node.cli(&["incident", "show", &id, "--as", "Outsider/otto"]);
+    assert_eq!(hidden.status.code(), Some(2));
+    assert!(
+        stderr(&hidden).contains("does not exist or is not visible"),
+        "{}",
+        stderr(&hidden)
+    );
+    let reader = node.cli(&[
+        "incident",
+        "submit",
+        &id,
+        "--regime",
+        "nis2",
+        "--stage",
+        "notification",
+        "--as",
+        "Nordwerk/rita",
+    ]);
+    assert_eq!(reader.status.code(), Some(2));
+    assert!(
+        stderr(&reader).contains("readers may read"),
+        "{}",
+        stderr(&reader)
+    );
+
+    // The notification is made: the final report's deadline is firm now.
+    let submitted = node.cli(&[
+        "incident",
+        "submit",
+        &id,
+        "--regime",
+        "nis2",
+        "--stage",
+        "notification",
+        "--at",
+        "2026-11-16T15:00:00Z",
+        "--reference",
+        "BSI-2026-0042",
+        "--as",
+        "Nordwerk/ana",
+    ]);
+    assert!(submitted.status.success(), "{}", stderr(&submitted));
+    assert!(
+        stdout(&submitted).contains(
+            "No longer provisional: nis2 final now due 2026-12-16T15:00:00Z [binding] (was 2026-12-17T02:30:00Z"
+        ),
+        "{}",
+        stdout(&submitted)
+    );
+    let shown = json_of(&node.cli(&[
+        "incident",
+        "show",
+        &id,
+        "--at",
+        "2026-11-16T20:00:00Z",
+        "--format",
+        "json",
+        "--as",
+        "Nordwerk/rita",
+    ]));
+    assert_eq!(shown["version"], 2);
+    assert_eq!(
+        shown["record"]["submissions"]["nis2"]["notification"],
+        "2026-11-16T15:00:00Z"
+    );
+    assert_eq!(shown["submissions"][0]["reference"], "BSI-2026-0042");
+    assert_eq!(
+        stage(&shown["assessment"], "nis2", "final")["deadline_status"],
+        "binding"
+    );
+
+    let typo = node.cli(&[
+        "incident",
+        "submit",
+        &id,
+        "--regime",
+        "nis2",
+        "--stage",
+        "notifcation",
+        "--as",
+        "Nordwerk/ana",
+    ]);
+    assert_eq!(typo.status.code(), Some(1));
+    assert!(
+        stderr(&typo).contains("stage: `notifcation` is not a stage of nis2"),
+        "{}",
+        stderr(&typo)
+    );
+
+    // Updates: a stale version is refused; an invalid record exits 1 with paths.
+    let stale = node.cli(&[
+        "incident",
+        "update",
+        &id,
+        &v1b(),
+        "--expect-version",
+        "1",
+        "--as",
+        "Nordwerk/ana",
+    ]);
+    assert_eq!(stale.status.code(), Some(2));
+    assert!(
+        stderr(&stale).contains("is at version 2, not 1"),
+        "{}",
+        stderr(&stale)
+    );
+    let bad = vectors().join("bad-aware-before-occurred/incident.json");
+    let refused = node.cli(&[
+        "incident",
+        "update",
+        &id,
+        bad.to_str().unwrap(),
+        "--as",
+        "Nordwerk/ana",
+    ]);
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(
+        stderr(&refused).contains("occurred.end:"),
+        "{}",
+        stderr(&refused)
+    );
+    let updated = node.ok(&[
+        "incident",
+        "update",
+        &id,
+        &v1b(),
+        "--expect-version",
+        "2",
+        "--as",
+        "Nordwerk/ana",
+    ]);
+    assert_eq!(updated, format!("Incident {id} is at version 3."));
+
+    // Share at the default AMBER+STRICT: the CERT (a community member) sees
+    // it when it exports what it may see; the outsider may not read the collection.
+    let shared = node.ok(&[
+        "incident",
+        "share",
+        &id,
+        "--collection",
+        &collection,
+        "--as",
+        "Nordwerk/ana",
+    ]);
+    assert!(
+        shared.contains(&format!("as incident--{id}")) && shared.ends_with("at TLP:AMBER+STRICT."),
+        "{shared}"
+    );
+    let exported = node.cli(&[
+        "export",
+        "--collection",
+        &collection,
+        "--as",
+        "National CERT/carl",
+    ]);
+    let bundle = json_of(&exported);
+    let incident = bundle["objects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["type"] == "incident")
+        .expect("the CERT sees the incident");
+    assert_eq!(incident["id"], format!("incident--{id}"));
+    assert_eq!(
+        incident["object_marking_refs"][0],
+        "marking-definition--939a9414-2ddd-4d32-a0cd-375ea402b003"
+    );
+    let outsider = node.cli(&[
+        "export",
+        "--collection",
+        &collection,
+        "--as",
+        "Outsider/otto",
+    ]);
+    assert_eq!(outsider.status.code(), Some(2));
+    let green_to_named = node.cli(&[
+        "incident",
+        "share",
+        &id,
+        "--collection",
+        &collection,
+        "--tlp",
+        "green",
+        "--recipient-org",
+        "National CERT",
+        "--as",
+        "Nordwerk/ana",
+    ]);
+    assert_eq!(green_to_named.status.code(), Some(1));
+    assert!(
+        stderr(&green_to_named).contains("tlp: recipients are named for TLP:AMBER"),
+        "{}",
+        stderr(&green_to_named)
+    );
+
+    // Every step is in the audit log.
+    let audit = node.cli(&["audit", "show", "--object", &id]);
+    let log = stdout(&audit);
+    for action in [
+        "incident-create",
+        "incident-submission",
+        "incident-update",
+        "incident-share",
+    ] {
+        assert!(log.contains(action), "{action} not audited:\n{log}");
+    }
+    assert!(
+        node.ok(&["audit", "verify"])
+            .starts_with("audit log intact")
+    );
 }

@@ -1,21 +1,35 @@
-//! `entente incident assess|render|export FILE`: one incident record, every
-//! reporting regime. Works without a node: the record is a JSON file
-//! (schema: crates/reporting/schema/incident.schema.json).
+//! `entente incident`: one incident record, every reporting regime.
 //!
-//! Exit status: 0 on success, 1 when the record is invalid (each problem is
-//! printed with its field path), 2 for usage or rule-file errors.
+//! `assess`, `render` and `export` work without a node: the record is a JSON
+//! file (schema: crates/reporting/schema/incident.schema.json). `create`,
+//! `update`, `list`, `show`, `submit` and `share` keep incidents on the node
+//! in `--data`, acting as a user (`--as ORG/USER`) or, where allowed, as the
+//! node's operator.
+//!
+//! Exit status: 0 on success, 1 when the record (or a request field) is
+//! invalid (each problem is printed with its field path), 2 for usage,
+//! rule-file, access and other errors.
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use anyhow::Context;
+use anyhow::{Context, bail};
 use jiff::Timestamp;
+use node::{
+    DeadlineItem, IncidentError, IncidentList, IncidentView, ShareOutcome, ShareRequest,
+    SubmissionOutcome, SubmissionRequest,
+};
 use reporting::render::{markdown, notification};
 use reporting::stix_export::{ExportOptions, export_bundle};
 use reporting::{
-    Assessment, DeadlineStatus, Incident, InvalidRecord, Moment, RuleSet, RuleSetBuilder, Tlp,
+    Assessment, DeadlineStatus, FieldError, Incident, InvalidRecord, Moment, RuleSet,
+    RuleSetBuilder, Tlp,
 };
+use sharing::Principal;
+use store::Store;
+
+use crate::site::Site;
 
 #[derive(clap::Subcommand)]
 pub enum Command {
@@ -27,6 +41,19 @@ pub enum Command {
     /// Write the incident as a STIX 2.1 bundle (incident with the reporting
     /// extension, marked with TLP 2.0).
     Export(ExportArgs),
+    /// Record an incident on the node for the user's organisation.
+    Create(CreateArgs),
+    /// Replace an incident's record on the node (a new version).
+    Update(UpdateArgs),
+    /// The incidents you may see, with what is overdue and what is due next.
+    List(ListArgs),
+    /// One incident: its assessment, the reports recorded, its versions.
+    Show(ShowArgs),
+    /// Record that a report was made to an authority (firms the deadlines
+    /// counted from it).
+    Submit(SubmitArgs),
+    /// Share the incident as STIX 2.1 into a collection, under the sharing policy.
+    Share(ShareArgs),
 }
 
 #[derive(clap::Args)]
@@ -92,7 +119,113 @@ pub struct ExportArgs {
     output: Option<PathBuf>,
 }
 
-pub fn run(command: Command) -> anyhow::Result<ExitCode> {
+/// Acting on the node: who, and how to print.
+#[derive(clap::Args)]
+pub struct Acting {
+    /// Act as this user (ORG/USER); default: the node operator, who sees
+    /// every organisation's incidents.
+    #[arg(long = "as", value_name = "USER")]
+    as_user: Option<String>,
+    #[arg(long, value_enum, default_value = "text")]
+    format: AssessFormat,
+}
+
+#[derive(clap::Args)]
+pub struct CreateArgs {
+    /// The incident record (JSON); `-` for standard input.
+    file: PathBuf,
+    /// The user recording it (ORG/USER): the incident belongs to their organisation.
+    #[arg(long = "as", value_name = "USER")]
+    as_user: String,
+    /// The instant to assess at (RFC 3339); default now.
+    #[arg(long)]
+    at: Option<String>,
+    #[arg(long, value_enum, default_value = "text")]
+    format: AssessFormat,
+}
+
+#[derive(clap::Args)]
+pub struct UpdateArgs {
+    /// The incident's id (from create or list).
+    id: String,
+    /// The new record (JSON); `-` for standard input.
+    file: PathBuf,
+    /// Refuse the update unless the incident is still at this version.
+    #[arg(long, value_name = "N")]
+    expect_version: Option<i64>,
+    /// The instant to assess at (RFC 3339); default now.
+    #[arg(long)]
+    at: Option<String>,
+    #[command(flatten)]
+    acting: Acting,
+}
+
+#[derive(clap::Args)]
+pub struct ListArgs {
+    /// The instant to assess at (RFC 3339); default now.
+    #[arg(long)]
+    at: Option<String>,
+    #[command(flatten)]
+    acting: Acting,
+}
+
+#[derive(clap::Args)]
+pub struct ShowArgs {
+    id: String,
+    /// The instant to assess at (RFC 3339); default now.
+    #[arg(long)]
+    at: Option<String>,
+    #[command(flatten)]
+    acting: Acting,
+}
+
+#[derive(clap::Args)]
+pub struct SubmitArgs {
+    id: String,
+    /// Regime id: nis2, cra, gdpr, dora, circia, sec-8k, hipaa.
+    #[arg(long)]
+    regime: String,
+    /// Stage id, e.g. early-warning, notification, final, 8-k.
+    #[arg(long)]
+    stage: String,
+    /// When the report was made (RFC 3339); default now.
+    #[arg(long)]
+    at: Option<String>,
+    /// The authority's reference for the report (case number, receipt).
+    #[arg(long)]
+    reference: Option<String>,
+    #[command(flatten)]
+    acting: Acting,
+}
+
+#[derive(clap::Args)]
+pub struct ShareArgs {
+    id: String,
+    /// Collection id (or alias) to share into.
+    #[arg(long)]
+    collection: String,
+    /// TLP 2.0 marking: clear, green, amber, amber+strict, red (default: the
+    /// record's `tlp`, else amber+strict).
+    #[arg(long)]
+    tlp: Option<String>,
+    /// An organisation the AMBER/RED export is for (repeatable); default:
+    /// the collection's members.
+    #[arg(long = "recipient-org", value_name = "ORG")]
+    recipient_orgs: Vec<String>,
+    /// A user a RED export is for, as ORG/USER (repeatable).
+    #[arg(long = "recipient-user", value_name = "USER")]
+    recipient_users: Vec<String>,
+    /// Name the reporting entity in the export (default: it stays anonymous).
+    #[arg(long)]
+    identify_entity: bool,
+    /// The user sharing (ORG/USER): only the incident's organisation shares it.
+    #[arg(long = "as", value_name = "USER")]
+    as_user: String,
+    #[arg(long, value_enum, default_value = "text")]
+    format: AssessFormat,
+}
+
+pub fn run(data: &Path, command: Command) -> anyhow::Result<ExitCode> {
     match command {
         Command::Assess(args) => {
             let Some((_, incident, assessment)) = load(&args.common)? else {
@@ -147,6 +280,162 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        Command::Create(args) => on_node(data, Some(&args.as_user), |node, who| {
+            let at = instant(args.at.as_deref(), "--at")?;
+            let record = read_input(&args.file)?;
+            let view = match node.create_incident(who, &record, at) {
+                Err(IncidentError::InvalidRecord(invalid)) => {
+                    print_invalid(&args.file, &invalid);
+                    return Ok(ExitCode::from(1));
+                }
+                other => other?,
+            };
+            match args.format {
+                AssessFormat::Json => write_stdout(&serde_json::to_string_pretty(&view)?)?,
+                AssessFormat::Text => write_stdout(&format!(
+                    "{}\nRecorded for {} as version 1. Incident id:\n{}",
+                    incident_text(&view),
+                    view.organisation,
+                    view.id
+                ))?,
+            }
+            Ok(ExitCode::SUCCESS)
+        }),
+        Command::Update(args) => on_node(data, args.acting.as_user.as_deref(), |node, who| {
+            let at = instant(args.at.as_deref(), "--at")?;
+            let record = read_input(&args.file)?;
+            let view = match node.update_incident(who, &args.id, &record, args.expect_version, at) {
+                Err(IncidentError::InvalidRecord(invalid)) => {
+                    print_invalid(&args.file, &invalid);
+                    return Ok(ExitCode::from(1));
+                }
+                other => other?,
+            };
+            match args.acting.format {
+                AssessFormat::Json => write_stdout(&serde_json::to_string_pretty(&view)?)?,
+                AssessFormat::Text => {
+                    let mut text = incident_text(&view);
+                    for note in &view.notes {
+                        text.push_str(&format!("note: {note}\n"));
+                    }
+                    text.push_str(&format!(
+                        "Incident {} is at version {}.",
+                        view.id, view.version
+                    ));
+                    write_stdout(&text)?;
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }),
+        Command::List(args) => on_node(data, args.acting.as_user.as_deref(), |node, who| {
+            let at = instant(args.at.as_deref(), "--at")?;
+            let list = node.list_incidents(who, at)?;
+            match args.acting.format {
+                AssessFormat::Json => write_stdout(&serde_json::to_string_pretty(&list)?)?,
+                AssessFormat::Text => write_stdout(list_text(&list).trim_end())?,
+            }
+            Ok(ExitCode::SUCCESS)
+        }),
+        Command::Show(args) => on_node(data, args.acting.as_user.as_deref(), |node, who| {
+            let at = instant(args.at.as_deref(), "--at")?;
+            let view = node.show_incident(who, &args.id, at)?;
+            match args.acting.format {
+                AssessFormat::Json => write_stdout(&serde_json::to_string_pretty(&view)?)?,
+                AssessFormat::Text => write_stdout(incident_text(&view).trim_end())?,
+            }
+            Ok(ExitCode::SUCCESS)
+        }),
+        Command::Submit(args) => on_node(data, args.acting.as_user.as_deref(), |node, who| {
+            let submitted_at = Moment(instant(args.at.as_deref(), "--at")?);
+            let request = SubmissionRequest {
+                regime: args.regime.clone(),
+                stage: args.stage.clone(),
+                submitted_at,
+                reference: args.reference.clone(),
+            };
+            let outcome = match node.record_submission(who, &args.id, &request, Timestamp::now()) {
+                Err(IncidentError::InvalidRequest(problems)) => {
+                    print_problems(&problems);
+                    return Ok(ExitCode::from(1));
+                }
+                other => other?,
+            };
+            match args.acting.format {
+                AssessFormat::Json => write_stdout(&serde_json::to_string_pretty(&outcome)?)?,
+                AssessFormat::Text => write_stdout(submission_text(&outcome).trim_end())?,
+            }
+            Ok(ExitCode::SUCCESS)
+        }),
+        Command::Share(args) => on_node(data, Some(&args.as_user), |node, who| {
+            let tlp = match &args.tlp {
+                Some(label) => Some(Tlp::parse_label(label).with_context(|| {
+                    format!(
+                        "--tlp `{label}` is not a TLP 2.0 label; use clear, green, amber, amber+strict or red"
+                    )
+                })?),
+                None => None,
+            };
+            let request = ShareRequest {
+                collection: args.collection.clone(),
+                tlp,
+                recipient_orgs: args.recipient_orgs.clone(),
+                recipient_users: args.recipient_users.clone(),
+                identify_entity: args.identify_entity,
+            };
+            let outcome = match node.share_incident(who, &args.id, &request, Timestamp::now()) {
+                Err(IncidentError::InvalidRequest(problems)) => {
+                    print_problems(&problems);
+                    return Ok(ExitCode::from(1));
+                }
+                other => other?,
+            };
+            match args.format {
+                AssessFormat::Json => write_stdout(&serde_json::to_string_pretty(&outcome)?)?,
+                AssessFormat::Text => write_stdout(share_text(&outcome).trim_end())?,
+            }
+            Ok(ExitCode::SUCCESS)
+        }),
+    }
+}
+
+/// Opens the node in `data` and runs `f` as `as_user` (or the operator).
+fn on_node(
+    data: &Path,
+    as_user: Option<&str>,
+    f: impl FnOnce(&node::Node, &Principal) -> anyhow::Result<ExitCode>,
+) -> anyhow::Result<ExitCode> {
+    let site = Site::open(data)?;
+    let node = site.service()?;
+    let principal = match as_user {
+        Some(path) => match site.store.user(path)? {
+            Some(user) => node.user_principal(&user)?,
+            None => bail!(
+                "no user {path:?} on this node; write it as ORG/USER (entente user list shows them)"
+            ),
+        },
+        None => Principal::operator(),
+    };
+    f(&node, &principal)
+}
+
+fn instant(text: Option<&str>, flag: &str) -> anyhow::Result<Timestamp> {
+    Ok(match text {
+        Some(text) => text
+            .parse::<Moment>()
+            .map_err(|e| anyhow::anyhow!("{flag}: {e}"))?
+            .timestamp(),
+        None => Timestamp::now(),
+    })
+}
+
+fn print_problems(problems: &[FieldError]) {
+    eprintln!(
+        "the request has {} problem{}:",
+        problems.len(),
+        if problems.len() == 1 { "" } else { "s" }
+    );
+    for problem in problems {
+        eprintln!("  {problem}");
     }
 }
 
@@ -159,7 +448,8 @@ fn write_stdout(text: &str) -> anyhow::Result<()> {
     }
 }
 
-fn rule_set(extra: Option<&Path>) -> anyhow::Result<RuleSet> {
+/// The embedded regimes, plus (or replaced by) the files of `extra`.
+pub(crate) fn rule_set(extra: Option<&Path>) -> anyhow::Result<RuleSet> {
     let mut builder = RuleSetBuilder::embedded();
     if let Some(dir) = extra {
         for (path, text) in toml_files(dir)? {
@@ -303,6 +593,185 @@ fn assessment_text(incident: &Incident, assessment: &Assessment) -> String {
                 let _ = writeln!(out, "      note: {note}");
             }
         }
+    }
+    out
+}
+
+fn deadline_line(label: &str, d: &DeadlineItem) -> String {
+    format!(
+        "    {label:<8} {:<7} {:<15} due {}{} [{}]",
+        d.regime,
+        d.stage,
+        d.due,
+        d.due_local
+            .as_deref()
+            .map(|l| format!(" ({l})"))
+            .unwrap_or_default(),
+        status_word(d.deadline_status)
+    )
+}
+
+/// How many upcoming deadlines a text list shows per incident.
+const UPCOMING_SHOWN: usize = 3;
+
+fn list_text(list: &IncidentList) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    if list.incidents.is_empty() {
+        let _ = writeln!(out, "No incidents (assessed at {}).", list.assessed_at);
+        return out;
+    }
+    let _ = writeln!(
+        out,
+        "{} incident{}, most pressing first (assessed at {}):",
+        list.incidents.len(),
+        if list.incidents.len() == 1 { "" } else { "s" },
+        list.assessed_at
+    );
+    for incident in &list.incidents {
+        let _ = writeln!(out);
+        let _ = writeln!(
+            out,
+            "{}  {} — {} (version {}, updated {})",
+            incident.id,
+            incident.title.as_deref().unwrap_or("(untitled)"),
+            incident.organisation,
+            incident.version,
+            incident.updated
+        );
+        if let Some(problem) = &incident.problem {
+            let _ = writeln!(out, "    cannot be assessed: {problem}");
+            continue;
+        }
+        if incident.applicable_regimes.is_empty() {
+            let _ = writeln!(out, "    no regime applies");
+        } else {
+            let _ = writeln!(
+                out,
+                "    regimes: {}",
+                incident.applicable_regimes.join(", ")
+            );
+        }
+        for d in &incident.overdue {
+            let _ = writeln!(out, "{}", deadline_line("OVERDUE", d));
+        }
+        for d in incident.upcoming.iter().take(UPCOMING_SHOWN) {
+            let _ = writeln!(out, "{}", deadline_line("next", d));
+        }
+        let more = incident.upcoming.len().saturating_sub(UPCOMING_SHOWN);
+        if more > 0 {
+            let _ = writeln!(
+                out,
+                "    … and {more} later (entente incident show {})",
+                incident.id
+            );
+        }
+    }
+    out
+}
+
+fn incident_text(view: &IncidentView) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "Incident {} of {} — version {} (created {}, updated {}), shared as {}",
+        view.id, view.organisation, view.version, view.created, view.updated, view.stix_id
+    );
+    let record = Incident::parse(&view.record.to_string()).unwrap_or_default();
+    let _ = writeln!(out, "{}", assessment_text(&record, &view.assessment));
+    if !view.submissions.is_empty() {
+        let _ = writeln!(out, "Reports recorded:");
+        for s in &view.submissions {
+            let _ = writeln!(
+                out,
+                "  - {} {} submitted {}{}{} (version {})",
+                s.regime,
+                s.stage,
+                s.submitted_at,
+                s.reference
+                    .as_deref()
+                    .map(|r| format!(", reference {r}"))
+                    .unwrap_or_default(),
+                s.recorded_by
+                    .as_deref()
+                    .map(|u| format!(", recorded by {u}"))
+                    .unwrap_or_default(),
+                s.version
+            );
+        }
+    }
+    let _ = writeln!(out, "Versions:");
+    for v in &view.history {
+        let _ = writeln!(
+            out,
+            "  {} at {}{}",
+            v.version,
+            v.recorded_at,
+            v.recorded_by
+                .as_deref()
+                .map(|u| format!(" by {u}"))
+                .unwrap_or_else(|| " by the node operator".into())
+        );
+    }
+    out
+}
+
+fn submission_text(outcome: &SubmissionOutcome) -> String {
+    use std::fmt::Write as _;
+    let s = &outcome.submission;
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "Recorded: {} {} submitted at {}{}; incident {} is at version {}.",
+        s.regime,
+        s.stage,
+        s.submitted_at,
+        s.reference
+            .as_deref()
+            .map(|r| format!(" (reference {r})"))
+            .unwrap_or_default(),
+        outcome.incident.id,
+        outcome.incident.version
+    );
+    for f in &outcome.firmed {
+        let _ = writeln!(
+            out,
+            "No longer provisional: {} {} now due {} [{}] (was {} while the report was outstanding)",
+            f.regime,
+            f.stage,
+            f.due.map_or_else(|| "—".to_string(), |d| d.to_string()),
+            status_word(f.deadline_status),
+            f.provisional_due
+                .map_or_else(|| "—".to_string(), |d| d.to_string())
+        );
+    }
+    out
+}
+
+fn share_text(outcome: &ShareOutcome) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    if outcome.shared {
+        let _ = writeln!(
+            out,
+            "Shared incident {} version {} as {} into collection {} at {}.",
+            outcome.incident, outcome.version, outcome.stix_id, outcome.collection, outcome.tlp
+        );
+    } else {
+        let _ = writeln!(
+            out,
+            "Version {} of incident {} was already in collection {}; nothing changed.",
+            outcome.version, outcome.incident, outcome.collection
+        );
+    }
+    for o in outcome.objects.iter().filter(|o| o.outcome == "refused") {
+        let _ = writeln!(
+            out,
+            "  not stored: {}: {}",
+            o.id,
+            o.message.as_deref().unwrap_or("")
+        );
     }
     out
 }
