@@ -256,3 +256,51 @@ pub fn indicator(n: u32, modified: &str) -> String {
 pub fn envelope(objects: &[String]) -> String {
     format!(r#"{{"objects":[{}]}}"#, objects.join(","))
 }
+
+// Entente's own JSON API (not TAXII): `application/json` both ways.
+
+pub const JSON: &str = "application/json";
+
+fn with_token<B>(
+    mut req: ureq::RequestBuilder<B>,
+    token: Option<&str>,
+    headers: &[(&str, &str)],
+) -> ureq::RequestBuilder<B> {
+    req = req.header("Accept", JSON);
+    if let Some(token) = token {
+        req = req.header("Authorization", format!("Bearer {token}"));
+    }
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    req
+}
+
+/// GET on the JSON API; `None` for an anonymous request.
+pub fn get_json(url: &str, token: Option<&str>) -> Reply {
+    reply(with_token(agent().get(url), token, &[]).call())
+}
+
+/// POST a JSON body (Content-Type application/json unless `headers` set it).
+pub fn post_json(url: &str, token: Option<&str>, body: &str, headers: &[(&str, &str)]) -> Reply {
+    let mut req = with_token(agent().post(url), token, headers);
+    if !headers
+        .iter()
+        .any(|(k, _)| k.eq_ignore_ascii_case("content-type"))
+    {
+        req = req.header("Content-Type", JSON);
+    }
+    reply(req.send(body))
+}
+
+/// PUT a JSON body (Content-Type application/json unless `headers` set it).
+pub fn put_json(url: &str, token: Option<&str>, body: &str, headers: &[(&str, &str)]) -> Reply {
+    let mut req = with_token(agent().put(url), token, headers);
+    if !headers
+        .iter()
+        .any(|(k, _)| k.eq_ignore_ascii_case("content-type"))
+    {
+        req = req.header("Content-Type", JSON);
+    }
+    reply(req.send(body))
+}
