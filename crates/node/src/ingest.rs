@@ -260,83 +260,6 @@ impl Node {
             ));
         }
 
-        // Onward sharing of objects the node already holds elsewhere.
-        let ids: Vec<String> = ingests
-            .iter()
-            .map(|(_, i)| i.object.id.clone())
-            .collect::<BTreeSet<_>>()
-            .into_iter()
-            .collect();
-        let copies = self.store.copies(&ids)?;
-        let mut by_id: HashMap<&str, Vec<&CopyRecord>> = HashMap::new();
-        for c in &copies {
-            by_id.entry(c.id.as_str()).or_default().push(c);
-        }
-        let mut visible_existing: HashMap<String, bool> = HashMap::new();
-        if !copies.is_empty() {
-            let collections: HashMap<i64, Collection> = self
-                .store
-                .all_collections()?
-                .into_iter()
-                .map(|c| (c.key, c))
-                .collect();
-            let mut members_cache: HashMap<i64, Vec<OrgId>> = HashMap::new();
-            let target_members = self.member_orgs(&policy, &mut members_cache)?;
-            let mut keep = Vec::with_capacity(ingests.len());
-            for (index, ingest) in ingests {
-                let Some(existing) = by_id.get(ingest.object.id.as_str()) else {
-                    keep.push((index, ingest));
-                    continue;
-                };
-                let policies: Vec<(CollectionPolicy, Vec<OrgId>)> = existing
-                    .iter()
-                    .map(|c| {
-                        let p = collections
-                            .get(&c.collection)
-                            .map(Collection::policy)
-                            .unwrap_or(CollectionPolicy {
-                                id: String::new(),
-                                owner: Owner::Node,
-                                default_tlp: None,
-                                public: false,
-                            });
-                        let m = self.member_orgs(&p, &mut members_cache)?;
-                        Ok((p, m))
-                    })
-                    .collect::<Result<_>>()?;
-                let copies: Vec<Copy<'_>> = existing
-                    .iter()
-                    .zip(&policies)
-                    .map(|(c, (p, m))| Copy {
-                        collection: p,
-                        origin_org: c.origin_org,
-                        tlp: c.tlp,
-                        keys: &c.audience,
-                        member_orgs: m,
-                    })
-                    .collect();
-                let here_visible = existing.iter().zip(&policies).any(|(c, (p, _))| {
-                    p.id == policy.id
-                        && sharing::read_keys(principal, p).is_some_and(|k| k.admits(&c.audience))
-                });
-                visible_existing.insert(ingest.object.id.clone(), here_visible);
-                let target = Target {
-                    collection: &policy,
-                    member_orgs: &target_members,
-                };
-                match check_onward(principal.org(), &copies, &target) {
-                    Ok(()) => keep.push((index, ingest)),
-                    Err(refusal) => outcomes.push(refused(
-                        index,
-                        Some(ingest.object.id.clone()),
-                        ingest.object.version(),
-                        format!("object {index}: {refusal}"),
-                    )),
-                }
-            }
-            ingests = keep;
-        }
-
         // A pseudonymous source's pseudonym identity, so recipients can resolve it.
         let mut batch: Vec<Ingest> = Vec::with_capacity(ingests.len() + 1);
         if let (Owner::Community(community), Some(org)) = (policy.owner, origin.org)
@@ -357,10 +280,44 @@ impl Node {
         let pseudonym_slots = batch.len();
         let indexes: Vec<usize> = ingests.iter().map(|(i, _)| *i).collect();
         batch.extend(ingests.into_iter().map(|(_, i)| i));
+        // Objects the node already holds: onward-sharing rules, decided
+        // while the store probes each id (no second lookup).
+        let mut visible_existing: HashMap<String, bool> = HashMap::new();
+        let mut collections: HashMap<i64, Option<CollectionPolicy>> = HashMap::new();
+        let mut members_cache: HashMap<i64, Vec<OrgId>> = HashMap::new();
+        let target_members = self.member_orgs(&policy, &mut members_cache)?;
         let results = if batch.is_empty() {
             Vec::new()
         } else {
-            self.store.add_objects(collection.key, &batch)?
+            let mut guard = |position: usize, copies: &[CopyRecord]| -> Option<String> {
+                let index = position
+                    .checked_sub(pseudonym_slots)
+                    .and_then(|p| indexes.get(p).copied())
+                    .unwrap_or(position);
+                let id = copies.first().map(|c| c.id.clone()).unwrap_or_default();
+                let decision = self.onward_decision(
+                    principal,
+                    &policy,
+                    &target_members,
+                    copies,
+                    &mut collections,
+                    &mut members_cache,
+                );
+                match decision {
+                    Ok((here_visible, verdict)) => {
+                        if let Some(v) = here_visible {
+                            visible_existing.insert(id, v);
+                        }
+                        verdict
+                            .err()
+                            .map(|refusal| format!("object {index}: {refusal}"))
+                    }
+                    Err(e) => Some(format!(
+                        "object {index}: could not check onward sharing: {e}"
+                    )),
+                }
+            };
+            self.store.add_objects(collection.key, &batch, &mut guard)?
         };
         let mut written = Vec::new();
         for ((index, ingest), result) in indexes
@@ -386,6 +343,9 @@ impl Node {
                     version: Some(ingest.object.version().unwrap_or(*at)),
                     outcome: Outcome::Duplicate,
                 },
+                AddOutcome::Refused(why) => {
+                    refused(index, Some(id), ingest.object.version(), why.clone())
+                }
                 AddOutcome::Conflict(at) => refused(
                     index,
                     Some(id),
@@ -415,6 +375,71 @@ impl Node {
             )?;
         }
         Ok(IngestReport { outcomes })
+    }
+
+    /// The onward-sharing verdict for an object with stored `copies`, and
+    /// whether a copy in the target collection itself is visible to the
+    /// poster (`None` when there is none there).
+    fn onward_decision(
+        &self,
+        principal: &Principal,
+        target: &CollectionPolicy,
+        target_members: &[OrgId],
+        copies: &[CopyRecord],
+        collections: &mut HashMap<i64, Option<CollectionPolicy>>,
+        members_cache: &mut HashMap<i64, Vec<OrgId>>,
+    ) -> Result<(Option<bool>, std::result::Result<(), sharing::Refusal>)> {
+        let mut policies: Vec<(CollectionPolicy, Vec<OrgId>)> = Vec::with_capacity(copies.len());
+        for c in copies {
+            let p = match collections.get(&c.collection) {
+                Some(p) => p.clone(),
+                None => {
+                    let p = self
+                        .store
+                        .collection_by_key(c.collection)?
+                        .map(|c| c.policy());
+                    collections.insert(c.collection, p.clone());
+                    p
+                }
+            };
+            let p = p.unwrap_or(CollectionPolicy {
+                id: String::new(),
+                owner: Owner::Node,
+                default_tlp: None,
+                public: false,
+            });
+            let m = self.member_orgs(&p, members_cache)?;
+            policies.push((p, m));
+        }
+        let here: Vec<bool> = copies
+            .iter()
+            .zip(&policies)
+            .filter(|(_, (p, _))| p.id == target.id)
+            .map(|(c, (p, _))| {
+                sharing::read_keys(principal, p).is_some_and(|k| k.admits(&c.audience))
+            })
+            .collect();
+        let here_visible = (!here.is_empty()).then(|| here.iter().any(|v| *v));
+        let view: Vec<Copy<'_>> = copies
+            .iter()
+            .zip(&policies)
+            .map(|(c, (p, m))| Copy {
+                collection: p,
+                origin_org: c.origin_org,
+                tlp: c.tlp,
+                keys: &c.audience,
+                member_orgs: m,
+            })
+            .collect();
+        let verdict = check_onward(
+            principal.org(),
+            &view,
+            &Target {
+                collection: target,
+                member_orgs: target_members,
+            },
+        );
+        Ok((here_visible, verdict))
     }
 
     /// Organisations that read `policy`'s collection as members.

@@ -61,7 +61,9 @@ pub fn check_onward(
     {
         return Ok(());
     }
-    if poster_org.is_some() && poster_org == first.origin_org {
+    // The source shares again (for node-level tokens without an
+    // organisation, the node itself is the source).
+    if poster_org == first.origin_org {
         return Ok(());
     }
     // A copy without TLP (no marking, no default) is private to its source.

@@ -330,7 +330,7 @@ pub struct Page {
 }
 
 /// What became of one object of an add.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum AddOutcome {
     /// Stored now, with this `date_added`.
     Added(Timestamp),
@@ -339,7 +339,14 @@ pub enum AddOutcome {
     /// A different object with the same id and version is in the collection
     /// (added at that time); the new one was not stored.
     Conflict(Timestamp),
+    /// The guard refused it (see [`Store::add_objects`]); not stored.
+    Refused(String),
 }
+
+/// Decides on an object the node already holds: called with the object's
+/// position in the batch and every stored copy of its id (all collections,
+/// oldest first); `Some(reason)` refuses it.
+pub type CopyGuard<'a> = dyn FnMut(usize, &[CopyRecord]) -> Option<String> + 'a;
 
 /// A status resource as stored: the TAXII layer owns its JSON shape.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -398,8 +405,15 @@ pub trait Store: Send + Sync + 'static {
 
     // Objects.
     /// Adds objects to a collection in one transaction: when this returns
-    /// `Ok`, every object is durably committed.
-    fn add_objects(&self, collection: i64, objects: &[Ingest]) -> Result<Vec<AddOutcome>>;
+    /// `Ok`, every object is durably committed. `guard` sees the stored
+    /// copies of every object the node already holds, before it is written,
+    /// and may refuse it (onward-sharing rules live with the caller).
+    fn add_objects(
+        &self,
+        collection: i64,
+        objects: &[Ingest],
+        guard: &mut CopyGuard<'_>,
+    ) -> Result<Vec<AddOutcome>>;
     fn query_objects(&self, collection: i64, query: &ObjectQuery) -> Result<Page>;
     /// Deletes the versions of `id` that `versions` and `spec_versions`
     /// select; returns how many were deleted.

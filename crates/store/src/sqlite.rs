@@ -13,8 +13,8 @@ use crate::schema;
 use sharing::{CommunityId, OrgId, Owner, Role, Tlp};
 
 use crate::{
-    AddOutcome, ApiRoot, AuditEntry, AuditFilter, AuditRecord, Collection, Community, CopyRecord,
-    Grant, Ingest, Membership, NewCollection, NewToken, ObjectQuery, Org, Page, Result,
+    AddOutcome, ApiRoot, AuditEntry, AuditFilter, AuditRecord, Collection, Community, CopyGuard,
+    CopyRecord, Grant, Ingest, Membership, NewCollection, NewToken, ObjectQuery, Org, Page, Result,
     StatusRecord, Store, StoreError, StoredObject, TokenRecord, User, VersionMatch,
 };
 
@@ -44,6 +44,59 @@ pub struct SqliteStore {
     options: SqliteOptions,
     writer: Mutex<Connection>,
     readers: Mutex<Vec<Connection>>,
+    _checkpointer: Option<Checkpointer>,
+}
+
+/// Copies the write-ahead log into the database from a thread of its own,
+/// so that no request waits for a checkpoint (and its fsync).
+struct Checkpointer {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+/// How often the checkpointer runs, and the WAL size (in pages) past which
+/// it truncates the log even if that makes a writer wait a moment.
+const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_millis(250);
+const WAL_TRUNCATE_PAGES: i64 = 65_536;
+
+impl Checkpointer {
+    fn start(path: &Path) -> Option<Checkpointer> {
+        let conn = Connection::open(path).ok()?;
+        conn.busy_timeout(std::time::Duration::from_secs(5)).ok()?;
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = stop.clone();
+        let thread = std::thread::Builder::new()
+            .name("sqlite-checkpoint".into())
+            .spawn(move || {
+                while !flag.load(std::sync::atomic::Ordering::Relaxed) {
+                    std::thread::park_timeout(CHECKPOINT_EVERY);
+                    let log: rusqlite::Result<(i64, i64, i64)> =
+                        conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
+                            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                        });
+                    if let Ok((_, frames, _)) = log
+                        && frames > WAL_TRUNCATE_PAGES
+                    {
+                        let _ = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
+                    }
+                }
+            })
+            .ok()?;
+        Some(Checkpointer {
+            stop,
+            thread: Some(thread),
+        })
+    }
+}
+
+impl Drop for Checkpointer {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            t.thread().unpark();
+            let _ = t.join();
+        }
+    }
 }
 
 pub(crate) fn db(e: rusqlite::Error) -> StoreError {
@@ -81,11 +134,18 @@ impl SqliteStore {
             .pragma_update(None, "journal_mode", "WAL")
             .map_err(db)?;
         schema::migrate(&mut writer)?;
+        // Checkpoints happen on the checkpointer thread; the writer itself
+        // only checkpoints if the log grows very large (a safety net).
+        writer
+            .pragma_update(None, "wal_autocheckpoint", 4 * WAL_TRUNCATE_PAGES)
+            .map_err(db)?;
+        let checkpointer = Checkpointer::start(&path);
         Ok(SqliteStore {
             path,
             options,
             writer: Mutex::new(writer),
             readers: Mutex::new(Vec::new()),
+            _checkpointer: checkpointer,
         })
     }
 
@@ -365,6 +425,18 @@ fn load_token(conn: &Connection, r: &rusqlite::Row<'_>) -> rusqlite::Result<Toke
 
 const TOKEN_COLUMNS: &str = "id, name, admin, created, expires, revoked, last_used, user";
 
+/// The index each query shape must use. Left to itself, SQLite may prefer
+/// the `date_added` index to satisfy `ORDER BY` and then test every row of
+/// the collection for an id: a scan. Naming the index keeps every shape an
+/// index range.
+fn index_for(restriction: Option<(&str, &[String])>) -> &'static str {
+    match restriction {
+        Some(("stix_id", _)) => "objects_by_version",
+        Some(("type", _)) => "objects_by_type",
+        _ => "objects_by_added",
+    }
+}
+
 /// SQL for a version selector, with its parameters appended to `params`.
 fn version_sql(v: &VersionMatch, params: &mut Vec<rusqlite::types::Value>) -> String {
     let v = if v.is_empty() {
@@ -468,9 +540,10 @@ impl SqliteStore {
             ));
         }
         let raw_col = if query.with_raw { ", raw" } else { "" };
+        let index = index_for(restriction);
         let sql = format!(
             "SELECT {STORED_COLUMNS}{raw_col}
-             FROM objects WHERE {} ORDER BY date_added LIMIT {}",
+             FROM objects INDEXED BY {index} WHERE {} ORDER BY date_added LIMIT {}",
             clauses.join(" AND "),
             limit
         );
@@ -501,7 +574,8 @@ impl SqliteStore {
             }
             clauses.push(version_sql(&query.versions, &mut params));
             let sql = format!(
-                "EXPLAIN QUERY PLAN SELECT date_added FROM objects WHERE {} ORDER BY date_added LIMIT 10",
+                "EXPLAIN QUERY PLAN SELECT date_added FROM objects INDEXED BY {} WHERE {} ORDER BY date_added LIMIT 10",
+                index_for(restriction),
                 clauses.join(" AND ")
             );
             let mut stmt = conn.prepare(&sql).expect("prepare");
@@ -772,7 +846,12 @@ impl Store for SqliteStore {
         Ok(())
     }
 
-    fn add_objects(&self, collection: i64, objects: &[Ingest]) -> Result<Vec<AddOutcome>> {
+    fn add_objects(
+        &self,
+        collection: i64,
+        objects: &[Ingest],
+        guard: &mut CopyGuard<'_>,
+    ) -> Result<Vec<AddOutcome>> {
         let mut conn = lock(&self.writer);
         let tx = conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
@@ -787,10 +866,14 @@ impl Store for SqliteStore {
                 )
                 .map_err(db)?;
             let mut next = now().as_micros().max(last + 1);
+            // Every stored copy of an id, in any collection: one index range
+            // that answers both "is this version here already" and "does
+            // the node hold this object elsewhere".
             let mut probe = tx
                 .prepare_cached(
-                    "SELECT max(version), min(version), max(CASE WHEN version = ?3 THEN date_added END)
-                     FROM objects WHERE stix_id = ?2 AND collection = ?1",
+                    "SELECT o.collection, o.version, o.date_added, o.origin_org, o.tlp, a.keys, o.refs
+                     FROM objects o JOIN audiences a ON a.id = o.audience
+                     WHERE o.stix_id = ?1 ORDER BY o.date_added",
                 )
                 .map_err(db)?;
             let mut same_version = tx
@@ -798,12 +881,12 @@ impl Store for SqliteStore {
                 .map_err(db)?;
             let mut clear_latest = tx
                 .prepare_cached(
-                    "UPDATE objects SET is_latest = 0 WHERE collection = ?1 AND stix_id = ?2 AND is_latest = 1",
+                    "UPDATE objects SET is_latest = 0 WHERE stix_id = ?2 AND collection = ?1 AND is_latest = 1",
                 )
                 .map_err(db)?;
             let mut clear_first = tx
                 .prepare_cached(
-                    "UPDATE objects SET is_first = 0 WHERE collection = ?1 AND stix_id = ?2 AND is_first = 1",
+                    "UPDATE objects SET is_first = 0 WHERE stix_id = ?2 AND collection = ?1 AND is_first = 1",
                 )
                 .map_err(db)?;
             let mut insert = tx
@@ -815,18 +898,53 @@ impl Store for SqliteStore {
                 )
                 .map_err(db)?;
             let mut audiences = AudienceInterner::default();
-            for ingest in objects {
+            for (position, ingest) in objects.iter().enumerate() {
                 let object = &ingest.object;
                 let versioned = object.kind != ObjectKind::Observable;
                 let version = match (versioned, object.version()) {
                     (true, Some(v)) => v.as_micros(),
                     _ => 0,
                 };
-                let (max, min, existing): (Option<i64>, Option<i64>, Option<i64>) = probe
-                    .query_row(params![collection, object.id, version], |r| {
-                        Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-                    })
-                    .map_err(db)?;
+                let mut copies: Vec<CopyRecord> = Vec::new();
+                let (mut max, mut min, mut existing) = (None::<i64>, None::<i64>, None::<i64>);
+                {
+                    let mut rows = probe.query([&object.id]).map_err(db)?;
+                    while let Some(r) = rows.next().map_err(db)? {
+                        let c: i64 = r.get(0).map_err(db)?;
+                        let v: i64 = r.get(1).map_err(db)?;
+                        let at: i64 = r.get(2).map_err(db)?;
+                        if c == collection {
+                            max = Some(max.map_or(v, |m: i64| m.max(v)));
+                            min = Some(min.map_or(v, |m: i64| m.min(v)));
+                            if v == version {
+                                existing = Some(at);
+                            }
+                        }
+                        let keys: String = r.get(5).map_err(db)?;
+                        let refs: Option<String> = r.get(6).map_err(db)?;
+                        copies.push(CopyRecord {
+                            id: object.id.clone(),
+                            collection: c,
+                            date_added: ts(at),
+                            origin_org: r.get(3).map_err(db)?,
+                            tlp: tlp_from(r.get(4).map_err(db)?),
+                            audience: keys
+                                .split(' ')
+                                .filter(|k| !k.is_empty())
+                                .map(str::to_owned)
+                                .collect(),
+                            refs: refs
+                                .map(|t| t.split(' ').map(str::to_owned).collect())
+                                .unwrap_or_default(),
+                        });
+                    }
+                }
+                // The guard sees every object the node holds already, re-posts too.
+                let refusal = if copies.is_empty() {
+                    None
+                } else {
+                    guard(position, &copies)
+                };
                 if let Some(at) = existing {
                     let stored: String = same_version
                         .query_row(params![at], |r| r.get(0))
@@ -836,6 +954,10 @@ impl Store for SqliteStore {
                     } else {
                         AddOutcome::Conflict(ts(at))
                     });
+                    continue;
+                }
+                if let Some(reason) = refusal {
+                    outcomes.push(AddOutcome::Refused(reason));
                     continue;
                 }
                 let is_latest = max.is_none_or(|m| version > m);
