@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 pub const FILE_NAME: &str = "entente.toml";
 pub const DATABASE_NAME: &str = "entente.db";
 
-#[derive(Clone, Debug, Deserialize, Serialize)]
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
     pub server: Server,
@@ -55,16 +55,6 @@ pub struct Database {
     pub synchronous_full: bool,
     /// Page cache, MiB.
     pub cache_mib: u32,
-}
-
-impl Default for Config {
-    fn default() -> Self {
-        Config {
-            server: Server::default(),
-            taxii: Taxii::default(),
-            database: Database::default(),
-        }
-    }
 }
 
 impl Default for Server {

@@ -133,6 +133,38 @@ pub fn read_keys(principal: &Principal, collection: &CollectionPolicy) -> Option
     Some(ReadKeys::Keys(keys))
 }
 
+/// Object types whose content is a pointer to other objects: shown to a
+/// reader only when every object they point at (that this node holds) is
+/// visible to that reader, because a visible reference tells that the
+/// hidden object exists.
+pub const POINTER_TYPES: &[&str] = &[
+    "relationship",
+    "sighting",
+    "report",
+    "grouping",
+    "note",
+    "opinion",
+    "observed-data",
+];
+
+/// The references that gate an object's visibility: for pointer types,
+/// everything it references except its author (`created_by_ref`, which
+/// pseudonymity handles); nothing for other types.
+pub fn gating_refs(
+    object_type: &str,
+    references: &[String],
+    created_by_ref: Option<&str>,
+) -> Vec<String> {
+    if !POINTER_TYPES.contains(&object_type) {
+        return Vec::new();
+    }
+    references
+        .iter()
+        .filter(|r| Some(r.as_str()) != created_by_ref)
+        .cloned()
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -228,36 +260,4 @@ mod tests {
         );
         assert_eq!(effective_tlp([], &community_collection(None, false)), None);
     }
-}
-
-/// Object types whose content is a pointer to other objects: shown to a
-/// reader only when every object they point at (that this node holds) is
-/// visible to that reader, because a visible reference tells that the
-/// hidden object exists.
-pub const POINTER_TYPES: &[&str] = &[
-    "relationship",
-    "sighting",
-    "report",
-    "grouping",
-    "note",
-    "opinion",
-    "observed-data",
-];
-
-/// The references that gate an object's visibility: for pointer types,
-/// everything it references except its author (`created_by_ref`, which
-/// pseudonymity handles); nothing for other types.
-pub fn gating_refs(
-    object_type: &str,
-    references: &[String],
-    created_by_ref: Option<&str>,
-) -> Vec<String> {
-    if !POINTER_TYPES.contains(&object_type) {
-        return Vec::new();
-    }
-    references
-        .iter()
-        .filter(|r| Some(r.as_str()) != created_by_ref)
-        .cloned()
-        .collect()
 }

@@ -1,0 +1,67 @@
+//! Ingest 20,000 indicators through the node's use case (no HTTP), for
+//! profiling the write path: `perf stat -e instructions cargo run --release
+//! --example ingest_profile`.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use store::{ApiRoot, NewCollection, SqliteOptions, SqliteStore, Store};
+
+fn main() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store =
+        SqliteStore::open(dir.path().join("p.db"), SqliteOptions::default()).expect("store");
+    store
+        .create_api_root(&ApiRoot {
+            path: "api1".into(),
+            title: "p".into(),
+            description: None,
+            max_content_length: 1 << 30,
+        })
+        .expect("root");
+    let c = store
+        .create_collection(&NewCollection {
+            id: "0c9e4b7a-3f21-4d58-8a6e-2b1f9d7c5e43".into(),
+            api_root: "api1".into(),
+            title: "p".into(),
+            description: None,
+            alias: None,
+            owner: sharing::Owner::Node,
+            default_tlp: Some(sharing::Tlp::Green),
+            public: false,
+        })
+        .expect("collection");
+    let validator = stix::Validator::new()
+        .with_pattern_check(Arc::new(patterning::StixPatternCheck::default()));
+    let node = node::Node::new(Arc::new(store), validator).expect("node");
+    let principal = sharing::Principal::operator();
+    let envelopes: Vec<String> = (0..20)
+        .map(|e| {
+            let objects: Vec<String> = (0..1000)
+                .map(|i| {
+                    let n = e * 1000 + i;
+                    format!(
+                        r#"{{"type":"indicator","spec_version":"2.1","id":"indicator--{:08x}-{:04x}-4000-8000-{:012x}","created":"2026-01-01T00:00:00.000Z","modified":"2026-01-01T00:00:00.000Z","name":"Spyware C2 {n}","indicator_types":["malicious-activity"],"pattern":"[domain-name:value = 'c2-{n}.example']","pattern_type":"stix","pattern_version":"2.1","valid_from":"2026-01-01T00:00:00Z"}}"#,
+                        (n as u32).wrapping_mul(2_654_435_761),
+                        n % 65536,
+                        n
+                    )
+                })
+                .collect();
+            format!(r#"{{"objects":[{}]}}"#, objects.join(","))
+        })
+        .collect();
+    let started = Instant::now();
+    let mut stored = 0;
+    for e in &envelopes {
+        let report = node
+            .ingest_envelope(&principal, &c, e.as_bytes())
+            .expect("ingest");
+        stored += report.stored();
+    }
+    let secs = started.elapsed().as_secs_f64();
+    println!(
+        "stored {stored} in {secs:.3} s: {:.0} objects/s",
+        stored as f64 / secs
+    );
+}
