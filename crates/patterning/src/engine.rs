@@ -138,16 +138,27 @@ struct TextIndexBuilder {
     literals: Vec<String>,
     literal_brackets: Vec<u32>,
     unfiltered: Vec<u32>,
+    prefixes: Vec<String>,
+    prefix_brackets: Vec<u32>,
 }
 
 struct TextIndex {
     automaton: Option<AhoCorasick>,
     literal_brackets: Vec<u32>,
     unfiltered: Vec<u32>,
+    /// Literals every value must start with (anchored expressions), as an
+    /// anchored automaton: the walk stops where no literal can continue.
+    prefixes: Option<aho_corasick::dfa::DFA>,
+    prefix_brackets: Vec<u32>,
 }
 
 /// What a bracket cannot match without.
 enum Trigger {
+    /// The value starts with one of the literals.
+    Prefix {
+        path: u32,
+        literals: Vec<String>,
+    },
     Exact {
         key: u64,
     },
@@ -228,6 +239,13 @@ impl EngineBuilder {
         match trigger {
             Trigger::Exact { key, .. } => self.exact.entry(key).or_default().push(bracket),
             Trigger::Cidr { path, net } => self.cidr.entry(path).or_default().insert(net, bracket),
+            Trigger::Prefix { path, literals } => {
+                let t = self.texts.entry(path).or_default();
+                for l in literals {
+                    t.prefixes.push(l);
+                    t.prefix_brackets.push(bracket);
+                }
+            }
             Trigger::Text { path, literals } => {
                 let t = self.texts.entry(path).or_default();
                 match literals {
@@ -280,7 +298,7 @@ impl EngineBuilder {
                     None
                 } else {
                     AhoCorasick::builder()
-                        .kind(Some(aho_corasick::AhoCorasickKind::DFA))
+                        .kind(Some(aho_corasick::AhoCorasickKind::ContiguousNFA))
                         .build(&t.literals)
                         .or_else(|_| AhoCorasick::new(&t.literals))
                         .ok()
@@ -293,12 +311,26 @@ impl EngineBuilder {
                 if automaton.is_none() {
                     unfiltered.extend(literal_brackets.iter().copied());
                 }
+                let prefixes = if t.prefixes.is_empty() {
+                    None
+                } else {
+                    aho_corasick::dfa::DFA::builder()
+                        .start_kind(aho_corasick::StartKind::Anchored)
+                        .build(&t.prefixes)
+                        .ok()
+                };
+                let mut prefix_brackets = t.prefix_brackets;
+                if prefixes.is_none() {
+                    unfiltered.append(&mut prefix_brackets);
+                }
                 (
                     path,
                     TextIndex {
                         automaton,
                         literal_brackets,
                         unfiltered,
+                        prefixes,
+                        prefix_brackets,
                     },
                 )
             })
@@ -408,16 +440,30 @@ fn triggers(expr: &ComparisonExpr, paths: &mut PathTable) -> Option<Vec<Trigger>
                     let net = parse_net(&s.value, true).ok()?;
                     Some(vec![Trigger::Cidr { path: path(), net }])
                 }
-                Operator::Like(s) => Some(vec![Trigger::Text {
-                    path: path(),
-                    literals: like_literal(&s.value.nfc().collect::<String>()).map(|l| vec![l]),
-                }]),
+                Operator::Like(s) => {
+                    let like: String = s.value.nfc().collect();
+                    let path = path();
+                    Some(vec![match like_prefix(&like) {
+                        Some(prefix) => Trigger::Prefix {
+                            path,
+                            literals: vec![prefix],
+                        },
+                        None => Trigger::Text {
+                            path,
+                            literals: like_literal(&like).map(|l| vec![l]),
+                        },
+                    }])
+                }
                 Operator::Matches(s) => {
                     let normalized: String = s.value.nfc().collect();
                     let re = crate::pyregex::PyRegex::new(&normalized).ok()?;
-                    Some(vec![Trigger::Text {
-                        path: path(),
-                        literals: regex_literals(&re.text_source),
+                    let path = path();
+                    Some(vec![match regex_prefixes(&re.text_source) {
+                        Some(literals) => Trigger::Prefix { path, literals },
+                        None => Trigger::Text {
+                            path,
+                            literals: regex_literals(&re.text_source),
+                        },
                     }])
                 }
                 _ => None,
@@ -435,6 +481,7 @@ fn cost(t: &[Trigger]) -> usize {
         .map(|t| match t {
             Trigger::Exact { .. } => 1,
             Trigger::Cidr { .. } => 4,
+            Trigger::Prefix { .. } => 2,
             Trigger::Text {
                 literals: Some(_), ..
             } => 16,
@@ -506,6 +553,61 @@ fn exact_hash(path: u32, key: ExactKey<'_>) -> u64 {
     h.finish()
 }
 
+/// Every literal of `dfa` (built anchored) that `value` starts with.
+fn prefix_walk(dfa: &aho_corasick::dfa::DFA, value: &[u8], brackets: &[u32], found: &mut Vec<u32>) {
+    use aho_corasick::Anchored;
+    use aho_corasick::automaton::Automaton;
+    let Ok(mut state) = dfa.start_state(Anchored::Yes) else {
+        return;
+    };
+    for &b in value {
+        state = dfa.next_state(Anchored::Yes, state, b);
+        if dfa.is_dead(state) {
+            return;
+        }
+        if dfa.is_match(state) {
+            for i in 0..dfa.match_len(state) {
+                found.push(brackets[dfa.match_pattern(state, i).as_usize()]);
+            }
+        }
+    }
+}
+
+/// Shortest literal worth anchoring on: shorter ones select too much.
+const MIN_ANCHOR: usize = 3;
+
+/// The literal a LIKE operand's values must start with.
+fn like_prefix(like: &str) -> Option<String> {
+    let first = like.find(['%', '_']).unwrap_or(like.len());
+    (first >= MIN_ANCHOR).then(|| like[..first].to_owned())
+}
+
+/// For an expression anchored at the start of the value (`\A`): the
+/// literals one of which every matching value starts with.
+fn regex_prefixes(source: &str) -> Option<Vec<String>> {
+    use regex_syntax::hir::Look;
+    use regex_syntax::hir::literal::{ExtractKind, Extractor};
+    let hir = regex_syntax::Parser::new().parse(source).ok()?;
+    if !hir.properties().look_set_prefix().contains(Look::Start) {
+        return None;
+    }
+    let mut extractor = Extractor::new();
+    extractor.kind(ExtractKind::Prefix);
+    let seq = extractor.extract(&hir);
+    let lits = seq.literals()?;
+    if lits.is_empty() || lits.len() > 64 {
+        return None;
+    }
+    lits.iter()
+        .map(|l| {
+            std::str::from_utf8(l.as_bytes())
+                .ok()
+                .filter(|s| s.len() >= MIN_ANCHOR)
+                .map(str::to_owned)
+        })
+        .collect()
+}
+
 /// The longest run of literal characters in a LIKE operand.
 fn like_literal(like: &str) -> Option<String> {
     like.split(['%', '_'])
@@ -565,6 +667,9 @@ struct TrieNodes {
     /// and the brackets of networks of /16 or shorter on the way, so that a
     /// lookup starts with one load instead of sixteen.
     top: Vec<(u32, u32)>,
+    /// One bit per entry of `top`: whether it leads anywhere. Most addresses
+    /// are in no indicator's network, and this small table says so at once.
+    top_used: Vec<u64>,
 }
 
 #[derive(Clone, Copy)]
@@ -641,6 +746,15 @@ impl TrieNodes {
             };
             top.push((reached, acc_list));
         }
+        self.top_used = top
+            .chunks(64)
+            .map(|c| {
+                c.iter()
+                    .enumerate()
+                    .filter(|(_, (reached, acc))| *reached != 0 || *acc != NONE)
+                    .fold(0u64, |bits, (i, _)| bits | 1 << i)
+            })
+            .collect();
         self.top = top;
     }
 
@@ -657,7 +771,11 @@ impl TrieNodes {
             return;
         }
         let (mut node, start) = if !self.top.is_empty() && u32::from(prefix) >= TOP_BITS {
-            let (reached, acc) = self.top[(bits >> (width - TOP_BITS)) as usize];
+            let index = (bits >> (width - TOP_BITS)) as usize;
+            if self.top_used[index / 64] & (1 << (index % 64)) == 0 {
+                return;
+            }
+            let (reached, acc) = self.top[index];
             if acc != NONE {
                 out.extend_from_slice(&self.lists[acc as usize]);
             }
@@ -802,6 +920,14 @@ impl Engine {
         result: &mut ScanResult,
     ) {
         let pattern = &self.patterns[p as usize];
+        if !pattern.stateful && matches!(pattern.tree, ObsNode::Bracket(_)) {
+            // One bracket, no qualifier: a hit is a match.
+            result.matches.push(Match {
+                key: pattern.key,
+                observations: vec![seq],
+            });
+            return;
+        }
         let record = Retained {
             seq,
             first: obs.first,
@@ -912,14 +1038,14 @@ impl Engine {
     }
 
     fn lookup(&self, path: u32, v: &Value, found: &mut Vec<u32>) {
-        if let Some(k) = value_key(v)
-            && let Some(entry) = self.exact.get(exact_hash(path, k))
-        {
-            if entry & EXACT_LIST == 0 {
-                found.push(entry);
-            } else {
-                found.extend_from_slice(&self.exact_lists[(entry & !EXACT_LIST) as usize]);
-            }
+        if let Some(k) = value_key(v) {
+            self.exact.for_each(exact_hash(path, k), |entry| {
+                if entry & EXACT_LIST == 0 {
+                    found.push(entry);
+                } else {
+                    found.extend_from_slice(&self.exact_lists[(entry & !EXACT_LIST) as usize]);
+                }
+            });
         }
         let Value::String(s) = v else { return };
         if let Some(Some(trie)) = self.cidr.get(path as usize)
@@ -929,12 +1055,15 @@ impl Engine {
         }
         if let Some(Some(text)) = self.texts.get(path as usize) {
             found.extend_from_slice(&text.unfiltered);
+            let normalized: std::borrow::Cow<'_, str> = if s.is_ascii() {
+                std::borrow::Cow::Borrowed(s)
+            } else {
+                std::borrow::Cow::Owned(s.nfc().collect())
+            };
+            if let Some(dfa) = &text.prefixes {
+                prefix_walk(dfa, normalized.as_bytes(), &text.prefix_brackets, found);
+            }
             if let Some(ac) = &text.automaton {
-                let normalized: std::borrow::Cow<'_, str> = if s.is_ascii() {
-                    std::borrow::Cow::Borrowed(s)
-                } else {
-                    std::borrow::Cow::Owned(s.nfc().collect())
-                };
                 for m in ac.find_overlapping_iter(normalized.as_ref()) {
                     found.push(text.literal_brackets[m.pattern().as_usize()]);
                 }
@@ -980,19 +1109,21 @@ fn holds(tree: &ObsNode, brackets: usize, records: &[&Retained]) -> Result<bool,
 
 const EXACT_LIST: u32 = 1 << 31;
 
-/// Open addressing with linear probing over (key, value) pairs in one
-/// array: a lookup usually costs one cache line. Keys are hashes; 0 marks
-/// an empty slot (a real 0 is stored as 1: a collision only adds a
-/// candidate, which evaluation then rejects).
+/// Open addressing with linear probing over (fingerprint, value) pairs of
+/// 32 bits each: a table of 100,000 keys fits in a megabyte, so a lookup
+/// usually stays in cache. The fingerprint is 32 bits of the key's hash; a
+/// false positive only adds a candidate, which evaluation then rejects.
+/// Fingerprint 0 marks an empty slot (a real 0 is stored as 1).
 struct ExactTable {
-    slots: Vec<(u64, u32)>,
+    slots: Vec<(u32, u32)>,
     mask: usize,
     shift: u32,
 }
 
 impl ExactTable {
     fn with_capacity(n: usize) -> ExactTable {
-        let size = (n.max(1) * 2).next_power_of_two().max(2);
+        // Load factor at most 0.7.
+        let size = ((n.max(1) * 10).div_ceil(7)).next_power_of_two().max(2);
         ExactTable {
             slots: vec![(0, 0); size],
             mask: size - 1,
@@ -1000,32 +1131,33 @@ impl ExactTable {
         }
     }
 
+    /// Slot from the top bits, fingerprint from the low bits of a
+    /// Fibonacci-mixed hash, so the two are independent.
     #[inline]
-    fn slot(&self, key: u64) -> usize {
-        // Fibonacci hashing: the top bits of the product are well mixed.
-        (key.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> self.shift) as usize
+    fn split(&self, key: u64) -> (usize, u32) {
+        let mixed = key.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        ((mixed >> self.shift) as usize, (mixed as u32).max(1))
     }
 
     fn insert(&mut self, key: u64, value: u32) {
-        let key = key.max(1);
-        let mut i = self.slot(key);
-        while self.slots[i].0 != 0 && self.slots[i].0 != key {
+        let (mut i, fp) = self.split(key);
+        while self.slots[i].0 != 0 {
             i = (i + 1) & self.mask;
         }
-        self.slots[i] = (key, value);
+        self.slots[i] = (fp, value);
     }
 
+    /// Calls `f` with the value of every slot whose fingerprint matches.
     #[inline]
-    fn get(&self, key: u64) -> Option<u32> {
-        let key = key.max(1);
-        let mut i = self.slot(key);
+    fn for_each(&self, key: u64, mut f: impl FnMut(u32)) {
+        let (mut i, fp) = self.split(key);
         loop {
             let (k, v) = self.slots[i];
-            if k == key {
-                return Some(v);
-            }
             if k == 0 {
-                return None;
+                return;
+            }
+            if k == fp {
+                f(v);
             }
             i = (i + 1) & self.mask;
         }

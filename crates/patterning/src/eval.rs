@@ -403,6 +403,59 @@ impl CompiledComparison {
         Ok(result != self.negated)
     }
 
+    /// Whether the path only steps through object keys that need neither
+    /// dereferencing nor decoding (so it selects at most one value).
+    pub fn plain_path(&self) -> bool {
+        !matches!(self.test, Test::Exists)
+            && self.path.steps.iter().all(|s| match s {
+                PathStep::Key(k) => {
+                    !(k.ends_with("_ref")
+                        || k.ends_with("_refs")
+                        || k.ends_with("_hex")
+                        || k.ends_with("_bin"))
+                }
+                _ => false,
+            })
+    }
+
+    /// [`Self::matching_roots`] is not empty, for plain paths, without
+    /// allocating. Every root is tested, so that an error is reported
+    /// whatever the other roots say.
+    fn matches_plain(&self, obs: &Observation) -> Result<bool, EvalError> {
+        if obs.version == StixVersion::V21
+            && SDO_TYPES_V21.contains(&self.path.object_type.as_str())
+        {
+            return Ok(false);
+        }
+        let mut found = false;
+        for (_, root) in obs.root_objects() {
+            if root.get("type").and_then(Value::as_str) != Some(self.path.object_type.as_str()) {
+                continue;
+            }
+            let mut value = root;
+            let mut present = true;
+            for step in &self.path.steps {
+                match (step, value) {
+                    (PathStep::Key(k), Value::Object(map)) => match map.get(k.as_str()) {
+                        Some(v) => value = v,
+                        None => {
+                            present = false;
+                            break;
+                        }
+                    },
+                    _ => {
+                        present = false;
+                        break;
+                    }
+                }
+            }
+            if present && self.passes(&Selected::Json(value))? {
+                found = true;
+            }
+        }
+        Ok(found)
+    }
+
     /// The root objects of `obs` (by position in `obs.roots`) that satisfy the
     /// comparison.
     pub fn matching_roots(&self, obs: &Observation) -> Result<Vec<usize>, EvalError> {
@@ -487,6 +540,11 @@ impl CompiledBracket {
     }
 
     pub fn matches(&self, obs: &Observation) -> Result<bool, EvalError> {
+        if let CompiledBracket::Test(c) = self
+            && c.plain_path()
+        {
+            return c.matches_plain(obs);
+        }
         Ok(!self.matching_roots(obs)?.is_empty())
     }
 
