@@ -35,14 +35,15 @@ fn main() {
         .with_pattern_check(Arc::new(patterning::StixPatternCheck::default()));
     let node = node::Node::new(Arc::new(store), validator).expect("node");
     let principal = sharing::Principal::operator();
-    let envelopes: Vec<String> = (0..20)
+    let count: usize = std::env::var("ENVELOPES").ok().and_then(|v| v.parse().ok()).unwrap_or(20);
+    let envelopes: Vec<String> = (0..count)
         .map(|e| {
             let objects: Vec<String> = (0..1000)
                 .map(|i| {
                     let n = e * 1000 + i;
                     format!(
                         r#"{{"type":"indicator","spec_version":"2.1","id":"indicator--{:08x}-{:04x}-4000-8000-{:012x}","created":"2026-01-01T00:00:00.000Z","modified":"2026-01-01T00:00:00.000Z","name":"Spyware C2 {n}","indicator_types":["malicious-activity"],"pattern":"[domain-name:value = 'c2-{n}.example']","pattern_type":"stix","pattern_version":"2.1","valid_from":"2026-01-01T00:00:00Z"}}"#,
-                        (n as u32).wrapping_mul(2_654_435_761),
+                        if std::env::var("SEQUENTIAL").is_ok() { n as u32 } else { (n as u32).wrapping_mul(2_654_435_761) },
                         n % 65536,
                         n
                     )
@@ -53,11 +54,21 @@ fn main() {
         .collect();
     let started = Instant::now();
     let mut stored = 0;
-    for e in &envelopes {
+    let mut lap = Instant::now();
+    for (i, e) in envelopes.iter().enumerate() {
         let report = node
             .ingest_envelope(&principal, &c, e.as_bytes())
             .expect("ingest");
         stored += report.stored();
+        if (i + 1) % 100 == 0 {
+            let rate = 100_000.0 / lap.elapsed().as_secs_f64();
+            let wal = std::fs::metadata(dir.path().join("p.db-wal")).map(|m| m.len()).unwrap_or(0);
+            println!(
+                "{stored:>8} objects: {rate:.0} objects/s over the last 100,000 (WAL {} MiB)",
+                wal >> 20
+            );
+            lap = Instant::now();
+        }
     }
     let secs = started.elapsed().as_secs_f64();
     println!(

@@ -12,6 +12,7 @@
 //! skips nor repeats an object, whatever else is written meanwhile.
 
 mod audit;
+mod id_index;
 mod incidents;
 mod schema;
 mod sqlite;

@@ -9,6 +9,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params, params_from_iter};
 use stix::{ObjectKind, Timestamp};
 
+use crate::id_index::IdIndex;
 use crate::schema;
 use sharing::{CommunityId, OrgId, Owner, Role, Tlp};
 
@@ -44,6 +45,7 @@ pub struct SqliteStore {
     options: SqliteOptions,
     writer: Mutex<Connection>,
     readers: Mutex<Vec<Connection>>,
+    ids: std::sync::RwLock<IdIndex>,
     _checkpointer: Option<Checkpointer>,
 }
 
@@ -130,6 +132,11 @@ impl SqliteStore {
         let path = path.as_ref().to_path_buf();
         let mut writer = Connection::open(&path).map_err(db)?;
         configure(&writer, &options, false)?;
+        if let Ok(ps) = std::env::var("EXPERIMENT_PAGE_SIZE") {
+            writer
+                .pragma_update(None, "page_size", ps.parse::<i64>().unwrap_or(4096))
+                .map_err(db)?;
+        }
         writer
             .pragma_update(None, "journal_mode", "WAL")
             .map_err(db)?;
@@ -140,11 +147,26 @@ impl SqliteStore {
             .pragma_update(None, "wal_autocheckpoint", 4 * WAL_TRUNCATE_PAGES)
             .map_err(db)?;
         let checkpointer = Checkpointer::start(&path);
+        let mut ids = IdIndex::default();
+        {
+            // A covering scan of the date index: every id, in one pass.
+            let mut stmt = writer
+                .prepare("SELECT date_added, stix_id FROM objects INDEXED BY objects_by_added")
+                .map_err(db)?;
+            let mut rows = stmt.query([]).map_err(db)?;
+            while let Some(r) = rows.next().map_err(db)? {
+                let at: i64 = r.get(0).map_err(db)?;
+                let id: String = r.get(1).map_err(db)?;
+                ids.insert(&id, at);
+                ids.advance(at);
+            }
+        }
         Ok(SqliteStore {
             path,
             options,
             writer: Mutex::new(writer),
             readers: Mutex::new(Vec::new()),
+            ids: std::sync::RwLock::new(ids),
             _checkpointer: checkpointer,
         })
     }
@@ -431,7 +453,6 @@ const TOKEN_COLUMNS: &str = "id, name, admin, created, expires, revoked, last_us
 /// index range.
 fn index_for(restriction: Option<(&str, &[String])>) -> &'static str {
     match restriction {
-        Some(("stix_id", _)) => "objects_by_version",
         Some(("type", _)) => "objects_by_type",
         _ => "objects_by_added",
     }
@@ -503,8 +524,50 @@ fn stored_from_row(r: &rusqlite::Row<'_>, with_raw: bool) -> rusqlite::Result<St
 }
 
 impl SqliteStore {
+    /// Brings the id index up to what `conn` sees: rows appended since the
+    /// last one indexed, by this process or another.
+    fn catch_up(&self, conn: &Connection) -> Result<()> {
+        let from = self
+            .ids
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .high_water;
+        let mut stmt = conn
+            .prepare_cached("SELECT date_added, stix_id FROM objects WHERE date_added > ?1")
+            .map_err(db)?;
+        let mut rows = stmt.query([from]).map_err(db)?;
+        let mut fresh = Vec::new();
+        while let Some(r) = rows.next().map_err(db)? {
+            fresh.push((
+                r.get::<_, i64>(0).map_err(db)?,
+                r.get::<_, String>(1).map_err(db)?,
+            ));
+        }
+        if !fresh.is_empty() {
+            let mut ids = self.ids.write().unwrap_or_else(|p| p.into_inner());
+            for (at, id) in fresh {
+                ids.insert(&id, at);
+                ids.advance(at);
+            }
+        }
+        Ok(())
+    }
+
+    /// Rows that may hold any of `ids` (every collection), up to date with `conn`.
+    fn rows_of(&self, conn: &Connection, ids: &[String]) -> Result<Vec<i64>> {
+        self.catch_up(conn)?;
+        let index = self.ids.read().unwrap_or_else(|p| p.into_inner());
+        let mut out = Vec::new();
+        for id in ids {
+            index.candidates(id, &mut out);
+        }
+        out.sort_unstable();
+        out.dedup();
+        Ok(out)
+    }
+
     /// Runs one query shape: `restriction` narrows to an index prefix
-    /// (collection, and maybe one type or a set of ids).
+    /// (collection, and maybe one type) or to the rows of a set of ids.
     fn run_query(
         &self,
         conn: &Connection,
@@ -515,7 +578,18 @@ impl SqliteStore {
     ) -> Result<Vec<StoredObject>> {
         let mut params: Vec<rusqlite::types::Value> = vec![collection.into()];
         let mut clauses = vec!["collection = ?".to_string()];
+        let mut by_rows = false;
         if let Some((column, values)) = restriction {
+            if column == "stix_id" {
+                let rows = self.rows_of(conn, values)?;
+                if rows.is_empty() {
+                    return Ok(Vec::new());
+                }
+                let marks = vec!["?"; rows.len()].join(",");
+                clauses.push(format!("date_added IN ({marks})"));
+                params.extend(rows.into_iter().map(rusqlite::types::Value::from));
+                by_rows = true;
+            }
             clauses.push(in_list(column, values, &mut params));
         }
         if let Some(after) = query.added_after {
@@ -540,10 +614,16 @@ impl SqliteStore {
             ));
         }
         let raw_col = if query.with_raw { ", raw" } else { "" };
-        let index = index_for(restriction);
+        // Rows of known ids are read by their key; other shapes name the
+        // index that bounds them.
+        let index = if by_rows {
+            String::new()
+        } else {
+            format!("INDEXED BY {}", index_for(restriction))
+        };
         let sql = format!(
             "SELECT {STORED_COLUMNS}{raw_col}
-             FROM objects INDEXED BY {index} WHERE {} ORDER BY date_added LIMIT {}",
+             FROM objects {index} WHERE {} ORDER BY date_added LIMIT {}",
             clauses.join(" AND "),
             limit
         );
@@ -565,7 +645,18 @@ impl SqliteStore {
         let mut capture = |restriction: Option<(&str, &[String])>| {
             let mut params: Vec<rusqlite::types::Value> = vec![collection.into()];
             let mut clauses = vec!["collection = ?".to_string()];
+            let mut by_rows = false;
             if let Some((column, values)) = restriction {
+                if column == "stix_id" {
+                    let rows = self.rows_of(&conn, values).expect("rows");
+                    let marks = vec!["?"; rows.len().max(1)].join(",");
+                    clauses.push(format!("date_added IN ({marks})"));
+                    params.extend(rows.iter().copied().map(rusqlite::types::Value::from));
+                    if rows.is_empty() {
+                        params.push(0i64.into());
+                    }
+                    by_rows = true;
+                }
                 clauses.push(in_list(column, values, &mut params));
             }
             if let Some(after) = query.added_after {
@@ -573,9 +664,13 @@ impl SqliteStore {
                 params.push(after.as_micros().into());
             }
             clauses.push(version_sql(&query.versions, &mut params));
+            let index = if by_rows {
+                String::new()
+            } else {
+                format!("INDEXED BY {}", index_for(restriction))
+            };
             let sql = format!(
-                "EXPLAIN QUERY PLAN SELECT date_added FROM objects INDEXED BY {} WHERE {} ORDER BY date_added LIMIT 10",
-                index_for(restriction),
+                "EXPLAIN QUERY PLAN SELECT date_added FROM objects {index} WHERE {} ORDER BY date_added LIMIT 10",
                 clauses.join(" AND ")
             );
             let mut stmt = conn.prepare(&sql).expect("prepare");
@@ -866,14 +961,14 @@ impl Store for SqliteStore {
                 )
                 .map_err(db)?;
             let mut next = now().as_micros().max(last + 1);
-            // Every stored copy of an id, in any collection: one index range
-            // that answers both "is this version here already" and "does
-            // the node hold this object elsewhere".
+            // Inside the write transaction no other process can append, so
+            // after this the id index knows every stored row.
+            self.catch_up(&tx)?;
             let mut probe = tx
                 .prepare_cached(
-                    "SELECT o.collection, o.version, o.date_added, o.origin_org, o.tlp, a.keys, o.refs
+                    "SELECT o.collection, o.version, o.date_added, o.origin_org, o.tlp, a.keys, o.refs, o.stix_id
                      FROM objects o JOIN audiences a ON a.id = o.audience
-                     WHERE o.stix_id = ?1 ORDER BY o.date_added",
+                     WHERE o.date_added = ?1",
                 )
                 .map_err(db)?;
             let mut same_version = tx
@@ -881,12 +976,12 @@ impl Store for SqliteStore {
                 .map_err(db)?;
             let mut clear_latest = tx
                 .prepare_cached(
-                    "UPDATE objects SET is_latest = 0 WHERE stix_id = ?2 AND collection = ?1 AND is_latest = 1",
+                    "UPDATE objects SET is_latest = 0 WHERE date_added = ?1 AND is_latest = 1",
                 )
                 .map_err(db)?;
             let mut clear_first = tx
                 .prepare_cached(
-                    "UPDATE objects SET is_first = 0 WHERE stix_id = ?2 AND collection = ?1 AND is_first = 1",
+                    "UPDATE objects SET is_first = 0 WHERE date_added = ?1 AND is_first = 1",
                 )
                 .map_err(db)?;
             let mut insert = tx
@@ -898,6 +993,7 @@ impl Store for SqliteStore {
                 )
                 .map_err(db)?;
             let mut audiences = AudienceInterner::default();
+            let mut candidates: Vec<i64> = Vec::new();
             for (position, ingest) in objects.iter().enumerate() {
                 let object = &ingest.object;
                 let versioned = object.kind != ObjectKind::Observable;
@@ -905,15 +1001,28 @@ impl Store for SqliteStore {
                     (true, Some(v)) => v.as_micros(),
                     _ => 0,
                 };
+                // Every stored copy of this id, in any collection, oldest first.
+                candidates.clear();
+                self.ids
+                    .read()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .candidates(&object.id, &mut candidates);
+                candidates.sort_unstable();
                 let mut copies: Vec<CopyRecord> = Vec::new();
+                let mut here: Vec<i64> = Vec::new();
                 let (mut max, mut min, mut existing) = (None::<i64>, None::<i64>, None::<i64>);
-                {
-                    let mut rows = probe.query([&object.id]).map_err(db)?;
+                for row in &candidates {
+                    let mut rows = probe.query([row]).map_err(db)?;
                     while let Some(r) = rows.next().map_err(db)? {
+                        let stored_id: String = r.get(7).map_err(db)?;
+                        if stored_id != object.id {
+                            continue;
+                        }
                         let c: i64 = r.get(0).map_err(db)?;
                         let v: i64 = r.get(1).map_err(db)?;
                         let at: i64 = r.get(2).map_err(db)?;
                         if c == collection {
+                            here.push(at);
                             max = Some(max.map_or(v, |m: i64| m.max(v)));
                             min = Some(min.map_or(v, |m: i64| m.min(v)));
                             if v == version {
@@ -962,15 +1071,13 @@ impl Store for SqliteStore {
                 }
                 let is_latest = max.is_none_or(|m| version > m);
                 let is_first = min.is_none_or(|m| version < m);
-                if is_latest && max.is_some() {
-                    clear_latest
-                        .execute(params![collection, object.id])
-                        .map_err(db)?;
-                }
-                if is_first && min.is_some() {
-                    clear_first
-                        .execute(params![collection, object.id])
-                        .map_err(db)?;
+                for row in &here {
+                    if is_latest {
+                        clear_latest.execute([row]).map_err(db)?;
+                    }
+                    if is_first {
+                        clear_first.execute([row]).map_err(db)?;
+                    }
                 }
                 let date_added = next;
                 next += 1;
@@ -995,10 +1102,28 @@ impl Store for SqliteStore {
                         refs,
                     ])
                     .map_err(db)?;
+                // Later objects of this batch must find this one. Should the
+                // transaction fail, the entry points at no row and is ignored.
+                self.ids
+                    .write()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .insert(&object.id, date_added);
                 outcomes.push(AddOutcome::Added(ts(date_added)));
             }
         }
         tx.commit().map_err(db)?;
+        // Committed while holding the write lock, after catching up: every
+        // row up to the last one written here is now indexed.
+        if let Some(AddOutcome::Added(at)) = outcomes
+            .iter()
+            .rev()
+            .find(|o| matches!(o, AddOutcome::Added(_)))
+        {
+            self.ids
+                .write()
+                .unwrap_or_else(|p| p.into_inner())
+                .advance(at.as_micros());
+        }
         Ok(outcomes)
     }
 
@@ -1055,8 +1180,21 @@ impl Store for SqliteStore {
         let tx = conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
             .map_err(db)?;
-        let mut params: Vec<rusqlite::types::Value> = vec![collection.into(), id.to_owned().into()];
+        let rows = self.rows_of(&tx, std::slice::from_ref(&id.to_string()))?;
+        if rows.is_empty() {
+            return Ok(0);
+        }
+        let marks = vec!["?"; rows.len()].join(",");
+        let key_params: Vec<rusqlite::types::Value> = rows
+            .iter()
+            .copied()
+            .map(rusqlite::types::Value::from)
+            .collect();
+        let mut params = key_params.clone();
+        params.push(collection.into());
+        params.push(id.to_owned().into());
         let mut clauses = vec![
+            format!("date_added IN ({marks})"),
             "collection = ?".to_string(),
             "stix_id = ?".to_string(),
             version_sql(versions, &mut params),
@@ -1072,12 +1210,21 @@ impl Store for SqliteStore {
             .map_err(db)?;
         if deleted > 0 {
             // Re-mark the first and last of what remains.
+            let scope = format!("date_added IN ({marks}) AND collection = ? AND stix_id = ?");
+            let mut p = key_params.clone();
+            p.push(collection.into());
+            p.push(id.to_owned().into());
+            let mut all = p.clone();
+            all.extend(p.clone());
+            all.extend(p);
             tx.execute(
-                "UPDATE objects SET
-                   is_latest = (version = (SELECT max(version) FROM objects WHERE stix_id = ?2 AND collection = ?1)),
-                   is_first = (version = (SELECT min(version) FROM objects WHERE stix_id = ?2 AND collection = ?1))
-                 WHERE stix_id = ?2 AND collection = ?1",
-                params![collection, id],
+                &format!(
+                    "UPDATE objects SET
+                       is_latest = (version = (SELECT max(version) FROM objects WHERE {scope})),
+                       is_first = (version = (SELECT min(version) FROM objects WHERE {scope}))
+                     WHERE {scope}"
+                ),
+                params_from_iter(all),
             )
             .map_err(db)?;
         }
@@ -1313,40 +1460,39 @@ impl Store for SqliteStore {
             return Ok(Vec::new());
         }
         let conn = self.reader()?;
+        let rows = self.rows_of(&conn, ids)?;
+        let wanted: std::collections::HashSet<&str> = ids.iter().map(String::as_str).collect();
+        let mut stmt = conn
+            .prepare_cached(
+                "SELECT o.stix_id, o.collection, o.date_added, o.origin_org, o.tlp, a.keys, o.refs
+                 FROM objects o JOIN audiences a ON a.id = o.audience WHERE o.date_added = ?1",
+            )
+            .map_err(db)?;
         let mut out = Vec::new();
-        // Bounded IN lists keep each statement small.
-        for chunk in ids.chunks(500) {
-            let mut params: Vec<rusqlite::types::Value> = Vec::new();
-            let clause = in_list("o.stix_id", chunk, &mut params);
-            let mut stmt = conn
-                .prepare_cached(&format!(
-                    "SELECT o.stix_id, o.collection, o.date_added, o.origin_org, o.tlp, a.keys, o.refs
-                     FROM objects o JOIN audiences a ON a.id = o.audience WHERE {clause}"
-                ))
-                .map_err(db)?;
-            let rows = stmt
-                .query_map(params_from_iter(params), |r| {
-                    let keys: String = r.get(5)?;
-                    let refs: Option<String> = r.get(6)?;
-                    Ok(CopyRecord {
-                        id: r.get(0)?,
-                        collection: r.get(1)?,
-                        date_added: ts(r.get(2)?),
-                        origin_org: r.get(3)?,
-                        tlp: tlp_from(r.get(4)?),
-                        audience: keys
-                            .split(' ')
-                            .filter(|k| !k.is_empty())
-                            .map(str::to_owned)
-                            .collect(),
-                        refs: refs
-                            .map(|t| t.split(' ').map(str::to_owned).collect())
-                            .unwrap_or_default(),
-                    })
-                })
-                .map_err(db)?;
-            for row in rows {
-                out.push(row.map_err(db)?);
+        for row in rows {
+            let mut found = stmt.query([row]).map_err(db)?;
+            while let Some(r) = found.next().map_err(db)? {
+                let id: String = r.get(0).map_err(db)?;
+                if !wanted.contains(id.as_str()) {
+                    continue;
+                }
+                let keys: String = r.get(5).map_err(db)?;
+                let refs: Option<String> = r.get(6).map_err(db)?;
+                out.push(CopyRecord {
+                    id,
+                    collection: r.get(1).map_err(db)?,
+                    date_added: ts(r.get(2).map_err(db)?),
+                    origin_org: r.get(3).map_err(db)?,
+                    tlp: tlp_from(r.get(4).map_err(db)?),
+                    audience: keys
+                        .split(' ')
+                        .filter(|k| !k.is_empty())
+                        .map(str::to_owned)
+                        .collect(),
+                    refs: refs
+                        .map(|t| t.split(' ').map(str::to_owned).collect())
+                        .unwrap_or_default(),
+                });
             }
         }
         out.sort_by_key(|c| c.date_added);
@@ -1354,21 +1500,28 @@ impl Store for SqliteStore {
     }
 
     fn marking_definitions(&self, ids: &[String]) -> Result<Vec<(String, String)>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
         let conn = self.reader()?;
-        let mut out = Vec::new();
-        for chunk in ids.chunks(500) {
-            let mut params: Vec<rusqlite::types::Value> = Vec::new();
-            let clause = in_list("stix_id", chunk, &mut params);
-            let mut stmt = conn
-                .prepare_cached(&format!(
-                    "SELECT stix_id, raw FROM objects WHERE {clause} AND type = 'marking-definition' GROUP BY stix_id"
-                ))
+        let rows = self.rows_of(&conn, ids)?;
+        let wanted: std::collections::HashSet<&str> = ids.iter().map(String::as_str).collect();
+        let mut stmt = conn
+            .prepare_cached(
+                "SELECT stix_id, raw FROM objects WHERE date_added = ?1 AND type = 'marking-definition'",
+            )
+            .map_err(db)?;
+        let mut out: Vec<(String, String)> = Vec::new();
+        for row in rows {
+            let found: Option<(String, String)> = stmt
+                .query_row([row], |r| Ok((r.get(0)?, r.get(1)?)))
+                .optional()
                 .map_err(db)?;
-            let rows = stmt
-                .query_map(params_from_iter(params), |r| Ok((r.get(0)?, r.get(1)?)))
-                .map_err(db)?;
-            for row in rows {
-                out.push(row.map_err(db)?);
+            if let Some((id, raw)) = found
+                && wanted.contains(id.as_str())
+                && !out.iter().any(|(seen, _)| *seen == id)
+            {
+                out.push((id, raw));
             }
         }
         Ok(out)

@@ -272,7 +272,7 @@ fn type_and_id_filters_page_through_indexes() {
         },
     ] {
         let expected = if !shape.ids.is_empty() {
-            "objects_by_version (stix_id=?"
+            "USING INTEGER PRIMARY KEY (rowid=?)"
         } else if !shape.types.is_empty() {
             "objects_by_type (collection=? AND type=?"
         } else {
