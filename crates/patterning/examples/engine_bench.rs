@@ -188,6 +188,20 @@ fn side_by_side(dir: &str) {
     for p in &patterns {
         writeln!(pf, "{p}").expect("write patterns");
     }
+    // The same patterns as STIX indicators, for `entente scan`.
+    let indicators: Vec<Value> = patterns
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            json!({
+                "type": "indicator", "spec_version": "2.1", "id": format!("indicator--00000000-0000-4000-8000-{i:012}"),
+                "created": "2024-01-01T00:00:00.000Z", "modified": "2024-01-01T00:00:00.000Z",
+                "pattern": p, "pattern_type": "stix", "valid_from": "2024-01-01T00:00:00.000Z",
+            })
+        })
+        .collect();
+    let bundle = json!({"type": "bundle", "id": "bundle--00000000-0000-4000-8000-000000000001", "objects": indicators});
+    std::fs::write(dir.join("indicators.json"), bundle.to_string()).expect("write indicators");
     let mut of = std::io::BufWriter::new(
         std::fs::File::create(dir.join("observations.jsonl")).expect("write observations"),
     );

@@ -148,7 +148,7 @@ struct TextIndex {
     unfiltered: Vec<u32>,
     /// Literals every value must start with (anchored expressions), as an
     /// anchored automaton: the walk stops where no literal can continue.
-    prefixes: Option<aho_corasick::dfa::DFA>,
+    prefixes: Option<aho_corasick::nfa::contiguous::NFA>,
     prefix_brackets: Vec<u32>,
 }
 
@@ -314,8 +314,7 @@ impl EngineBuilder {
                 let prefixes = if t.prefixes.is_empty() {
                     None
                 } else {
-                    aho_corasick::dfa::DFA::builder()
-                        .start_kind(aho_corasick::StartKind::Anchored)
+                    aho_corasick::nfa::contiguous::NFA::builder()
                         .build(&t.prefixes)
                         .ok()
                 };
@@ -553,21 +552,26 @@ fn exact_hash(path: u32, key: ExactKey<'_>) -> u64 {
     h.finish()
 }
 
-/// Every literal of `dfa` (built anchored) that `value` starts with.
-fn prefix_walk(dfa: &aho_corasick::dfa::DFA, value: &[u8], brackets: &[u32], found: &mut Vec<u32>) {
+/// Every literal of `automaton` that `value` starts with (an anchored walk).
+fn prefix_walk(
+    automaton: &aho_corasick::nfa::contiguous::NFA,
+    value: &[u8],
+    brackets: &[u32],
+    found: &mut Vec<u32>,
+) {
     use aho_corasick::Anchored;
     use aho_corasick::automaton::Automaton;
-    let Ok(mut state) = dfa.start_state(Anchored::Yes) else {
+    let Ok(mut state) = automaton.start_state(Anchored::Yes) else {
         return;
     };
     for &b in value {
-        state = dfa.next_state(Anchored::Yes, state, b);
-        if dfa.is_dead(state) {
+        state = automaton.next_state(Anchored::Yes, state, b);
+        if automaton.is_dead(state) {
             return;
         }
-        if dfa.is_match(state) {
-            for i in 0..dfa.match_len(state) {
-                found.push(brackets[dfa.match_pattern(state, i).as_usize()]);
+        if automaton.is_match(state) {
+            for i in 0..automaton.match_len(state) {
+                found.push(brackets[automaton.match_pattern(state, i).as_usize()]);
             }
         }
     }
@@ -1060,8 +1064,13 @@ impl Engine {
             } else {
                 std::borrow::Cow::Owned(s.nfc().collect())
             };
-            if let Some(dfa) = &text.prefixes {
-                prefix_walk(dfa, normalized.as_bytes(), &text.prefix_brackets, found);
+            if let Some(automaton) = &text.prefixes {
+                prefix_walk(
+                    automaton,
+                    normalized.as_bytes(),
+                    &text.prefix_brackets,
+                    found,
+                );
             }
             if let Some(ac) = &text.automaton {
                 for m in ac.find_overlapping_iter(normalized.as_ref()) {
