@@ -311,7 +311,7 @@ impl Iterator for LineRecords {
             }
             let result = match self.format {
                 Format::List => list_record(line, self.now),
-                Format::ScoLines => json_line(line).and_then(|v| sco_record(&v, self.now)),
+                Format::ScoLines => json_line(line).and_then(|v| sco_record(v, self.now)),
                 Format::ZeekJson => json_line(line).and_then(|v| match v {
                     Value::Object(m) => zeek_record(&zeek_kind(&m, &self.input.name), &m),
                     _ => Err("a Zeek JSON record must be an object".into()),
@@ -406,22 +406,22 @@ fn url_host(url: &str) -> Option<&str> {
     (!host.is_empty()).then_some(host)
 }
 
-fn sco_record(v: &Value, now: i64) -> Result<Option<Observation>, String> {
-    let Value::Object(map) = v else {
+fn sco_record(v: Value, now: i64) -> Result<Option<Observation>, String> {
+    let Value::Object(mut map) = v else {
         return Err("each line must be a JSON object".into());
     };
     let time_of = |m: &Map<String, Value>, keys: &[&str]| {
         keys.iter()
             .find_map(|k| m.get(*k).and_then(time::from_json))
     };
-    let first = time_of(map, &["first_observed", "timestamp", "ts", "time"]).unwrap_or(now);
-    let last = time_of(map, &["last_observed", "timestamp", "ts", "time"]).unwrap_or(first);
-    let objects: Vec<Value> = match map.get("objects") {
-        Some(Value::Array(a)) => a.clone(),
+    let first = time_of(&map, &["first_observed", "timestamp", "ts", "time"]).unwrap_or(now);
+    let last = time_of(&map, &["last_observed", "timestamp", "ts", "time"]).unwrap_or(first);
+    // The line is owned: its objects are moved, not copied.
+    let objects: Vec<Value> = match map.remove("objects") {
+        Some(Value::Array(a)) => a,
         Some(Value::Object(o)) => o
-            .iter()
-            .map(|(k, v)| {
-                let mut v = v.clone();
+            .into_iter()
+            .map(|(k, mut v)| {
                 if let Value::Object(m) = &mut v {
                     m.entry("id").or_insert_with(|| json!(k));
                 }
@@ -430,11 +430,10 @@ fn sco_record(v: &Value, now: i64) -> Result<Option<Observation>, String> {
             .collect(),
         Some(_) => return Err("\"objects\" must be a list or a dictionary".into()),
         None => {
-            let mut single = map.clone();
             for k in ["timestamp", "ts", "time", "first_observed", "last_observed"] {
-                single.remove(k);
+                map.remove(k);
             }
-            vec![Value::Object(single)]
+            vec![Value::Object(map)]
         }
     };
     let mut out = Vec::new();
