@@ -75,6 +75,46 @@ def make_indicators(n, seed):
     return texts, ids
 
 
+RECIPIENTS_EXT = "extension-definition--dc3cb601-bea8-4e1c-9a2a-a4b1d84ea6b3"
+TLP = {
+    "clear": "marking-definition--94868c89-83c2-464b-929b-a1a8aa3c8487",
+    "green": "marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb",
+    "amber": "marking-definition--55d920b0-5e8b-4f79-9ee9-91f868d9b421",
+}
+TO_ORG02 = "marking-definition--0b4e4c1e-2f3d-4a5b-8c6d-7e8f9a0b1c2d"
+TO_ORG03 = "marking-definition--1c5f5d2f-3a4e-4b6c-9d7e-8f9a0b1c2d3e"
+
+
+def recipients_marking(mid, org):
+    return ('{"type":"marking-definition","spec_version":"2.1","id":"%s","created":"2024-01-01T00:00:00.000Z",'
+            '"name":"Recipients","extensions":{"%s":{"extension_type":"property-extension",'
+            '"organizations":["%s"]}}}' % (mid, RECIPIENTS_EXT, org))
+
+
+def make_policy_texts(texts, ids):
+    """The same indicators with mixed TLP markings: 30% CLEAR, 40% GREEN,
+    20% AMBER for the community, 5% AMBER for org-02, 5% AMBER for org-03.
+    Returns the marked texts, the recipient marking definitions to send
+    first, and the ids that the reader (a user of org-02) may see."""
+    marked, visible = [], []
+    for i, (text, oid) in enumerate(zip(texts, ids)):
+        bucket = i % 20
+        if bucket < 6:
+            refs, seen = [TLP["clear"]], True
+        elif bucket < 14:
+            refs, seen = [TLP["green"]], True
+        elif bucket < 18:
+            refs, seen = [TLP["amber"]], True
+        elif bucket == 18:
+            refs, seen = [TLP["amber"], TO_ORG02], True
+        else:
+            refs, seen = [TLP["amber"], TO_ORG03], False
+        marked.append(text[:-1] + ',"object_marking_refs":[%s]}' % ",".join('"%s"' % r for r in refs))
+        if seen:
+            visible.append(oid)
+    return marked, [recipients_marking(TO_ORG02, "org-02"), recipients_marking(TO_ORG03, "org-03")], visible
+
+
 def make_envelopes(texts, size):
     return [
         ('{"objects":[' + ",".join(texts[i:i + size]) + "]}").encode()
@@ -170,6 +210,9 @@ class Entente:
         token = self.cli("token", "create", "--name", "bench",
                          "--read", self.collection, "--write", self.collection).split()[-1]
         self.authorization = "Bearer " + token
+        self._start(binary)
+
+    def _start(self, binary):
         self.proc = subprocess.Popen(
             [str(binary), "--data", str(self.data), "serve", "--listen", "127.0.0.1:0"],
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
@@ -198,6 +241,37 @@ class Entente:
     def stop(self):
         self.proc.terminate()
         self.proc.wait(timeout=30)
+
+
+class EntentePolicy(Entente):
+    """Entente with the sharing policy in play: 20 organisations, 5
+    communities, a community collection with mixed TLP markings, posted by
+    a member organisation's analyst and read by another member's analyst."""
+
+    name = "entente+policy"
+
+    def __init__(self, binary, workdir):
+        self.binary = binary
+        self.data = workdir / "entente-policy-node"
+        shutil.rmtree(self.data, ignore_errors=True)
+        self.cli("init")
+        for o in range(20):
+            self.cli("org", "create", f"org-{o:02d}")
+            self.cli("user", "create", "--org", f"org-{o:02d}", "--role", "analyst", "analyst")
+        for k in range(5):
+            self.cli("community", "create", f"community-{k}")
+            for o in range(k * 4, k * 4 + 6):
+                self.cli("community", "add", f"community-{k}", f"org-{o % 20:02d}")
+            other = self.cli("collection", "create", "--title", f"community {k} feed",
+                             "--community", f"community-{k}", "--default-tlp", "green")
+        self.collection = self.cli("collection", "create", "--title", "bench", "--community",
+                                   "community-0", "--default-tlp", "green").split()[-1]
+        poster = self.cli("token", "create", "--user", "org-01/analyst").split()[-1]
+        reader = self.cli("token", "create", "--user", "org-02/analyst").split()[-1]
+        self.authorization = "Bearer " + poster
+        self.read_authorization = "Bearer " + reader
+        del other
+        self._start(binary)
 
 
 class Medallion:
@@ -342,10 +416,14 @@ def phase_add(server, envelopes, expected_per_envelope, clients):
     return ph
 
 
+def reader_authorization(server):
+    return getattr(server, "read_authorization", server.authorization)
+
+
 def phase_read(server, limit, expected):
     """Read the whole collection with limit=`limit`, following `next`."""
     objects_path = f"{server.api_root}collections/{server.collection}/objects/"
-    c = Client(server.base, server.authorization)
+    c = Client(server.base, reader_authorization(server))
     total = pages = 0
     with Phase(server) as ph:
         nxt = None
@@ -374,7 +452,7 @@ def phase_lookup(server, ids, count, seed):
     objects_path = f"{server.api_root}collections/{server.collection}/objects/"
     rng = random.Random(seed)
     picks = [rng.choice(ids) for _ in range(count)]
-    c = Client(server.base, server.authorization)
+    c = Client(server.base, reader_authorization(server))
     latencies = []
     with Phase(server) as ph:
         for oid in picks:
@@ -390,24 +468,27 @@ def phase_lookup(server, ids, count, seed):
     return ph
 
 
-def run_server(server, envelopes, per_envelope, ids, args):
+def run_server(server, envelopes, per_envelope, ids, args, visible=None):
+    """`ids`: every object added (`n`); `visible`: the ids the reading token
+    may see (all of them unless the sharing policy hides some)."""
     n = len(ids)
+    visible = ids if visible is None else visible
     result = {"server": server.name, "objects": n}
     add = phase_add(server, envelopes, per_envelope, args.add_clients)
     result["add_s"] = add.wall
     result["add_ops"] = n / add.wall
     result["add_cpu"] = (add.client_cpu / add.wall, add.server_cpu / add.wall)
     result["add_us_per_object"] = add.server_cpu / n * 1e6
-    repeats = args.read_repeats if server.name == "entente" else args.medallion_read_repeats
-    reads = sorted((phase_read(server, args.page, n) for _ in range(repeats)), key=lambda ph: ph.wall)
+    repeats = args.read_repeats if server.name.startswith("entente") else args.medallion_read_repeats
+    reads = sorted((phase_read(server, args.page, len(visible)) for _ in range(repeats)), key=lambda ph: ph.wall)
     read = reads[len(reads) // 2]  # the median run
     result["read_repeats"] = repeats
     result["read_s"] = read.wall
-    result["read_ops"] = n / read.wall
+    result["read_ops"] = len(visible) / read.wall
     result["read_cpu"] = (read.client_cpu / read.wall, read.server_cpu / read.wall)
-    result["read_us_per_object"] = read.server_cpu / n * 1e6
+    result["read_us_per_object"] = read.server_cpu / len(visible) * 1e6
     result["pages"] = read.pages
-    look = phase_lookup(server, ids, args.lookups, args.seed)
+    look = phase_lookup(server, visible, args.lookups, args.seed)
     result["lookup_p50_ms"] = look.p50 * 1000
     result["lookup_p99_ms"] = look.p99 * 1000
     result["lookup_cpu"] = (look.client_cpu / look.wall, look.server_cpu / look.wall)
@@ -425,9 +506,11 @@ def fmt_ops(x):
 def print_table(scale, rows):
     ent = next((r for r in rows if r["server"] == "entente"), None)
     med = next((r for r in rows if r["server"] == "medallion"), None)
+    pol = next((r for r in rows if r["server"] == "entente+policy"), None)
     print(f"\n== {scale:,} indicators, envelopes of {ARGS.envelope}, pages of {ARGS.page}, "
           f"{ARGS.lookups} lookups ==")
-    header = f"{'':<26}" + "".join(f"{r['server']:>16}" for r in rows) + (f"{'ratio E/M':>14}" if ent and med else "")
+    header = (f"{'':<26}" + "".join(f"{r['server']:>16}" for r in rows)
+              + (f"{'ratio E/M':>14}" if ent and med else "") + (f"{'policy/core':>14}" if ent and pol else ""))
     print(header)
 
     def line(label, key, fmt, better="higher"):
@@ -436,6 +519,8 @@ def print_table(scale, rows):
         if ent and med:
             q = ent[key] / med[key] if better == "higher" else med[key] / ent[key]
             ratio = f"{q:>13,.1f}x"
+        if ent and pol:
+            ratio += f"{pol[key] / ent[key]:>13.2f}x"
         print(f"{label:<26}{cells}{ratio}")
 
     line("add (objects/s)", "add_ops", fmt_ops)
@@ -471,6 +556,13 @@ def check_targets(results):
             lines.append((e["read_ops"] >= 300_000, f"{scale:,}: read {e['read_ops']:,.0f} objects/s (target >= 300,000)"))
             lines.append((e["lookup_p99_ms"] <= 2.0, f"{scale:,}: lookup p99 {e['lookup_p99_ms']:.2f} ms (target <= 2 ms)"))
             lines.append((e["rss_mib"] <= 300, f"{scale:,}: peak RSS {e['rss_mib']:.0f} MiB (target <= 300 MiB)"))
+        p = rows.get("entente+policy")
+        if e and p:
+            for key, label in (("add_ops", "add"), ("read_ops", "read")):
+                q = p[key] / e[key]
+                lines.append((q >= 0.8, f"{scale:,}: {label} with the sharing policy is {q:.0%} of core (target >= 80%)"))
+            q = p["lookup_p99_ms"] / e["lookup_p99_ms"]
+            lines.append((q <= 1.2, f"{scale:,}: lookup p99 with the sharing policy is {q:.2f}x core (target <= 1.2x)"))
     scales = sorted(s for s in by_scale if "entente" in by_scale[s])
     if 10_000 in scales and scales[-1] >= 1_000_000:
         small, big = by_scale[10_000]["entente"], by_scale[scales[-1]]["entente"]
@@ -500,6 +592,9 @@ def main():
     p.add_argument("--binary", default=str(ROOT / "target" / "release" / "entente"))
     p.add_argument("--workdir", default=str(ROOT / "bench" / "out" / "taxii"))
     p.add_argument("--json", help="also write the results to this file")
+    p.add_argument("--policy", action="store_true",
+                   help="also run Entente with 20 organisations, 5 communities and mixed TLP markings "
+                        "(issue 3: the sharing policy must not cost more than 20%%)")
     ARGS = args = p.parse_args()
     binary = Path(args.binary)
     if not binary.exists():
@@ -513,6 +608,11 @@ def main():
         texts, ids = make_indicators(scale, args.seed)
         envelopes = make_envelopes(texts, args.envelope)
         per_envelope = [min(args.envelope, scale - i * args.envelope) for i in range(len(envelopes))]
+        if args.policy:
+            marked, prelude, visible = make_policy_texts(texts, ids)
+            policy_envelopes = make_envelopes(prelude, len(prelude)) + make_envelopes(marked, args.envelope)
+            policy_per_envelope = [len(prelude)] + per_envelope
+            del marked
         del texts
         print(f"workload: {scale:,} indicators in {len(envelopes)} envelopes "
               f"({sum(map(len, envelopes)) / 2**20:.0f} MiB), built in {time.perf_counter() - t:.1f} s",
@@ -527,6 +627,14 @@ def main():
                 print(f"running {server.name} at {scale:,} (load average {os.getloadavg()[0]:.1f}) ...",
                       file=sys.stderr)
                 rows.append(run_server(server, envelopes, per_envelope, ids, args))
+            finally:
+                server.stop()
+        if args.policy:
+            server = EntentePolicy(binary, workdir / f"{scale}")
+            try:
+                print(f"running {server.name} at {scale:,} (load average {os.getloadavg()[0]:.1f}) ...",
+                      file=sys.stderr)
+                rows.append(run_server(server, policy_envelopes, policy_per_envelope, ids, args, visible))
             finally:
                 server.stop()
         results.extend(rows)

@@ -6,12 +6,6 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-/// mimalloc keeps freed memory for reuse instead of returning it to the
-/// kernel after every request: with glibc, each envelope's buffers cost
-/// page faults (measured: a tenth of the server's time under bulk adds).
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 mod commands;
 mod config;
 mod site;

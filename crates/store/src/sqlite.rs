@@ -26,7 +26,7 @@ pub struct SqliteOptions {
     /// default (`NORMAL` in WAL mode) a committed write survives a crash or kill
     /// of the process, which is the promise made to TAXII clients.
     pub synchronous_full: bool,
-    /// Page cache of the writer connection, in MiB (readers get a quarter each).
+    /// Page cache of the writer connection, in MiB (readers get an eighth each).
     pub cache_mib: u32,
 }
 
@@ -60,6 +60,10 @@ struct Checkpointer {
 /// it truncates the log even if that makes a writer wait a moment.
 const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_millis(250);
 const WAL_TRUNCATE_PAGES: i64 = 65_536;
+/// Past this many log frames the checkpointer also restarts the log: most
+/// frames are already copied by then, so the writer waits only briefly, and
+/// the log stays small instead of growing under a steady stream of adds.
+const WAL_RESTART_PAGES: i64 = 8_192;
 
 impl Checkpointer {
     fn start(path: &Path) -> Option<Checkpointer> {
@@ -76,10 +80,14 @@ impl Checkpointer {
                         conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
                             Ok((r.get(0)?, r.get(1)?, r.get(2)?))
                         });
-                    if let Ok((_, frames, _)) = log
-                        && frames > WAL_TRUNCATE_PAGES
-                    {
-                        let _ = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
+                    if let Ok((_, frames, _)) = log {
+                        if frames > WAL_TRUNCATE_PAGES {
+                            let _ =
+                                conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
+                        } else if frames > WAL_RESTART_PAGES {
+                            let _ =
+                                conn.query_row("PRAGMA wal_checkpoint(RESTART)", [], |_| Ok(()));
+                        }
                     }
                 }
             })
@@ -210,7 +218,7 @@ fn configure(conn: &Connection, options: &SqliteOptions, reader: bool) -> Result
     conn.busy_timeout(std::time::Duration::from_secs(30))
         .map_err(db)?;
     let cache_kib = if reader {
-        options.cache_mib * 1024 / 4
+        options.cache_mib * 1024 / 8
     } else {
         options.cache_mib * 1024
     };
@@ -231,6 +239,9 @@ fn configure(conn: &Connection, options: &SqliteOptions, reader: bool) -> Result
     Ok(())
 }
 
+/// Idle read connections kept open (each holds its own page cache).
+const MAX_POOLED_READERS: usize = 8;
+
 /// A pooled read-only connection, returned to the pool when dropped.
 struct Reader<'a> {
     conn: Option<Connection>,
@@ -248,7 +259,7 @@ impl Drop for Reader<'_> {
     fn drop(&mut self) {
         if let Some(c) = self.conn.take() {
             let mut pool = lock(self.pool);
-            if pool.len() < 16 {
+            if pool.len() < MAX_POOLED_READERS {
                 pool.push(c);
             }
         }
