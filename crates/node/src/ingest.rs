@@ -85,14 +85,7 @@ impl Node {
                     .into(),
             ));
         }
-        let mut valid = Vec::with_capacity(envelope.objects.len());
-        let mut rejected = Vec::new();
-        for (index, raw) in envelope.objects.iter().enumerate() {
-            match self.validator.validate(index, raw) {
-                Ok(o) => valid.push((index, o)),
-                Err(r) => rejected.push(r),
-            }
-        }
+        let (valid, rejected) = self.validate_all(&envelope.objects);
         self.ingest(
             principal,
             collection,
@@ -100,6 +93,50 @@ impl Node {
             rejected,
             &NamedRecipients::default(),
         )
+    }
+
+    /// Validates every object of an input, on two threads when there are
+    /// many (validation and pattern parsing are a third of an add).
+    pub fn validate_all(
+        &self,
+        objects: &[&serde_json::value::RawValue],
+    ) -> (Vec<(usize, StixObject)>, Vec<Rejection>) {
+        let validate_range = |start: usize, part: &[&serde_json::value::RawValue]| {
+            let mut valid = Vec::with_capacity(part.len());
+            let mut rejected = Vec::new();
+            for (offset, raw) in part.iter().enumerate() {
+                match self.validator.validate(start + offset, raw) {
+                    Ok(o) => valid.push((start + offset, o)),
+                    Err(r) => rejected.push(r),
+                }
+            }
+            (valid, rejected)
+        };
+        if objects.len() < PARALLEL_VALIDATION_FROM {
+            return validate_range(0, objects);
+        }
+        let half = objects.len() / 2;
+        let (first, second) = objects.split_at(half);
+        let (mut a, b) = std::thread::scope(|scope| {
+            let other = scope.spawn(|| validate_range(half, second));
+            let mine = validate_range(0, first);
+            (mine, other.join())
+        });
+        match b {
+            Ok((valid, rejected)) => {
+                a.0.extend(valid);
+                a.1.extend(rejected);
+                a
+            }
+            // A panic on the helper thread would be a validator bug; redo
+            // that half here rather than lose objects.
+            Err(_) => {
+                let (valid, rejected) = validate_range(half, second);
+                a.0.extend(valid);
+                a.1.extend(rejected);
+                a
+            }
+        }
     }
 
     /// Ingests validated objects (with the rejections of the same input, so
@@ -480,6 +517,9 @@ impl Node {
         Ok(r)
     }
 }
+
+/// Inputs this large are validated on two threads.
+const PARALLEL_VALIDATION_FROM: usize = 256;
 
 fn is_known(
     marking: &str,

@@ -337,12 +337,28 @@ async fn read_limited(body: Body, headers: &HeaderMap, limit: u64) -> Result<Vec
 }
 
 /// One status detail: `{id, version, message}`.
-fn detail(id: &str, version: Option<Timestamp>, message: String) -> serde_json::Value {
-    let mut d = json!({ "id": id, "version": version.map(stix_time).unwrap_or_default() });
-    if !message.is_empty() {
-        d["message"] = json!(message);
+/// Appends one status detail, `{"id", "version", "message"?}`, to `out`.
+/// Written by hand: a status can list a hundred thousand objects.
+fn push_detail(out: &mut String, id: &str, version: Option<Timestamp>, message: &str) {
+    if !out.ends_with('[') {
+        out.push(',');
     }
-    d
+    out.push_str("{\"id\":");
+    push_json_string(out, id);
+    out.push_str(",\"version\":");
+    push_json_string(out, &version.map(stix_time).unwrap_or_default());
+    if !message.is_empty() {
+        out.push_str(",\"message\":");
+        push_json_string(out, message);
+    }
+    out.push('}');
+}
+
+fn push_json_string(out: &mut String, text: &str) {
+    match serde_json::to_string(text) {
+        Ok(quoted) => out.push_str(&quoted),
+        Err(_) => out.push_str("\"\""),
+    }
 }
 
 pub async fn add_objects(
@@ -362,41 +378,51 @@ pub async fn add_objects(
     let status_body = state
         .blocking(move |s| {
             let report = s.node().ingest_envelope(&principal, &c, &bytes)?;
-            let mut successes = Vec::new();
-            let mut failures = Vec::new();
+            let mut successes = String::from("[");
+            let mut failures = String::from("[");
+            let (mut success_count, mut failure_count) = (0usize, 0usize);
             for o in &report.outcomes {
-                let id =
-                    o.id.clone()
-                        .unwrap_or_else(|| format!("(object {} has no valid id)", o.index));
+                let id = o
+                    .id
+                    .clone()
+                    .unwrap_or_else(|| format!("(object {} has no valid id)", o.index));
                 match &o.outcome {
-                    Outcome::Stored(_) => successes.push(detail(&id, o.version, String::new())),
-                    Outcome::Duplicate => successes.push(detail(
-                        &id,
-                        o.version,
-                        "this version was already in the collection".to_string(),
-                    )),
-                    Outcome::Refused(why) => failures.push(detail(&id, o.version, why.clone())),
+                    Outcome::Stored(_) => {
+                        success_count += 1;
+                        push_detail(&mut successes, &id, o.version, "");
+                    }
+                    Outcome::Duplicate => {
+                        success_count += 1;
+                        push_detail(
+                            &mut successes,
+                            &id,
+                            o.version,
+                            "this version was already in the collection",
+                        );
+                    }
+                    Outcome::Refused(why) => {
+                        failure_count += 1;
+                        push_detail(&mut failures, &id, o.version, why);
+                    }
                 }
             }
             let status_id = uuid::Uuid::new_v4().to_string();
-            let mut body = json!({
-                "id": status_id,
-                "status": "complete",
-                "request_timestamp": request_timestamp.to_string(),
-                "total_count": report.outcomes.len(),
-                "success_count": successes.len(),
-                "failure_count": failures.len(),
-                "pending_count": 0,
-            });
+            let mut text = format!(
+                r#"{{"id":"{status_id}","status":"complete","request_timestamp":"{request_timestamp}","total_count":{},"success_count":{success_count},"failure_count":{failure_count},"pending_count":0"#,
+                report.outcomes.len()
+            );
             // TAXII forbids empty lists: a details list is present only when it has entries.
-            if !successes.is_empty() {
-                body["successes"] = json!(successes);
+            if success_count > 0 {
+                text.push_str(",\"successes\":");
+                text.push_str(&successes);
+                text.push(']');
             }
-            if !failures.is_empty() {
-                body["failures"] = json!(failures);
+            if failure_count > 0 {
+                text.push_str(",\"failures\":");
+                text.push_str(&failures);
+                text.push(']');
             }
-            let text = serde_json::to_string(&body)
-                .map_err(|e| ApiError::internal(format!("status encoding failed: {e}")))?;
+            text.push('}');
             s.store().put_status(&StatusRecord {
                 id: status_id,
                 api_root: c.api_root.clone(),
