@@ -77,16 +77,20 @@ impl Checkpointer {
                 while !flag.load(std::sync::atomic::Ordering::Relaxed) {
                     std::thread::park_timeout(CHECKPOINT_EVERY);
                     let log: rusqlite::Result<(i64, i64, i64)> =
-                        conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
+                        cached_row(&conn, "PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
                             Ok((r.get(0)?, r.get(1)?, r.get(2)?))
                         });
                     if let Ok((_, frames, _)) = log {
                         if frames > WAL_TRUNCATE_PAGES {
-                            let _ =
-                                conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
+                            let _ = cached_row(
+                                &conn,
+                                "PRAGMA wal_checkpoint(TRUNCATE)",
+                                [],
+                                |_| Ok(()),
+                            );
                         } else if frames > WAL_RESTART_PAGES {
                             let _ =
-                                conn.query_row("PRAGMA wal_checkpoint(RESTART)", [], |_| Ok(()));
+                                cached_row(&conn, "PRAGMA wal_checkpoint(RESTART)", [], |_| Ok(()));
                         }
                     }
                 }
@@ -281,20 +285,23 @@ impl AudienceInterner {
         if let Some(id) = self.known.get(&text) {
             return Ok(*id);
         }
-        let found: Option<i64> = tx
-            .query_row("SELECT id FROM audiences WHERE keys = ?1", [&text], |r| {
-                r.get(0)
-            })
-            .optional()
-            .map_err(db)?;
+        let found: Option<i64> = cached_row(
+            &tx,
+            "SELECT id FROM audiences WHERE keys = ?1",
+            [&text],
+            |r| r.get(0),
+        )
+        .optional()
+        .map_err(db)?;
         let id = match found {
             Some(id) => id,
             None => {
-                tx.execute("INSERT INTO audiences (keys) VALUES (?1)", [&text])
+                cached_exec(&tx, "INSERT INTO audiences (keys) VALUES (?1)", [&text])
                     .map_err(db)?;
                 let id = tx.last_insert_rowid();
                 for k in &sorted {
-                    tx.execute(
+                    cached_exec(
+                        &tx,
                         "INSERT INTO audience_keys (key, audience) VALUES (?1, ?2)",
                         params![k, id],
                     )
@@ -346,6 +353,26 @@ fn collection_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Collection> {
 }
 
 const COLLECTION_COLUMNS: &str = "key, id, api_root, title, description, alias, created, owner_org, owner_community, default_tlp, public";
+
+/// `query_row` through the connection's statement cache: the statements of
+/// the request paths are prepared once per connection, not per request.
+fn cached_row<T, P: rusqlite::Params>(
+    conn: &Connection,
+    sql: &str,
+    params: P,
+    f: impl FnOnce(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+) -> rusqlite::Result<T> {
+    conn.prepare_cached(sql)?.query_row(params, f)
+}
+
+/// `execute` through the connection's statement cache.
+fn cached_exec<P: rusqlite::Params>(
+    conn: &Connection,
+    sql: &str,
+    params: P,
+) -> rusqlite::Result<usize> {
+    conn.prepare_cached(sql)?.execute(params)
+}
 
 /// TLP levels are stored as their rank (0 CLEAR … 4 RED).
 fn tlp_rank(t: Option<Tlp>) -> Option<i64> {
@@ -432,15 +459,15 @@ fn load_token(conn: &Connection, r: &rusqlite::Row<'_>) -> rusqlite::Result<Toke
         .collect::<rusqlite::Result<Vec<_>>>()?;
     let user_id: Option<i64> = r.get(7)?;
     let user = match user_id {
-        Some(u) => conn
-            .query_row(
-                &format!(
-                    "SELECT {USER_COLUMNS} FROM users u JOIN orgs o ON o.id = u.org WHERE u.id = ?1"
-                ),
-                [u],
-                |row| user_from_row(row, 0),
-            )
-            .optional()?,
+        Some(u) => cached_row(
+            &conn,
+            &format!(
+                "SELECT {USER_COLUMNS} FROM users u JOIN orgs o ON o.id = u.org WHERE u.id = ?1"
+            ),
+            [u],
+            |row| user_from_row(row, 0),
+        )
+        .optional()?,
         None => None,
     };
     Ok(TokenRecord {
@@ -732,7 +759,7 @@ impl Store for SqliteStore {
 
     fn create_api_root(&self, root: &ApiRoot) -> Result<()> {
         let conn = lock(&self.writer);
-        conn.execute(
+        cached_exec(&conn,
             "INSERT INTO api_roots (path, title, description, max_content_length) VALUES (?1, ?2, ?3, ?4)",
             params![root.path, root.title, root.description, root.max_content_length as i64],
         )
@@ -768,7 +795,8 @@ impl Store for SqliteStore {
 
     fn collection(&self, id: &str) -> Result<Option<Collection>> {
         let conn = self.reader()?;
-        conn.query_row(
+        cached_row(
+            &conn,
             &format!("SELECT {COLLECTION_COLUMNS} FROM collections WHERE id = ?1"),
             [id],
             collection_from_row,
@@ -779,7 +807,8 @@ impl Store for SqliteStore {
 
     fn collection_by_key(&self, key: i64) -> Result<Option<Collection>> {
         let conn = self.reader()?;
-        conn.query_row(
+        cached_row(
+            &conn,
             &format!("SELECT {COLLECTION_COLUMNS} FROM collections WHERE key = ?1"),
             [key],
             collection_from_row,
@@ -790,13 +819,13 @@ impl Store for SqliteStore {
 
     fn create_collection(&self, new: &NewCollection) -> Result<Collection> {
         let conn = lock(&self.writer);
-        let root_exists: bool = conn
-            .query_row(
-                "SELECT EXISTS(SELECT 1 FROM api_roots WHERE path = ?1)",
-                [&new.api_root],
-                |r| r.get(0),
-            )
-            .map_err(db)?;
+        let root_exists: bool = cached_row(
+            &conn,
+            "SELECT EXISTS(SELECT 1 FROM api_roots WHERE path = ?1)",
+            [&new.api_root],
+            |r| r.get(0),
+        )
+        .map_err(db)?;
         if !root_exists {
             return Err(StoreError::NotFound(format!("API root {:?}", new.api_root)));
         }
@@ -806,7 +835,8 @@ impl Store for SqliteStore {
             Owner::Org(o) => (Some(o), None),
             Owner::Community(c) => (None, Some(c)),
         };
-        conn.execute(
+        cached_exec(
+            &conn,
             "INSERT INTO collections (id, api_root, title, description, alias, created,
                                       owner_org, owner_community, default_tlp, public)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
@@ -847,7 +877,7 @@ impl Store for SqliteStore {
         let mut conn = lock(&self.writer);
         let tx = conn.transaction().map_err(db)?;
         let created = now();
-        tx.execute(
+        cached_exec(&tx,
             "INSERT INTO tokens (name, secret_hash, admin, created, expires, user) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
             params![
                 new.name,
@@ -866,18 +896,18 @@ impl Store for SqliteStore {
         })?;
         let id = tx.last_insert_rowid();
         for grant in &new.grants {
-            let key: Option<i64> = tx
-                .query_row(
-                    "SELECT key FROM collections WHERE id = ?1",
-                    [&grant.collection_id],
-                    |r| r.get(0),
-                )
-                .optional()
-                .map_err(db)?;
+            let key: Option<i64> = cached_row(
+                &tx,
+                "SELECT key FROM collections WHERE id = ?1",
+                [&grant.collection_id],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(db)?;
             let key = key.ok_or_else(|| {
                 StoreError::NotFound(format!("collection {}", grant.collection_id))
             })?;
-            tx.execute(
+            cached_exec(&tx,
                 "INSERT INTO token_grants (token, collection, can_read, can_write) VALUES (?1, ?2, ?3, ?4)
                  ON CONFLICT (token, collection) DO UPDATE SET
                    can_read = can_read OR excluded.can_read, can_write = can_write OR excluded.can_write",
@@ -885,20 +915,21 @@ impl Store for SqliteStore {
             )
             .map_err(db)?;
         }
-        let record = tx
-            .query_row(
-                &format!("SELECT {TOKEN_COLUMNS} FROM tokens WHERE id = ?1"),
-                [id],
-                |r| load_token(&tx, r),
-            )
-            .map_err(db)?;
+        let record = cached_row(
+            &tx,
+            &format!("SELECT {TOKEN_COLUMNS} FROM tokens WHERE id = ?1"),
+            [id],
+            |r| load_token(&tx, r),
+        )
+        .map_err(db)?;
         tx.commit().map_err(db)?;
         Ok(record)
     }
 
     fn token_by_hash(&self, secret_hash: &[u8; 32]) -> Result<Option<TokenRecord>> {
         let conn = self.reader()?;
-        conn.query_row(
+        cached_row(
+            &conn,
             &format!("SELECT {TOKEN_COLUMNS} FROM tokens WHERE secret_hash = ?1"),
             [&secret_hash[..]],
             |r| load_token(&conn, r),
@@ -920,8 +951,7 @@ impl Store for SqliteStore {
 
     fn revoke_token(&self, id_or_name: &str, at: Timestamp) -> Result<TokenRecord> {
         let conn = lock(&self.writer);
-        let id: Option<i64> = conn
-            .query_row(
+        let id: Option<i64> = cached_row(&conn,
                 "SELECT id FROM tokens WHERE name = ?1 OR CAST(id AS TEXT) = ?1 ORDER BY name = ?1 DESC LIMIT 1",
                 [id_or_name],
                 |r| r.get(0),
@@ -929,12 +959,14 @@ impl Store for SqliteStore {
             .optional()
             .map_err(db)?;
         let id = id.ok_or_else(|| StoreError::NotFound(format!("token {id_or_name:?}")))?;
-        conn.execute(
+        cached_exec(
+            &conn,
             "UPDATE tokens SET revoked = coalesce(revoked, ?2) WHERE id = ?1",
             params![id, at.as_micros()],
         )
         .map_err(db)?;
-        conn.query_row(
+        cached_row(
+            &conn,
             &format!("SELECT {TOKEN_COLUMNS} FROM tokens WHERE id = ?1"),
             [id],
             |r| load_token(&conn, r),
@@ -944,7 +976,8 @@ impl Store for SqliteStore {
 
     fn touch_token(&self, id: i64, at: Timestamp) -> Result<()> {
         let conn = lock(&self.writer);
-        conn.execute(
+        cached_exec(
+            &conn,
             "UPDATE tokens SET last_used = ?2 WHERE id = ?1",
             params![id, at.as_micros()],
         )
@@ -964,13 +997,13 @@ impl Store for SqliteStore {
             .map_err(db)?;
         let mut outcomes = Vec::with_capacity(objects.len());
         {
-            let last: i64 = tx
-                .query_row(
-                    "SELECT coalesce(max(date_added), 0) FROM objects",
-                    [],
-                    |r| r.get(0),
-                )
-                .map_err(db)?;
+            let last: i64 = cached_row(
+                &tx,
+                "SELECT coalesce(max(date_added), 0) FROM objects",
+                [],
+                |r| r.get(0),
+            )
+            .map_err(db)?;
             let mut next = now().as_micros().max(last + 1);
             // Inside the write transaction no other process can append, so
             // after this the id index knows every stored row.
@@ -1213,12 +1246,12 @@ impl Store for SqliteStore {
         if !spec_versions.is_empty() {
             clauses.push(in_list("spec_version", spec_versions, &mut params));
         }
-        let deleted = tx
-            .execute(
-                &format!("DELETE FROM objects WHERE {}", clauses.join(" AND ")),
-                params_from_iter(params),
-            )
-            .map_err(db)?;
+        let deleted = cached_exec(
+            &tx,
+            &format!("DELETE FROM objects WHERE {}", clauses.join(" AND ")),
+            params_from_iter(params),
+        )
+        .map_err(db)?;
         if deleted > 0 {
             // Re-mark the first and last of what remains.
             let scope = format!("date_added IN ({marks}) AND collection = ? AND stix_id = ?");
@@ -1228,7 +1261,8 @@ impl Store for SqliteStore {
             let mut all = p.clone();
             all.extend(p.clone());
             all.extend(p);
-            tx.execute(
+            cached_exec(
+                &tx,
                 &format!(
                     "UPDATE objects SET
                        is_latest = (version = (SELECT max(version) FROM objects WHERE {scope})),
@@ -1246,7 +1280,8 @@ impl Store for SqliteStore {
     fn create_org(&self, name: &str, identity_id: &str) -> Result<Org> {
         let conn = lock(&self.writer);
         let created = now();
-        conn.execute(
+        cached_exec(
+            &conn,
             "INSERT INTO orgs (name, identity_id, created) VALUES (?1, ?2, ?3)",
             params![name, identity_id, created.as_micros()],
         )
@@ -1274,7 +1309,8 @@ impl Store for SqliteStore {
 
     fn org_by_id(&self, id: OrgId) -> Result<Option<Org>> {
         let conn = self.reader()?;
-        conn.query_row(
+        cached_row(
+            &conn,
             "SELECT id, name, identity_id, created FROM orgs WHERE id = ?1",
             [id],
             org_from_row,
@@ -1285,7 +1321,8 @@ impl Store for SqliteStore {
 
     fn org(&self, name_or_identity: &str) -> Result<Option<Org>> {
         let conn = self.reader()?;
-        conn.query_row(
+        cached_row(
+            &conn,
             "SELECT id, name, identity_id, created FROM orgs WHERE name = ?1 OR identity_id = ?1",
             [name_or_identity],
             org_from_row,
@@ -1297,13 +1334,16 @@ impl Store for SqliteStore {
     fn create_user(&self, org: OrgId, name: &str, role: Role) -> Result<User> {
         let conn = lock(&self.writer);
         let created = now();
-        let org_name: Option<String> = conn
-            .query_row("SELECT name FROM orgs WHERE id = ?1", [org], |r| r.get(0))
+        let org_name: Option<String> =
+            cached_row(&conn, "SELECT name FROM orgs WHERE id = ?1", [org], |r| {
+                r.get(0)
+            })
             .optional()
             .map_err(db)?;
         let org_name =
             org_name.ok_or_else(|| StoreError::NotFound(format!("organisation {org}")))?;
-        conn.execute(
+        cached_exec(
+            &conn,
             "INSERT INTO users (org, name, role, created) VALUES (?1, ?2, ?3, ?4)",
             params![org, name, role.as_str(), created.as_micros()],
         )
@@ -1370,7 +1410,8 @@ impl Store for SqliteStore {
     fn create_community(&self, name: &str, show_members: bool) -> Result<Community> {
         let conn = lock(&self.writer);
         let created = now();
-        conn.execute(
+        cached_exec(
+            &conn,
             "INSERT INTO communities (name, show_members, created) VALUES (?1, ?2, ?3)",
             params![name, show_members, created.as_micros()],
         )
@@ -1398,7 +1439,8 @@ impl Store for SqliteStore {
 
     fn community(&self, name: &str) -> Result<Option<Community>> {
         let conn = self.reader()?;
-        conn.query_row(
+        cached_row(
+            &conn,
             "SELECT id, name, show_members, created FROM communities WHERE name = ?1",
             [name],
             community_from_row,
@@ -1409,7 +1451,7 @@ impl Store for SqliteStore {
 
     fn add_member(&self, community: CommunityId, org: OrgId, pseudonymous: bool) -> Result<()> {
         let conn = lock(&self.writer);
-        conn.execute(
+        cached_exec(&conn,
             "INSERT INTO community_members (community, org, pseudonymous, added) VALUES (?1, ?2, ?3, ?4)
              ON CONFLICT (community, org) DO UPDATE SET pseudonymous = excluded.pseudonymous",
             params![community, org, pseudonymous, now().as_micros()],
@@ -1458,7 +1500,8 @@ impl Store for SqliteStore {
 
     fn node_secret(&self) -> Result<Vec<u8>> {
         let conn = self.reader()?;
-        conn.query_row(
+        cached_row(
+            &conn,
             "SELECT value FROM node_meta WHERE key = 'pseudonym_secret'",
             [],
             |r| r.get(0),
@@ -1543,14 +1586,14 @@ impl Store for SqliteStore {
         let tx = conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
             .map_err(db)?;
-        let last: Option<(i64, Vec<u8>, i64)> = tx
-            .query_row(
-                "SELECT seq, hash, at FROM audit ORDER BY seq DESC LIMIT 1",
-                [],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-            )
-            .optional()
-            .map_err(db)?;
+        let last: Option<(i64, Vec<u8>, i64)> = cached_row(
+            &tx,
+            "SELECT seq, hash, at FROM audit ORDER BY seq DESC LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .optional()
+        .map_err(db)?;
         let (seq, prev, last_at) = match last {
             Some((seq, hash, at)) => {
                 let mut prev = [0u8; 32];
@@ -1563,7 +1606,7 @@ impl Store for SqliteStore {
         };
         let at = Timestamp::from_micros(now().as_micros().max(last_at));
         let hash = crate::audit::entry_hash(&prev, seq, at, entry);
-        tx.execute(
+        cached_exec(&tx,
             "INSERT INTO audit (seq, at, token, user, org, action, collection, objects, detail, prev_hash, hash)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
             params![
@@ -1635,7 +1678,7 @@ impl Store for SqliteStore {
 
     fn put_status(&self, status: &StatusRecord) -> Result<()> {
         let conn = lock(&self.writer);
-        conn.execute(
+        cached_exec(&conn,
             "INSERT INTO statuses (id, api_root, owner_token, created, body) VALUES (?1, ?2, ?3, ?4, ?5)
              ON CONFLICT (id) DO UPDATE SET body = excluded.body",
             params![
@@ -1652,7 +1695,8 @@ impl Store for SqliteStore {
 
     fn status(&self, id: &str) -> Result<Option<StatusRecord>> {
         let conn = self.reader()?;
-        conn.query_row(
+        cached_row(
+            &conn,
             "SELECT id, api_root, owner_token, created, body FROM statuses WHERE id = ?1",
             [id],
             |r| {
@@ -1671,7 +1715,8 @@ impl Store for SqliteStore {
 
     fn purge_statuses(&self, before: Timestamp) -> Result<usize> {
         let conn = lock(&self.writer);
-        conn.execute(
+        cached_exec(
+            &conn,
             "DELETE FROM statuses WHERE created < ?1",
             [before.as_micros()],
         )
