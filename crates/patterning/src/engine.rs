@@ -114,6 +114,16 @@ struct PathTable {
     /// Per object type: the paths to read from objects of that type.
     by_type: HashMap<String, Vec<u32>>,
     steps: Vec<Vec<PathStep>>,
+    /// How each path is read, decided once.
+    plans: Vec<PathPlan>,
+}
+
+/// Paths of one or two plain keys (no reference, no decoding) are read
+/// directly; others through the evaluator's selection.
+enum PathPlan {
+    One(Box<str>),
+    Two(Box<str>, Box<str>),
+    General,
 }
 
 impl PathTable {
@@ -123,6 +133,13 @@ impl PathTable {
             return *id;
         }
         let id = self.steps.len() as u32;
+        self.plans.push(match steps {
+            [PathStep::Key(k)] if plain_key(k) => PathPlan::One(k.as_str().into()),
+            [PathStep::Key(a), PathStep::Key(b)] if plain_key(a) && plain_key(b) => {
+                PathPlan::Two(a.as_str().into(), b.as_str().into())
+            }
+            _ => PathPlan::General,
+        });
         self.steps.push(steps.to_vec());
         self.ids.insert(key, id);
         self.by_type
@@ -346,6 +363,7 @@ impl EngineBuilder {
         for (ty, always) in self.by_type {
             types.entry(ty.into()).or_default().always = always;
         }
+        let types = TypeTable::new(types);
         Engine {
             options: self.options,
             patterns: self.patterns,
@@ -841,13 +859,49 @@ pub struct Engine {
     /// Per path id.
     cidr: Vec<Option<Trie>>,
     texts: Vec<Option<TextIndex>>,
-    types: HashMap<Box<str>, TypeEntry, Fx>,
+    types: TypeTable,
     state: Vec<VecDeque<Retained>>,
     seen: Vec<u32>,
     generation: u32,
     candidates: Vec<u32>,
     found: Vec<u32>,
     bracket_hits: Vec<(u32, u16)>,
+}
+
+/// Object types to their entries. Indicator sets usually name a handful of
+/// types: those are found by a scan comparing lengths first, which is faster
+/// than hashing the type of every object; many types use a hash table.
+enum TypeTable {
+    Few(Vec<(Box<str>, TypeEntry)>),
+    Many(HashMap<Box<str>, TypeEntry, Fx>),
+}
+
+impl TypeTable {
+    fn new(map: HashMap<Box<str>, TypeEntry, Fx>) -> TypeTable {
+        if map.len() <= 16 {
+            TypeTable::Few(map.into_iter().collect())
+        } else {
+            TypeTable::Many(map)
+        }
+    }
+
+    #[inline]
+    fn get(&self, ty: &str) -> Option<&TypeEntry> {
+        match self {
+            TypeTable::Few(list) => list
+                .iter()
+                .find(|(k, _)| k.len() == ty.len() && k.as_bytes() == ty.as_bytes())
+                .map(|(_, e)| e),
+            TypeTable::Many(map) => map.get(ty),
+        }
+    }
+
+    fn entries(&self) -> Box<dyn Iterator<Item = &TypeEntry> + '_> {
+        match self {
+            TypeTable::Few(list) => Box::new(list.iter().map(|(_, e)| e)),
+            TypeTable::Many(map) => Box::new(map.values()),
+        }
+    }
 }
 
 /// What to do with an object of one type.
@@ -1008,18 +1062,18 @@ impl Engine {
             }
             for &path in &entry.paths {
                 let steps = &self.paths.steps[path as usize];
-                match steps.as_slice() {
-                    [PathStep::Key(k)] if plain_key(k) => {
+                match &self.paths.plans[path as usize] {
+                    PathPlan::One(k) => {
                         if let Some(v) = field(root, k) {
                             self.lookup(path, v, &mut found);
                         }
                     }
-                    [PathStep::Key(a), PathStep::Key(b)] if plain_key(a) && plain_key(b) => {
+                    PathPlan::Two(a, b) => {
                         if let Some(v) = field(root, a).and_then(|v| field(v, b)) {
                             self.lookup(path, v, &mut found);
                         }
                     }
-                    _ => {
+                    PathPlan::General => {
                         // Evaluation reports the error if a bracket needs this path.
                         if let Ok(values) = select(obs, root, steps) {
                             for v in values {
@@ -1083,7 +1137,7 @@ impl Engine {
     /// Index statistics: (patterns, brackets, brackets evaluated on every
     /// object of their type, brackets run on every value of their path).
     pub fn stats(&self) -> (usize, usize, usize, usize) {
-        let always = self.types.values().map(|t| t.always.len()).sum();
+        let always = self.types.entries().map(|t| t.always.len()).sum();
         let unfiltered = self
             .texts
             .iter()
