@@ -7,11 +7,18 @@ use libfuzzer_sys::fuzz_target;
 use patterning::{EngineBuilder, EngineOptions, Rules, ScanResult, StixVersion};
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(text) = std::str::from_utf8(data) else { return };
-    let Some((pattern_text, observed)) = text.split_once('\n') else { return };
-    let Ok(observed) = serde_json::from_str::<serde_json::Value>(observed) else { return };
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let Some((pattern_text, observed)) = text.split_once('\n') else {
+        return;
+    };
+    let Ok(observed) = serde_json::from_str::<serde_json::Value>(observed) else {
+        return;
+    };
     for version in [StixVersion::V20, StixVersion::V21] {
-        let Ok(pattern) = patterning::parse_and_validate(pattern_text, &Rules::reference(version)) else {
+        let Ok(pattern) = patterning::parse_and_validate(pattern_text, &Rules::reference(version))
+        else {
             continue;
         };
         let Ok(observations) = patterning::read_observations(&observed, version, true) else {
@@ -22,7 +29,8 @@ fuzz_target!(|data: &[u8]| {
             continue;
         }
         for (i, obs) in observations.iter().enumerate() {
-            let Ok(expected) = patterning::evaluate(&pattern, std::slice::from_ref(obs), version) else {
+            let Ok(expected) = patterning::evaluate(&pattern, std::slice::from_ref(obs), version)
+            else {
                 continue;
             };
             let mut builder = EngineBuilder::new(EngineOptions::default());
@@ -33,7 +41,11 @@ fuzz_target!(|data: &[u8]| {
             let mut result = ScanResult::default();
             engine.scan(i as u64, obs, &mut result);
             if result.errors.is_empty() {
-                assert_eq!(!result.matches.is_empty(), expected, "engine and evaluation disagree");
+                assert_eq!(
+                    !result.matches.is_empty(),
+                    expected,
+                    "engine and evaluation disagree"
+                );
             }
         }
     }

@@ -7,12 +7,22 @@ use libfuzzer_sys::fuzz_target;
 use patterning::{ObjectRules, Rules, StixVersion};
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(text) = std::str::from_utf8(data) else { return };
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
     for version in [StixVersion::V20, StixVersion::V21] {
         match patterning::parse_for_version(text, version) {
             Ok(pattern) => {
-                for objects in [ObjectRules::Strict, ObjectRules::AllowCustom, ObjectRules::Ignore] {
-                    let rules = Rules { objects, operand_formats: true, version };
+                for objects in [
+                    ObjectRules::Strict,
+                    ObjectRules::AllowCustom,
+                    ObjectRules::Ignore,
+                ] {
+                    let rules = Rules {
+                        objects,
+                        operand_formats: true,
+                        version,
+                    };
                     for problem in patterning::validate(&pattern, &rules) {
                         assert!(problem.offset <= text.len());
                         assert!(problem.column >= 1 && problem.line >= 1);
