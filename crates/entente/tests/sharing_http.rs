@@ -497,6 +497,8 @@ fn the_audit_log_records_and_detects_tampering() {
     let objects = server.url(&format!("/api1/collections/{}/objects/", w.shared));
     post(&objects, &w.cert, &envelope(&[marked(50, &[AMBER], None)]));
     get(&objects, &w.vendor);
+    // Audit entries of reads are written in batches within 50 ms.
+    std::thread::sleep(std::time::Duration::from_millis(300));
     drop(server);
     let verify = w.node.cli(&["audit", "verify"]);
     assert!(verify.status.success(), "{}", text(&verify.stdout));

@@ -8,6 +8,7 @@
 //! onward sharing and pseudonyms come from `sharing`; persistence from
 //! `store`; validity from `stix`.
 
+mod audit_queue;
 mod auth;
 mod incidents;
 mod ingest;
@@ -74,16 +75,19 @@ pub struct Node {
     validator: Validator,
     pseudonym_secret: Arc<Vec<u8>>,
     incidents: Option<incidents::IncidentDesk>,
+    read_audit: Arc<audit_queue::AuditQueue>,
 }
 
 impl Node {
     pub fn new(store: Arc<dyn Store>, validator: Validator) -> Result<Node> {
         let pseudonym_secret = Arc::new(store.node_secret()?);
+        let read_audit = Arc::new(audit_queue::AuditQueue::start(store.clone()));
         Ok(Node {
             store,
             validator,
             pseudonym_secret,
             incidents: None,
+            read_audit,
         })
     }
 
@@ -207,6 +211,29 @@ impl Node {
             });
         }
         Ok(out)
+    }
+
+    /// Queues an audit entry of a read; it is written within
+    /// [`audit_queue::FLUSH_AFTER`], in order with the others.
+    pub(crate) fn audit_read(
+        &self,
+        principal: &Principal,
+        collection: &str,
+        objects: Vec<String>,
+    ) -> Result<()> {
+        self.read_audit.push(
+            self.store.as_ref(),
+            AuditEntry {
+                token: principal.token_id,
+                user: principal.user_id(),
+                org: principal.org(),
+                action: "read-restricted".into(),
+                collection: Some(collection.to_string()),
+                objects,
+                detail: String::new(),
+            },
+        )?;
+        Ok(())
     }
 
     /// Appends to the audit log on behalf of `principal`.

@@ -88,13 +88,7 @@ impl Node {
             .map(|o| o.id.clone())
             .collect();
         if !restricted.is_empty() {
-            self.audit(
-                principal,
-                "read-restricted",
-                Some(&collection.id),
-                restricted,
-                String::new(),
-            )?;
+            self.audit_read(principal, &collection.id, restricted)?;
         }
         Ok(page)
     }

@@ -433,6 +433,8 @@ pub trait Store: Send + Sync + 'static {
 
     // Audit log: append-only, hash-chained.
     fn append_audit(&self, entry: &AuditEntry) -> Result<()>;
+    /// Appends several entries, in order, in one transaction.
+    fn append_audit_batch(&self, entries: &[AuditEntry]) -> Result<()>;
     fn audit(&self, filter: &AuditFilter) -> Result<Vec<AuditRecord>>;
     /// Every record in order, for verification.
     fn audit_chain(&self) -> Result<Vec<AuditRecord>>;

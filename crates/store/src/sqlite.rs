@@ -1582,6 +1582,13 @@ impl Store for SqliteStore {
     }
 
     fn append_audit(&self, entry: &AuditEntry) -> Result<()> {
+        self.append_audit_batch(std::slice::from_ref(entry))
+    }
+
+    fn append_audit_batch(&self, entries: &[AuditEntry]) -> Result<()> {
+        if entries.is_empty() {
+            return Ok(());
+        }
         let mut conn = lock(&self.writer);
         let tx = conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
@@ -1594,7 +1601,7 @@ impl Store for SqliteStore {
         )
         .optional()
         .map_err(db)?;
-        let (seq, prev, last_at) = match last {
+        let (mut seq, mut prev, last_at) = match last {
             Some((seq, hash, at)) => {
                 let mut prev = [0u8; 32];
                 if hash.len() == 32 {
@@ -1605,25 +1612,30 @@ impl Store for SqliteStore {
             None => (1, [0u8; 32], 0),
         };
         let at = Timestamp::from_micros(now().as_micros().max(last_at));
-        let hash = crate::audit::entry_hash(&prev, seq, at, entry);
-        cached_exec(&tx,
-            "INSERT INTO audit (seq, at, token, user, org, action, collection, objects, detail, prev_hash, hash)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-            params![
-                seq,
-                at.as_micros(),
-                entry.token,
-                entry.user,
-                entry.org,
-                entry.action,
-                entry.collection,
-                entry.objects.join(" "),
-                entry.detail,
-                &prev[..],
-                &hash[..]
-            ],
-        )
-        .map_err(db)?;
+        for entry in entries {
+            let hash = crate::audit::entry_hash(&prev, seq, at, entry);
+            cached_exec(
+                &tx,
+                "INSERT INTO audit (seq, at, token, user, org, action, collection, objects, detail, prev_hash, hash)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                params![
+                    seq,
+                    at.as_micros(),
+                    entry.token,
+                    entry.user,
+                    entry.org,
+                    entry.action,
+                    entry.collection,
+                    entry.objects.join(" "),
+                    entry.detail,
+                    &prev[..],
+                    &hash[..]
+                ],
+            )
+            .map_err(db)?;
+            prev = hash;
+            seq += 1;
+        }
         tx.commit().map_err(db)?;
         Ok(())
     }
