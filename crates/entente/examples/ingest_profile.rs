@@ -35,7 +35,10 @@ fn main() {
         .with_pattern_check(Arc::new(patterning::StixPatternCheck::default()));
     let node = node::Node::new(Arc::new(store), validator).expect("node");
     let principal = sharing::Principal::operator();
-    let count: usize = std::env::var("ENVELOPES").ok().and_then(|v| v.parse().ok()).unwrap_or(20);
+    let count: usize = std::env::var("ENVELOPES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(20);
     let envelopes: Vec<String> = (0..count)
         .map(|e| {
             let objects: Vec<String> = (0..1000)
@@ -62,7 +65,9 @@ fn main() {
         stored += report.stored();
         if (i + 1) % 100 == 0 {
             let rate = 100_000.0 / lap.elapsed().as_secs_f64();
-            let wal = std::fs::metadata(dir.path().join("p.db-wal")).map(|m| m.len()).unwrap_or(0);
+            let wal = std::fs::metadata(dir.path().join("p.db-wal"))
+                .map(|m| m.len())
+                .unwrap_or(0);
             println!(
                 "{stored:>8} objects: {rate:.0} objects/s over the last 100,000 (WAL {} MiB)",
                 wal >> 20

@@ -286,7 +286,7 @@ impl AudienceInterner {
             return Ok(*id);
         }
         let found: Option<i64> = cached_row(
-            &tx,
+            tx,
             "SELECT id FROM audiences WHERE keys = ?1",
             [&text],
             |r| r.get(0),
@@ -296,12 +296,11 @@ impl AudienceInterner {
         let id = match found {
             Some(id) => id,
             None => {
-                cached_exec(&tx, "INSERT INTO audiences (keys) VALUES (?1)", [&text])
-                    .map_err(db)?;
+                cached_exec(tx, "INSERT INTO audiences (keys) VALUES (?1)", [&text]).map_err(db)?;
                 let id = tx.last_insert_rowid();
                 for k in &sorted {
                     cached_exec(
-                        &tx,
+                        tx,
                         "INSERT INTO audience_keys (key, audience) VALUES (?1, ?2)",
                         params![k, id],
                     )
@@ -460,7 +459,7 @@ fn load_token(conn: &Connection, r: &rusqlite::Row<'_>) -> rusqlite::Result<Toke
     let user_id: Option<i64> = r.get(7)?;
     let user = match user_id {
         Some(u) => cached_row(
-            &conn,
+            conn,
             &format!(
                 "SELECT {USER_COLUMNS} FROM users u JOIN orgs o ON o.id = u.org WHERE u.id = ?1"
             ),
