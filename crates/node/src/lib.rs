@@ -17,7 +17,7 @@ mod read;
 use std::sync::Arc;
 
 use sharing::{Access, Principal};
-use stix::{Timestamp, Validator};
+use stix::Validator;
 use store::{AuditEntry, Collection, Store, StoreError};
 
 pub use auth::AuthFailure;
@@ -258,10 +258,4 @@ impl Node {
     }
 }
 
-pub(crate) fn now() -> Timestamp {
-    let micros = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_micros() as i64)
-        .unwrap_or(0);
-    Timestamp::from_micros(micros)
-}
+pub(crate) use store::now;

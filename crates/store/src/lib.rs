@@ -21,7 +21,7 @@ pub use incidents::{
     IncidentStore, IncidentVersion, NewIncident, NewSubmission, RecordChange, StoredIncident,
     SubmissionRecord,
 };
-pub use sqlite::{SqliteOptions, SqliteStore};
+pub use sqlite::{SqliteOptions, SqliteStore, now};
 
 use sharing::{CollectionPolicy, CommunityId, OrgId, Owner, Role, Tlp, UserId};
 use stix::{StixObject, Timestamp};

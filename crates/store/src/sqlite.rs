@@ -130,7 +130,9 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-pub(crate) fn now() -> Timestamp {
+/// The current time, microseconds since the epoch (the clock every layer
+/// stamps `date_added`, status and audit times with).
+pub fn now() -> Timestamp {
     let micros = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_micros() as i64)
@@ -561,6 +563,26 @@ fn stored_from_row(r: &rusqlite::Row<'_>, with_raw: bool) -> rusqlite::Result<St
 }
 
 impl SqliteStore {
+    /// Memberships matching `condition` (on `?1` = `key`).
+    fn membership_rows(&self, condition: &str, key: i64) -> Result<Vec<Membership>> {
+        let conn = self.reader()?;
+        let mut stmt = conn
+            .prepare_cached(&format!(
+                "SELECT community, org, pseudonymous FROM community_members WHERE {condition}"
+            ))
+            .map_err(db)?;
+        stmt.query_map([key], |r| {
+            Ok(Membership {
+                community: r.get(0)?,
+                org: r.get(1)?,
+                pseudonymous: r.get(2)?,
+            })
+        })
+        .map_err(db)?
+        .collect::<rusqlite::Result<Vec<_>>>()
+        .map_err(db)
+    }
+
     /// Brings the id index up to what `conn` sees: rows appended since the
     /// last one indexed, by this process or another.
     fn catch_up(&self, conn: &Connection) -> Result<()> {
@@ -1460,41 +1482,11 @@ impl Store for SqliteStore {
     }
 
     fn members(&self, community: CommunityId) -> Result<Vec<Membership>> {
-        let conn = self.reader()?;
-        let mut stmt = conn
-            .prepare_cached(
-                "SELECT community, org, pseudonymous FROM community_members WHERE community = ?1 ORDER BY org",
-            )
-            .map_err(db)?;
-        stmt.query_map([community], |r| {
-            Ok(Membership {
-                community: r.get(0)?,
-                org: r.get(1)?,
-                pseudonymous: r.get(2)?,
-            })
-        })
-        .map_err(db)?
-        .collect::<rusqlite::Result<Vec<_>>>()
-        .map_err(db)
+        self.membership_rows("community = ?1 ORDER BY org", community)
     }
 
     fn memberships(&self, org: OrgId) -> Result<Vec<Membership>> {
-        let conn = self.reader()?;
-        let mut stmt = conn
-            .prepare_cached(
-                "SELECT community, org, pseudonymous FROM community_members WHERE org = ?1 ORDER BY community",
-            )
-            .map_err(db)?;
-        stmt.query_map([org], |r| {
-            Ok(Membership {
-                community: r.get(0)?,
-                org: r.get(1)?,
-                pseudonymous: r.get(2)?,
-            })
-        })
-        .map_err(db)?
-        .collect::<rusqlite::Result<Vec<_>>>()
-        .map_err(db)
+        self.membership_rows("org = ?1 ORDER BY community", org)
     }
 
     fn node_secret(&self) -> Result<Vec<u8>> {

@@ -64,13 +64,7 @@ pub fn parse_duration(text: &str) -> anyhow::Result<i64> {
     Ok(n * scale)
 }
 
-pub fn now() -> Timestamp {
-    let micros = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_micros() as i64)
-        .unwrap_or(0);
-    Timestamp::from_micros(micros)
-}
+pub use store::now;
 
 /// Creates a token and returns its secret.
 pub fn create(node: &Site, args: &CreateArgs) -> anyhow::Result<String> {

@@ -5,8 +5,6 @@ pub mod discovery;
 pub mod incidents;
 pub mod objects;
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use sharing::Principal;
@@ -17,13 +15,7 @@ use crate::AppState;
 use crate::error::ApiError;
 use crate::media::TAXII_JSON;
 
-pub(crate) fn now() -> Timestamp {
-    let micros = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_micros() as i64)
-        .unwrap_or(0);
-    Timestamp::from_micros(micros)
-}
+pub(crate) use store::now;
 
 pub async fn not_found() -> ApiError {
     ApiError::not_found("no TAXII resource at this URL; discovery is at /taxii2/")
