@@ -42,7 +42,7 @@ enum DemoOwner<'a> {
 
 /// Creates the node if needed, sets up the demo (idempotently) and prints
 /// a token per demo user.
-pub fn prepare(dir: &Path) -> anyhow::Result<()> {
+pub fn prepare(dir: &Path, listen: std::net::SocketAddr) -> anyhow::Result<()> {
     if !site::database_path(dir).exists() {
         let admin = init::create_node(
             dir,
@@ -221,7 +221,7 @@ pub fn prepare(dir: &Path) -> anyhow::Result<()> {
     }
     if let Some((_, t)) = tokens.first() {
         eprintln!(
-            "\nTry:\n  curl -H 'Authorization: Bearer {t}' http://127.0.0.1:9000/api1/collections/\n  curl -H 'Authorization: Bearer {t}' http://127.0.0.1:9000/api1/collections/{DEMO_COLLECTION}/objects/\n"
+            "\nTry:\n  curl -H 'Authorization: Bearer {t}' http://{listen}/api1/collections/\n  curl -H 'Authorization: Bearer {t}' http://{listen}/api1/collections/{DEMO_COLLECTION}/objects/\n"
         );
     }
     Ok(())

@@ -8,7 +8,7 @@ use anyhow::Context;
 use taxii::{AppState, ServeOptions, TlsFiles};
 
 use crate::commands::demo;
-use crate::site::Site;
+use crate::site::{self, Site};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -31,7 +31,14 @@ pub struct Args {
 
 pub fn run(dir: &Path, args: Args) -> anyhow::Result<ExitCode> {
     if args.demo {
-        demo::prepare(dir)?;
+        // Where the curl examples should point (the configured address
+        // when --listen is not given).
+        let listen = match args.listen {
+            Some(a) => a,
+            None if site::database_path(dir).exists() => Site::open(dir)?.config.server.listen,
+            None => crate::config::Config::default().server.listen,
+        };
+        demo::prepare(dir, listen)?;
     }
     let mut node = Site::open(dir)?;
     if let Some(listen) = args.listen {
