@@ -88,7 +88,7 @@ impl Default for Database {
     fn default() -> Self {
         Database {
             synchronous_full: false,
-            cache_mib: 64,
+            cache_mib: 48,
         }
     }
 }

@@ -13,25 +13,22 @@
 
 use std::collections::HashMap;
 
-/// Rows (their `date_added`) holding one id, in any collection.
-#[derive(Clone, Debug)]
-enum Rows {
-    One(i64),
-    Many(Vec<i64>),
-}
-
-/// `type--uuid`, packed: the type interned, the UUID as 128 bits.
-type Key = (u32, u128);
+/// `type--uuid`, packed: the UUID's bytes and the interned type (20 bytes,
+/// so an entry with its first row is 32: about 37 MB for a million ids).
+type Key = ([u8; 16], u32);
 
 #[derive(Debug, Default)]
 pub(crate) struct IdIndex {
     types: HashMap<Box<str>, u32>,
-    rows: HashMap<Key, Rows>,
+    /// The first row (`date_added`) of each id, in any collection.
+    first: HashMap<Key, i64>,
+    /// Further rows of the ids that have several (versions, other collections).
+    more: HashMap<Key, Vec<i64>>,
     /// The highest `date_added` incorporated.
     pub(crate) high_water: i64,
 }
 
-fn parse_uuid(text: &str) -> Option<u128> {
+fn parse_uuid(text: &str) -> Option<[u8; 16]> {
     let mut value: u128 = 0;
     let mut digits = 0;
     for c in text.bytes() {
@@ -42,7 +39,7 @@ fn parse_uuid(text: &str) -> Option<u128> {
         value = (value << 4) | u128::from(d);
         digits += 1;
     }
-    (digits == 32).then_some(value)
+    (digits == 32).then_some(value.to_be_bytes())
 }
 
 impl IdIndex {
@@ -51,12 +48,12 @@ impl IdIndex {
         let uuid = parse_uuid(uuid)?;
         let next = self.types.len() as u32;
         let t = *self.types.entry(ty.into()).or_insert(next);
-        Some((t, uuid))
+        Some((uuid, t))
     }
 
     fn existing_key(&self, id: &str) -> Option<Key> {
         let (ty, uuid) = id.split_once("--")?;
-        Some((*self.types.get(ty)?, parse_uuid(uuid)?))
+        Some((parse_uuid(uuid)?, *self.types.get(ty)?))
     }
 
     /// Records that row `date_added` holds `id`. Does not move the high-water
@@ -64,19 +61,15 @@ impl IdIndex {
     /// not proof that every earlier row is known (see [`IdIndex::advance`]).
     pub(crate) fn insert(&mut self, id: &str, date_added: i64) {
         if let Some(key) = self.key(id) {
-            match self.rows.get_mut(&key) {
+            match self.first.get(&key) {
                 None => {
-                    self.rows.insert(key, Rows::One(date_added));
+                    self.first.insert(key, date_added);
                 }
-                Some(Rows::One(first)) => {
-                    let first = *first;
-                    if first != date_added {
-                        self.rows.insert(key, Rows::Many(vec![first, date_added]));
-                    }
-                }
-                Some(Rows::Many(all)) => {
-                    if !all.contains(&date_added) {
-                        all.push(date_added);
+                Some(first) if *first == date_added => {}
+                Some(_) => {
+                    let more = self.more.entry(key).or_default();
+                    if !more.contains(&date_added) {
+                        more.push(date_added);
                     }
                 }
             }
@@ -90,16 +83,19 @@ impl IdIndex {
 
     /// Rows that may hold `id` (to be checked against the table).
     pub(crate) fn candidates(&self, id: &str, out: &mut Vec<i64>) {
-        match self.existing_key(id).and_then(|k| self.rows.get(&k)) {
-            Some(Rows::One(r)) => out.push(*r),
-            Some(Rows::Many(all)) => out.extend_from_slice(all),
-            None => {}
+        if let Some(key) = self.existing_key(id)
+            && let Some(first) = self.first.get(&key)
+        {
+            out.push(*first);
+            if let Some(more) = self.more.get(&key) {
+                out.extend_from_slice(more);
+            }
         }
     }
 
     #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
-        self.rows.len()
+        self.first.len()
     }
 }
 

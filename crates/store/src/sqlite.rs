@@ -34,7 +34,7 @@ impl Default for SqliteOptions {
     fn default() -> Self {
         SqliteOptions {
             synchronous_full: false,
-            cache_mib: 64,
+            cache_mib: 48,
         }
     }
 }
