@@ -197,7 +197,7 @@ fn percent_encode(s: &str) -> String {
 
 /// A blocking HTTP client: rustls with the aws-lc-rs provider (the one the
 /// server side uses too) and the platform's trust store.
-fn agent() -> ureq::Agent {
+pub(crate) fn agent() -> ureq::Agent {
     let tls = ureq::tls::TlsConfig::builder()
         .provider(ureq::tls::TlsProvider::Rustls)
         .root_certs(ureq::tls::RootCerts::PlatformVerifier)

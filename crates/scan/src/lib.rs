@@ -8,11 +8,15 @@
 //!   lists of domains, URLs, addresses and hashes.
 //! - [`indicators`]: STIX bundles, MVT `.stix2` files and TAXII 2.1
 //!   collections.
+//! - [`post`]: what a scan found, posted to a TAXII 2.1 collection in
+//!   envelopes that fit the API root, each status followed to completion.
 
 pub mod indicators;
 pub mod input;
 pub mod objects;
+pub mod post;
 pub mod time;
 
 pub use indicators::{Indicator, TaxiiSource};
 pub use input::{Format, Input, InputError, Record};
+pub use post::{PostError, TaxiiTarget};
