@@ -386,7 +386,7 @@ fn read_reply(
     Ok((status, body))
 }
 
-/// The server's own words from a TAXII error resource, as `: …`.
+/// The server's own words from a TAXII error resource, as ` (server: …)`.
 fn detail(body: &str) -> String {
     let words = serde_json::from_str::<Value>(body).ok().and_then(|v| {
         v.get("description")
@@ -395,9 +395,9 @@ fn detail(body: &str) -> String {
             .map(str::to_owned)
     });
     match words {
-        Some(w) => format!(": {w}"),
+        Some(w) => format!(" (server: {w})"),
         None if body.trim().is_empty() => String::new(),
-        None => format!(": {}", body.chars().take(300).collect::<String>()),
+        None => format!(" (server: {})", body.chars().take(300).collect::<String>()),
     }
 }
 
@@ -500,9 +500,9 @@ mod tests {
     fn error_details_come_from_taxii_error_resources() {
         assert_eq!(
             detail(r#"{"title":"Forbidden","description":"no write access"}"#),
-            ": no write access"
+            " (server: no write access)"
         );
         assert_eq!(detail(""), "");
-        assert_eq!(detail("plain words"), ": plain words");
+        assert_eq!(detail("plain words"), " (server: plain words)");
     }
 }
