@@ -1,7 +1,8 @@
 //! `entente scan`: match logs and observed data against shared indicators.
 //!
 //! Exit status as clamscan's: 0 when nothing matched, 1 when something did,
-//! 2 on an error (no usable indicators, an input that cannot be read).
+//! 2 on an error (no usable indicators, an input that cannot be read, a post
+//! of the sightings that the server did not fully store).
 
 use std::collections::{HashMap, VecDeque};
 use std::io::Write;
@@ -28,14 +29,24 @@ pub struct Args {
     /// Indicators from a TAXII 2.1 collection: its URL (…/collections/ID/).
     #[arg(long, value_name = "URL")]
     taxii: Option<String>,
-    /// Bearer token for --taxii.
-    #[arg(
-        long,
-        env = "ENTENTE_TOKEN",
-        requires = "taxii",
-        hide_env_values = true
-    )]
+    /// Bearer token for --taxii (and for --post unless --post-token is given).
+    #[arg(long, env = "ENTENTE_TOKEN", hide_env_values = true)]
     token: Option<String>,
+    /// When something matched, post the sightings (with the observed data
+    /// they rest on) to this TAXII 2.1 collection: its URL (…/collections/ID/).
+    #[arg(long, value_name = "URL")]
+    post: Option<String>,
+    /// Bearer token for --post (default: the ENTENTE_POST_TOKEN environment
+    /// variable, else --token). The variable is read only with --post, so
+    /// that it can stay set for scans that post nothing.
+    #[arg(long, requires = "post")]
+    post_token: Option<String>,
+    /// STIX identity of the organisation that saw the matches
+    /// (identity--…): the sightings' created_by_ref and where_sighted_refs.
+    /// On an Entente node, a pseudonymous member of the collection's
+    /// community is shown to other readers under its pseudonym instead.
+    #[arg(long, value_name = "IDENTITY_ID")]
+    identity: Option<String>,
     /// What to print: a readable summary, JSON lines, or a STIX bundle of
     /// sightings (with the observed data that matched).
     #[arg(long, value_enum, default_value = "text")]
@@ -84,6 +95,7 @@ const KEPT_OBSERVATIONS: usize = 4_096;
 const OBSERVATIONS_PER_SIGHTING: usize = 1_000;
 
 pub fn run(data: &Path, args: Args) -> anyhow::Result<ExitCode> {
+    check_sharing_args(&args)?;
     let indicators = load_indicators(data, &args)?;
     let mut builder = EngineBuilder::new(EngineOptions {
         max_retained: args.max_retained,
@@ -234,10 +246,15 @@ pub fn run(data: &Path, args: Args) -> anyhow::Result<ExitCode> {
         }
     }
 
+    let sightings = if args.output == Output::Stix || args.post.is_some() {
+        sighting_objects(&indicators, &hits, args.identity.as_deref())
+    } else {
+        Vec::new()
+    };
     match args.output {
         Output::Text => write_text(&mut out, &indicators, &hits, &names)?,
         Output::Jsonl => {}
-        Output::Stix => write_stix(&mut out, &indicators, &hits)?,
+        Output::Stix => write_bundle(&mut out, &sightings)?,
     }
     out.flush()?;
     eprintln!(
@@ -253,6 +270,32 @@ pub fn run(data: &Path, args: Args) -> anyhow::Result<ExitCode> {
             "warning: {eval_errors} evaluations failed (values of the wrong form for a pattern)"
         );
     }
+    if let Some(url) = &args.post {
+        if unreadable > 0 {
+            bail!(
+                "{unreadable} of {} inputs could not be read: nothing posted to {url} (fix the inputs and scan again)",
+                args.inputs.len()
+            );
+        }
+        if hits.is_empty() {
+            eprintln!("nothing matched: nothing posted to {url}");
+        } else if sightings.is_empty() {
+            eprintln!(
+                "nothing posted to {url}: the matched indicators have no valid STIX identifiers to sight"
+            );
+        } else {
+            let token = args
+                .post_token
+                .clone()
+                .or_else(|| {
+                    std::env::var("ENTENTE_POST_TOKEN")
+                        .ok()
+                        .filter(|t| !t.is_empty())
+                })
+                .or_else(|| args.token.clone());
+            post_sightings(url, token, &sightings)?;
+        }
+    }
     Ok(if unreadable > 0 {
         ExitCode::from(2)
     } else if hits.is_empty() {
@@ -261,6 +304,95 @@ pub fn run(data: &Path, args: Args) -> anyhow::Result<ExitCode> {
         ExitCode::from(1)
     })
 }
+
+/// Refuses a malformed --identity or --post before any scanning is done.
+fn check_sharing_args(args: &Args) -> anyhow::Result<()> {
+    if let Some(identity) = &args.identity {
+        match stix::Identifier::parse(identity) {
+            Ok(id) if id.object_type() == "identity" => {}
+            Ok(id) => bail!(
+                "--identity {identity}: a {} is not an identity; give the identity id of your organisation (entente org list shows it)",
+                id.object_type()
+            ),
+            Err(e) => bail!(
+                "--identity {identity:?} is not a STIX identifier ({e}); give identity--<uuid> (entente org list shows it)"
+            ),
+        }
+    }
+    if let Some(url) = &args.post
+        && let Err(e) = scan::post::collection_urls(url)
+    {
+        bail!("--post {url}: {e}");
+    }
+    Ok(())
+}
+
+/// Posts the sightings and what they refer to, observables first and
+/// sightings last, so that a reader of a partly posted result never meets a
+/// sighting whose observed data has not arrived yet. Every object the server
+/// did not store makes the post an error.
+fn post_sightings(url: &str, token: Option<String>, objects: &[Value]) -> anyhow::Result<()> {
+    let rank = |o: &Value| match o.get("type").and_then(Value::as_str) {
+        Some("sighting") => 2,
+        Some("observed-data") => 1,
+        _ => 0,
+    };
+    let mut ordered: Vec<&Value> = objects.iter().collect();
+    ordered.sort_by_key(|o| rank(o));
+    let serialised = ordered
+        .iter()
+        .map(serde_json::to_string)
+        .collect::<Result<Vec<_>, _>>()?;
+    let target = scan::TaxiiTarget {
+        url: url.to_owned(),
+        token,
+    };
+    let limits = scan::post::PostLimits::default();
+    let reports = scan::post::post_objects(&target, &serialised, &limits, |r| {
+        eprintln!(
+            "posted envelope {}/{} ({} object{}, {} bytes) to {url}: {} stored, {} failed (status {})",
+            r.number,
+            r.of,
+            r.objects,
+            if r.objects == 1 { "" } else { "s" },
+            r.bytes,
+            r.success_count,
+            r.failures.len(),
+            r.status_id
+        );
+        for f in r.failures.iter().take(SHOWN_FAILURES) {
+            eprintln!("  failed {}: {}", f.id, f.message);
+        }
+        if r.failures.len() > SHOWN_FAILURES {
+            eprintln!("  … and {} more", r.failures.len() - SHOWN_FAILURES);
+        }
+    })
+    .context("posting the sightings failed")?;
+    let failures: Vec<&scan::post::Failure> =
+        reports.iter().flat_map(|r| r.failures.iter()).collect();
+    if !failures.is_empty() {
+        let named: Vec<String> = failures
+            .iter()
+            .take(SHOWN_FAILURES)
+            .map(|f| format!("{}: {}", f.id, f.message))
+            .collect();
+        bail!(
+            "{} of {} objects were not stored in {url}: {}{}",
+            failures.len(),
+            serialised.len(),
+            named.join("; "),
+            if failures.len() > SHOWN_FAILURES {
+                "; …"
+            } else {
+                ""
+            }
+        );
+    }
+    Ok(())
+}
+
+/// Failures printed per envelope and named in the final error.
+const SHOWN_FAILURES: usize = 20;
 
 fn load_indicators(data: &Path, args: &Args) -> anyhow::Result<Vec<Indicator>> {
     if let Some(file) = &args.indicators {
@@ -417,11 +549,13 @@ fn write_text(
 
 /// Sightings of each matched indicator, with observed-data for what came
 /// from logs (STIX input is referred to by its observed-data identifiers).
-fn write_stix(
-    out: &mut impl Write,
+/// `identity` is who saw them: creator of the sightings and observed data,
+/// and where they were sighted.
+fn sighting_objects(
     indicators: &[Indicator],
     hits: &HashMap<usize, Hits>,
-) -> anyhow::Result<()> {
+    identity: Option<&str>,
+) -> Vec<Value> {
     let created = format_time(now_micros());
     let mut objects: Vec<Value> = Vec::new();
     let mut emitted: std::collections::HashSet<String> = std::collections::HashSet::new();
@@ -448,7 +582,7 @@ fn write_stix(
                 continue;
             }
             let id = format!("observed-data--{}", uuid::Uuid::new_v4());
-            objects.push(json!({
+            let mut observed = json!({
                 "type": "observed-data",
                 "spec_version": "2.1",
                 "id": id,
@@ -458,7 +592,11 @@ fn write_stix(
                 "last_observed": format_time(s.last),
                 "number_observed": 1,
                 "object_refs": scos.iter().map(|(id, _)| id.clone()).collect::<Vec<_>>(),
-            }));
+            });
+            if let Some(identity) = identity {
+                observed["created_by_ref"] = json!(identity);
+            }
+            objects.push(observed);
             for (sco_id, sco) in scos {
                 if emitted.insert(sco_id.clone()) {
                     objects.push(sco.clone());
@@ -482,8 +620,16 @@ fn write_stix(
             refs.dedup();
             sighting["observed_data_refs"] = json!(refs);
         }
+        if let Some(identity) = identity {
+            sighting["created_by_ref"] = json!(identity);
+            sighting["where_sighted_refs"] = json!([identity]);
+        }
         objects.push(sighting);
     }
+    objects
+}
+
+fn write_bundle(out: &mut impl Write, objects: &[Value]) -> anyhow::Result<()> {
     let bundle = json!({
         "type": "bundle",
         "id": format!("bundle--{}", uuid::Uuid::new_v4()),
