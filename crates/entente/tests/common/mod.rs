@@ -304,3 +304,31 @@ pub fn put_json(url: &str, token: Option<&str>, body: &str, headers: &[(&str, &s
     }
     reply(req.send(body))
 }
+
+impl Node {
+    /// A node made with extra `entente init` flags (e.g. `--max-content-length`).
+    pub fn init_with(extra: &[&str]) -> Node {
+        let dir = tempfile::tempdir().unwrap();
+        let mut args = vec!["init"];
+        args.extend_from_slice(extra);
+        let out = run(dir.path(), &args);
+        assert!(out.status.success(), "init failed: {}", text(&out.stderr));
+        let admin = text(&out.stdout).lines().last().unwrap().trim().to_string();
+        assert!(admin.starts_with("ent_"), "{admin}");
+        Node { dir, admin }
+    }
+
+    /// The STIX identity id of an organisation, as `entente org list` shows it.
+    pub fn org_identity(&self, name: &str) -> String {
+        let out = self.cli(&["org", "list"]);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        text(&out.stdout)
+            .lines()
+            .find_map(|line| {
+                let (org, identity) = line.trim_end().rsplit_once(char::is_whitespace)?;
+                (org.trim_end() == name && identity.starts_with("identity--"))
+                    .then(|| identity.to_string())
+            })
+            .unwrap_or_else(|| panic!("no organisation {name:?} in `entente org list`"))
+    }
+}
