@@ -14,7 +14,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use sharing::{OrgId, UserId};
 use stix::Timestamp;
 
-use crate::sqlite::{SqliteStore, db, now};
+use crate::sqlite::{SqliteStore, cached_rows, db, now};
 use crate::{Result, StoreError};
 
 /// An incident as stored: the current version of its record.
@@ -261,26 +261,20 @@ impl IncidentStore for SqliteStore {
     fn incidents(&self, org: Option<OrgId>) -> Result<Vec<StoredIncident>> {
         let conn = self.read_connection()?;
         let rows = match org {
-            Some(org) => {
-                let mut stmt = conn
-                    .prepare_cached(&format!(
-                        "SELECT {INCIDENT_COLUMNS} FROM incidents WHERE org = ?1 ORDER BY updated DESC"
-                    ))
-                    .map_err(db)?;
-                stmt.query_map([org], incident_from_row)
-                    .map_err(db)?
-                    .collect::<rusqlite::Result<Vec<_>>>()
-            }
-            None => {
-                let mut stmt = conn
-                    .prepare_cached(&format!(
-                        "SELECT {INCIDENT_COLUMNS} FROM incidents ORDER BY updated DESC"
-                    ))
-                    .map_err(db)?;
-                stmt.query_map([], incident_from_row)
-                    .map_err(db)?
-                    .collect::<rusqlite::Result<Vec<_>>>()
-            }
+            Some(org) => cached_rows(
+                &conn,
+                &format!(
+                    "SELECT {INCIDENT_COLUMNS} FROM incidents WHERE org = ?1 ORDER BY updated DESC"
+                ),
+                [org],
+                incident_from_row,
+            ),
+            None => cached_rows(
+                &conn,
+                &format!("SELECT {INCIDENT_COLUMNS} FROM incidents ORDER BY updated DESC"),
+                [],
+                incident_from_row,
+            ),
         };
         rows.map_err(db)
     }
@@ -339,40 +333,38 @@ impl IncidentStore for SqliteStore {
 
     fn submissions(&self, incident: &str) -> Result<Vec<SubmissionRecord>> {
         let conn = self.read_connection()?;
-        let mut stmt = conn
-            .prepare_cached(&format!(
+        cached_rows(
+            &conn,
+            &format!(
                 "SELECT {SUBMISSION_COLUMNS} FROM incident_submissions s
                  LEFT JOIN users u ON u.id = s.recorded_by LEFT JOIN orgs o ON o.id = u.org
                  WHERE s.incident = ?1 ORDER BY s.seq"
-            ))
-            .map_err(db)?;
-        stmt.query_map([incident], submission_from_row)
-            .map_err(db)?
-            .collect::<rusqlite::Result<Vec<_>>>()
-            .map_err(db)
+            ),
+            [incident],
+            submission_from_row,
+        )
+        .map_err(db)
     }
 
     fn incident_versions(&self, incident: &str) -> Result<Vec<IncidentVersion>> {
         let conn = self.read_connection()?;
-        let mut stmt = conn
-            .prepare_cached(
-                "SELECT v.version, v.recorded_at, v.recorded_by, o.name || '/' || u.name, v.record
+        cached_rows(
+            &conn,
+            "SELECT v.version, v.recorded_at, v.recorded_by, o.name || '/' || u.name, v.record
                  FROM incident_versions v
                  LEFT JOIN users u ON u.id = v.recorded_by LEFT JOIN orgs o ON o.id = u.org
                  WHERE v.incident = ?1 ORDER BY v.version",
-            )
-            .map_err(db)?;
-        stmt.query_map([incident], |r| {
-            Ok(IncidentVersion {
-                version: r.get(0)?,
-                recorded_at: Timestamp::from_micros(r.get(1)?),
-                recorded_by: r.get(2)?,
-                recorded_by_name: r.get(3)?,
-                record: r.get(4)?,
-            })
-        })
-        .map_err(db)?
-        .collect::<rusqlite::Result<Vec<_>>>()
+            [incident],
+            |r| {
+                Ok(IncidentVersion {
+                    version: r.get(0)?,
+                    recorded_at: Timestamp::from_micros(r.get(1)?),
+                    recorded_by: r.get(2)?,
+                    recorded_by_name: r.get(3)?,
+                    record: r.get(4)?,
+                })
+            },
+        )
         .map_err(db)
     }
 }

@@ -366,6 +366,17 @@ fn cached_row<T, P: rusqlite::Params>(
     conn.prepare_cached(sql)?.query_row(params, f)
 }
 
+/// Every row of a query through the connection's statement cache.
+pub(crate) fn cached_rows<T, P: rusqlite::Params>(
+    conn: &Connection,
+    sql: &str,
+    params: P,
+    f: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+) -> rusqlite::Result<Vec<T>> {
+    let mut stmt = conn.prepare_cached(sql)?;
+    stmt.query_map(params, f)?.collect()
+}
+
 /// `execute` through the connection's statement cache.
 fn cached_exec<P: rusqlite::Params>(
     conn: &Connection,
@@ -566,20 +577,20 @@ impl SqliteStore {
     /// Memberships matching `condition` (on `?1` = `key`).
     fn membership_rows(&self, condition: &str, key: i64) -> Result<Vec<Membership>> {
         let conn = self.reader()?;
-        let mut stmt = conn
-            .prepare_cached(&format!(
+        cached_rows(
+            &conn,
+            &format!(
                 "SELECT community, org, pseudonymous FROM community_members WHERE {condition}"
-            ))
-            .map_err(db)?;
-        stmt.query_map([key], |r| {
-            Ok(Membership {
-                community: r.get(0)?,
-                org: r.get(1)?,
-                pseudonymous: r.get(2)?,
-            })
-        })
-        .map_err(db)?
-        .collect::<rusqlite::Result<Vec<_>>>()
+            ),
+            [key],
+            |r| {
+                Ok(Membership {
+                    community: r.get(0)?,
+                    org: r.get(1)?,
+                    pseudonymous: r.get(2)?,
+                })
+            },
+        )
         .map_err(db)
     }
 
@@ -756,21 +767,19 @@ impl SqliteStore {
 impl Store for SqliteStore {
     fn api_roots(&self) -> Result<Vec<ApiRoot>> {
         let conn = self.reader()?;
-        let mut stmt = conn
-            .prepare_cached(
-                "SELECT path, title, description, max_content_length FROM api_roots ORDER BY path",
-            )
-            .map_err(db)?;
-        stmt.query_map([], |r| {
-            Ok(ApiRoot {
-                path: r.get(0)?,
-                title: r.get(1)?,
-                description: r.get(2)?,
-                max_content_length: r.get::<_, i64>(3)? as u64,
-            })
-        })
-        .map_err(db)?
-        .collect::<rusqlite::Result<Vec<_>>>()
+        cached_rows(
+            &conn,
+            "SELECT path, title, description, max_content_length FROM api_roots ORDER BY path",
+            [],
+            |r| {
+                Ok(ApiRoot {
+                    path: r.get(0)?,
+                    title: r.get(1)?,
+                    description: r.get(2)?,
+                    max_content_length: r.get::<_, i64>(3)? as u64,
+                })
+            },
+        )
         .map_err(db)
     }
 
@@ -790,28 +799,26 @@ impl Store for SqliteStore {
 
     fn collections(&self, api_root: &str) -> Result<Vec<Collection>> {
         let conn = self.reader()?;
-        let mut stmt = conn
-            .prepare_cached(&format!(
+        cached_rows(
+            &conn,
+            &format!(
                 "SELECT {COLLECTION_COLUMNS} FROM collections WHERE api_root = ?1 ORDER BY id"
-            ))
-            .map_err(db)?;
-        stmt.query_map([api_root], collection_from_row)
-            .map_err(db)?
-            .collect::<rusqlite::Result<Vec<_>>>()
-            .map_err(db)
+            ),
+            [api_root],
+            collection_from_row,
+        )
+        .map_err(db)
     }
 
     fn all_collections(&self) -> Result<Vec<Collection>> {
         let conn = self.reader()?;
-        let mut stmt = conn
-            .prepare_cached(&format!(
-                "SELECT {COLLECTION_COLUMNS} FROM collections ORDER BY created, key"
-            ))
-            .map_err(db)?;
-        stmt.query_map([], collection_from_row)
-            .map_err(db)?
-            .collect::<rusqlite::Result<Vec<_>>>()
-            .map_err(db)
+        cached_rows(
+            &conn,
+            &format!("SELECT {COLLECTION_COLUMNS} FROM collections ORDER BY created, key"),
+            [],
+            collection_from_row,
+        )
+        .map_err(db)
     }
 
     fn collection(&self, id: &str) -> Result<Option<Collection>> {
@@ -1319,13 +1326,13 @@ impl Store for SqliteStore {
 
     fn orgs(&self) -> Result<Vec<Org>> {
         let conn = self.reader()?;
-        let mut stmt = conn
-            .prepare_cached("SELECT id, name, identity_id, created FROM orgs ORDER BY name")
-            .map_err(db)?;
-        stmt.query_map([], org_from_row)
-            .map_err(db)?
-            .collect::<rusqlite::Result<Vec<_>>>()
-            .map_err(db)
+        cached_rows(
+            &conn,
+            "SELECT id, name, identity_id, created FROM orgs ORDER BY name",
+            [],
+            org_from_row,
+        )
+        .map_err(db)
     }
 
     fn org_by_id(&self, id: OrgId) -> Result<Option<Org>> {
@@ -1383,14 +1390,9 @@ impl Store for SqliteStore {
 
     fn users(&self) -> Result<Vec<User>> {
         let conn = self.reader()?;
-        let mut stmt = conn
-            .prepare_cached(&format!(
+        cached_rows(&conn, &format!(
                 "SELECT {USER_COLUMNS} FROM users u JOIN orgs o ON o.id = u.org ORDER BY o.name, u.name"
-            ))
-            .map_err(db)?;
-        stmt.query_map([], |r| user_from_row(r, 0))
-            .map_err(db)?
-            .collect::<rusqlite::Result<Vec<_>>>()
+            ), [], |r| user_from_row(r, 0))
             .map_err(db)
     }
 
@@ -1398,25 +1400,15 @@ impl Store for SqliteStore {
         let conn = self.reader()?;
         let found: Vec<User> = match path.split_once('/') {
             Some((org, name)) => {
-                let mut stmt = conn
-                    .prepare_cached(&format!(
+                cached_rows(&conn, &format!(
                         "SELECT {USER_COLUMNS} FROM users u JOIN orgs o ON o.id = u.org WHERE o.name = ?1 AND u.name = ?2"
-                    ))
-                    .map_err(db)?;
-                stmt.query_map([org, name], |r| user_from_row(r, 0))
-                    .map_err(db)?
-                    .collect::<rusqlite::Result<Vec<_>>>()
+                    ), [org, name], |r| user_from_row(r, 0))
                     .map_err(db)?
             }
             None => {
-                let mut stmt = conn
-                    .prepare_cached(&format!(
+                cached_rows(&conn, &format!(
                         "SELECT {USER_COLUMNS} FROM users u JOIN orgs o ON o.id = u.org WHERE u.name = ?1"
-                    ))
-                    .map_err(db)?;
-                stmt.query_map([path], |r| user_from_row(r, 0))
-                    .map_err(db)?
-                    .collect::<rusqlite::Result<Vec<_>>>()
+                    ), [path], |r| user_from_row(r, 0))
                     .map_err(db)?
             }
         };
@@ -1449,13 +1441,13 @@ impl Store for SqliteStore {
 
     fn communities(&self) -> Result<Vec<Community>> {
         let conn = self.reader()?;
-        let mut stmt = conn
-            .prepare_cached("SELECT id, name, show_members, created FROM communities ORDER BY name")
-            .map_err(db)?;
-        stmt.query_map([], community_from_row)
-            .map_err(db)?
-            .collect::<rusqlite::Result<Vec<_>>>()
-            .map_err(db)
+        cached_rows(
+            &conn,
+            "SELECT id, name, show_members, created FROM communities ORDER BY name",
+            [],
+            community_from_row,
+        )
+        .map_err(db)
     }
 
     fn community(&self, name: &str) -> Result<Option<Community>> {
