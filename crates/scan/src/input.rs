@@ -84,6 +84,26 @@ pub struct Input {
     pub progress: Arc<AtomicU64>,
 }
 
+impl Input {
+    /// Reads the next line into `buf` (cleared first) and counts it in
+    /// `line`; `Ok(false)` at the end of the input.
+    fn next_line(&mut self, buf: &mut String, line: &mut u64) -> Result<bool, InputError> {
+        buf.clear();
+        match self.reader.read_line(buf) {
+            Ok(0) => Ok(false),
+            Ok(_) => {
+                *line += 1;
+                Ok(true)
+            }
+            Err(e) => Err(InputError {
+                source_name: self.name.clone(),
+                line: Some(*line + 1),
+                message: format!("cannot read: {e}"),
+            }),
+        }
+    }
+}
+
 struct Counting<R> {
     inner: R,
     count: Arc<AtomicU64>,
@@ -292,19 +312,11 @@ impl Iterator for LineRecords {
 
     fn next(&mut self) -> Option<Self::Item> {
         loop {
-            self.buf.clear();
-            match self.input.reader.read_line(&mut self.buf) {
-                Ok(0) => return None,
-                Ok(_) => {}
-                Err(e) => {
-                    return Some(Err(InputError {
-                        source_name: self.input.name.clone(),
-                        line: Some(self.line + 1),
-                        message: format!("cannot read: {e}"),
-                    }));
-                }
+            match self.input.next_line(&mut self.buf, &mut self.line) {
+                Ok(true) => {}
+                Ok(false) => return None,
+                Err(e) => return Some(Err(e)),
             }
-            self.line += 1;
             let line = self.buf.trim();
             if line.is_empty() || (self.format == Format::List && line.starts_with('#')) {
                 continue;
@@ -703,19 +715,11 @@ impl Iterator for ZeekTsv {
 
     fn next(&mut self) -> Option<Self::Item> {
         loop {
-            self.buf.clear();
-            match self.input.reader.read_line(&mut self.buf) {
-                Ok(0) => return None,
-                Ok(_) => {}
-                Err(e) => {
-                    return Some(Err(InputError {
-                        source_name: self.input.name.clone(),
-                        line: Some(self.line + 1),
-                        message: format!("cannot read: {e}"),
-                    }));
-                }
+            match self.input.next_line(&mut self.buf, &mut self.line) {
+                Ok(true) => {}
+                Ok(false) => return None,
+                Err(e) => return Some(Err(e)),
             }
-            self.line += 1;
             let line = self.buf.trim_end_matches(['\n', '\r']).to_owned();
             if line.is_empty() {
                 continue;
