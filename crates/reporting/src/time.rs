@@ -61,28 +61,69 @@ impl fmt::Display for Moment {
     }
 }
 
+/// The first year the record may not name. Deadlines run up to a few
+/// months past their anchor (a month clock, 60 days after the year's end),
+/// and jiff's timestamps end in 9999: an anchor in 9999 would give a
+/// deadline that cannot be represented, and a record saying nothing is due.
+const FIRST_UNSUPPORTED_YEAR: i16 = 9999;
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error(
-    "`{input}` is not an RFC 3339 timestamp with a UTC offset (for example 2026-11-14T02:30:00Z)"
-)]
+#[error("`{input}` {reason}")]
 pub struct MomentError {
     pub input: String,
+    pub reason: String,
 }
 
 impl FromStr for Moment {
     type Err = MomentError;
 
     fn from_str(input: &str) -> Result<Self, Self::Err> {
-        let error = || MomentError {
+        let error = |reason: String| MomentError {
             input: input.to_string(),
+            reason,
+        };
+        let not_rfc3339 = || {
+            error(
+                "is not an RFC 3339 timestamp with a UTC offset (for example 2026-11-14T02:30:00Z)"
+                    .into(),
+            )
         };
         // jiff also accepts `2026-11-14 02:30Z` and friends; insist on the
         // `T` separator and seconds so that records stay in one format.
         let bytes = input.as_bytes();
         if bytes.len() < 20 || bytes[10] != b'T' || bytes[16] != b':' {
-            return Err(error());
+            return Err(not_rfc3339());
         }
-        Timestamp::from_str(input).map(Moment).map_err(|_| error())
+        if let Some(date_text) = input.get(..10)
+            && Date::from_str(date_text).is_err()
+            && date_text.bytes().enumerate().all(|(i, b)| match i {
+                4 | 7 => b == b'-',
+                _ => b.is_ascii_digit(),
+            })
+        {
+            return Err(error(format!(
+                "names a day that does not exist: {date_text} is not a calendar date"
+            )));
+        }
+        let too_far = || {
+            error(format!(
+                "is too far in the future: instants must be before {FIRST_UNSUPPORTED_YEAR}-01-01T00:00:00Z, so that every deadline counted from them can be computed"
+            ))
+        };
+        match Timestamp::from_str(input) {
+            Ok(t) if t.to_zoned_datetime(TimeZone::UTC).year() < FIRST_UNSUPPORTED_YEAR => {
+                Ok(Moment(t))
+            }
+            Ok(_) => Err(too_far()),
+            // jiff's own range ends late in 9999.
+            Err(_)
+                if input.get(..4).and_then(|y| y.parse::<i16>().ok())
+                    >= Some(FIRST_UNSUPPORTED_YEAR) =>
+            {
+                Err(too_far())
+            }
+            Err(_) => Err(not_rfc3339()),
+        }
     }
 }
 
@@ -110,9 +151,10 @@ impl fmt::Display for Day {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("`{input}` is not a calendar date YYYY-MM-DD (for example 2026-06-10)")]
+#[error("`{input}` {reason}")]
 pub struct DayError {
     pub input: String,
+    pub reason: String,
 }
 
 impl FromStr for Day {
@@ -121,11 +163,21 @@ impl FromStr for Day {
     fn from_str(input: &str) -> Result<Self, Self::Err> {
         let error = || DayError {
             input: input.to_string(),
+            reason: "is not a calendar date YYYY-MM-DD (for example 2026-06-10)".into(),
         };
         if input.len() != 10 {
             return Err(error());
         }
-        Date::from_str(input).map(Day).map_err(|_| error())
+        let day = Date::from_str(input).map_err(|_| error())?;
+        if day.year() >= FIRST_UNSUPPORTED_YEAR {
+            return Err(DayError {
+                input: input.to_string(),
+                reason: format!(
+                    "is too far in the future: dates must be before {FIRST_UNSUPPORTED_YEAR}-01-01, so that every deadline counted from them can be computed"
+                ),
+            });
+        }
+        Ok(Day(day))
     }
 }
 
