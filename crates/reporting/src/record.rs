@@ -363,6 +363,26 @@ impl Incident {
 
     /// Parses a record without the consistency checks of [`Incident::from_json`].
     pub fn parse(text: &str) -> Result<Incident, InvalidRecord> {
+        // serde would read an array as the struct's fields in order and
+        // complain about `[0]`; name the real problem instead.
+        let found = match text.trim_start().bytes().next() {
+            Some(b'[') => Some("an array"),
+            Some(b'"') => Some("a string"),
+            Some(b'-' | b'0'..=b'9') => Some("a number"),
+            Some(b't' | b'f') if text.trim() == "true" || text.trim() == "false" => {
+                Some("a boolean")
+            }
+            Some(b'n') if text.trim() == "null" => Some("null"),
+            _ => None,
+        };
+        if let Some(found) = found {
+            return Err(InvalidRecord {
+                errors: vec![FieldError {
+                    path: String::new(),
+                    message: format!("the record must be a JSON object ({{ ... }}), not {found}"),
+                }],
+            });
+        }
         let mut deserializer = serde_json::Deserializer::from_str(text);
         let incident: Incident =
             serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
