@@ -540,6 +540,16 @@ impl<'a, 'c> RegimeEval<'a, 'c> {
                         deadline.due_before_relief = Some(deadline.due);
                         deadline.due = relieved;
                         deadline.relief = Some(format!("{why}; {}", relief.basis));
+                    } else if !calendar.knows_holidays() {
+                        // The stricter deadline stands, but the user must
+                        // know that a holiday there may still move it.
+                        let local = deadline.due.to_zoned_datetime(calendar.time_zone.clone());
+                        deadline.relief = Some(format!(
+                            "relief not fully checked: no public-holiday calendar for {} is on file: only weekends were checked; if {} is a public holiday there, {}",
+                            calendar.id,
+                            local.date(),
+                            relief.basis
+                        ));
                     }
                 }
                 Err(why) => {

@@ -251,6 +251,12 @@ impl Calendar {
         }
     }
 
+    /// Whether the calendar lists public holidays, or only weekends (a
+    /// Member State whose holiday calendar is not on file).
+    pub fn knows_holidays(&self) -> bool {
+        !self.holidays.is_empty()
+    }
+
     /// Days off in `year` (observed dates), with their names.
     pub fn holidays_in(&self, year: i16) -> BTreeMap<Date, String> {
         let mut days = BTreeMap::new();
