@@ -9,7 +9,7 @@ use sharing::{CollectionPolicy, OrgId, Owner, Principal, Tlp};
 use stix::{ObjectKind, Rejection, StixObject, Timestamp};
 use store::{AddOutcome, Collection, CopyRecord, Ingest};
 
-use crate::{Node, NodeError, Result, now};
+use crate::{Node, NodeError, Result};
 
 /// What happened to one object.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -308,8 +308,7 @@ impl Node {
                 .any(|m| m.community == community && m.pseudonymous)
         {
             let pid = sharing::pseudonym::pseudonym_id(&self.pseudonym_secret, org, community);
-            let identity =
-                sharing::pseudonym::pseudonym_identity(&pid, &now().format_with_precision(3));
+            let identity = sharing::pseudonym::pseudonym_identity(&pid, PSEUDONYM_IDENTITY_CREATED);
             if let Ok(object) = self.validator.validate_str(0, &identity) {
                 batch.push(Ingest::open(object));
             }
@@ -319,7 +318,10 @@ impl Node {
         batch.extend(ingests.into_iter().map(|(_, i)| i));
         // Objects the node already holds: onward-sharing rules, decided
         // while the store probes each id (no second lookup).
-        let mut visible_existing: HashMap<String, bool> = HashMap::new();
+        // Stored rows of those objects, by `date_added`: whether the poster
+        // sees them (by audience, anywhere), and who posted them.
+        let mut rows_seen: HashMap<i64, (bool, Option<OrgId>)> = HashMap::new();
+        let masks = self.pseudonym_masks(principal, &policy)?;
         let mut collections: HashMap<i64, Option<CollectionPolicy>> = HashMap::new();
         let mut members_cache: HashMap<i64, Vec<OrgId>> = HashMap::new();
         let target_members = self.member_orgs(&policy, &mut members_cache)?;
@@ -331,7 +333,6 @@ impl Node {
                     .checked_sub(pseudonym_slots)
                     .and_then(|p| indexes.get(p).copied())
                     .unwrap_or(position);
-                let id = copies.first().map(|c| c.id.clone()).unwrap_or_default();
                 let decision = self.onward_decision(
                     principal,
                     &policy,
@@ -341,13 +342,20 @@ impl Node {
                     &mut members_cache,
                 );
                 match decision {
-                    Ok((here_visible, verdict)) => {
-                        if let Some(v) = here_visible {
-                            visible_existing.insert(id, v);
+                    Ok((seen, verdict)) => {
+                        let seen_anywhere = seen.iter().any(|v| *v);
+                        for (c, v) in copies.iter().zip(seen) {
+                            rows_seen.insert(c.date_added.as_micros(), (v, c.origin_org));
                         }
-                        verdict
-                            .err()
-                            .map(|refusal| format!("object {index}: {refusal}"))
+                        verdict.err().map(|refusal| {
+                            if seen_anywhere {
+                                format!("object {index}: {refusal}")
+                            } else {
+                                // Neither that it exists nor its TLP is told
+                                // to someone who may not see any copy of it.
+                                cannot_store(index)
+                            }
+                        })
                     }
                     Err(e) => Some(format!(
                         "object {index}: could not check onward sharing: {e}"
@@ -363,7 +371,33 @@ impl Node {
             .zip(results.iter().skip(pseudonym_slots))
         {
             let id = ingest.object.id.clone();
-            let seen = visible_existing.get(&id).copied().unwrap_or(true);
+            let row_seen = |at: &Timestamp| {
+                rows_seen
+                    .get(&at.as_micros())
+                    .copied()
+                    .unwrap_or((true, None))
+            };
+            // What the poster sees of a stored version: nothing, or a copy
+            // that may differ from the stored bytes by a pseudonym.
+            let result = match result {
+                AddOutcome::Duplicate(at) => {
+                    let (seen, origin) = row_seen(at);
+                    let masked = masks
+                        .iter()
+                        .any(|m| origin == Some(m.org) && mentions(&ingest.object.raw, &m.real));
+                    if !seen {
+                        &AddOutcome::Refused(cannot_store(index))
+                    } else if masked {
+                        // The poster sees this version under a pseudonym: bytes
+                        // naming the real identity are not what it sees, and
+                        // calling them a duplicate would confirm a guess.
+                        &AddOutcome::Conflict(*at)
+                    } else {
+                        result
+                    }
+                }
+                other => other,
+            };
             let outcome = match result {
                 AddOutcome::Added(at) => {
                     written.push(id.clone());
@@ -387,15 +421,13 @@ impl Node {
                     index,
                     Some(id),
                     Some(ingest.object.version().unwrap_or(*at)),
-                    if seen {
+                    if row_seen(at).0 {
                         format!(
                             "object {index}: a different object with this id and version is already stored; a changed object needs a new modified timestamp"
                         )
                     } else {
                         // Do not tell what is stored to someone who may not see it.
-                        format!(
-                            "object {index}: this id and version cannot be stored in this collection"
-                        )
+                        cannot_store(index)
                     },
                 ),
             };
@@ -415,8 +447,7 @@ impl Node {
     }
 
     /// The onward-sharing verdict for an object with stored `copies`, and
-    /// whether a copy in the target collection itself is visible to the
-    /// poster (`None` when there is none there).
+    /// whether the poster may see each copy (by its audience).
     fn onward_decision(
         &self,
         principal: &Principal,
@@ -425,7 +456,7 @@ impl Node {
         copies: &[CopyRecord],
         collections: &mut HashMap<i64, Option<CollectionPolicy>>,
         members_cache: &mut HashMap<i64, Vec<OrgId>>,
-    ) -> Result<(Option<bool>, std::result::Result<(), sharing::Refusal>)> {
+    ) -> Result<(Vec<bool>, std::result::Result<(), sharing::Refusal>)> {
         let mut policies: Vec<(CollectionPolicy, Vec<OrgId>)> = Vec::with_capacity(copies.len());
         for c in copies {
             let p = match collections.get(&c.collection) {
@@ -448,15 +479,13 @@ impl Node {
             let m = self.member_orgs(&p, members_cache)?;
             policies.push((p, m));
         }
-        let here: Vec<bool> = copies
+        let seen: Vec<bool> = copies
             .iter()
             .zip(&policies)
-            .filter(|(_, (p, _))| p.id == target.id)
             .map(|(c, (p, _))| {
                 sharing::read_keys(principal, p).is_some_and(|k| k.admits(&c.audience))
             })
             .collect();
-        let here_visible = (!here.is_empty()).then(|| here.iter().any(|v| *v));
         let view: Vec<Copy<'_>> = copies
             .iter()
             .zip(&policies)
@@ -476,7 +505,7 @@ impl Node {
                 member_orgs: target_members,
             },
         );
-        Ok((here_visible, verdict))
+        Ok((seen, verdict))
     }
 
     /// Organisations that read `policy`'s collection as members.
@@ -518,6 +547,11 @@ impl Node {
     }
 }
 
+/// The one version of every pseudonym identity. Re-posting it is a
+/// duplicate; a version per post would tell every reader of the collection
+/// when the pseudonymous source posted, hidden objects included.
+const PSEUDONYM_IDENTITY_CREATED: &str = "2020-01-01T00:00:00.000Z";
+
 /// Inputs this large are validated on two threads.
 const PARALLEL_VALIDATION_FROM: usize = 256;
 
@@ -529,6 +563,19 @@ fn is_known(
     Tlp::from_marking(marking).is_some()
         || in_input.contains_key(marking)
         || stored.contains_key(marking)
+}
+
+/// The refusal of an object whose id the node holds in a version the poster
+/// may not see: the same words whatever is stored, so that a re-post tells
+/// nothing about it.
+fn cannot_store(index: usize) -> String {
+    format!("object {index}: this id and version cannot be stored in this collection")
+}
+
+/// Whether an object's JSON names `id` anywhere (escaped or not).
+fn mentions(raw: &str, id: &str) -> bool {
+    raw.contains(id)
+        || serde_json::from_str::<serde_json::Value>(raw).is_ok_and(|v| v.to_string().contains(id))
 }
 
 fn unknown_marking(index: usize, path: &str, marking: &str) -> String {

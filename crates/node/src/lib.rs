@@ -257,5 +257,3 @@ impl Node {
         Ok(())
     }
 }
-
-pub(crate) use store::now;

@@ -60,10 +60,14 @@ impl Node {
                 if item.refs.iter().any(|r| hidden.contains(r)) {
                     continue;
                 }
-                if masks.iter().any(|m| m.real == item.id) {
+                // Only what the pseudonymous source itself posted is masked:
+                // masking others' text too would turn its real id into the
+                // pseudonym wherever a member writes it, and so name it.
+                let own = |m: &&Mask| item.origin_org == Some(m.org);
+                if masks.iter().filter(own).any(|m| m.real == item.id) {
                     continue;
                 }
-                for m in &masks {
+                for m in masks.iter().filter(own) {
                     if let std::borrow::Cow::Owned(s) = substitute(&item.raw, &m.real, &m.pseudonym)
                     {
                         item.raw = s;
@@ -163,7 +167,7 @@ impl Node {
 
     /// The pseudonymous sources of a community collection whose identities
     /// this reader must see masked.
-    fn pseudonym_masks(
+    pub(crate) fn pseudonym_masks(
         &self,
         principal: &Principal,
         policy: &CollectionPolicy,
@@ -181,6 +185,7 @@ impl Node {
             }
             if let Some(org) = self.store.org_by_id(m.org)? {
                 masks.push(Mask {
+                    org: m.org,
                     real: org.identity_id,
                     pseudonym: pseudonym_id(&self.pseudonym_secret, m.org, community),
                 });
@@ -236,7 +241,9 @@ impl Resolver<'_> {
     }
 }
 
-struct Mask {
-    real: String,
+pub(crate) struct Mask {
+    /// The pseudonymous source, whose objects alone are masked.
+    pub(crate) org: sharing::OrgId,
+    pub(crate) real: String,
     pseudonym: String,
 }

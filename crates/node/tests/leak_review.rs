@@ -1,0 +1,305 @@
+//! Leaks found by probing a node from the outside, each pinned by a test:
+//! what a member may learn by posting objects and reading them back about a
+//! pseudonymous member's real identity, about objects hidden from it, and
+//! about when a pseudonymous source posts.
+
+use std::sync::Arc;
+
+use node::{IngestReport, Node, Outcome};
+use sharing::{Owner, Principal, Role, Tlp};
+use store::{
+    Collection, NewCollection, ObjectQuery, SqliteOptions, SqliteStore, Store, VersionMatch,
+};
+
+const HELPDESK_ID: &str = "identity--00000001-0000-4000-8000-000000000000";
+const CERT_ID: &str = "identity--00000002-0000-4000-8000-000000000000";
+const VENDOR_ID: &str = "identity--00000003-0000-4000-8000-000000000000";
+const OUTSIDER_ID: &str = "identity--00000004-0000-4000-8000-000000000000";
+
+/// A helpdesk (pseudonymous), a CERT and a vendor in the "Dialogue"
+/// community; the helpdesk is a named member of "Open" with the CERT and an
+/// outsider, so the outsider and the CERT can learn the helpdesk's real id.
+struct World {
+    _dir: tempfile::TempDir,
+    node: Node,
+    helpdesk: Principal,
+    cert: Principal,
+    vendor: Principal,
+    outsider: Principal,
+    dialogue: Collection,
+    vendor_own: Collection,
+    open: Collection,
+}
+
+fn world() -> World {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(
+        SqliteStore::open(dir.path().join("entente.db"), SqliteOptions::default()).unwrap(),
+    );
+    let node = Node::new(store.clone(), stix::Validator::new()).unwrap();
+    let helpdesk = store.create_org("Civic Helpdesk", HELPDESK_ID).unwrap();
+    let cert = store.create_org("National CERT", CERT_ID).unwrap();
+    let vendor = store.create_org("Vendor", VENDOR_ID).unwrap();
+    let outsider = store.create_org("Outsider", OUTSIDER_ID).unwrap();
+    let dialogue = store.create_community("Dialogue", false).unwrap();
+    store.add_member(dialogue.id, helpdesk.id, true).unwrap();
+    store.add_member(dialogue.id, cert.id, false).unwrap();
+    store.add_member(dialogue.id, vendor.id, false).unwrap();
+    let open = store.create_community("Open", true).unwrap();
+    for o in [&helpdesk, &cert, &outsider] {
+        store.add_member(open.id, o.id, false).unwrap();
+    }
+    store
+        .create_api_root(&store::ApiRoot {
+            path: "api1".into(),
+            title: "API".into(),
+            description: None,
+            max_content_length: 1 << 20,
+        })
+        .unwrap();
+    let user = |org: &store::Org, name: &str, role: Role| {
+        let u = store.create_user(org.id, name, role).unwrap();
+        node.user_principal(&u).unwrap()
+    };
+    let collection = |title: &str, owner: Owner, default_tlp: Option<Tlp>| {
+        store
+            .create_collection(&NewCollection {
+                id: uuid::Uuid::new_v4().to_string(),
+                api_root: "api1".into(),
+                title: title.into(),
+                description: None,
+                alias: None,
+                owner,
+                default_tlp,
+                public: false,
+            })
+            .unwrap()
+    };
+    World {
+        helpdesk: user(&helpdesk, "hugo", Role::Analyst),
+        cert: user(&cert, "ana", Role::Analyst),
+        vendor: user(&vendor, "vera", Role::Analyst),
+        outsider: user(&outsider, "otto", Role::Analyst),
+        dialogue: collection("Dialogue", Owner::Community(dialogue.id), Some(Tlp::Green)),
+        vendor_own: collection("Vendor's own", Owner::Org(vendor.id), None),
+        open: collection("Open", Owner::Community(open.id), Some(Tlp::Green)),
+        node,
+        _dir: dir,
+    }
+}
+
+fn post(w: &World, who: &Principal, collection: &Collection, objects: &[String]) -> IngestReport {
+    let body = format!(r#"{{"objects":[{}]}}"#, objects.join(","));
+    w.node
+        .ingest_envelope(who, collection, body.as_bytes())
+        .unwrap()
+}
+
+fn read(w: &World, who: &Principal, collection: &Collection, ids: &[&str]) -> Vec<String> {
+    let query = ObjectQuery {
+        ids: ids.iter().map(|s| s.to_string()).collect(),
+        versions: VersionMatch::all(),
+        limit: 1000,
+        with_raw: true,
+        ..Default::default()
+    };
+    w.node
+        .read(who, collection, &query)
+        .unwrap()
+        .items
+        .into_iter()
+        .map(|o| o.raw)
+        .collect()
+}
+
+fn indicator(n: u32, extra: &str) -> (String, String) {
+    let id = format!("indicator--{n:08x}-1111-4111-8111-111111111111");
+    let json = format!(
+        r#"{{"type":"indicator","spec_version":"2.1","id":"{id}","created":"2026-01-01T00:00:00.000Z","modified":"2026-01-01T00:00:00.000Z","name":"ioc {n}","pattern":"[domain-name:value = 'ioc{n}.example']","pattern_type":"stix","valid_from":"2026-01-01T00:00:00Z"{extra}}}"#
+    );
+    (id, json)
+}
+
+/// The pseudonym the vendor sees for the helpdesk in Dialogue.
+fn pseudonym_seen_by_vendor(w: &World) -> String {
+    let (id, json) = indicator(1, &format!(r#","created_by_ref":"{HELPDESK_ID}""#));
+    assert_eq!(post(w, &w.helpdesk, &w.dialogue, &[json]).stored(), 1);
+    let seen = read(w, &w.vendor, &w.dialogue, &[&id]);
+    let value: serde_json::Value = serde_json::from_str(&seen[0]).unwrap();
+    let pseudonym = value["created_by_ref"].as_str().unwrap().to_string();
+    assert_ne!(pseudonym, HELPDESK_ID);
+    pseudonym
+}
+
+fn outcome(report: &IngestReport) -> &Outcome {
+    assert_eq!(report.outcomes.len(), 1, "{:?}", report.outcomes);
+    &report.outcomes[0].outcome
+}
+
+#[test]
+fn a_member_cannot_unmask_a_pseudonym_by_reading_back_its_own_text() {
+    let w = world();
+    let pseudonym = pseudonym_seen_by_vendor(&w);
+    // The vendor writes every identity id it knows into an object and reads
+    // it back: the one turned into the pseudonym would be the helpdesk's.
+    let candidates = [CERT_ID, HELPDESK_ID, OUTSIDER_ID].join(" ");
+    let (id, json) = indicator(2, &format!(r#","description":"{candidates}""#));
+    assert_eq!(post(&w, &w.vendor, &w.dialogue, &[json]).stored(), 1);
+    for reader in [&w.vendor, &w.cert] {
+        let seen = read(&w, reader, &w.dialogue, &[&id]);
+        assert_eq!(seen.len(), 1);
+        assert!(!seen[0].contains(&pseudonym), "{}", seen[0]);
+        assert!(seen[0].contains(&candidates), "{}", seen[0]);
+    }
+}
+
+#[test]
+fn a_member_cannot_unmask_a_pseudonym_by_posting_an_identity_under_its_id() {
+    let w = world();
+    let _ = pseudonym_seen_by_vendor(&w);
+    let identity = |id: &str| {
+        format!(
+            r#"{{"type":"identity","spec_version":"2.1","id":"{id}","created":"2026-01-02T00:00:00.000Z","modified":"2026-01-02T00:00:00.000Z","name":"guess","identity_class":"organization"}}"#
+        )
+    };
+    for candidate in [CERT_ID, HELPDESK_ID] {
+        assert_eq!(
+            post(&w, &w.vendor, &w.dialogue, &[identity(candidate)]).stored(),
+            1
+        );
+        // What the vendor posted, the vendor reads back, whoever's id it is.
+        assert_eq!(
+            read(&w, &w.vendor, &w.dialogue, &[candidate]).len(),
+            1,
+            "{candidate}"
+        );
+    }
+    // The helpdesk's own identity object stays hidden behind the pseudonym.
+    let own = identity(HELPDESK_ID).replace("2026-01-02", "2026-01-03");
+    assert_eq!(post(&w, &w.helpdesk, &w.dialogue, &[own]).stored(), 1);
+    let seen = read(&w, &w.vendor, &w.dialogue, &[HELPDESK_ID]);
+    assert_eq!(seen.len(), 1, "{seen:?}");
+    assert!(seen[0].contains("2026-01-02"));
+}
+
+#[test]
+fn a_repost_does_not_confirm_a_guess_of_the_real_identity() {
+    let w = world();
+    let pseudonym = pseudonym_seen_by_vendor(&w);
+    let (id, _) = indicator(1, "");
+    let seen = read(&w, &w.vendor, &w.dialogue, &[&id]).remove(0);
+    let answers: Vec<Outcome> = [CERT_ID, HELPDESK_ID]
+        .iter()
+        .map(|guess| {
+            let guessed = seen.replace(&pseudonym, guess);
+            outcome(&post(&w, &w.vendor, &w.dialogue, &[guessed])).clone()
+        })
+        .collect();
+    assert!(
+        answers.iter().all(|a| matches!(a, Outcome::Refused(_))),
+        "{answers:?}"
+    );
+    assert_eq!(answers[0], answers[1]);
+}
+
+#[test]
+fn a_repost_of_a_hidden_object_reads_like_a_conflicting_one() {
+    let w = world();
+    // AMBER for the CERT alone, in the community collection.
+    let recipients = r#"{"type":"marking-definition","spec_version":"2.1","id":"marking-definition--00000009-0000-4000-8000-000000000000","created":"2026-01-01T00:00:00.000Z","name":"Recipients","extensions":{"extension-definition--dc3cb601-bea8-4e1c-9a2a-a4b1d84ea6b3":{"extension_type":"property-extension","organizations":["National CERT"]}}}"#;
+    let marks = format!(
+        r#","object_marking_refs":["{}","marking-definition--00000009-0000-4000-8000-000000000000"]"#,
+        sharing::tlp::TLP2_AMBER
+    );
+    let (id, hidden) = indicator(5, &marks);
+    let report = post(
+        &w,
+        &w.cert,
+        &w.dialogue,
+        &[recipients.to_string(), hidden.clone()],
+    );
+    assert_eq!(report.stored(), 2, "{:?}", report.outcomes);
+    assert!(read(&w, &w.vendor, &w.dialogue, &[&id]).is_empty());
+    // The vendor guesses the content exactly, and then wrongly.
+    let exact = outcome(&post(
+        &w,
+        &w.vendor,
+        &w.dialogue,
+        std::slice::from_ref(&hidden),
+    ))
+    .clone();
+    let wrong = hidden.replace("ioc 5", "ioc five");
+    let guessed = outcome(&post(&w, &w.vendor, &w.dialogue, &[wrong])).clone();
+    assert!(matches!(exact, Outcome::Refused(_)), "{exact:?}");
+    assert_eq!(exact, guessed);
+    // The CERT itself still gets its idempotent re-post.
+    assert_eq!(
+        outcome(&post(&w, &w.cert, &w.dialogue, &[hidden])),
+        &Outcome::Duplicate
+    );
+}
+
+#[test]
+fn an_onward_refusal_does_not_describe_a_copy_the_poster_cannot_see() {
+    let w = world();
+    let recipients = r#"{"type":"marking-definition","spec_version":"2.1","id":"marking-definition--0000000a-0000-4000-8000-000000000000","created":"2026-01-01T00:00:00.000Z","name":"Recipients","extensions":{"extension-definition--dc3cb601-bea8-4e1c-9a2a-a4b1d84ea6b3":{"extension_type":"property-extension","users":["Vendor/vera"]}}}"#;
+    let marks = format!(
+        r#","object_marking_refs":["{}","marking-definition--0000000a-0000-4000-8000-000000000000"]"#,
+        sharing::tlp::TLP2_RED
+    );
+    let (id, red) = indicator(6, &marks);
+    let report = post(&w, &w.cert, &w.dialogue, &[recipients.to_string(), red]);
+    assert_eq!(report.stored(), 2, "{:?}", report.outcomes);
+    // The outsider never saw it, and may not learn that it exists, nor its TLP.
+    let (_, plain) = indicator(6, "");
+    let outsider = outcome(&post(
+        &w,
+        &w.outsider,
+        &w.open,
+        std::slice::from_ref(&plain),
+    ))
+    .clone();
+    let Outcome::Refused(why) = outsider else {
+        panic!("{outsider:?}")
+    };
+    assert!(!why.contains("TLP"), "{why}");
+    assert!(!why.contains("RED") && !why.contains("recipient"), "{why}");
+    // A recipient who sees it is told why it may not share it onward.
+    let recipient = outcome(&post(&w, &w.vendor, &w.vendor_own, &[plain])).clone();
+    assert!(
+        matches!(&recipient, Outcome::Refused(why) if why.contains("TLP:RED")),
+        "{recipient:?} ({id})"
+    );
+}
+
+#[test]
+fn the_pseudonym_identity_does_not_tell_when_its_source_posts_hidden_objects() {
+    let w = world();
+    let _ = pseudonym_seen_by_vendor(&w);
+    let versions = |w: &World| {
+        let query = ObjectQuery {
+            types: vec!["identity".into()],
+            versions: VersionMatch::all(),
+            limit: 1000,
+            ..Default::default()
+        };
+        w.node
+            .read(&w.vendor, &w.dialogue, &query)
+            .unwrap()
+            .items
+            .len()
+    };
+    let before = versions(&w);
+    assert_eq!(before, 1);
+    // The helpdesk sends the CERT a RED object the vendor may not know of.
+    let recipients = r#"{"type":"marking-definition","spec_version":"2.1","id":"marking-definition--0000000b-0000-4000-8000-000000000000","created":"2026-01-01T00:00:00.000Z","name":"Recipients","extensions":{"extension-definition--dc3cb601-bea8-4e1c-9a2a-a4b1d84ea6b3":{"extension_type":"property-extension","users":["National CERT/ana"]}}}"#;
+    let marks = format!(
+        r#","object_marking_refs":["{}","marking-definition--0000000b-0000-4000-8000-000000000000"]"#,
+        sharing::tlp::TLP2_RED
+    );
+    let (_, red) = indicator(7, &marks);
+    std::thread::sleep(std::time::Duration::from_millis(2));
+    let report = post(&w, &w.helpdesk, &w.dialogue, &[recipients.to_string(), red]);
+    assert_eq!(report.stored(), 2, "{:?}", report.outcomes);
+    assert_eq!(versions(&w), before);
+}
