@@ -787,10 +787,24 @@ pub fn record_errors(rules: &RuleSet, incident: &Incident) -> Vec<FieldError> {
                     ),
                 }),
                 Some(stage) => {
-                    if let Some(trigger) = &stage.trigger
-                        && let Some(start) = lookup(&record, trigger)
+                    let instant_of = |trigger: &String| {
+                        lookup(&record, trigger)
                             .and_then(as_anchor)
                             .and_then(Anchor::instant)
+                            .map(|at| (trigger.clone(), at))
+                    };
+                    // A stage counted from another report (a final report,
+                    // an intermediate one) has no trigger of its own; it
+                    // still cannot precede the earliest event of its regime.
+                    let bound = match &stage.trigger {
+                        Some(trigger) => instant_of(trigger),
+                        None => regime
+                            .stages
+                            .iter()
+                            .filter_map(|s| s.trigger.as_ref().and_then(instant_of))
+                            .min_by_key(|(_, at)| *at),
+                    };
+                    if let Some((trigger, start)) = bound
                         && sent.timestamp() < start
                     {
                         errors.push(FieldError {
