@@ -279,11 +279,7 @@ impl Node {
                     }
                 }
             };
-            let refs = gating_refs(
-                &object.object_type,
-                &object.references,
-                object.created_by_ref.as_deref(),
-            );
+            let refs = gating_refs(&object.references, object.created_by_ref.as_deref());
             ingests.push((
                 index,
                 Ingest {

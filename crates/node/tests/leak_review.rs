@@ -303,3 +303,30 @@ fn the_pseudonym_identity_does_not_tell_when_its_source_posts_hidden_objects() {
     assert_eq!(report.stored(), 2, "{:?}", report.outcomes);
     assert_eq!(versions(&w), before);
 }
+
+#[test]
+fn any_object_referring_to_a_hidden_object_is_withheld_not_only_relationships() {
+    let w = world();
+    let recipients = r#"{"type":"marking-definition","spec_version":"2.1","id":"marking-definition--0000000c-0000-4000-8000-000000000000","created":"2026-01-01T00:00:00.000Z","name":"Recipients","extensions":{"extension-definition--dc3cb601-bea8-4e1c-9a2a-a4b1d84ea6b3":{"extension_type":"property-extension","organizations":["National CERT"]}}}"#;
+    let file_id = "file--0000000c-0000-4000-8000-000000000000";
+    let file = format!(
+        r#"{{"type":"file","spec_version":"2.1","id":"{file_id}","name":"implant.apk","object_marking_refs":["{}","marking-definition--0000000c-0000-4000-8000-000000000000"]}}"#,
+        sharing::tlp::TLP2_AMBER
+    );
+    let malware_id = "malware--0000000c-0000-4000-8000-000000000000";
+    let malware = format!(
+        r#"{{"type":"malware","spec_version":"2.1","id":"{malware_id}","created":"2026-01-01T00:00:00.000Z","modified":"2026-01-01T00:00:00.000Z","name":"implant","is_family":false,"sample_refs":["{file_id}"]}}"#
+    );
+    let (custom_id, custom) = indicator(12, &format!(r#","x_sample_ref":"{file_id}""#));
+    let report = post(
+        &w,
+        &w.cert,
+        &w.dialogue,
+        &[recipients.to_string(), file, malware, custom],
+    );
+    assert_eq!(report.stored(), 4, "{:?}", report.outcomes);
+    for id in [malware_id, custom_id.as_str()] {
+        assert!(read(&w, &w.vendor, &w.dialogue, &[id]).is_empty(), "{id}");
+        assert_eq!(read(&w, &w.cert, &w.dialogue, &[id]).len(), 1, "{id}");
+    }
+}

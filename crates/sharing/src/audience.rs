@@ -133,31 +133,13 @@ pub fn read_keys(principal: &Principal, collection: &CollectionPolicy) -> Option
     Some(ReadKeys::Keys(keys))
 }
 
-/// Object types whose content is a pointer to other objects: shown to a
-/// reader only when every object they point at (that this node holds) is
-/// visible to that reader, because a visible reference tells that the
-/// hidden object exists.
-pub const POINTER_TYPES: &[&str] = &[
-    "relationship",
-    "sighting",
-    "report",
-    "grouping",
-    "note",
-    "opinion",
-    "observed-data",
-];
-
-/// The references that gate an object's visibility: for pointer types,
-/// everything it references except its author (`created_by_ref`, which
-/// pseudonymity handles); nothing for other types.
-pub fn gating_refs(
-    object_type: &str,
-    references: &[String],
-    created_by_ref: Option<&str>,
-) -> Vec<String> {
-    if !POINTER_TYPES.contains(&object_type) {
-        return Vec::new();
-    }
+/// The references that gate an object's visibility: everything it
+/// references (at any depth, custom `*_ref` properties included) except its
+/// author (`created_by_ref`, which pseudonymity handles). An object is shown
+/// to a reader only when every object it references that this node holds is
+/// visible to that reader, whatever its type: a relationship's `target_ref`
+/// and a malware's `sample_refs` alike tell that the object they name exists.
+pub fn gating_refs(references: &[String], created_by_ref: Option<&str>) -> Vec<String> {
     references
         .iter()
         .filter(|r| Some(r.as_str()) != created_by_ref)
