@@ -66,8 +66,8 @@ pub fn parse_duration(text: &str) -> anyhow::Result<i64> {
 
 pub use store::now;
 
-/// Creates a token and returns its secret.
-pub fn create(node: &Site, args: &CreateArgs) -> anyhow::Result<String> {
+/// Creates a token and returns its name and its secret.
+pub fn create(node: &Site, args: &CreateArgs) -> anyhow::Result<(String, String)> {
     let user = match &args.user {
         Some(path) => match node.store.user(path)? {
             Some(u) => Some(u),
@@ -113,25 +113,27 @@ pub fn create(node: &Site, args: &CreateArgs) -> anyhow::Result<String> {
     };
     let secret = sharing::token::generate()?;
     node.store.create_token(&NewToken {
-        name,
+        name: name.clone(),
         secret_hash: sharing::token::digest(&secret),
         admin: args.admin,
         user: user.map(|u| u.id),
         expires,
         grants,
     })?;
-    Ok(secret)
+    Ok((name, secret))
 }
 
 pub fn run(dir: &Path, command: Command) -> anyhow::Result<ExitCode> {
     let node = Site::open(dir)?;
     match command {
         Command::Create(args) => {
-            let secret = create(&node, &args)?;
-            eprintln!(
-                "Token {:?} created. It is shown once; store it safely:",
-                args.name
-            );
+            let (name, secret) = create(&node, &args)?;
+            let for_user = args
+                .user
+                .as_deref()
+                .map(|u| format!(" for {u}"))
+                .unwrap_or_default();
+            eprintln!("Token {name:?} created{for_user}. It is shown once; store it safely:");
             println!("{secret}");
         }
         Command::List => {

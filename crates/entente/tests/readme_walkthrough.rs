@@ -1,0 +1,48 @@
+//! The README's node commands, in the order it shows them, on a fresh data
+//! directory: each must work as written and say what it did in plain words.
+
+mod common;
+
+use common::*;
+
+#[test]
+fn token_create_names_the_token_it_made() {
+    let node = Node::init();
+    let id = node.collection("Spyware IOCs");
+    let named = node.cli(&[
+        "token", "create", "--name", "helpdesk", "--read", &id, "--write", &id,
+    ]);
+    assert!(named.status.success(), "{}", text(&named.stderr));
+    let said = text(&named.stderr);
+    assert!(
+        said.contains("Token \"helpdesk\" created"),
+        "stderr: {said}"
+    );
+    assert!(!said.contains("Some("), "Rust debug output leaked: {said}");
+
+    node.ok(&["org", "create", "National CERT"]);
+    node.ok(&[
+        "user",
+        "create",
+        "--org",
+        "National CERT",
+        "--role",
+        "analyst",
+        "ana",
+    ]);
+    let for_user = node.cli(&[
+        "token",
+        "create",
+        "--user",
+        "National CERT/ana",
+        "--expires",
+        "90d",
+    ]);
+    assert!(for_user.status.success(), "{}", text(&for_user.stderr));
+    let said = text(&for_user.stderr);
+    assert!(
+        said.contains("for National CERT/ana") && !said.contains("None"),
+        "stderr: {said}"
+    );
+    assert!(text(&for_user.stdout).trim().starts_with("ent_"));
+}
