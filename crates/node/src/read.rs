@@ -10,7 +10,7 @@ use std::collections::{HashMap, HashSet};
 use sharing::pseudonym::{pseudonym_id, substitute};
 use sharing::{CollectionPolicy, Owner, Principal, ReadKeys, Tlp, read_keys};
 use stix::Timestamp;
-use store::{Collection, ObjectQuery, StoredObject};
+use store::{Collection, ObjectQuery, StoredObject, VersionMatch};
 
 use crate::{Node, NodeError, Result};
 
@@ -49,25 +49,74 @@ impl Node {
             ReadKeys::Keys(k) => Some(k.clone()),
         };
         let masks = self.pseudonym_masks(principal, &policy)?;
+        // The store marks the first and last version of an object among all
+        // its versions; a reader who may not see them all needs the first and
+        // last of those it may see, or a hidden version would show by making
+        // a visible one vanish (or stop being first).
+        let selector = if query.versions == VersionMatch::default() {
+            VersionMatch::last_only()
+        } else {
+            query.versions.clone()
+        };
+        let per_reader =
+            matches!(keys, ReadKeys::Keys(_)) && !selector.all && (selector.first || selector.last);
+        if per_reader {
+            q.versions = VersionMatch::all();
+        }
+        // Only what the pseudonymous source itself posted is masked:
+        // masking others' text too would turn its real id into the
+        // pseudonym wherever a member writes it, and so name it.
+        let masked_identity = |o: &StoredObject| {
+            masks
+                .iter()
+                .any(|m| o.origin_org == Some(m.org) && m.real == o.id)
+        };
         let mut page = ReadPage::default();
         for _ in 0..MAX_ROUNDS {
             q.limit = limit - page.items.len();
             let batch = self.store.query_objects(collection.key, &q)?;
             let last_examined = batch.items.last().map(|o| o.date_added);
             let examined = batch.items;
-            let hidden = self.hidden_targets(principal, &keys, &examined)?;
+            let versions = if per_reader {
+                let ids: HashSet<&str> = examined.iter().map(|o| o.id.as_str()).collect();
+                let all_versions = ObjectQuery {
+                    ids: ids.into_iter().map(str::to_owned).collect(),
+                    versions: VersionMatch::all(),
+                    limit: MAX_VERSIONS_COMPARED,
+                    audience: q.audience.clone(),
+                    ..Default::default()
+                };
+                self.store
+                    .query_objects(collection.key, &all_versions)?
+                    .items
+            } else {
+                Vec::new()
+            };
+            let hidden = self.hidden_targets(principal, &keys, examined.iter().chain(&versions))?;
+            let shown = |o: &StoredObject| {
+                !o.refs.iter().any(|r| hidden.contains(r)) && !masked_identity(o)
+            };
+            let mut bounds: HashMap<&str, (Timestamp, Timestamp)> = HashMap::new();
+            for v in versions.iter().filter(|v| shown(v)) {
+                let b = bounds
+                    .entry(v.id.as_str())
+                    .or_insert((v.version, v.version));
+                b.0 = b.0.min(v.version);
+                b.1 = b.1.max(v.version);
+            }
+            let selected = |o: &StoredObject| {
+                !per_reader
+                    || selector.at.contains(&o.version)
+                    || bounds.get(o.id.as_str()).is_some_and(|(first, last)| {
+                        (selector.first && o.version == *first)
+                            || (selector.last && o.version == *last)
+                    })
+            };
             for mut item in examined {
-                if item.refs.iter().any(|r| hidden.contains(r)) {
+                if !shown(&item) || !selected(&item) {
                     continue;
                 }
-                // Only what the pseudonymous source itself posted is masked:
-                // masking others' text too would turn its real id into the
-                // pseudonym wherever a member writes it, and so name it.
-                let own = |m: &&Mask| item.origin_org == Some(m.org);
-                if masks.iter().filter(own).any(|m| m.real == item.id) {
-                    continue;
-                }
-                for m in masks.iter().filter(own) {
+                for m in masks.iter().filter(|m| item.origin_org == Some(m.org)) {
                     if let std::borrow::Cow::Owned(s) = substitute(&item.raw, &m.real, &m.pseudonym)
                     {
                         item.raw = s;
@@ -101,17 +150,16 @@ impl Node {
     /// reader may not see. A target is visible when one of its copies is
     /// visible by its audience *and* every target of that copy is visible in
     /// turn: a report about a withheld relationship is withheld too.
-    fn hidden_targets(
+    fn hidden_targets<'i>(
         &self,
         principal: &Principal,
         keys: &ReadKeys,
-        items: &[StoredObject],
+        items: impl Iterator<Item = &'i StoredObject>,
     ) -> Result<HashSet<String>> {
         if matches!(keys, ReadKeys::All) {
             return Ok(HashSet::new());
         }
         let mut frontier: Vec<String> = items
-            .iter()
             .flat_map(|o| o.refs.iter().cloned())
             .collect::<HashSet<_>>()
             .into_iter()
@@ -194,6 +242,10 @@ impl Node {
         Ok(masks)
     }
 }
+
+/// At most this many versions of a page's objects are compared to find the
+/// first and last a reader may see.
+const MAX_VERSIONS_COMPARED: usize = 100_000;
 
 /// How many pointer hops a visibility decision follows.
 const MAX_POINTER_DEPTH: usize = 8;

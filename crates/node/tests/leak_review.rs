@@ -330,3 +330,103 @@ fn any_object_referring_to_a_hidden_object_is_withheld_not_only_relationships() 
         assert_eq!(read(&w, &w.cert, &w.dialogue, &[id]).len(), 1, "{id}");
     }
 }
+
+/// What `reader` gets of `id` with a version selector, as versions.
+fn versions_seen(
+    w: &World,
+    reader: &Principal,
+    collection: &Collection,
+    id: Option<&str>,
+    versions: VersionMatch,
+) -> Vec<String> {
+    let query = ObjectQuery {
+        ids: id.iter().map(|s| s.to_string()).collect(),
+        versions,
+        limit: 1000,
+        ..Default::default()
+    };
+    w.node
+        .read(reader, collection, &query)
+        .unwrap()
+        .items
+        .into_iter()
+        .filter(|o| id.is_none_or(|id| o.id == id) && o.object_type != "identity")
+        .map(|o| o.version.format_with_precision(3))
+        .collect()
+}
+
+#[test]
+fn first_and_last_are_the_first_and_last_versions_the_reader_may_see() {
+    let w = world();
+    // Version 1 for the community, version 2 for the CERT alone.
+    let recipients = r#"{"type":"marking-definition","spec_version":"2.1","id":"marking-definition--0000000d-0000-4000-8000-000000000000","created":"2026-01-01T00:00:00.000Z","name":"Recipients","extensions":{"extension-definition--dc3cb601-bea8-4e1c-9a2a-a4b1d84ea6b3":{"extension_type":"property-extension","organizations":["National CERT"]}}}"#;
+    let (id, v1) = indicator(13, "");
+    let v2 = v1.replace(
+        r#""modified":"2026-01-01T00:00:00.000Z""#,
+        &format!(
+            r#""modified":"2026-02-01T00:00:00.000Z","object_marking_refs":["{}","marking-definition--0000000d-0000-4000-8000-000000000000"]"#,
+            sharing::tlp::TLP2_AMBER
+        ),
+    );
+    let report = post(&w, &w.cert, &w.dialogue, &[v1, recipients.to_string(), v2]);
+    assert_eq!(report.stored(), 3, "{:?}", report.outcomes);
+    let (v1_at, v2_at) = ("2026-01-01T00:00:00.000Z", "2026-02-01T00:00:00.000Z");
+    // The vendor sees version 1 as the only, hence last, version: a newer
+    // version it may not see must not make the object vanish.
+    for selector in [VersionMatch::default(), VersionMatch::last_only()] {
+        assert_eq!(
+            versions_seen(&w, &w.vendor, &w.dialogue, Some(&id), selector.clone()),
+            [v1_at]
+        );
+        assert_eq!(
+            versions_seen(&w, &w.vendor, &w.dialogue, None, selector),
+            [v1_at]
+        );
+    }
+    assert_eq!(
+        versions_seen(
+            &w,
+            &w.cert,
+            &w.dialogue,
+            Some(&id),
+            VersionMatch::last_only()
+        ),
+        [v2_at]
+    );
+
+    // The vendor knows another id the CERT keeps to itself, posts a later
+    // version of it and asks for the first version: its own must be first,
+    // exactly as when nothing was there before.
+    let (hidden_id, hidden) = indicator(
+        14,
+        &format!(
+            r#","object_marking_refs":["{}","marking-definition--0000000d-0000-4000-8000-000000000000"]"#,
+            sharing::tlp::TLP2_AMBER
+        ),
+    );
+    assert_eq!(
+        post(&w, &w.cert, &w.dialogue, std::slice::from_ref(&hidden)).stored(),
+        1
+    );
+    let probe = hidden.replace("2026-01-01T00:00:00.000Z", "2027-01-01T00:00:00.000Z");
+    let probe = probe.replace(
+        &format!(
+            r#","object_marking_refs":["{}","marking-definition--0000000d-0000-4000-8000-000000000000"]"#,
+            sharing::tlp::TLP2_AMBER
+        ),
+        "",
+    );
+    assert_eq!(post(&w, &w.vendor, &w.dialogue, &[probe]).stored(), 1);
+    let first = VersionMatch {
+        first: true,
+        ..Default::default()
+    };
+    assert_eq!(
+        versions_seen(&w, &w.vendor, &w.dialogue, Some(&hidden_id), first.clone()),
+        ["2027-01-01T00:00:00.000Z"]
+    );
+    assert_eq!(
+        versions_seen(&w, &w.cert, &w.dialogue, Some(&hidden_id), first),
+        [v1_at]
+    );
+}
