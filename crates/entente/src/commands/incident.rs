@@ -490,15 +490,35 @@ fn toml_files(dir: &Path) -> anyhow::Result<Vec<(String, String)>> {
     Ok(files)
 }
 
+/// The largest record the CLI reads: what the HTTP API accepts, so that a
+/// record made here can be sent there too, and so that a wrong file or an
+/// endless stream is refused instead of filling the memory.
+const MAX_RECORD_BYTES: u64 = 1 << 20;
+
 fn read_input(file: &Path) -> anyhow::Result<String> {
-    if file.as_os_str() == "-" {
-        let mut text = String::new();
-        std::io::stdin()
-            .read_to_string(&mut text)
-            .context("cannot read the record from standard input")?;
-        return Ok(text);
+    let (source, reader): (String, Box<dyn std::io::Read>) = if file.as_os_str() == "-" {
+        ("standard input".into(), Box::new(std::io::stdin()))
+    } else {
+        let opened =
+            std::fs::File::open(file).with_context(|| format!("cannot read {}", file.display()))?;
+        (file.display().to_string(), Box::new(opened))
+    };
+    let mut bytes = Vec::new();
+    reader
+        .take(MAX_RECORD_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .with_context(|| format!("cannot read {source}"))?;
+    if bytes.len() as u64 > MAX_RECORD_BYTES {
+        anyhow::bail!(
+            "{source} is larger than 1 MiB; an incident record is a small JSON document (is this the right file?)"
+        );
     }
-    std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))
+    String::from_utf8(bytes).map_err(|e| {
+        anyhow::anyhow!(
+            "cannot read {source}: it is not UTF-8 text (invalid byte at offset {})",
+            e.utf8_error().valid_up_to()
+        )
+    })
 }
 
 fn print_invalid(file: &Path, invalid: &InvalidRecord) {
