@@ -343,6 +343,13 @@ impl Node {
                         for (c, v) in copies.iter().zip(seen) {
                             rows_seen.insert(c.date_added.as_micros(), (v, c.origin_org));
                         }
+                        let source = copies.first().and_then(|c| c.origin_org);
+                        if !seen_anywhere && principal.org() != source {
+                            // A version of an object the poster may not see
+                            // would stand in for the source's as the latest,
+                            // and make pointers to it visible to the poster.
+                            return Some(cannot_store(index));
+                        }
                         verdict.err().map(|refusal| {
                             if seen_anywhere {
                                 format!("object {index}: {refusal}")

@@ -394,39 +394,93 @@ fn first_and_last_are_the_first_and_last_versions_the_reader_may_see() {
         [v2_at]
     );
 
-    // The vendor knows another id the CERT keeps to itself, posts a later
-    // version of it and asks for the first version: its own must be first,
-    // exactly as when nothing was there before.
-    let (hidden_id, hidden) = indicator(
+    // The CERT first keeps an object to itself, then releases a later
+    // version to the community: that later version is the first the vendor
+    // may see, and an earlier hidden one must not show by its absence.
+    let (released_id, kept) = indicator(
         14,
         &format!(
             r#","object_marking_refs":["{}","marking-definition--0000000d-0000-4000-8000-000000000000"]"#,
             sharing::tlp::TLP2_AMBER
         ),
     );
+    let released = kept
+        .replace("2026-01-01T00:00:00.000Z", "2027-01-01T00:00:00.000Z")
+        .replace(
+            &format!(
+                r#","object_marking_refs":["{}","marking-definition--0000000d-0000-4000-8000-000000000000"]"#,
+                sharing::tlp::TLP2_AMBER
+            ),
+            "",
+        );
     assert_eq!(
-        post(&w, &w.cert, &w.dialogue, std::slice::from_ref(&hidden)).stored(),
-        1
+        post(&w, &w.cert, &w.dialogue, &[kept, released]).stored(),
+        2
     );
-    let probe = hidden.replace("2026-01-01T00:00:00.000Z", "2027-01-01T00:00:00.000Z");
-    let probe = probe.replace(
-        &format!(
-            r#","object_marking_refs":["{}","marking-definition--0000000d-0000-4000-8000-000000000000"]"#,
-            sharing::tlp::TLP2_AMBER
-        ),
-        "",
-    );
-    assert_eq!(post(&w, &w.vendor, &w.dialogue, &[probe]).stored(), 1);
     let first = VersionMatch {
         first: true,
         ..Default::default()
     };
     assert_eq!(
-        versions_seen(&w, &w.vendor, &w.dialogue, Some(&hidden_id), first.clone()),
+        versions_seen(
+            &w,
+            &w.vendor,
+            &w.dialogue,
+            Some(&released_id),
+            first.clone()
+        ),
         ["2027-01-01T00:00:00.000Z"]
     );
     assert_eq!(
-        versions_seen(&w, &w.cert, &w.dialogue, Some(&hidden_id), first),
+        versions_seen(&w, &w.cert, &w.dialogue, Some(&released_id), first),
         [v1_at]
+    );
+}
+
+#[test]
+fn a_member_cannot_plant_a_version_of_an_object_it_may_not_see() {
+    let w = world();
+    let recipients = r#"{"type":"marking-definition","spec_version":"2.1","id":"marking-definition--0000000e-0000-4000-8000-000000000000","created":"2026-01-01T00:00:00.000Z","name":"Recipients","extensions":{"extension-definition--dc3cb601-bea8-4e1c-9a2a-a4b1d84ea6b3":{"extension_type":"property-extension","organizations":["National CERT"]}}}"#;
+    let marks = format!(
+        r#","object_marking_refs":["{}","marking-definition--0000000e-0000-4000-8000-000000000000"]"#,
+        sharing::tlp::TLP2_AMBER
+    );
+    let (hidden_id, hidden) = indicator(15, &marks);
+    let (visible_id, visible) = indicator(16, "");
+    let relationship_id = "relationship--0000000e-0000-4000-8000-000000000000";
+    let relationship = format!(
+        r#"{{"type":"relationship","spec_version":"2.1","id":"{relationship_id}","created":"2026-01-01T00:00:00.000Z","modified":"2026-01-01T00:00:00.000Z","relationship_type":"related-to","source_ref":"{visible_id}","target_ref":"{hidden_id}"}}"#
+    );
+    let report = post(
+        &w,
+        &w.cert,
+        &w.dialogue,
+        &[
+            recipients.to_string(),
+            hidden.clone(),
+            visible,
+            relationship,
+        ],
+    );
+    assert_eq!(report.stored(), 4, "{:?}", report.outcomes);
+    assert!(read(&w, &w.vendor, &w.dialogue, &[relationship_id]).is_empty());
+    // A later version of the hidden id, posted by the vendor into the same
+    // collection, would make the relationship visible to it and replace the
+    // CERT's own version as the latest one the CERT reads.
+    let planted = hidden
+        .replace("2026-01-01T00:00:00.000Z", "2027-01-01T00:00:00.000Z")
+        .replace(&marks, "");
+    let answer = outcome(&post(&w, &w.vendor, &w.dialogue, &[planted])).clone();
+    assert!(matches!(answer, Outcome::Refused(_)), "{answer:?}");
+    assert!(read(&w, &w.vendor, &w.dialogue, &[relationship_id]).is_empty());
+    assert_eq!(
+        versions_seen(
+            &w,
+            &w.cert,
+            &w.dialogue,
+            Some(&hidden_id),
+            VersionMatch::last_only()
+        ),
+        ["2026-01-01T00:00:00.000Z"]
     );
 }
