@@ -180,6 +180,36 @@ pub fn consistency_errors(incident: &Incident) -> Vec<FieldError> {
         }
     }
 
+    // A time of classification (or determination) says the flag is true;
+    // a record saying both must not be resolved silently either way.
+    for (flag_path, flag, at_path, at, what) in [
+        (
+            "major",
+            incident.major,
+            "classified_major_at",
+            incident.classified_major_at,
+            "classified as major",
+        ),
+        (
+            "material",
+            incident.material,
+            "materiality_determined_at",
+            incident.materiality_determined_at,
+            "determined to be material",
+        ),
+    ] {
+        if flag == Some(false)
+            && let Some(at) = at
+        {
+            c.push(
+                flag_path,
+                format!(
+                    "is false, but {at_path} ({at}) records when the incident was {what}: set {flag_path} to true or remove {at_path}"
+                ),
+            );
+        }
+    }
+
     check_entity(&mut c, incident);
     check_codes(&mut c, incident);
     check_amounts(&mut c, incident);
