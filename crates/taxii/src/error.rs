@@ -98,6 +98,17 @@ impl ApiError {
         )
     }
 
+    pub fn body_stalled(idle: std::time::Duration) -> Self {
+        Self::new(
+            StatusCode::REQUEST_TIMEOUT,
+            "Request timeout",
+            format!(
+                "the request body stopped arriving for {} s; send it without pauses",
+                idle.as_secs_f64()
+            ),
+        )
+    }
+
     pub fn with_details(mut self, details: serde_json::Value) -> Self {
         self.details = Some(details);
         self

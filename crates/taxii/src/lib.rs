@@ -22,7 +22,7 @@ use node::Node;
 use store::Store;
 
 pub use error::ApiError;
-pub use serve::{ServeOptions, TlsFiles, serve};
+pub use serve::{ConnectionLimits, ServeOptions, TlsFiles, serve, serve_with_limits};
 
 /// Settings of the TAXII service.
 #[derive(Clone, Debug)]

@@ -1,9 +1,22 @@
 //! Serving the API: HTTPS with rustls when a certificate is configured, plain
 //! HTTP otherwise, but only on loopback unless explicitly allowed.
+//!
+//! Connections are bounded in number and in idle time, so that clients that
+//! open sockets and then send nothing, or headers or bodies a byte at a time,
+//! cannot exhaust the file descriptors and memory of the node.
 
+use std::future::Future;
+use std::io;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Duration;
+
+use axum::Extension;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::{AppState, router};
 
@@ -20,6 +33,29 @@ pub struct ServeOptions {
     pub tls: Option<TlsFiles>,
     /// Permit plain HTTP on a non-loopback address (behind a TLS-terminating proxy).
     pub allow_plain_http: bool,
+}
+
+/// Bounds on what one client can hold on to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ConnectionLimits {
+    /// Connections served at once; further ones are closed as soon as they
+    /// are accepted. Kept well below the usual 1,024 open files per process.
+    pub max_connections: usize,
+    /// Time a client has to send a request's headers, from the moment the
+    /// connection is open or idle (keep-alive) until the headers are complete.
+    pub header_timeout: Duration,
+    /// Longest pause while a request body arrives (408 after it).
+    pub body_idle_timeout: Duration,
+}
+
+impl Default for ConnectionLimits {
+    fn default() -> Self {
+        ConnectionLimits {
+            max_connections: 512,
+            header_timeout: Duration::from_secs(30),
+            body_idle_timeout: Duration::from_secs(30),
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -58,9 +94,21 @@ pub async fn serve(
     ready: impl FnOnce(SocketAddr),
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServeError> {
+    serve_with_limits(state, options, ConnectionLimits::default(), ready, shutdown).await
+}
+
+/// [`serve`] with explicit connection limits.
+pub async fn serve_with_limits(
+    state: AppState,
+    options: ServeOptions,
+    limits: ConnectionLimits,
+    ready: impl FnOnce(SocketAddr),
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> Result<(), ServeError> {
     check(&options)?;
     spawn_status_purge(state.clone());
-    let app = router(state);
+    let app = router(state).layer(Extension(limits));
+    let permits = Arc::new(Semaphore::new(limits.max_connections.max(1)));
     let handle = axum_server::Handle::new();
     let stopper = handle.clone();
     tokio::spawn(async move {
@@ -86,19 +134,125 @@ pub async fn serve(
                         key: files.key.display().to_string(),
                         source,
                     })?;
-            axum_server::from_tcp_rustls(listener, config)?
+            let mut server = axum_server::from_tcp_rustls(listener, config)?
+                .map(|tls| Bounded {
+                    inner: tls,
+                    permits,
+                })
                 .handle(handle)
-                .serve(service)
-                .await?;
+                .first_request_timeout(limits.header_timeout);
+            server
+                .http_builder()
+                .http1()
+                .header_read_timeout(limits.header_timeout);
+            server.serve(service).await?;
         }
         None => {
-            axum_server::from_tcp(listener)?
+            let mut server = axum_server::from_tcp(listener)?
+                .map(|plain| Bounded {
+                    inner: plain,
+                    permits,
+                })
                 .handle(handle)
-                .serve(service)
-                .await?;
+                .first_request_timeout(limits.header_timeout);
+            server
+                .http_builder()
+                .http1()
+                .header_read_timeout(limits.header_timeout);
+            server.serve(service).await?;
         }
     }
     Ok(())
+}
+
+/// An acceptor that admits a connection only while fewer than
+/// `max_connections` are open; the permit travels with the stream and is
+/// returned when the connection closes.
+#[derive(Clone)]
+struct Bounded<A> {
+    inner: A,
+    permits: Arc<Semaphore>,
+}
+
+type AcceptFuture<T> = Pin<Box<dyn Future<Output = io::Result<T>> + Send>>;
+
+impl<A, I, S> axum_server::accept::Accept<I, S> for Bounded<A>
+where
+    A: axum_server::accept::Accept<I, S>,
+    A::Future: Send + 'static,
+    A::Stream: Send + 'static,
+    A::Service: Send + 'static,
+{
+    type Stream = Permitted<A::Stream>;
+    type Service = A::Service;
+    type Future = AcceptFuture<(Self::Stream, Self::Service)>;
+
+    fn accept(&self, stream: I, service: S) -> Self::Future {
+        let Ok(permit) = self.permits.clone().try_acquire_owned() else {
+            // Dropping the stream closes it: the client may retry later.
+            drop(stream);
+            return Box::pin(std::future::ready(Err(io::Error::other(
+                "connection limit reached",
+            ))));
+        };
+        let accepted = self.inner.accept(stream, service);
+        Box::pin(async move {
+            let (stream, service) = accepted.await?;
+            Ok((
+                Permitted {
+                    stream,
+                    _permit: permit,
+                },
+                service,
+            ))
+        })
+    }
+}
+
+/// A connection holding one of the [`Bounded`] permits.
+struct Permitted<S> {
+    stream: S,
+    _permit: OwnedSemaphorePermit,
+}
+
+impl<S: AsyncRead + Unpin> AsyncRead for Permitted<S> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.stream).poll_read(cx, buf)
+    }
+}
+
+impl<S: AsyncWrite + Unpin> AsyncWrite for Permitted<S> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.stream).poll_write(cx, buf)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.stream).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.stream).poll_shutdown(cx)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.stream).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.stream.is_write_vectored()
+    }
 }
 
 /// Drops status resources past their retention, hourly.

@@ -1,0 +1,363 @@
+//! Hostile and malformed input against a real server on loopback: every
+//! refusal is a TAXII error resource with the right status code, nothing
+//! already stored is lost, and no client can hold the node's connections,
+//! memory or time beyond fixed bounds.
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use sharing::{Owner, Tlp};
+use store::{ApiRoot, Grant, NewCollection, NewToken, SqliteOptions, SqliteStore, Store};
+use taxii::{AppState, ConnectionLimits, ServeOptions, TaxiiConfig};
+
+/// A node serving on an ephemeral loopback port, with one collection, a
+/// token that reads and writes it and a token that only reads it.
+struct Server {
+    addr: SocketAddr,
+    writer: String,
+    reader: String,
+    collection: String,
+    _dir: tempfile::TempDir,
+}
+
+fn token(store: &SqliteStore, name: &str, collection: &str, write: bool) -> String {
+    let secret = sharing::token::generate().unwrap();
+    store
+        .create_token(&NewToken {
+            name: name.into(),
+            secret_hash: sharing::token::digest(&secret),
+            admin: false,
+            user: None,
+            expires: None,
+            grants: vec![Grant {
+                collection_id: collection.into(),
+                can_read: true,
+                can_write: write,
+            }],
+        })
+        .unwrap();
+    secret
+}
+
+fn start(max_content_length: u64, limits: ConnectionLimits) -> Server {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(dir.path().join("node.db"), SqliteOptions::default()).unwrap();
+    store
+        .create_api_root(&ApiRoot {
+            path: "api1".into(),
+            title: "hostile".into(),
+            description: None,
+            max_content_length,
+        })
+        .unwrap();
+    let collection = uuid::Uuid::new_v4().to_string();
+    store
+        .create_collection(&NewCollection {
+            id: collection.clone(),
+            api_root: "api1".into(),
+            title: "target".into(),
+            description: None,
+            alias: None,
+            owner: Owner::Node,
+            default_tlp: Some(Tlp::Green),
+            public: false,
+        })
+        .unwrap();
+    let writer = token(&store, "writer", &collection, true);
+    let reader = token(&store, "reader", &collection, false);
+    let node = node::Node::new(Arc::new(store), stix::Validator::new()).unwrap();
+    let state = AppState::new(node, TaxiiConfig::default(), false);
+    let options = ServeOptions {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        tls: None,
+        allow_plain_http: false,
+    };
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        let served = runtime.block_on(taxii::serve_with_limits(
+            state,
+            options,
+            limits,
+            move |addr| tx.send(addr).unwrap(),
+            std::future::pending(),
+        ));
+        served.unwrap();
+    });
+    let addr = rx.recv_timeout(Duration::from_secs(10)).unwrap();
+    Server {
+        addr,
+        writer,
+        reader,
+        collection,
+        _dir: dir,
+    }
+}
+
+/// An answer as read off the socket.
+#[derive(Debug)]
+struct Answer {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+}
+
+impl Answer {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.body).unwrap_or_else(|e| {
+            panic!(
+                "body is not JSON ({e}): {}",
+                String::from_utf8_lossy(&self.body)
+            )
+        })
+    }
+
+    /// Asserts a TAXII error resource with `status`, and returns its description.
+    fn taxii_error(&self, status: u16) -> String {
+        assert_eq!(
+            self.status,
+            status,
+            "{}",
+            String::from_utf8_lossy(&self.body)
+        );
+        assert_eq!(
+            self.header("content-type"),
+            Some("application/taxii+json;version=2.1"),
+            "{self:?}"
+        );
+        let error = self.json();
+        assert_eq!(error["http_status"], status.to_string(), "{error}");
+        assert!(error["title"].is_string(), "{error}");
+        error["description"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    }
+}
+
+/// Reads one HTTP/1.1 response (Content-Length framed, or up to EOF).
+fn read_answer(stream: &mut TcpStream) -> Option<Answer> {
+    let mut raw = Vec::new();
+    let mut chunk = [0u8; 65536];
+    let head_end = loop {
+        if let Some(i) = raw.windows(4).position(|w| w == b"\r\n\r\n") {
+            break i;
+        }
+        match stream.read(&mut chunk) {
+            Ok(0) | Err(_) => return None,
+            Ok(n) => raw.extend_from_slice(&chunk[..n]),
+        }
+    };
+    let head = String::from_utf8_lossy(&raw[..head_end]).to_string();
+    let mut lines = head.split("\r\n");
+    let status = lines.next()?.split(' ').nth(1)?.parse().ok()?;
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+        .collect();
+    let mut body = raw[head_end + 4..].to_vec();
+    let length = headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("content-length"))
+        .and_then(|(_, v)| v.parse::<usize>().ok());
+    loop {
+        if length.is_some_and(|l| body.len() >= l) {
+            break;
+        }
+        match stream.read(&mut chunk) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => body.extend_from_slice(&chunk[..n]),
+        }
+    }
+    Some(Answer {
+        status,
+        headers,
+        body,
+    })
+}
+
+impl Server {
+    fn connect(&self) -> TcpStream {
+        let s = TcpStream::connect(self.addr).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+        s
+    }
+
+    fn objects_path(&self) -> String {
+        format!("/api1/collections/{}/objects/", self.collection)
+    }
+
+    /// Sends `head` (request line and headers, without the blank line), then `body`.
+    fn raw(&self, head: &str, body: &[u8]) -> Answer {
+        let mut s = self.connect();
+        let mut request = format!("{head}\r\nHost: test\r\nConnection: close\r\n\r\n").into_bytes();
+        request.extend_from_slice(body);
+        s.write_all(&request).unwrap();
+        read_answer(&mut s).expect("the server answered nothing")
+    }
+
+    fn get(&self, path: &str, token: &str) -> Answer {
+        self.raw(
+            &format!("GET {path} HTTP/1.1\r\nAuthorization: Bearer {token}"),
+            b"",
+        )
+    }
+
+    /// Every object the writer can read back, paging to the end.
+    fn stored_ids(&self) -> Vec<String> {
+        let a = self.get(
+            &format!("{}?match[version]=all", self.objects_path()),
+            &self.writer,
+        );
+        assert_eq!(a.status, 200);
+        a.json()["objects"]
+            .as_array()
+            .map(|list| {
+                list.iter()
+                    .map(|o| o["id"].as_str().unwrap().to_string())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
+
+fn indicator() -> serde_json::Value {
+    serde_json::json!({
+        "type": "indicator",
+        "spec_version": "2.1",
+        "id": format!("indicator--{}", uuid::Uuid::new_v4()),
+        "created": "2026-01-01T00:00:00.000Z",
+        "modified": "2026-01-01T00:00:00.000Z",
+        "pattern": "[ipv4-addr:value = '203.0.113.7']",
+        "pattern_type": "stix",
+        "valid_from": "2026-01-01T00:00:00Z"
+    })
+}
+
+fn envelope(objects: &[serde_json::Value]) -> Vec<u8> {
+    serde_json::to_vec(&serde_json::json!({ "objects": objects })).unwrap()
+}
+
+/// Waits until the server closes `stream` (read returns 0 or an error), up to `max`.
+fn closed_within(stream: &mut TcpStream, max: Duration) -> bool {
+    stream
+        .set_read_timeout(Some(Duration::from_millis(100)))
+        .unwrap();
+    let start = Instant::now();
+    let mut buf = [0u8; 4096];
+    while start.elapsed() < max {
+        match stream.read(&mut buf) {
+            Ok(0) => return true,
+            Ok(_) => {}
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) => {}
+            Err(_) => return true,
+        }
+    }
+    false
+}
+
+fn short_limits() -> ConnectionLimits {
+    ConnectionLimits {
+        max_connections: 8,
+        header_timeout: Duration::from_secs(1),
+        body_idle_timeout: Duration::from_secs(1),
+    }
+}
+
+#[test]
+fn silent_and_slow_header_connections_are_closed() {
+    let server = start(1 << 20, short_limits());
+    let mut silent = server.connect();
+    let mut partial = server.connect();
+    partial
+        .write_all(b"GET /taxii2/ HTTP/1.1\r\nHost: test\r\n")
+        .unwrap();
+    let mut idle = server.connect();
+    idle.write_all(b"GET /taxii2/ HTTP/1.1\r\nHost: test\r\n\r\n")
+        .unwrap();
+    let first = read_answer(&mut idle).expect("a first answer on the keep-alive connection");
+    assert_eq!(first.status, 200);
+    assert!(closed_within(&mut silent, Duration::from_secs(5)));
+    assert!(closed_within(&mut partial, Duration::from_secs(5)));
+    assert!(closed_within(&mut idle, Duration::from_secs(5)));
+}
+
+#[test]
+fn a_stalled_body_gets_408_and_stores_nothing() {
+    let server = start(1 << 20, short_limits());
+    let body = envelope(&[indicator()]);
+    let mut s = server.connect();
+    let head = format!(
+        "POST {} HTTP/1.1\r\nHost: test\r\nAuthorization: Bearer {}\r\nContent-Type: application/taxii+json;version=2.1\r\nContent-Length: {}\r\n\r\n",
+        server.objects_path(),
+        server.writer,
+        body.len()
+    );
+    s.write_all(head.as_bytes()).unwrap();
+    s.write_all(&body[..body.len() / 2]).unwrap();
+    let started = Instant::now();
+    let answer = read_answer(&mut s).expect("an answer to the stalled upload");
+    assert!(started.elapsed() < Duration::from_secs(5));
+    let why = answer.taxii_error(408);
+    assert!(why.contains("stopped arriving"), "{why}");
+    assert!(server.stored_ids().is_empty());
+
+    // A stalled chunked upload, too.
+    let mut s = server.connect();
+    let head = format!(
+        "POST {} HTTP/1.1\r\nHost: test\r\nAuthorization: Bearer {}\r\nContent-Type: application/taxii+json;version=2.1\r\nTransfer-Encoding: chunked\r\n\r\n5\r\n{{\"obj",
+        server.objects_path(),
+        server.writer,
+    );
+    s.write_all(head.as_bytes()).unwrap();
+    read_answer(&mut s)
+        .expect("an answer to the stalled chunked upload")
+        .taxii_error(408);
+}
+
+#[test]
+fn connections_beyond_the_limit_are_refused_and_the_node_recovers() {
+    let server = start(
+        1 << 20,
+        ConnectionLimits {
+            max_connections: 4,
+            header_timeout: Duration::from_secs(30),
+            body_idle_timeout: Duration::from_secs(30),
+        },
+    );
+    let mut held: Vec<TcpStream> = (0..4)
+        .map(|_| {
+            let mut s = server.connect();
+            s.write_all(b"GET /taxii2/ HTTP/1.1\r\n").unwrap();
+            s
+        })
+        .collect();
+    // Give the server time to accept all four.
+    std::thread::sleep(Duration::from_millis(300));
+    let mut extra = server.connect();
+    assert!(
+        closed_within(&mut extra, Duration::from_secs(3)),
+        "a fifth connection was kept open"
+    );
+    held.clear();
+    std::thread::sleep(Duration::from_millis(300));
+    let a = server.get("/taxii2/", &server.reader);
+    assert_eq!(a.status, 200);
+}
