@@ -356,7 +356,7 @@ impl<'a, 'c> RegimeEval<'a, 'c> {
                 format!(" + {n} days (× 24 h)"),
             ),
             Amount::Months(n) => (
-                clock::add_months_clamped(anchor.instant()?, *n)?,
+                clock::add_months_clamped_within_local_day(anchor.instant()?, *n, &self.ctx.tz)?,
                 format!(
                     " + {n} month{} (Reg. 1182/71, clamped to month end)",
                     if *n == 1 { "" } else { "s" }

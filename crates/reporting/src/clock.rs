@@ -70,6 +70,26 @@ pub fn add_months_clamped(t: Timestamp, months: u32) -> Option<Timestamp> {
         .map(|z| z.timestamp())
 }
 
+/// A month clock that is never later than Regulation 1182/71 Art. 3(2)(c)
+/// read on the wall clock of `tz`: the end of the same date `months` later
+/// there (its last day when the month is shorter). The UTC rule alone can
+/// overshoot it when the event falls after local midnight but before UTC
+/// midnight and the local date's month end clamps (00:30 on 31 March in
+/// Berlin is 30 March in UTC: UTC gives 22:30 UTC on 30 April, but the
+/// period ends with 30 April in Berlin, at 21:59:59 UTC), or late in the
+/// evening when summer time begins within the month.
+pub fn add_months_clamped_within_local_day(
+    t: Timestamp,
+    months: u32,
+    tz: &TimeZone,
+) -> Option<Timestamp> {
+    let utc_rule = add_months_clamped(t, months)?;
+    let local = t.to_zoned_datetime(tz.clone()).date();
+    let shifted = local.checked_add(i64::from(months).months()).ok()?;
+    let local_end = at_local(shifted, Time::constant(23, 59, 59, 0), tz)?;
+    Some(utc_rule.min(local_end))
+}
+
 /// The last second of `date` in UTC.
 pub fn end_of_day_utc(date: Date) -> Option<Timestamp> {
     date.to_datetime(Time::constant(23, 59, 59, 0))
@@ -153,6 +173,31 @@ mod tests {
         assert_eq!(
             add_months_clamped(ts("2026-12-16T15:00:00Z"), 1),
             Some(ts("2027-01-16T15:00:00Z"))
+        );
+    }
+
+    #[test]
+    fn month_clock_never_ends_after_the_local_day_it_names() {
+        let berlin = crate::time::time_zone("Europe/Berlin").unwrap();
+        // 00:30 on 31 March in Berlin; 30 April is that month's last day.
+        assert_eq!(
+            add_months_clamped_within_local_day(ts("2026-03-30T22:30:00Z"), 1, &berlin),
+            Some(ts("2026-04-30T21:59:59Z"))
+        );
+        // 23:30 on 15 March (CET); 15 April ends at 23:59:59 CEST, which is
+        // before 22:30 UTC.
+        assert_eq!(
+            add_months_clamped_within_local_day(ts("2026-03-15T22:30:00Z"), 1, &berlin),
+            Some(ts("2026-04-15T21:59:59Z"))
+        );
+        // Otherwise the UTC rule is the stricter one.
+        assert_eq!(
+            add_months_clamped_within_local_day(ts("2026-05-15T20:00:00Z"), 1, &berlin),
+            Some(ts("2026-06-15T20:00:00Z"))
+        );
+        assert_eq!(
+            add_months_clamped_within_local_day(ts("2026-01-31T15:00:00Z"), 1, &TimeZone::UTC),
+            Some(ts("2026-02-28T15:00:00Z"))
         );
     }
 
