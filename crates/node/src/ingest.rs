@@ -85,6 +85,12 @@ impl Node {
                     .into(),
             ));
         }
+        if envelope.objects.len() > MAX_ENVELOPE_OBJECTS {
+            return Err(NodeError::Unprocessable(format!(
+                "the envelope holds {} objects; this node takes at most {MAX_ENVELOPE_OBJECTS} per request: split them into several envelopes",
+                envelope.objects.len()
+            )));
+        }
         let (valid, rejected) = self.validate_all(&envelope.objects);
         self.ingest(
             principal,
@@ -557,6 +563,12 @@ const PSEUDONYM_IDENTITY_CREATED: &str = "2020-01-01T00:00:00.000Z";
 
 /// Inputs this large are validated on two threads.
 const PARALLEL_VALIDATION_FROM: usize = 256;
+
+/// Most objects one request may carry. Each object, however small its
+/// text (`0,` is two bytes), costs an outcome, a status detail and about a
+/// kilobyte of memory while it is processed, so the count is bounded as
+/// well as the bytes.
+pub const MAX_ENVELOPE_OBJECTS: usize = 100_000;
 
 fn is_known(
     marking: &str,

@@ -26,7 +26,7 @@ pub use incidents::{
     ShareOutcome, ShareRequest, SharedObject, SubmissionOutcome, SubmissionRequest, SubmissionView,
     VersionSummary, VersionView,
 };
-pub use ingest::{IngestOutcome, IngestReport, Outcome};
+pub use ingest::{IngestOutcome, IngestReport, MAX_ENVELOPE_OBJECTS, Outcome};
 pub use read::ReadPage;
 
 /// Why a use case failed, in terms a caller can map to its own surface.
