@@ -61,7 +61,18 @@ pub struct RenderedField {
     pub label: String,
     pub required: bool,
     pub missing: bool,
+    /// The required paths at or under `path` that are missing (a section
+    /// may show `entity.contact` while `entity.contact.email` is required).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub missing_paths: Vec<String>,
     pub value: Option<Value>,
+}
+
+/// `inner` is `path` itself or a field inside it.
+fn at_or_under(inner: &str, path: &str) -> bool {
+    inner
+        .strip_prefix(path)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with('.'))
 }
 
 /// Builds the notification for `regime_id`/`stage_id` from an assessment of
@@ -122,11 +133,18 @@ pub fn notification(
                 .iter()
                 .map(|path| {
                     let value = lookup(&record, path).cloned();
+                    let missing_paths: Vec<String> = stage_assessment
+                        .missing
+                        .iter()
+                        .filter(|m| at_or_under(m, path))
+                        .cloned()
+                        .collect();
                     RenderedField {
                         path: path.clone(),
                         label: schema::label(path),
-                        required: required.contains(&path.as_str()),
-                        missing: stage_assessment.missing.contains(path),
+                        required: required.iter().any(|r| at_or_under(r, path)),
+                        missing: !missing_paths.is_empty(),
+                        missing_paths,
                         value,
                     }
                 })
@@ -328,10 +346,30 @@ pub fn markdown(n: &Notification) -> String {
         let _ = writeln!(out);
         for field in &section.fields {
             let _ = write!(out, "**{}:**", field.label);
+            // Name the missing parts when they are not the field itself.
+            let parts = if field.missing_paths.iter().all(|m| *m == field.path) {
+                String::new()
+            } else {
+                format!(
+                    ": {}",
+                    field
+                        .missing_paths
+                        .iter()
+                        .map(|m| format!("`{m}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            };
             match &field.value {
-                Some(value) => markdown_value(&mut out, value, 0),
-                None if field.missing => out.push_str(" **[MISSING — required]**"),
-                None if field.required => out.push_str(" **[MISSING — required]**"),
+                Some(value) => {
+                    markdown_value(&mut out, value, 0);
+                    if field.missing {
+                        let _ = write!(out, "\n\n**[MISSING — required{parts}]**");
+                    }
+                }
+                None if field.missing || field.required => {
+                    let _ = write!(out, " **[MISSING — required{parts}]**");
+                }
                 None => out.push_str(" _not provided_"),
             }
             out.push_str("\n\n");

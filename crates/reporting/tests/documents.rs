@@ -199,3 +199,37 @@ fn naming_the_entity_is_a_choice() {
         "marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb"
     );
 }
+
+#[test]
+fn a_section_marks_a_required_part_that_is_missing() {
+    let rules = rules();
+    // The contact point (GDPR Art. 33(3)(b)) is required as a name and an
+    // e-mail address: none of it, then only half of it.
+    for (record, missing) in [
+        (
+            r#"{"entity": {"legal_name": "X", "gdpr_role": "controller"},
+                "personal_data_aware_at": "2026-11-15T09:00:00Z"}"#,
+            "**Contact point:** **[MISSING — required: `entity.contact.name`, `entity.contact.email`]**",
+        ),
+        (
+            r#"{"entity": {"legal_name": "X", "gdpr_role": "controller",
+                           "contact": {"name": "DPO"}},
+                "personal_data_aware_at": "2026-11-15T09:00:00Z"}"#,
+            "**[MISSING — required: `entity.contact.email`]**",
+        ),
+    ] {
+        let incident = parse_record(&rules, record).unwrap();
+        let at: Timestamp = "2026-11-16T20:00:00Z".parse().unwrap();
+        let assessment = assess(&rules, &incident, at).unwrap();
+        let n = notification(&rules, &incident, &assessment, "gdpr", "notification").unwrap();
+        let contact = n
+            .sections
+            .iter()
+            .flat_map(|s| &s.fields)
+            .find(|f| f.path == "entity.contact")
+            .unwrap();
+        assert!(contact.required && contact.missing, "{contact:?}");
+        let md = markdown(&n);
+        assert!(md.contains(missing), "{md}");
+    }
+}
