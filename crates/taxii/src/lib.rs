@@ -111,7 +111,7 @@ impl AppState {
 /// Every route of the node: the TAXII 2.1 API (media-type negotiated) and
 /// Entente's own JSON API under `/entente/v1/`, both authenticated.
 pub fn router(state: AppState) -> Router {
-    Router::new()
+    let routes = Router::new()
         .merge(taxii_routes())
         .merge(api_routes())
         .fallback(handlers::not_found)
@@ -119,7 +119,12 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             middleware::authenticate,
         ))
-        .with_state(state)
+        .with_state(state);
+    // Around the whole router, not each route: the 405 answers (and their
+    // Allow header) are made outside the routes' own layers.
+    Router::new()
+        .fallback_service(routes)
+        .layer(axum::middleware::from_fn(middleware::error_resources))
 }
 
 /// Registers `path` with and without its trailing slash.

@@ -3,7 +3,7 @@
 use std::time::{Duration, Instant};
 
 use axum::extract::{Request, State};
-use axum::http::header::AUTHORIZATION;
+use axum::http::header::{ALLOW, AUTHORIZATION, CONTENT_TYPE};
 use axum::http::{HeaderMap, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -13,6 +13,57 @@ use sharing::Principal;
 
 use crate::error::ApiError;
 use crate::{AppState, media};
+
+/// Largest framework-made error text worth reading into an error resource.
+const MAX_PLAIN_ERROR: usize = 4096;
+
+/// Turns the answers the framework makes on its own (405 for a method a
+/// route lacks, 400 for a path segment that is not UTF-8) into error
+/// resources, so that every failure a client sees is one.
+pub async fn error_resources(request: Request, next: Next) -> Response {
+    let method = request.method().clone();
+    let response = next.run(request).await;
+    let status = response.status();
+    if !(status.is_client_error() || status.is_server_error())
+        || response.headers().get(CONTENT_TYPE).is_some_and(|ct| {
+            ct.to_str().is_ok_and(|ct| {
+                ct.starts_with("application/taxii+json") || ct.starts_with("application/json")
+            })
+        })
+    {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    if status == StatusCode::METHOD_NOT_ALLOWED {
+        let allow = parts
+            .headers
+            .get(ALLOW)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string();
+        let mut answer = ApiError::new(
+            status,
+            "Method not allowed",
+            format!("{method} is not allowed on this resource; it allows {allow}"),
+        )
+        .into_response();
+        if let Some(v) = parts.headers.get(ALLOW) {
+            answer.headers_mut().insert(ALLOW, v.clone());
+        }
+        return answer;
+    }
+    let text = match axum::body::to_bytes(body, MAX_PLAIN_ERROR).await {
+        Ok(bytes) => String::from_utf8_lossy(&bytes).trim().to_string(),
+        Err(_) => String::new(),
+    };
+    let title = status.canonical_reason().unwrap_or("Error");
+    let description = if text.is_empty() {
+        title.to_string()
+    } else {
+        text
+    };
+    ApiError::new(status, "Request refused", description).into_response()
+}
 
 /// 406 unless the client accepts TAXII 2.1 JSON.
 pub async fn negotiate(request: Request, next: Next) -> Response {

@@ -403,3 +403,50 @@ fn an_envelope_of_countless_tiny_objects_is_refused_whole() {
     );
     assert_eq!(server.stored_ids(), [kept["id"].as_str().unwrap()]);
 }
+
+#[test]
+fn wrong_methods_get_405_error_resources_with_allow() {
+    let server = default_server();
+    for (method, path, allowed) in [
+        ("PUT", server.objects_path(), vec!["GET", "POST"]),
+        ("PATCH", "/taxii2/".to_string(), vec!["GET"]),
+        (
+            "POST",
+            format!(
+                "{}indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f/",
+                server.objects_path()
+            ),
+            vec!["GET", "DELETE"],
+        ),
+    ] {
+        let a = server.raw(
+            &format!(
+                "{method} {path} HTTP/1.1\r\nAuthorization: Bearer {}\r\nContent-Length: 0",
+                server.writer
+            ),
+            b"",
+        );
+        let why = a.taxii_error(405);
+        assert!(why.contains(method), "{why}");
+        let allow = a.header("allow").unwrap_or_default().to_string();
+        for m in allowed {
+            assert!(allow.contains(m), "{method} {path}: Allow {allow:?}");
+            assert!(why.contains(m), "{why}");
+        }
+    }
+}
+
+#[test]
+fn undecodable_path_segments_get_error_resources() {
+    let server = default_server();
+    for path in [
+        format!("{}%ff/", server.objects_path()),
+        format!("{}%c3%28/versions/", server.objects_path()),
+        "/api1/status/%fe/".to_string(),
+        "/api1/collections/%ff/".to_string(),
+    ] {
+        let a = server.get(&path, &server.writer);
+        let why = a.taxii_error(400);
+        assert!(why.contains("UTF-8"), "{path}: {why}");
+    }
+}
