@@ -1,7 +1,7 @@
 //! Query parameters of the TAXII read endpoints.
 //!
-//! Values of one `match[...]` field are OR'd (comma-separated or repeated);
-//! different fields are AND'd. Anything malformed gets a 400 that names the
+//! Values of one `match[...]` field are OR'd (comma-separated; a repeated
+//! parameter is refused); different fields are AND'd. Anything malformed gets a 400 that names the
 //! parameter; nothing is silently ignored, because a filter that is dropped
 //! returns more than the client asked for.
 
@@ -85,6 +85,12 @@ impl Filters {
                 ));
             }
             seen_single.push(key.to_string());
+            if key.starts_with("match[") && values(&value).next().is_none() {
+                return Err(bad(
+                    "has no value; give one or more comma-separated values, or leave the filter out"
+                        .into(),
+                ));
+            }
             match key {
                 "added_after" => f.added_after = Some(parse_added_after(&value).map_err(bad)?),
                 "limit" => {

@@ -450,3 +450,23 @@ fn undecodable_path_segments_get_error_resources() {
         assert!(why.contains("UTF-8"), "{path}: {why}");
     }
 }
+
+#[test]
+fn empty_match_filters_are_refused_not_dropped() {
+    // A dropped filter answers more than was asked for: the whole collection.
+    let server = default_server();
+    assert_eq!(server.post(&envelope(&[indicator()])).status, 202);
+    let objects = server.objects_path();
+    let manifest = format!("/api1/collections/{}/manifest/", server.collection);
+    for (path, query, param) in [
+        (&objects, "match[type]=", "match[type]"),
+        (&objects, "match[id]=,,", "match[id]"),
+        (&manifest, "match[version]=", "match[version]"),
+        (&objects, "match[spec_version]=%20", "match[spec_version]"),
+        (&objects, "match%5Btype%5D=", "match[type]"),
+    ] {
+        let a = server.get(&format!("{path}?{query}"), &server.reader);
+        let why = a.taxii_error(400);
+        assert!(why.contains(param), "{query}: {why}");
+    }
+}
