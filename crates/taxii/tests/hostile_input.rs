@@ -470,3 +470,33 @@ fn empty_match_filters_are_refused_not_dropped() {
         assert!(why.contains(param), "{query}: {why}");
     }
 }
+
+#[test]
+fn compressed_bodies_get_415_naming_the_encoding() {
+    // The node reads bodies as sent; a gzip body was answered 422 "not UTF-8".
+    let server = default_server();
+    let body = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03";
+    let a = server.raw(
+        &format!(
+            "POST {} HTTP/1.1\r\nAuthorization: Bearer {}\r\nContent-Type: application/taxii+json;version=2.1\r\nContent-Encoding: gzip\r\nContent-Length: {}",
+            server.objects_path(),
+            server.writer,
+            body.len()
+        ),
+        body,
+    );
+    let why = a.taxii_error(415);
+    assert!(why.contains("gzip"), "{why}");
+    // `identity` is no encoding at all.
+    let body = envelope(&[indicator()]);
+    let a = server.raw(
+        &format!(
+            "POST {} HTTP/1.1\r\nAuthorization: Bearer {}\r\nContent-Type: application/taxii+json;version=2.1\r\nContent-Encoding: identity\r\nContent-Length: {}",
+            server.objects_path(),
+            server.writer,
+            body.len()
+        ),
+        &body,
+    );
+    assert_eq!(a.status, 202);
+}

@@ -395,6 +395,19 @@ pub async fn add_objects(
     if !is_taxii_content(&headers) {
         return Err(ApiError::unsupported_media_type());
     }
+    if let Some(encoding) = headers
+        .get(header::CONTENT_ENCODING)
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).trim().to_string())
+        .filter(|e| !e.eq_ignore_ascii_case("identity"))
+    {
+        return Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "Unsupported media type",
+            format!(
+                "this node does not decode Content-Encoding {encoding:?}; send the envelope uncompressed"
+            ),
+        ));
+    }
     let api_root = super::api_root(&state, root.clone()).await?;
     let (c, _) = collection_for(&state, &principal, root, collection, Need::Write).await?;
     let idle = limits.unwrap_or_default().body_idle_timeout;
