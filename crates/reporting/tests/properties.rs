@@ -158,9 +158,17 @@ proptest! {
             let sent2 = aware.checked_add(SignedDuration::from_secs(late)).unwrap();
             let (d1, d2) = (s1.due.unwrap().timestamp(), s2.due.unwrap().timestamp());
             // Exactly what the rule allows: the submission plus one month
-            // (Reg. 1182/71, clamped), never earlier than 28 days after it.
-            prop_assert_eq!(Some(d1), reporting::clock::add_months_clamped(sent1, 1));
-            prop_assert_eq!(Some(d2), reporting::clock::add_months_clamped(sent2, 1));
+            // (Reg. 1182/71, clamped, ending no later than that day in the
+            // entity's time zone), never earlier than 28 days after it.
+            let zone = reporting::time::time_zone(&before.time_zone).unwrap();
+            prop_assert_eq!(
+                Some(d1),
+                reporting::clock::add_months_clamped_within_local_day(sent1, 1, &zone)
+            );
+            prop_assert_eq!(
+                Some(d2),
+                reporting::clock::add_months_clamped_within_local_day(sent2, 1, &zone)
+            );
             prop_assert!(d1 >= sent1.checked_add(SignedDuration::from_hours(28 * 24)).unwrap());
             // A later submission never gives a materially earlier deadline.
             // Keeping the UTC time of day while clamping to month end means
