@@ -363,12 +363,18 @@ impl<'a, 'c> RegimeEval<'a, 'c> {
                 ),
             ),
             Amount::CalendarDays(n) => (
-                clock::add_calendar_days(anchor.date_in(&TimeZone::UTC), *n)?,
-                format!(" + {n} calendar days (end of day, UTC)"),
+                clock::add_calendar_days_in(anchor.date_in(&TimeZone::UTC), *n, &self.ctx.tz)?,
+                format!(" + {n} calendar days (end of day, UTC or local if earlier)"),
             ),
             Amount::DaysAfterYearEnd(n) => (
-                clock::add_days_after_year_end(anchor.date_in(&TimeZone::UTC), *n)?,
-                format!(", {n} days after the end of that calendar year (end of day, UTC)"),
+                clock::add_days_after_year_end_in(
+                    anchor.date_in(&TimeZone::UTC),
+                    *n,
+                    &self.ctx.tz,
+                )?,
+                format!(
+                    ", {n} days after the end of that calendar year (end of day, UTC or local if earlier)"
+                ),
             ),
             Amount::BusinessDays {
                 count,

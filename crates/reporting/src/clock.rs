@@ -102,10 +102,29 @@ pub fn add_calendar_days(date: Date, days: u32) -> Option<Timestamp> {
     end_of_day_utc(date.checked_add(i64::from(days).days()).ok()?)
 }
 
+/// The last second of `date` in UTC or in `tz`, whichever comes first: a
+/// day-counted deadline must not outlast the day where the entity is
+/// (Guam's day ends ten hours before UTC's).
+pub fn end_of_day_here_and_in_utc(date: Date, tz: &TimeZone) -> Option<Timestamp> {
+    let utc = end_of_day_utc(date)?;
+    let local = at_local(date, Time::constant(23, 59, 59, 0), tz)?;
+    Some(utc.min(local))
+}
+
+/// `days` calendar days after `date`, ending as [`end_of_day_here_and_in_utc`].
+pub fn add_calendar_days_in(date: Date, days: u32, tz: &TimeZone) -> Option<Timestamp> {
+    end_of_day_here_and_in_utc(date.checked_add(i64::from(days).days()).ok()?, tz)
+}
+
 /// `days` after 31 December of the anchor's year (HIPAA 164.408(c)).
 pub fn add_days_after_year_end(date: Date, days: u32) -> Option<Timestamp> {
+    add_days_after_year_end_in(date, days, &TimeZone::UTC)
+}
+
+/// [`add_days_after_year_end`], ending as [`end_of_day_here_and_in_utc`].
+pub fn add_days_after_year_end_in(date: Date, days: u32, tz: &TimeZone) -> Option<Timestamp> {
     let year_end = Date::new(date.year(), 12, 31).ok()?;
-    add_calendar_days(year_end, days)
+    add_calendar_days_in(year_end, days, tz)
 }
 
 /// The instant `time` on `date` in `tz` (a time skipped by a DST change is
