@@ -44,7 +44,7 @@ def test_the_full_example_record_validates():
     ids=lambda v: v.name,
 )
 def test_every_example_record_validates(vector):
-    record = json.loads((vector / "incident.json").read_text())
+    record = json.loads((vector / "incident.json").read_text(encoding="utf-8-sig"))
     errors = sorted(validator().iter_errors(record), key=str)
     assert not errors, [f"{list(e.path)}: {e.message}" for e in errors]
 
@@ -55,5 +55,5 @@ def test_every_example_record_validates(vector):
     ids=lambda v: v.name,
 )
 def test_malformed_records_are_rejected_by_the_schema_too(vector):
-    record = json.loads((vector / "incident.json").read_text())
+    record = json.loads((vector / "incident.json").read_text(encoding="utf-8-sig"))
     assert list(validator().iter_errors(record)), f"{vector.name} passed the schema"

@@ -363,6 +363,9 @@ impl Incident {
 
     /// Parses a record without the consistency checks of [`Incident::from_json`].
     pub fn parse(text: &str) -> Result<Incident, InvalidRecord> {
+        // Some editors start UTF-8 files with a byte-order mark; RFC 8259
+        // lets a parser ignore it, and serde_json would stop at column 1.
+        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
         // serde would read an array as the struct's fields in order and
         // complain about `[0]`; name the real problem instead.
         let found = match text.trim_start().bytes().next() {
