@@ -162,12 +162,25 @@ impl Config {
         Ok(())
     }
 
-    /// The file `init` writes: every setting, with its default.
+    /// The file `init` writes: every setting, with its default; those
+    /// without one (TOML has no null) commented out in their section.
     pub fn template() -> anyhow::Result<String> {
-        Ok(format!(
-            "{TEMPLATE_HEADER}{}",
-            toml::to_string_pretty(&Config::default())?
-        ))
+        let defaults = toml::to_string_pretty(&Config::default())?;
+        let mut text = String::from(TEMPLATE_HEADER);
+        for line in defaults.lines() {
+            text.push_str(line);
+            text.push('\n');
+            match line {
+                "[server]" => text.push_str(
+                    "# tls_cert = \"/etc/entente/cert.pem\"    # PEM chain; with tls_key, serve HTTPS\n\
+                     # tls_key = \"/etc/entente/key.pem\"\n\
+                     # public_url = \"https://cti.example.org\"  # the address clients use (discovery)\n",
+                ),
+                "[taxii]" => text.push_str("# contact = \"cert@example.org\"\n"),
+                _ => {}
+            }
+        }
+        Ok(text)
     }
 
     pub fn taxii_config(&self) -> taxii::TaxiiConfig {

@@ -46,3 +46,37 @@ fn token_create_names_the_token_it_made() {
     );
     assert!(text(&for_user.stdout).trim().starts_with("ent_"));
 }
+
+/// The README says `init` writes every setting into `entente.toml`; the
+/// optional ones without a default (HTTPS, the public URL, a contact) are
+/// there too, commented out in their section, ready to be switched on.
+#[test]
+fn init_writes_the_optional_settings_commented_in_their_sections() {
+    let node = Node::init();
+    let path = node.path().join("entente.toml");
+    let written = std::fs::read_to_string(&path).unwrap();
+    for key in ["tls_cert", "tls_key", "public_url", "contact"] {
+        assert!(
+            written.contains(&format!("# {key} = ")),
+            "{key} is not in entente.toml:\n{written}"
+        );
+    }
+    let uncommented: String = written
+        .lines()
+        .map(|line| {
+            for key in ["public_url", "contact"] {
+                if let Some(rest) = line.strip_prefix(&format!("# {key} = ")) {
+                    return format!("{key} = {rest}\n");
+                }
+            }
+            format!("{line}\n")
+        })
+        .collect();
+    std::fs::write(&path, uncommented).unwrap();
+    let listed = node.cli(&["collection", "list"]);
+    assert!(
+        listed.status.success(),
+        "the uncommented settings do not load: {}",
+        text(&listed.stderr)
+    );
+}
