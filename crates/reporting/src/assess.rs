@@ -551,7 +551,7 @@ impl<'a, 'c> RegimeEval<'a, 'c> {
                         // know that a holiday there may still move it.
                         let local = deadline.due.to_zoned_datetime(calendar.time_zone.clone());
                         deadline.relief = Some(format!(
-                            "relief not fully checked: no public-holiday calendar for {} is on file: only weekends were checked; if {} is a public holiday there, {}",
+                            "not fully checked: no public-holiday calendar for {} is on file: only weekends were checked; if {} is a public holiday there, {}",
                             calendar.id,
                             local.date(),
                             relief.basis
