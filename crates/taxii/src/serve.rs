@@ -46,6 +46,9 @@ pub struct ConnectionLimits {
     pub header_timeout: Duration,
     /// Longest pause while a request body arrives (408 after it).
     pub body_idle_timeout: Duration,
+    /// Longest time an answer may wait for the client to read it before the
+    /// connection is dropped.
+    pub write_stall_timeout: Duration,
 }
 
 impl Default for ConnectionLimits {
@@ -54,6 +57,7 @@ impl Default for ConnectionLimits {
             max_connections: 512,
             header_timeout: Duration::from_secs(30),
             body_idle_timeout: Duration::from_secs(30),
+            write_stall_timeout: Duration::from_secs(60),
         }
     }
 }
@@ -134,13 +138,21 @@ pub async fn serve_with_limits(
                         key: files.key.display().to_string(),
                         source,
                     })?;
+            // HTTP/1.1 only: hyper bounds how long an HTTP/1 connection
+            // may sit idle, but an HTTP/2 connection could stay open for
+            // ever and hold one of the bounded connection slots.
+            let mut tls = (*config.get_inner()).clone();
+            tls.alpn_protocols = vec![b"http/1.1".to_vec()];
+            let config = axum_server::tls_rustls::RustlsConfig::from_config(Arc::new(tls));
             let mut server = axum_server::from_tcp_rustls(listener, config)?
                 .map(|tls| Bounded {
                     inner: tls,
                     permits,
+                    write_stall: limits.write_stall_timeout,
                 })
                 .handle(handle)
-                .first_request_timeout(limits.header_timeout);
+                .first_request_timeout(limits.header_timeout)
+                .http1_only();
             server
                 .http_builder()
                 .http1()
@@ -152,9 +164,11 @@ pub async fn serve_with_limits(
                 .map(|plain| Bounded {
                     inner: plain,
                     permits,
+                    write_stall: limits.write_stall_timeout,
                 })
                 .handle(handle)
-                .first_request_timeout(limits.header_timeout);
+                .first_request_timeout(limits.header_timeout)
+                .http1_only();
             server
                 .http_builder()
                 .http1()
@@ -172,6 +186,7 @@ pub async fn serve_with_limits(
 struct Bounded<A> {
     inner: A,
     permits: Arc<Semaphore>,
+    write_stall: Duration,
 }
 
 type AcceptFuture<T> = Pin<Box<dyn Future<Output = io::Result<T>> + Send>>;
@@ -196,12 +211,15 @@ where
             ))));
         };
         let accepted = self.inner.accept(stream, service);
+        let write_stall = self.write_stall;
         Box::pin(async move {
             let (stream, service) = accepted.await?;
             Ok((
                 Permitted {
                     stream,
                     _permit: permit,
+                    write_stall,
+                    stalled: None,
                 },
                 service,
             ))
@@ -209,10 +227,41 @@ where
     }
 }
 
-/// A connection holding one of the [`Bounded`] permits.
+/// A connection holding one of the [`Bounded`] permits. A write that cannot
+/// proceed for `write_stall` (the client stopped reading) fails, which
+/// closes the connection.
 struct Permitted<S> {
     stream: S,
     _permit: OwnedSemaphorePermit,
+    write_stall: Duration,
+    /// Since when writes are blocked, as the deadline to give up.
+    stalled: Option<Pin<Box<tokio::time::Sleep>>>,
+}
+
+impl<S> Permitted<S> {
+    /// Tracks whether a write made progress; `Pending` past the deadline
+    /// becomes an error.
+    fn watch<T>(
+        &mut self,
+        cx: &mut Context<'_>,
+        polled: Poll<io::Result<T>>,
+    ) -> Poll<io::Result<T>> {
+        if polled.is_ready() {
+            self.stalled = None;
+            return polled;
+        }
+        let limit = self.write_stall;
+        let deadline = self
+            .stalled
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep(limit)));
+        if deadline.as_mut().poll(cx).is_ready() {
+            return Poll::Ready(Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                "the client stopped reading the answer",
+            )));
+        }
+        Poll::Pending
+    }
 }
 
 impl<S: AsyncRead + Unpin> AsyncRead for Permitted<S> {
@@ -231,11 +280,13 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Permitted<S> {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.stream).poll_write(cx, buf)
+        let polled = Pin::new(&mut self.stream).poll_write(cx, buf);
+        self.watch(cx, polled)
     }
 
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.stream).poll_flush(cx)
+        let polled = Pin::new(&mut self.stream).poll_flush(cx);
+        self.watch(cx, polled)
     }
 
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
@@ -247,7 +298,8 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Permitted<S> {
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.stream).poll_write_vectored(cx, bufs)
+        let polled = Pin::new(&mut self.stream).poll_write_vectored(cx, bufs);
+        self.watch(cx, polled)
     }
 
     fn is_write_vectored(&self) -> bool {

@@ -295,6 +295,7 @@ fn short_limits() -> ConnectionLimits {
         max_connections: 8,
         header_timeout: Duration::from_secs(1),
         body_idle_timeout: Duration::from_secs(1),
+        write_stall_timeout: Duration::from_secs(1),
     }
 }
 
@@ -357,6 +358,7 @@ fn connections_beyond_the_limit_are_refused_and_the_node_recovers() {
             max_connections: 4,
             header_timeout: Duration::from_secs(30),
             body_idle_timeout: Duration::from_secs(30),
+            write_stall_timeout: Duration::from_secs(30),
         },
     );
     let mut held: Vec<TcpStream> = (0..4)
@@ -499,4 +501,54 @@ fn compressed_bodies_get_415_naming_the_encoding() {
         &body,
     );
     assert_eq!(a.status, 202);
+}
+
+#[test]
+fn http2_connections_cannot_sit_idle_in_a_connection_slot() {
+    // hyper closes idle HTTP/1 connections, never idle HTTP/2 ones.
+    let server = start(1 << 20, short_limits());
+    let mut s = server.connect();
+    // The connection preface, an empty SETTINGS frame, then one GET / (a
+    // HEADERS frame ending the stream: :method GET, :scheme http, :path /,
+    // :authority x), after which the client sits idle.
+    let mut preface = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".to_vec();
+    preface.extend_from_slice(&[0, 0, 0, 4, 0, 0, 0, 0, 0]);
+    preface.extend_from_slice(&[0, 0, 6, 1, 5, 0, 0, 0, 1]);
+    preface.extend_from_slice(&[0x82, 0x86, 0x84, 0x41, 0x01, b'x']);
+    s.write_all(&preface).unwrap();
+    assert!(closed_within(&mut s, Duration::from_secs(5)));
+}
+
+#[test]
+fn a_client_that_stops_reading_is_dropped() {
+    let server = start(32 << 20, short_limits());
+    let padding = "x".repeat(10_000);
+    let objects: Vec<_> = (0..1000)
+        .map(|_| {
+            let mut o = indicator();
+            o["description"] = padding.clone().into();
+            o
+        })
+        .collect();
+    assert_eq!(server.post(&envelope(&objects)).status, 202);
+    let mut s = server.connect();
+    s.write_all(
+        format!(
+            "GET {} HTTP/1.1\r\nHost: test\r\nAuthorization: Bearer {}\r\n\r\n",
+            server.objects_path(),
+            server.reader
+        )
+        .as_bytes(),
+    )
+    .unwrap();
+    // Read nothing for a while: a 10 MB answer fills the socket buffers.
+    std::thread::sleep(Duration::from_secs(4));
+    let a = read_answer(&mut s).expect("the start of the answer");
+    assert_eq!(a.status, 200);
+    let length: usize = a.header("content-length").unwrap().parse().unwrap();
+    assert!(
+        a.body.len() < length,
+        "the whole answer of {length} bytes was still there"
+    );
+    assert!(server.get("/taxii2/", &server.reader).status == 200);
 }
