@@ -70,3 +70,27 @@ fn an_endless_standard_input_is_cut_off() {
     let said = String::from_utf8_lossy(&out.stderr);
     assert!(said.contains("larger than 1 MiB"), "stderr: {said}");
 }
+
+#[test]
+fn problems_in_a_record_from_standard_input_name_it() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_entente"))
+        .args(["incident", "assess", "--at", "2026-11-16T20:00:00Z", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(br#"{"entity": {"legal_name": "X"}, "significant": "yes"}"#)
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        said.starts_with("standard input: the incident record has 1 problem"),
+        "stderr: {said}"
+    );
+}

@@ -522,7 +522,11 @@ fn read_input(file: &Path) -> anyhow::Result<String> {
 }
 
 fn print_invalid(file: &Path, invalid: &InvalidRecord) {
-    eprintln!("{}: {invalid}", file.display());
+    if file.as_os_str() == "-" {
+        eprintln!("standard input: {invalid}");
+    } else {
+        eprintln!("{}: {invalid}", file.display());
+    }
     eprintln!("Fix the fields above; the schema is crates/reporting/schema/incident.schema.json.");
 }
 
