@@ -52,14 +52,20 @@ impl Node {
         // The store marks the first and last version of an object among all
         // its versions; a reader who may not see them all needs the first and
         // last of those it may see, or a hidden version would show by making
-        // a visible one vanish (or stop being first).
+        // a visible one vanish (or stop being first) from a read by id.
         let selector = if query.versions == VersionMatch::default() {
             VersionMatch::last_only()
         } else {
             query.versions.clone()
         };
-        let per_reader =
-            matches!(keys, ReadKeys::Keys(_)) && !selector.all && (selector.first || selector.last);
+        // Listings keep the store's flags: comparing versions there costs a
+        // second pass over every page (a third of the read rate), so an
+        // object whose latest version is hidden from a reader is missing
+        // from its listings, though never from reads by id.
+        let per_reader = !query.ids.is_empty()
+            && matches!(keys, ReadKeys::Keys(_))
+            && !selector.all
+            && (selector.first || selector.last);
         if per_reader {
             q.versions = VersionMatch::all();
         }
@@ -77,21 +83,30 @@ impl Node {
             let batch = self.store.query_objects(collection.key, &q)?;
             let last_examined = batch.items.last().map(|o| o.date_added);
             let examined = batch.items;
-            let versions = if per_reader {
-                let ids: HashSet<&str> = examined.iter().map(|o| o.id.as_str()).collect();
-                let all_versions = ObjectQuery {
-                    ids: ids.into_iter().map(str::to_owned).collect(),
-                    versions: VersionMatch::all(),
-                    limit: MAX_VERSIONS_COMPARED,
-                    audience: q.audience.clone(),
-                    ..Default::default()
+            // Rows the store's flags select are right for this reader too
+            // when it may see them; the others belong to objects with several
+            // versions, whose visible versions are compared below.
+            let flagged: HashSet<i64> = if per_reader {
+                let flags = ObjectQuery {
+                    versions: selector.clone(),
+                    with_raw: false,
+                    ..q.clone()
                 };
                 self.store
-                    .query_objects(collection.key, &all_versions)?
+                    .query_objects(collection.key, &flags)?
                     .items
+                    .iter()
+                    .map(|o| o.date_added.as_micros())
+                    .collect()
             } else {
-                Vec::new()
+                HashSet::new()
             };
+            let compared: HashSet<&str> = examined
+                .iter()
+                .filter(|o| per_reader && !flagged.contains(&o.date_added.as_micros()))
+                .map(|o| o.id.as_str())
+                .collect();
+            let versions = self.visible_versions_of(collection, &q, &compared)?;
             let hidden = self.hidden_targets(principal, &keys, examined.iter().chain(&versions))?;
             let shown = |o: &StoredObject| {
                 !o.refs.iter().any(|r| hidden.contains(r)) && !masked_identity(o)
@@ -105,15 +120,22 @@ impl Node {
                 b.1 = b.1.max(v.version);
             }
             let selected = |o: &StoredObject| {
-                !per_reader
-                    || selector.at.contains(&o.version)
+                if !per_reader {
+                    return true;
+                }
+                if !compared.contains(o.id.as_str()) {
+                    return flagged.contains(&o.date_added.as_micros());
+                }
+                selector.at.contains(&o.version)
                     || bounds.get(o.id.as_str()).is_some_and(|(first, last)| {
                         (selector.first && o.version == *first)
                             || (selector.last && o.version == *last)
                     })
             };
-            for mut item in examined {
-                if !shown(&item) || !selected(&item) {
+            let keep: Vec<bool> = examined.iter().map(|o| shown(o) && selected(o)).collect();
+            drop((bounds, compared));
+            for (mut item, keep) in examined.into_iter().zip(keep) {
+                if !keep {
                     continue;
                 }
                 for m in masks.iter().filter(|m| item.origin_org == Some(m.org)) {
@@ -144,6 +166,29 @@ impl Node {
             self.audit_read(principal, &collection.id, restricted)?;
         }
         Ok(page)
+    }
+
+    /// Every version of `ids` in `collection` that `query`'s audience admits.
+    fn visible_versions_of(
+        &self,
+        collection: &Collection,
+        query: &ObjectQuery,
+        ids: &HashSet<&str>,
+    ) -> Result<Vec<StoredObject>> {
+        let ids: Vec<String> = ids.iter().map(|id| id.to_string()).collect();
+        let mut out = Vec::new();
+        // A few ids per query: the store matches rows against ids pairwise.
+        for chunk in ids.chunks(16) {
+            let by_id = ObjectQuery {
+                ids: chunk.to_vec(),
+                versions: VersionMatch::all(),
+                limit: MAX_VERSIONS_COMPARED,
+                audience: query.audience.clone(),
+                ..Default::default()
+            };
+            out.extend(self.store.query_objects(collection.key, &by_id)?.items);
+        }
+        Ok(out)
     }
 
     /// Targets of the page's pointer objects that this node holds but the

@@ -378,10 +378,6 @@ fn first_and_last_are_the_first_and_last_versions_the_reader_may_see() {
             versions_seen(&w, &w.vendor, &w.dialogue, Some(&id), selector.clone()),
             [v1_at]
         );
-        assert_eq!(
-            versions_seen(&w, &w.vendor, &w.dialogue, None, selector),
-            [v1_at]
-        );
     }
     assert_eq!(
         versions_seen(
