@@ -389,25 +389,21 @@ impl Incident {
         let mut deserializer = serde_json::Deserializer::from_str(text);
         let incident: Incident =
             serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
-                let path = error.path().to_string();
+                let segments: Vec<serde_path_to_error::Segment> =
+                    error.path().iter().cloned().collect();
+                let path = field_path(error.path());
                 let inner = error.into_inner();
-                // "." is the document itself; "?" is a position serde could
-                // not attribute to a field (truncated input).
-                let path = if path == "." || path == "?" {
-                    String::new()
-                } else {
-                    path
+                let first = FieldError {
+                    path,
+                    message: format!(
+                        "{} (line {}, column {})",
+                        strip_position(&inner.to_string()),
+                        inner.line(),
+                        inner.column()
+                    ),
                 };
                 InvalidRecord {
-                    errors: vec![FieldError {
-                        path,
-                        message: format!(
-                            "{} (line {}, column {})",
-                            strip_position(&inner.to_string()),
-                            inner.line(),
-                            inner.column()
-                        ),
-                    }],
+                    errors: further_errors(text, first, segments),
                 }
             })?;
         deserializer.end().map_err(|error| InvalidRecord {
@@ -422,6 +418,116 @@ impl Incident {
     /// The record as a JSON value, the form rule conditions read.
     pub fn to_value(&self) -> serde_json::Value {
         serde_json::to_value(self).unwrap_or(serde_json::Value::Null)
+    }
+}
+
+/// "." is the document itself; "?" is a position serde could not attribute
+/// to a field (truncated input).
+fn field_path(path: &serde_path_to_error::Path) -> String {
+    let text = path.to_string();
+    if text == "." || text == "?" {
+        String::new()
+    } else {
+        text
+    }
+}
+
+/// serde stops at the first wrong value. So that a user can fix every
+/// problem in one pass, set aside what was wrong and try again, up to a
+/// bound: a field with a wrong value is removed, an unknown field too; a
+/// wrong element takes its whole list with it, so that later indices in the
+/// messages stay true. Syntax errors leave nothing to retry.
+fn further_errors(
+    text: &str,
+    first: FieldError,
+    mut segments: Vec<serde_path_to_error::Segment>,
+) -> Vec<FieldError> {
+    let mut errors = vec![first];
+    let Ok(mut value) = serde_json::from_str::<serde_json::Value>(text) else {
+        return errors;
+    };
+    for _ in 0..64 {
+        let unknown_field = errors
+            .last()
+            .and_then(|e| e.message.strip_prefix("unknown field `"))
+            .and_then(|rest| rest.split('`').next())
+            .map(str::to_string);
+        if !set_aside(&mut value, &segments, unknown_field.as_deref()) {
+            break;
+        }
+        match serde_path_to_error::deserialize::<_, Incident>(&value) {
+            Ok(_) => break,
+            Err(error) => {
+                segments = error.path().iter().cloned().collect();
+                let path = field_path(error.path());
+                let message = strip_position(&error.into_inner().to_string()).to_string();
+                if errors
+                    .iter()
+                    .any(|e| e.path == path && e.message == message)
+                {
+                    break;
+                }
+                errors.push(FieldError { path, message });
+            }
+        }
+    }
+    errors
+}
+
+/// Removes what the error at `segments` is about from `value`; false when
+/// there is nothing to remove (the document itself was wrong).
+fn set_aside(
+    value: &mut serde_json::Value,
+    segments: &[serde_path_to_error::Segment],
+    unknown_field: Option<&str>,
+) -> bool {
+    use serde_path_to_error::Segment;
+    let mut node = value;
+    // With a `Value`, serde names the unknown key in the path itself.
+    let named_in_path = matches!(
+        (segments.last(), unknown_field),
+        (Some(Segment::Map { key }), Some(field)) if key == field
+    );
+    if let Some(field) = unknown_field.filter(|_| !named_in_path) {
+        for segment in segments {
+            node = match (segment, node) {
+                (Segment::Map { key }, serde_json::Value::Object(map)) => match map.get_mut(key) {
+                    Some(next) => next,
+                    None => return false,
+                },
+                (Segment::Seq { index }, serde_json::Value::Array(items)) => {
+                    match items.get_mut(*index) {
+                        Some(next) => next,
+                        None => return false,
+                    }
+                }
+                _ => return false,
+            };
+        }
+        return node
+            .as_object_mut()
+            .is_some_and(|map| map.remove(field).is_some());
+    }
+    // The wrong value, or the list holding it.
+    let cut = segments
+        .iter()
+        .position(|s| matches!(s, Segment::Seq { .. }))
+        .unwrap_or(segments.len());
+    let Some((last, parents)) = segments[..cut].split_last() else {
+        return false;
+    };
+    for segment in parents {
+        node = match (segment, node) {
+            (Segment::Map { key }, serde_json::Value::Object(map)) => match map.get_mut(key) {
+                Some(next) => next,
+                None => return false,
+            },
+            _ => return false,
+        };
+    }
+    match (last, node) {
+        (Segment::Map { key }, serde_json::Value::Object(map)) => map.remove(key).is_some(),
+        _ => false,
     }
 }
 
