@@ -98,15 +98,21 @@ impl ApiError {
         )
     }
 
-    pub fn body_stalled(idle: std::time::Duration) -> Self {
-        Self::new(
-            StatusCode::REQUEST_TIMEOUT,
-            "Request timeout",
-            format!(
-                "the request body stopped arriving for {} s; send it without pauses",
-                idle.as_secs_f64()
-            ),
-        )
+    /// The answer to a request body that could not be read to its end:
+    /// 408 when the client paused too long, else 400.
+    pub fn unreadable_body(error: &(dyn std::error::Error + 'static)) -> Self {
+        let mut cause = Some(error);
+        while let Some(e) = cause {
+            if let Some(stalled) = e.downcast_ref::<crate::serve::BodyStalled>() {
+                return Self::new(
+                    StatusCode::REQUEST_TIMEOUT,
+                    "Request timeout",
+                    format!("{stalled}; send it without pauses"),
+                );
+            }
+            cause = e.source();
+        }
+        Self::bad_request(format!("could not read the request body: {error}"))
     }
 
     pub fn with_details(mut self, details: serde_json::Value) -> Self {

@@ -14,7 +14,6 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use axum::Extension;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
@@ -111,7 +110,12 @@ pub async fn serve_with_limits(
 ) -> Result<(), ServeError> {
     check(&options)?;
     spawn_status_purge(state.clone());
-    let app = router(state).layer(Extension(limits));
+    let idle = limits.body_idle_timeout;
+    let app = router(state).layer(axum::middleware::from_fn(
+        move |request: axum::extract::Request, next: axum::middleware::Next| {
+            next.run(request.map(|body| axum::body::Body::new(PausingBody::new(body, idle))))
+        },
+    ));
     let permits = Arc::new(Semaphore::new(limits.max_connections.max(1)));
     let handle = axum_server::Handle::new();
     let stopper = handle.clone();
@@ -304,6 +308,65 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Permitted<S> {
 
     fn is_write_vectored(&self) -> bool {
         self.stream.is_write_vectored()
+    }
+}
+
+/// A request body that fails with [`BodyStalled`] when no data arrives for
+/// `idle` while a handler waits for it.
+struct PausingBody {
+    inner: axum::body::Body,
+    idle: Duration,
+    deadline: Option<Pin<Box<tokio::time::Sleep>>>,
+}
+
+impl PausingBody {
+    fn new(inner: axum::body::Body, idle: Duration) -> Self {
+        PausingBody {
+            inner,
+            idle,
+            deadline: None,
+        }
+    }
+}
+
+/// The client paused sending a request body for longer than allowed.
+#[derive(Debug, thiserror::Error)]
+#[error("the request body stopped arriving for {} s", .0.as_secs_f64())]
+pub struct BodyStalled(pub Duration);
+
+impl http_body::Body for PausingBody {
+    type Data = axum::body::Bytes;
+    type Error = axum::BoxError;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        let this = &mut *self;
+        match Pin::new(&mut this.inner).poll_frame(cx) {
+            Poll::Ready(frame) => {
+                this.deadline = None;
+                Poll::Ready(frame.map(|f| f.map_err(Into::into)))
+            }
+            Poll::Pending => {
+                let idle = this.idle;
+                let deadline = this
+                    .deadline
+                    .get_or_insert_with(|| Box::pin(tokio::time::sleep(idle)));
+                if deadline.as_mut().poll(cx).is_ready() {
+                    return Poll::Ready(Some(Err(Box::new(BodyStalled(idle)))));
+                }
+                Poll::Pending
+            }
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.inner.size_hint()
     }
 }
 

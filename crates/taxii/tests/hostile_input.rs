@@ -348,6 +348,16 @@ fn a_stalled_body_gets_408_and_stores_nothing() {
     read_answer(&mut s)
         .expect("an answer to the stalled chunked upload")
         .taxii_error(408);
+
+    // And on Entente's own JSON API.
+    let mut s = server.connect();
+    let head = format!(
+        "POST /entente/v1/incidents/ HTTP/1.1\r\nHost: test\r\nAuthorization: Bearer {}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{{\"title\"",
+        server.writer,
+    );
+    s.write_all(head.as_bytes()).unwrap();
+    let answer = read_answer(&mut s).expect("an answer to the stalled incident upload");
+    assert_eq!(answer.status, 408, "{answer:?}");
 }
 
 #[test]

@@ -124,11 +124,7 @@ async fn json_body(headers: &HeaderMap, body: Body) -> Result<String, ApiError> 
     {
         Ok(collected) => collected.to_bytes(),
         Err(e) if e.is::<http_body_util::LengthLimitError>() => return Err(too_large()),
-        Err(e) => {
-            return Err(ApiError::bad_request(format!(
-                "could not read the request body: {e}"
-            )));
-        }
+        Err(e) => return Err(ApiError::unreadable_body(e.as_ref())),
     };
     String::from_utf8(bytes.to_vec()).map_err(|e| {
         ApiError::bad_request(format!(

@@ -13,11 +13,11 @@ use stix::Timestamp;
 use store::{Collection, ObjectQuery, StatusRecord, VersionMatch};
 
 use super::{add_date_headers, collection_for, json, now, stix_time, taxii};
+use crate::AppState;
 use crate::cursor::Cursor;
 use crate::error::ApiError;
 use crate::filters::{Endpoint, Filters};
 use crate::media::{STIX_JSON, is_taxii_content};
-use crate::{AppState, ConnectionLimits};
 
 /// Turns filters into a store query, resolving `next` against this query.
 fn store_query(
@@ -316,15 +316,8 @@ pub async fn versions(
     Ok(r)
 }
 
-/// Reads the body, refusing it as soon as it passes `limit` bytes, or when
-/// the client pauses longer than `idle` (a stalled upload would otherwise
-/// hold its connection for ever).
-async fn read_limited(
-    body: Body,
-    headers: &HeaderMap,
-    limit: u64,
-    idle: std::time::Duration,
-) -> Result<Vec<u8>, ApiError> {
+/// Reads the body, refusing it as soon as it passes `limit` bytes.
+async fn read_limited(body: Body, headers: &HeaderMap, limit: u64) -> Result<Vec<u8>, ApiError> {
     if let Some(len) = headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
@@ -333,29 +326,11 @@ async fn read_limited(
     {
         return Err(ApiError::too_large(limit));
     }
-    let mut limited = http_body_util::Limited::new(body, limit as usize);
-    let mut bytes = Vec::new();
-    loop {
-        let frame = match tokio::time::timeout(idle, limited.frame()).await {
-            Err(_) => return Err(ApiError::body_stalled(idle)),
-            Ok(None) => return Ok(bytes),
-            Ok(Some(frame)) => frame,
-        };
-        match frame {
-            Ok(frame) => {
-                if let Some(data) = frame.data_ref() {
-                    bytes.extend_from_slice(data);
-                }
-            }
-            Err(e) if e.is::<http_body_util::LengthLimitError>() => {
-                return Err(ApiError::too_large(limit));
-            }
-            Err(e) => {
-                return Err(ApiError::bad_request(format!(
-                    "could not read the request body: {e}"
-                )));
-            }
-        }
+    let limited = http_body_util::Limited::new(body, limit as usize);
+    match limited.collect().await {
+        Ok(collected) => Ok(collected.to_bytes().to_vec()),
+        Err(e) if e.is::<http_body_util::LengthLimitError>() => Err(ApiError::too_large(limit)),
+        Err(e) => Err(ApiError::unreadable_body(e.as_ref())),
     }
 }
 
@@ -388,7 +363,6 @@ pub async fn add_objects(
     State(state): State<AppState>,
     Extension(principal): Extension<Principal>,
     Path((root, collection)): Path<(String, String)>,
-    limits: Option<Extension<ConnectionLimits>>,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
@@ -410,8 +384,7 @@ pub async fn add_objects(
     }
     let api_root = super::api_root(&state, root.clone()).await?;
     let (c, _) = collection_for(&state, &principal, root, collection, Need::Write).await?;
-    let idle = limits.unwrap_or_default().body_idle_timeout;
-    let bytes = read_limited(body, &headers, api_root.max_content_length, idle).await?;
+    let bytes = read_limited(body, &headers, api_root.max_content_length).await?;
     let request_timestamp = now();
     let status_body = state
         .blocking(move |s| {
