@@ -80,3 +80,45 @@ fn init_writes_the_optional_settings_commented_in_their_sections() {
         text(&listed.stderr)
     );
 }
+
+/// `import --errors FILE` with a FILE that cannot be written fails before
+/// anything is stored, so that the user can fix the path and run the same
+/// command again.
+#[test]
+fn an_unwritable_errors_file_stops_the_import_before_it_stores() {
+    let node = Node::init();
+    let id = node.collection("Spyware IOCs");
+    let file = node.path().join("iocs.jsonl");
+    let bad = indicator(2, "2020-01-01T00:00:00.000Z").replace("= 'x2.example']", "= ");
+    std::fs::write(
+        &file,
+        format!("{}\n{bad}\n", indicator(1, "2020-01-01T00:00:00.000Z")),
+    )
+    .unwrap();
+    let nowhere = node.path().join("no-such-dir/errors.jsonl");
+    let out = node.cli(&[
+        "import",
+        "--collection",
+        &id,
+        "--errors",
+        nowhere.to_str().unwrap(),
+        file.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("cannot write"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(
+        !text(&out.stdout).contains("stored 1"),
+        "stored before failing: {}",
+        text(&out.stdout)
+    );
+    let again = node.cli(&["import", "--collection", &id, file.to_str().unwrap()]);
+    assert!(
+        text(&again.stdout).contains("stored 1, duplicates 0"),
+        "{}",
+        text(&again.stdout)
+    );
+}

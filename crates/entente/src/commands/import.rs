@@ -259,6 +259,15 @@ pub fn run(dir: &Path, args: Args) -> anyhow::Result<ExitCode> {
         organizations: args.recipient_orgs.clone(),
         users: args.recipient_users.clone(),
     };
+    // Open the rejections file first: a path that cannot be written must
+    // stop the import before anything is stored, not after.
+    let errors_file = match &args.errors {
+        Some(path) => Some(std::io::BufWriter::new(
+            std::fs::File::create(path)
+                .with_context(|| format!("cannot write {}", path.display()))?,
+        )),
+        None => None,
+    };
     let started = std::time::Instant::now();
     let summary = import(&site, &principal, &collection, &args, &recipients)?;
     let secs = started.elapsed().as_secs_f64();
@@ -276,11 +285,7 @@ pub fn run(dir: &Path, args: Args) -> anyhow::Result<ExitCode> {
     if hidden > 0 {
         println!("  … and {hidden} more rejections (write them all with --errors FILE)");
     }
-    if let Some(path) = &args.errors {
-        let mut out = std::io::BufWriter::new(
-            std::fs::File::create(path)
-                .with_context(|| format!("cannot write {}", path.display()))?,
-        );
+    if let Some(mut out) = errors_file {
         for (file, index, id, why) in &summary.refused {
             let line = serde_json::json!({ "file": file, "index": index, "id": id, "reason": why });
             writeln!(out, "{line}")?;
