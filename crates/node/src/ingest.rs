@@ -327,6 +327,24 @@ impl Node {
         let mut collections: HashMap<i64, Option<CollectionPolicy>> = HashMap::new();
         let mut members_cache: HashMap<i64, Vec<OrgId>> = HashMap::new();
         let target_members = self.member_orgs(&policy, &mut members_cache)?;
+        // A poster that is a pseudonymous member somewhere: its real identity
+        // and the communities where it posts under a pseudonym.
+        let faces: Option<(String, Vec<i64>)> = match origin.org {
+            Some(org) => {
+                let pseudonymous: Vec<i64> = self
+                    .store
+                    .memberships(org)?
+                    .into_iter()
+                    .filter(|m| m.pseudonymous)
+                    .map(|m| m.community)
+                    .collect();
+                match self.store.org_by_id(org)? {
+                    Some(o) if !pseudonymous.is_empty() => Some((o.identity_id, pseudonymous)),
+                    _ => None,
+                }
+            }
+            None => None,
+        };
         let results = if batch.is_empty() {
             Vec::new()
         } else {
@@ -355,6 +373,25 @@ impl Node {
                             // would stand in for the source's as the latest,
                             // and make pointers to it visible to the poster.
                             return Some(cannot_store(index));
+                        }
+                        if let Some((real, pseudonymous)) = &faces
+                            && let Some(ingest) = batch.get(position)
+                            && mentions(&ingest.object.raw, real)
+                        {
+                            let here = face(&policy, pseudonymous);
+                            let elsewhere = copies
+                                .iter()
+                                .filter(|c| c.origin_org == origin.org)
+                                .filter_map(|c| collections.get(&c.collection).cloned().flatten());
+                            for p in elsewhere {
+                                if face(&p, pseudonymous) != here {
+                                    return Some(format!(
+                                        "object {index}: your organisation shared this object in another collection under {}; sharing it here under {} would show readers of both that the pseudonym and your organisation are one source (or two pseudonyms are): post it under a new id instead",
+                                        face_name(face(&p, pseudonymous)),
+                                        face_name(here)
+                                    ));
+                                }
+                            }
                         }
                         verdict.err().map(|refusal| {
                             if seen_anywhere {
@@ -578,6 +615,23 @@ fn is_known(
     Tlp::from_marking(marking).is_some()
         || in_input.contains_key(marking)
         || stored.contains_key(marking)
+}
+
+/// The community in which a poster with pseudonymous memberships
+/// `pseudonymous` appears under a pseudonym in `collection`; `None`: under
+/// its own name.
+fn face(collection: &CollectionPolicy, pseudonymous: &[i64]) -> Option<i64> {
+    match collection.owner {
+        Owner::Community(k) if pseudonymous.contains(&k) => Some(k),
+        _ => None,
+    }
+}
+
+fn face_name(face: Option<i64>) -> &'static str {
+    match face {
+        Some(_) => "a pseudonym",
+        None => "your organisation's name",
+    }
 }
 
 /// The refusal of an object whose id the node holds in a version the poster

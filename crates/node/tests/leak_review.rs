@@ -480,3 +480,45 @@ fn a_member_cannot_plant_a_version_of_an_object_it_may_not_see() {
         ["2026-01-01T00:00:00.000Z"]
     );
 }
+
+#[test]
+fn a_pseudonymous_source_cannot_show_one_object_under_both_faces() {
+    let w = world();
+    // The CERT reads both Dialogue (where the helpdesk is a pseudonym) and
+    // Open (where it is named): the same object under the pseudonym in one
+    // and under the real identity in the other would tie the two together.
+    let by = format!(r#","created_by_ref":"{HELPDESK_ID}""#);
+    let (first_id, first) = indicator(17, &by);
+    assert_eq!(
+        post(&w, &w.helpdesk, &w.dialogue, std::slice::from_ref(&first)).stored(),
+        1
+    );
+    let answer = outcome(&post(&w, &w.helpdesk, &w.open, &[first])).clone();
+    assert!(
+        matches!(&answer, Outcome::Refused(why) if why.contains("pseudonym")),
+        "{answer:?}"
+    );
+    assert!(read(&w, &w.cert, &w.open, &[&first_id]).is_empty());
+
+    let (_, second) = indicator(18, &by);
+    assert_eq!(
+        post(&w, &w.helpdesk, &w.open, std::slice::from_ref(&second)).stored(),
+        1
+    );
+    let answer = outcome(&post(&w, &w.helpdesk, &w.dialogue, &[second])).clone();
+    assert!(matches!(answer, Outcome::Refused(_)), "{answer:?}");
+
+    // What does not name the source may go to both.
+    let (_, anonymous) = indicator(19, "");
+    assert_eq!(
+        post(
+            &w,
+            &w.helpdesk,
+            &w.dialogue,
+            std::slice::from_ref(&anonymous)
+        )
+        .stored(),
+        1
+    );
+    assert_eq!(post(&w, &w.helpdesk, &w.open, &[anonymous]).stored(), 1);
+}
