@@ -74,25 +74,50 @@ pub async fn negotiate(request: Request, next: Next) -> Response {
 }
 
 /// The secret a request presents: `Bearer <token>` (or `Token <token>`), or HTTP Basic with the
-/// token as password (any user name) or, with an empty password, as user name.
-fn presented_secret(headers: &HeaderMap) -> Option<String> {
-    let value = headers.get(AUTHORIZATION)?.to_str().ok()?.trim();
-    let (scheme, rest) = value.split_once(' ')?;
+/// token as password (any user name) or, with an empty password, as user name. `Ok(None)`
+/// without an Authorization header; `Err` says what is wrong with a malformed one.
+fn presented_secret(headers: &HeaderMap) -> Result<Option<String>, String> {
+    let Some(value) = headers.get(AUTHORIZATION) else {
+        return Ok(None);
+    };
+    let value = value
+        .to_str()
+        .map_err(|_| "the Authorization header is not plain ASCII text".to_string())?
+        .trim();
+    let (scheme, rest) = value.split_once(' ').unwrap_or((value, ""));
     let rest = rest.trim();
     if rest.len() > 512 {
-        return None;
+        return Err(format!(
+            "the {scheme} credentials are {} characters long; API tokens have far fewer than 512",
+            rest.len()
+        ));
     }
     // `Token` is what taxii2-client's TokenAuth sends.
     if scheme.eq_ignore_ascii_case("bearer") || scheme.eq_ignore_ascii_case("token") {
-        return Some(rest.to_string());
+        if rest.is_empty() {
+            return Err(format!("'{scheme}' is followed by no token"));
+        }
+        return Ok(Some(rest.to_string()));
     }
     if scheme.eq_ignore_ascii_case("basic") {
-        let decoded = STANDARD.decode(rest).ok()?;
-        let text = String::from_utf8(decoded).ok()?;
-        let (user, password) = text.split_once(':')?;
-        return Some(if password.is_empty() { user } else { password }.to_string());
+        let decoded = STANDARD
+            .decode(rest)
+            .map_err(|_| "the Basic credentials are not base64".to_string())?;
+        let text = String::from_utf8(decoded)
+            .map_err(|_| "the Basic credentials are not UTF-8 once decoded".to_string())?;
+        let (user, password) = text.split_once(':').ok_or_else(|| {
+            "the Basic credentials have no ':'; encode user:password with the token as password"
+                .to_string()
+        })?;
+        let secret = if password.is_empty() { user } else { password };
+        if secret.is_empty() {
+            return Err("the Basic credentials are empty".into());
+        }
+        return Ok(Some(secret.to_string()));
     }
-    None
+    Err(format!(
+        "the {scheme:?} authentication scheme is not supported"
+    ))
 }
 
 const TOUCH_EVERY: Duration = Duration::from_secs(60);
@@ -106,13 +131,16 @@ pub async fn authenticate(
     mut request: Request,
     next: Next,
 ) -> Response {
-    let Some(secret) = presented_secret(request.headers()) else {
-        if request.headers().contains_key(AUTHORIZATION) {
-            return ApiError::unauthorized(
-                "send an API token as 'Authorization: Bearer <token>' or as the HTTP Basic password",
-            )
+    let presented = match presented_secret(request.headers()) {
+        Ok(presented) => presented,
+        Err(why) => {
+            return ApiError::unauthorized(format!(
+                "{why}: send an API token as 'Authorization: Bearer <token>' or as the HTTP Basic password"
+            ))
             .into_response();
         }
+    };
+    let Some(secret) = presented else {
         request.extensions_mut().insert(Principal::anonymous());
         let response = next.run(request).await;
         return match response.status() {
@@ -176,22 +204,18 @@ mod tests {
 
     #[test]
     fn secrets_from_bearer_and_basic() {
-        assert_eq!(
-            presented_secret(&auth("Bearer abc")).as_deref(),
-            Some("abc")
-        );
+        let secret = |v: &str| presented_secret(&auth(v)).ok().flatten();
+        assert_eq!(secret("Bearer abc").as_deref(), Some("abc"));
         let basic = STANDARD.encode("anyone:tok");
-        assert_eq!(
-            presented_secret(&auth(&format!("Basic {basic}"))).as_deref(),
-            Some("tok")
-        );
+        assert_eq!(secret(&format!("Basic {basic}")).as_deref(), Some("tok"));
         let user_only = STANDARD.encode("tok:");
         assert_eq!(
-            presented_secret(&auth(&format!("Basic {user_only}"))).as_deref(),
+            secret(&format!("Basic {user_only}")).as_deref(),
             Some("tok")
         );
-        assert_eq!(presented_secret(&auth("Basic !!!")), None);
-        assert_eq!(presented_secret(&auth("Digest x")), None);
-        assert_eq!(presented_secret(&HeaderMap::new()), None);
+        assert!(presented_secret(&auth("Basic !!!")).is_err());
+        assert!(presented_secret(&auth("Digest x")).is_err());
+        assert!(presented_secret(&auth("Bearer")).is_err());
+        assert_eq!(presented_secret(&HeaderMap::new()), Ok(None));
     }
 }

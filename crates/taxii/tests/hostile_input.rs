@@ -562,3 +562,43 @@ fn a_client_that_stops_reading_is_dropped() {
     );
     assert!(server.get("/taxii2/", &server.reader).status == 200);
 }
+
+#[test]
+fn malformed_authorization_headers_are_told_what_is_wrong() {
+    let server = default_server();
+    let path = server.objects_path();
+    let b64 = |s: &str| {
+        use base64::Engine;
+        base64::engine::general_purpose::STANDARD.encode(s)
+    };
+    for (value, expected) in [
+        (format!("Basic {}", b64(&server.reader)), "user:password"),
+        ("Basic ***".to_string(), "base64"),
+        (format!("Basic {}", b64(":")), "empty"),
+        ("Bearer".to_string(), "no token"),
+        ("Bearer    ".to_string(), "no token"),
+        ("Digest username=\"x\"".to_string(), "Digest"),
+        (format!("Bearer {}", "a".repeat(600)), "512"),
+        (format!("Bearer {} extra", server.reader), "not valid"),
+    ] {
+        let a = server.raw(
+            &format!("GET {path} HTTP/1.1\r\nAuthorization: {value}"),
+            b"",
+        );
+        let why = a.taxii_error(401);
+        assert!(why.contains(expected), "{value:?}: {why}");
+        assert!(a.header("www-authenticate").is_some());
+    }
+    // What works keeps working: any user name, or the token as user name.
+    for value in [
+        format!("Basic {}", b64(&format!("anyone:{}", server.reader))),
+        format!("Basic {}", b64(&format!("{}:", server.reader))),
+        format!("bearer  {}", server.reader),
+    ] {
+        let a = server.raw(
+            &format!("GET {path} HTTP/1.1\r\nAuthorization: {value}"),
+            b"",
+        );
+        assert_eq!(a.status, 200, "{value:?}");
+    }
+}
