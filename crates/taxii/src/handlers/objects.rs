@@ -213,14 +213,35 @@ pub async fn delete_object(
             "only the organisation that shared this object may delete it",
         ));
     }
+    // The filters choose among the versions this principal may see; a
+    // version hidden from it is never removed by it.
+    let selector = ObjectQuery {
+        ids: vec![object.clone()],
+        versions: filters.versions.clone(),
+        spec_versions: filters.spec_versions.clone(),
+        limit: 10_000,
+        ..Default::default()
+    };
+    let chosen = VersionMatch {
+        at: run_query(&state, &principal, &c, selector)
+            .await?
+            .items
+            .iter()
+            .map(|o| o.version)
+            .collect(),
+        ..Default::default()
+    };
+    if chosen.at.is_empty() {
+        return Ok(taxii(StatusCode::OK, Body::empty()));
+    }
     let key = c.key;
     let who = principal.clone();
     let collection_id = c.id.clone();
     state
         .blocking(move |s| {
-            let n =
-                s.store()
-                    .delete_object(key, &object, &filters.versions, &filters.spec_versions)?;
+            let n = s
+                .store()
+                .delete_object(key, &object, &chosen, &filters.spec_versions)?;
             s.node().audit(
                 &who,
                 "delete",
