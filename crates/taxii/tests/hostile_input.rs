@@ -318,7 +318,7 @@ fn silent_and_slow_header_connections_are_closed() {
 }
 
 #[test]
-fn a_stalled_body_gets_408_and_stores_nothing() {
+fn a_stalled_body_gets_408_and_stores_nothing_but_a_slow_one_goes_through() {
     let server = start(1 << 20, short_limits());
     let body = envelope(&[indicator()]);
     let mut s = server.connect();
@@ -336,6 +336,17 @@ fn a_stalled_body_gets_408_and_stores_nothing() {
     let why = answer.taxii_error(408);
     assert!(why.contains("stopped arriving"), "{why}");
     assert!(server.stored_ids().is_empty());
+
+    // A slow upload that never pauses for the whole limit goes through.
+    let mut s = server.connect();
+    s.write_all(head.as_bytes()).unwrap();
+    for piece in body.chunks(body.len() / 4 + 1) {
+        std::thread::sleep(Duration::from_millis(400));
+        s.write_all(piece).unwrap();
+    }
+    let answer = read_answer(&mut s).expect("an answer to the slow upload");
+    assert_eq!(answer.status, 202, "{answer:?}");
+    assert_eq!(server.stored_ids().len(), 1);
 
     // A stalled chunked upload, too.
     let mut s = server.connect();
