@@ -839,6 +839,7 @@ impl Node {
             tlp,
             identify_entity: request.identify_entity,
             now: moment(stored.updated).0,
+            created: Some(moment(stored.created).0),
         };
         let bundle = export_bundle(&exported, &assessment, &options);
         let objects = bundle_objects(bundle, &stix_time(stored.created));

@@ -15,6 +15,7 @@ use uuid::Uuid;
 
 use crate::assess::Assessment;
 use crate::record::Incident;
+use crate::time::Moment;
 use crate::vocab::Tlp;
 
 /// The extension-definition object Entente publishes for its incident facts.
@@ -74,8 +75,13 @@ pub struct ExportOptions {
     pub tlp: Tlp,
     /// Name the reporting entity (an identity object and `created_by_ref`).
     pub identify_entity: bool,
-    /// The `modified` (and, for a new export, `created`) time of the incident.
+    /// The `modified` time of the incident.
     pub now: Timestamp,
+    /// Its `created` time: when it was first exported. Default: the earliest
+    /// instant the record knows, so that every export of one record (one STIX
+    /// id) agrees on it, as STIX versioning requires; else `now`. Never later
+    /// than `now`.
+    pub created: Option<Timestamp>,
 }
 
 impl ExportOptions {
@@ -84,6 +90,7 @@ impl ExportOptions {
             tlp: Tlp::AmberStrict,
             identify_entity: false,
             now,
+            created: None,
         }
     }
 }
@@ -98,7 +105,21 @@ pub fn incident_id(incident: &Incident) -> String {
     if let Some(id) = &incident.id {
         return id.clone();
     }
-    let first = [
+    let first = earliest_instant(incident)
+        .map(|m| m.to_string())
+        .or_else(|| incident.discovered_at.map(|d| d.to_string()))
+        .unwrap_or_default();
+    let name = incident.entity.legal_name.as_deref().unwrap_or("");
+    let seed = format!(
+        "incident|{name}|{first}|{}",
+        incident.title.as_deref().unwrap_or("")
+    );
+    format!("incident--{}", Uuid::new_v5(&NAMESPACE, seed.as_bytes()))
+}
+
+/// The earliest of the record's instants that date the incident itself.
+fn earliest_instant(incident: &Incident) -> Option<Moment> {
+    [
         incident.occurred.as_ref().and_then(|o| o.start),
         incident.detected_at,
         incident.aware_at,
@@ -109,15 +130,6 @@ pub fn incident_id(incident: &Incident) -> String {
     .into_iter()
     .flatten()
     .min()
-    .map(|m| m.to_string())
-    .or_else(|| incident.discovered_at.map(|d| d.to_string()))
-    .unwrap_or_default();
-    let name = incident.entity.legal_name.as_deref().unwrap_or("");
-    let seed = format!(
-        "incident|{name}|{first}|{}",
-        incident.title.as_deref().unwrap_or("")
-    );
-    format!("incident--{}", Uuid::new_v5(&NAMESPACE, seed.as_bytes()))
 }
 
 fn extension_definition() -> Value {
@@ -249,13 +261,18 @@ pub fn export_bundle(
     options: &ExportOptions,
 ) -> Value {
     let id = incident_id(incident);
+    let created = options
+        .created
+        .or_else(|| earliest_instant(incident).map(|m| m.timestamp()))
+        .map_or(options.now, |c| c.min(options.now));
     let now = stix_time(options.now);
+    let created = stix_time(created);
     let marking = options.tlp.marking_definition_id();
     let mut object = Map::new();
     object.insert("type".into(), json!("incident"));
     object.insert("spec_version".into(), json!("2.1"));
     object.insert("id".into(), json!(id));
-    object.insert("created".into(), json!(now));
+    object.insert("created".into(), json!(created));
     object.insert("modified".into(), json!(now));
     object.insert(
         "name".into(),
@@ -290,7 +307,7 @@ pub fn export_bundle(
             "type": "identity",
             "spec_version": "2.1",
             "id": identity_id,
-            "created": now,
+            "created": created,
             "modified": now,
             "name": name,
             "identity_class": "organization",

@@ -186,6 +186,7 @@ fn naming_the_entity_is_a_choice() {
         tlp: Tlp::Green,
         identify_entity: true,
         now,
+        created: None,
     };
     let bundle = export_bundle(&incident, &assessment, &options);
     let objects = bundle["objects"].as_array().unwrap();
@@ -232,4 +233,49 @@ fn a_section_marks_a_required_part_that_is_missing() {
         let md = markdown(&n);
         assert!(md.contains(missing), "{md}");
     }
+}
+
+#[test]
+fn every_export_of_one_record_has_the_same_created() {
+    // One record, one STIX id: exporting it again later makes a new version,
+    // which STIX allows only with the same `created`.
+    let (_, incident, assessment) = v1();
+    let export_at = |at: &str| {
+        let options = ExportOptions {
+            identify_entity: true,
+            ..ExportOptions::new(at.parse().unwrap())
+        };
+        export_bundle(&incident, &assessment, &options)
+    };
+    let first = export_at("2026-11-17T00:00:00Z");
+    let later = export_at("2026-12-24T08:00:00Z");
+    for ty in ["incident", "identity"] {
+        let pick = |b: &serde_json::Value| {
+            b["objects"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|o| o["type"] == ty && o["name"] != "Entente")
+                .cloned()
+                .unwrap()
+        };
+        let (a, b) = (pick(&first), pick(&later));
+        assert_eq!(a["id"], b["id"], "{ty}");
+        assert_eq!(a["created"], b["created"], "{ty}");
+        assert_ne!(a["modified"], b["modified"], "{ty}");
+        assert!(a["created"].as_str().unwrap() <= a["modified"].as_str().unwrap());
+    }
+    // A `created` given by the caller wins, and never follows `modified`.
+    let options = ExportOptions {
+        created: Some("2026-11-16T10:00:00Z".parse().unwrap()),
+        ..ExportOptions::new("2026-11-17T00:00:00Z".parse().unwrap())
+    };
+    let bundle = export_bundle(&incident, &assessment, &options);
+    assert_eq!(bundle["objects"][0]["created"], "2026-11-16T10:00:00.000Z");
+    let options = ExportOptions {
+        created: Some("2027-01-01T00:00:00Z".parse().unwrap()),
+        ..ExportOptions::new("2026-11-17T00:00:00Z".parse().unwrap())
+    };
+    let bundle = export_bundle(&incident, &assessment, &options);
+    assert_eq!(bundle["objects"][0]["created"], "2026-11-17T00:00:00.000Z");
 }

@@ -264,6 +264,7 @@ pub fn run(data: &Path, command: Command) -> anyhow::Result<ExitCode> {
                 tlp,
                 identify_entity: args.identify_entity,
                 now: assessment.assessed_at.timestamp(),
+                created: None,
             };
             let bundle = export_bundle(&incident, &assessment, &options);
             let text = serde_json::to_string_pretty(&bundle)?;
