@@ -108,8 +108,12 @@ impl Node {
                 .collect();
             let versions = self.visible_versions_of(collection, &q, &compared)?;
             let hidden = self.hidden_targets(principal, &keys, examined.iter().chain(&versions))?;
+            // What the reader's organisation posted it always reads back: its
+            // own references tell it nothing, and withholding them would tell
+            // it which of the ids it wrote are held and hidden.
             let shown = |o: &StoredObject| {
-                !o.refs.iter().any(|r| hidden.contains(r)) && !masked_identity(o)
+                let own = o.origin_org.is_some() && o.origin_org == principal.org();
+                (own || !o.refs.iter().any(|r| hidden.contains(r))) && !masked_identity(o)
             };
             let mut bounds: HashMap<&str, (Timestamp, Timestamp)> = HashMap::new();
             for v in versions.iter().filter(|v| shown(v)) {
@@ -326,8 +330,12 @@ impl Resolver<'_> {
             if !keys.as_ref().is_some_and(|k| k.admits(&c.audience)) {
                 continue;
             }
-            let refs_visible =
-                depth >= MAX_POINTER_DEPTH || c.refs.iter().all(|r| self.visible(r, depth + 1));
+            // The reader's own organisation's copies are shown whatever they
+            // point at (see `Node::read`).
+            let own = c.origin_org.is_some() && c.origin_org == self.principal.org();
+            let refs_visible = own
+                || depth >= MAX_POINTER_DEPTH
+                || c.refs.iter().all(|r| self.visible(r, depth + 1));
             if refs_visible {
                 any = true;
                 break;

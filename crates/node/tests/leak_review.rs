@@ -522,3 +522,34 @@ fn a_pseudonymous_source_cannot_show_one_object_under_both_faces() {
     );
     assert_eq!(post(&w, &w.helpdesk, &w.open, &[anonymous]).stored(), 1);
 }
+
+#[test]
+fn a_member_always_reads_back_its_own_pointers() {
+    let w = world();
+    let recipients = r#"{"type":"marking-definition","spec_version":"2.1","id":"marking-definition--00000010-0000-4000-8000-000000000000","created":"2026-01-01T00:00:00.000Z","name":"Recipients","extensions":{"extension-definition--dc3cb601-bea8-4e1c-9a2a-a4b1d84ea6b3":{"extension_type":"property-extension","organizations":["National CERT"]}}}"#;
+    let marks = format!(
+        r#","object_marking_refs":["{}","marking-definition--00000010-0000-4000-8000-000000000000"]"#,
+        sharing::tlp::TLP2_AMBER
+    );
+    let (hidden_id, hidden) = indicator(20, &marks);
+    let report = post(&w, &w.cert, &w.dialogue, &[recipients.to_string(), hidden]);
+    assert_eq!(report.stored(), 2, "{:?}", report.outcomes);
+    // The vendor points notes at an id it guesses and at one nobody holds:
+    // whether it reads its own note back must not tell which id exists.
+    let note = |n: u32, target: &str| {
+        let id = format!("note--{n:08x}-0000-4000-8000-000000000000");
+        let json = format!(
+            r#"{{"type":"note","spec_version":"2.1","id":"{id}","created":"2026-01-01T00:00:00.000Z","modified":"2026-01-01T00:00:00.000Z","content":"seen?","object_refs":["{target}"]}}"#
+        );
+        (id, json)
+    };
+    let (guess, guess_json) = note(21, &hidden_id);
+    let (absent, absent_json) = note(22, "indicator--00000016-1111-4111-8111-111111111111");
+    let report = post(&w, &w.vendor, &w.dialogue, &[guess_json, absent_json]);
+    assert_eq!(report.stored(), 2, "{:?}", report.outcomes);
+    assert_eq!(read(&w, &w.vendor, &w.dialogue, &[&absent]).len(), 1);
+    assert_eq!(read(&w, &w.vendor, &w.dialogue, &[&guess]).len(), 1);
+    // Others who may not see the target still do not get the pointer.
+    assert!(read(&w, &w.helpdesk, &w.dialogue, &[&guess]).is_empty());
+    assert_eq!(read(&w, &w.helpdesk, &w.dialogue, &[&absent]).len(), 1);
+}

@@ -232,8 +232,11 @@ impl Model<'_> {
         if !self.stored(i) || !self.sees_by_markings(reader, i) {
             return false;
         }
-        // A pointer to something the node holds but the reader may not see is withheld.
+        // A pointer to something the node holds but the reader may not see is
+        // withheld, except from the organisation that posted the pointer.
+        let own = reader.is_some_and(|u| self.org_of(u) == self.org_of(self.s.objects[i].poster));
         match self.s.target(i) {
+            Some(_) if own => true,
             Some(t) if self.stored(t) => self.sees(reader, t),
             _ => true,
         }
