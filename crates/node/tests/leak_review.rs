@@ -553,3 +553,16 @@ fn a_member_always_reads_back_its_own_pointers() {
     assert!(read(&w, &w.helpdesk, &w.dialogue, &[&guess]).is_empty());
     assert_eq!(read(&w, &w.helpdesk, &w.dialogue, &[&absent]).len(), 1);
 }
+
+#[test]
+fn an_escaped_identity_is_masked_too() {
+    let w = world();
+    // `\u0030` is "0": the same id to every JSON reader, other bytes on the wire.
+    let escaped = HELPDESK_ID.replacen('0', "\\u0030", 1);
+    let (id, json) = indicator(23, &format!(r#","created_by_ref":"{escaped}""#));
+    assert_eq!(post(&w, &w.helpdesk, &w.dialogue, &[json]).stored(), 1);
+    let seen = read(&w, &w.vendor, &w.dialogue, &[&id]);
+    let value: serde_json::Value = serde_json::from_str(&seen[0]).unwrap();
+    assert_ne!(value["created_by_ref"], HELPDESK_ID, "{}", seen[0]);
+    assert!(!value.to_string().contains(HELPDESK_ID), "{}", seen[0]);
+}

@@ -45,12 +45,52 @@ pub fn pseudonym_identity(id: &str, created: &str) -> String {
 
 /// Replaces every occurrence of the real identity id by the pseudonym.
 /// Both are `identity--` plus a UUID, so the replacement keeps lengths and
-/// leaves every other byte as the source sent it.
+/// leaves every other byte as the source sent it. Text with `\u` escapes
+/// may spell the id in escapes: it is decoded, masked and written again
+/// (key order and spacing may then change).
 pub fn substitute<'a>(raw: &'a str, real: &str, pseudonym: &str) -> std::borrow::Cow<'a, str> {
+    if raw.contains("\\u")
+        && let Ok(mut value) = serde_json::from_str::<serde_json::Value>(raw)
+    {
+        return if mask_value(&mut value, real, pseudonym) {
+            std::borrow::Cow::Owned(value.to_string())
+        } else {
+            std::borrow::Cow::Borrowed(raw)
+        };
+    }
     if raw.contains(real) {
         std::borrow::Cow::Owned(raw.replace(real, pseudonym))
     } else {
         std::borrow::Cow::Borrowed(raw)
+    }
+}
+
+/// Masks `real` in every string (keys too) of a decoded JSON value; whether
+/// anything changed.
+fn mask_value(value: &mut serde_json::Value, real: &str, pseudonym: &str) -> bool {
+    use serde_json::Value;
+    match value {
+        Value::String(s) if s.contains(real) => {
+            *s = s.replace(real, pseudonym);
+            true
+        }
+        Value::Array(items) => items
+            .iter_mut()
+            .fold(false, |changed, v| mask_value(v, real, pseudonym) | changed),
+        Value::Object(map) => {
+            let mut changed = false;
+            let keys: Vec<String> = map.keys().filter(|k| k.contains(real)).cloned().collect();
+            for k in keys {
+                if let Some(v) = map.remove(&k) {
+                    map.insert(k.replace(real, pseudonym), v);
+                    changed = true;
+                }
+            }
+            map.values_mut().fold(changed, |changed, v| {
+                mask_value(v, real, pseudonym) | changed
+            })
+        }
+        _ => false,
     }
 }
 
@@ -84,5 +124,15 @@ mod tests {
         let out = substitute(&raw, real, fake);
         assert_eq!(out.len(), raw.len());
         assert!(!out.contains(real) && out.matches(fake).count() == 2);
+        // The same id spelt with an escape is masked as well.
+        let escaped = raw.replacen("identity--1", "identity--\\u0031", 1);
+        let out = substitute(&escaped, real, fake);
+        let value: serde_json::Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(value["created_by_ref"], fake);
+        assert_eq!(value["where_sighted_refs"][0], fake);
+        assert!(matches!(
+            substitute(r#"{"x":"\u0041"}"#, real, fake),
+            std::borrow::Cow::Borrowed(_)
+        ));
     }
 }
