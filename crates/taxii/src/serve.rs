@@ -48,6 +48,10 @@ pub struct ConnectionLimits {
     /// Longest time an answer may wait for the client to read it before the
     /// connection is dropped.
     pub write_stall_timeout: Duration,
+    /// POST bodies read and ingested at once; further writers wait before
+    /// their body is read. Each costs up to `max_content_length` and a few
+    /// times that while parsed, and the store has one writer anyway.
+    pub concurrent_writes: usize,
 }
 
 impl Default for ConnectionLimits {
@@ -57,6 +61,7 @@ impl Default for ConnectionLimits {
             header_timeout: Duration::from_secs(30),
             body_idle_timeout: Duration::from_secs(30),
             write_stall_timeout: Duration::from_secs(60),
+            concurrent_writes: std::thread::available_parallelism().map_or(4, |n| n.get().max(4)),
         }
     }
 }
@@ -111,11 +116,14 @@ pub async fn serve_with_limits(
     check(&options)?;
     spawn_status_purge(state.clone());
     let idle = limits.body_idle_timeout;
-    let app = router(state).layer(axum::middleware::from_fn(
-        move |request: axum::extract::Request, next: axum::middleware::Next| {
-            next.run(request.map(|body| axum::body::Body::new(PausingBody::new(body, idle))))
-        },
-    ));
+    let writes = WritePermits(Arc::new(Semaphore::new(limits.concurrent_writes.max(1))));
+    let app = router(state)
+        .layer(axum::middleware::from_fn(
+            move |request: axum::extract::Request, next: axum::middleware::Next| {
+                next.run(request.map(|body| axum::body::Body::new(PausingBody::new(body, idle))))
+            },
+        ))
+        .layer(axum::Extension(writes));
     let permits = Arc::new(Semaphore::new(limits.max_connections.max(1)));
     let handle = axum_server::Handle::new();
     let stopper = handle.clone();
@@ -182,6 +190,11 @@ pub async fn serve_with_limits(
     }
     Ok(())
 }
+
+/// The slots for reading and ingesting POST bodies, see
+/// [`ConnectionLimits::concurrent_writes`].
+#[derive(Clone)]
+pub(crate) struct WritePermits(pub(crate) Arc<Semaphore>);
 
 /// An acceptor that admits a connection only while fewer than
 /// `max_connections` are open; the permit travels with the stream and is

@@ -296,6 +296,7 @@ fn short_limits() -> ConnectionLimits {
         header_timeout: Duration::from_secs(1),
         body_idle_timeout: Duration::from_secs(1),
         write_stall_timeout: Duration::from_secs(1),
+        concurrent_writes: 4,
     }
 }
 
@@ -380,6 +381,7 @@ fn connections_beyond_the_limit_are_refused_and_the_node_recovers() {
             header_timeout: Duration::from_secs(30),
             body_idle_timeout: Duration::from_secs(30),
             write_stall_timeout: Duration::from_secs(30),
+            concurrent_writes: 4,
         },
     );
     let mut held: Vec<TcpStream> = (0..4)
@@ -612,4 +614,40 @@ fn malformed_authorization_headers_are_told_what_is_wrong() {
         );
         assert_eq!(a.status, 200, "{value:?}");
     }
+}
+
+#[test]
+fn request_bodies_are_read_a_few_at_a_time() {
+    // Every envelope read is held in memory up to max_content_length, then
+    // parsed: without a bound, N writers cost N times that at once.
+    let server = start(
+        1 << 20,
+        ConnectionLimits {
+            concurrent_writes: 1,
+            ..short_limits()
+        },
+    );
+    let body = envelope(&[indicator()]);
+    let mut stalled = server.connect();
+    stalled
+        .write_all(
+            format!(
+                "POST {} HTTP/1.1\r\nHost: test\r\nAuthorization: Bearer {}\r\nContent-Type: application/taxii+json;version=2.1\r\nContent-Length: {}\r\n\r\n{{",
+                server.objects_path(),
+                server.writer,
+                body.len()
+            )
+            .as_bytes(),
+        )
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    let started = Instant::now();
+    assert_eq!(server.post(&body).status, 202);
+    assert!(
+        started.elapsed() >= Duration::from_millis(600),
+        "the second envelope was read while the first was still arriving"
+    );
+    read_answer(&mut stalled)
+        .expect("an answer to the stalled upload")
+        .taxii_error(408);
 }

@@ -18,6 +18,7 @@ use crate::cursor::Cursor;
 use crate::error::ApiError;
 use crate::filters::{Endpoint, Filters};
 use crate::media::{STIX_JSON, is_taxii_content};
+use crate::serve::WritePermits;
 
 /// Turns filters into a store query, resolving `next` against this query.
 fn store_query(
@@ -384,6 +385,7 @@ pub async fn add_objects(
     State(state): State<AppState>,
     Extension(principal): Extension<Principal>,
     Path((root, collection)): Path<(String, String)>,
+    writes: Option<Extension<WritePermits>>,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
@@ -405,6 +407,17 @@ pub async fn add_objects(
     }
     let api_root = super::api_root(&state, root.clone()).await?;
     let (c, _) = collection_for(&state, &principal, root, collection, Need::Write).await?;
+    // Held until the envelope is ingested: the body and its parse are the
+    // memory a write costs.
+    let _write = match writes {
+        Some(Extension(WritePermits(permits))) => Some(
+            permits
+                .acquire_owned()
+                .await
+                .map_err(|_| ApiError::internal("the node is shutting down"))?,
+        ),
+        None => None,
+    };
     let bytes = read_limited(body, &headers, api_root.max_content_length).await?;
     let request_timestamp = now();
     let status_body = state
