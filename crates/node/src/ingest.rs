@@ -368,11 +368,19 @@ impl Node {
                             rows_seen.insert(c.date_added.as_micros(), (v, c.origin_org));
                         }
                         let source = copies.first().and_then(|c| c.origin_org);
+                        let here = copies.iter().any(|c| c.collection == collection.key);
                         if !seen_anywhere && principal.org() != source {
-                            // A version of an object the poster may not see
-                            // would stand in for the source's as the latest,
-                            // and make pointers to it visible to the poster.
-                            return Some(cannot_store(index));
+                            if here {
+                                // A version of an object the poster may not
+                                // see would stand in for the source's as the
+                                // latest one its recipients read.
+                                return Some(cannot_store(index));
+                            }
+                            // Not onward sharing: the poster cannot have it
+                            // from this node (observables' ids follow from
+                            // their values). Refusing would tell it what
+                            // others hold, and at which TLP.
+                            return None;
                         }
                         if let Some((real, pseudonymous)) = &faces
                             && let Some(ingest) = batch.get(position)

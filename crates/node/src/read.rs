@@ -321,7 +321,15 @@ impl Resolver<'_> {
         // visible by their audiences stays visible.
         self.memo.insert(id.to_string(), true);
         let mut any = false;
+        let source = copies.first().and_then(|c| c.origin_org);
         for c in copies {
+            // A copy the reader's organisation added after another source's
+            // first one does not uncover what points at that source's: it
+            // may be planted, its id taken from a hidden object.
+            let reader_org = self.principal.org();
+            if reader_org.is_some() && c.origin_org == reader_org && source != reader_org {
+                continue;
+            }
             let keys = self.keys.entry(c.collection).or_insert_with(|| {
                 self.collections
                     .get(&c.collection)

@@ -259,11 +259,9 @@ fn an_onward_refusal_does_not_describe_a_copy_the_poster_cannot_see() {
         std::slice::from_ref(&plain),
     ))
     .clone();
-    let Outcome::Refused(why) = outsider else {
-        panic!("{outsider:?}")
-    };
-    assert!(!why.contains("TLP"), "{why}");
-    assert!(!why.contains("RED") && !why.contains("recipient"), "{why}");
+    // Not an onward share: it could not have it from this node. It is stored
+    // as its own, exactly like an id nobody holds.
+    assert!(matches!(outsider, Outcome::Stored(_)), "{outsider:?}");
     // A recipient who sees it is told why it may not share it onward.
     let recipient = outcome(&post(&w, &w.vendor, &w.vendor_own, &[plain])).clone();
     assert!(
@@ -565,4 +563,66 @@ fn an_escaped_identity_is_masked_too() {
     let value: serde_json::Value = serde_json::from_str(&seen[0]).unwrap();
     assert_ne!(value["created_by_ref"], HELPDESK_ID, "{}", seen[0]);
     assert!(!value.to_string().contains(HELPDESK_ID), "{}", seen[0]);
+}
+
+#[test]
+fn an_independent_post_does_not_tell_what_others_hold_elsewhere() {
+    let w = world();
+    // The CERT tracks a domain for itself alone. Observables have ids derived
+    // from their values, so anyone can name the same object.
+    let recipients = r#"{"type":"marking-definition","spec_version":"2.1","id":"marking-definition--00000011-0000-4000-8000-000000000000","created":"2026-01-01T00:00:00.000Z","name":"Recipients","extensions":{"extension-definition--dc3cb601-bea8-4e1c-9a2a-a4b1d84ea6b3":{"extension_type":"property-extension","organizations":["National CERT"]}}}"#;
+    let domain = |value: &str, extra: &str| {
+        let id = format!(
+            "domain-name--{}",
+            uuid::Uuid::new_v5(
+                &uuid::Uuid::parse_str("00abedb4-aa42-466c-9c01-fed23315a9b7").unwrap(),
+                format!(r#"{{"value":"{value}"}}"#).as_bytes()
+            )
+        );
+        format!(
+            r#"{{"type":"domain-name","spec_version":"2.1","id":"{id}","value":"{value}"{extra}}}"#
+        )
+    };
+    let tracked = domain(
+        "c2.example",
+        &format!(
+            r#","object_marking_refs":["{}","marking-definition--00000011-0000-4000-8000-000000000000"]"#,
+            sharing::tlp::TLP2_AMBER
+        ),
+    );
+    let report = post(&w, &w.cert, &w.dialogue, &[recipients.to_string(), tracked]);
+    assert_eq!(report.stored(), 2, "{:?}", report.outcomes);
+    // The vendor, who may not see it, posts the same domain and another one
+    // into its own collection: both are its own observations, stored alike.
+    let known = outcome(&post(
+        &w,
+        &w.vendor,
+        &w.vendor_own,
+        &[domain("c2.example", "")],
+    ))
+    .clone();
+    let unknown = outcome(&post(
+        &w,
+        &w.vendor,
+        &w.vendor_own,
+        &[domain("elsewhere.example", "")],
+    ))
+    .clone();
+    assert!(matches!(known, Outcome::Stored(_)), "{known:?}");
+    assert!(matches!(unknown, Outcome::Stored(_)), "{unknown:?}");
+    // Its own copy, planted after the CERT's, does not uncover what points
+    // at the CERT's: a community note about the tracked domain.
+    let tracked_id = domain("c2.example", "")
+        .split('"')
+        .nth(11)
+        .unwrap()
+        .to_string();
+    assert!(tracked_id.starts_with("domain-name--"), "{tracked_id}");
+    let note = format!(
+        r#"{{"type":"note","spec_version":"2.1","id":"note--00000011-0000-4000-8000-000000000000","created":"2026-01-01T00:00:00.000Z","modified":"2026-01-01T00:00:00.000Z","content":"seen on a journalist's phone","object_refs":["{tracked_id}"]}}"#
+    );
+    assert_eq!(post(&w, &w.cert, &w.dialogue, &[note]).stored(), 1);
+    let note_id = "note--00000011-0000-4000-8000-000000000000";
+    assert_eq!(read(&w, &w.cert, &w.dialogue, &[note_id]).len(), 1);
+    assert!(read(&w, &w.vendor, &w.dialogue, &[note_id]).is_empty());
 }
