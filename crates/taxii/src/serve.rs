@@ -52,6 +52,9 @@ pub struct ConnectionLimits {
     /// their body is read. Each costs up to `max_content_length` and a few
     /// times that while parsed, and the store has one writer anyway.
     pub concurrent_writes: usize,
+    /// Of those, how many one API token may hold, so that one writer that
+    /// sends slowly cannot keep every other writer waiting.
+    pub writes_per_token: usize,
 }
 
 impl Default for ConnectionLimits {
@@ -61,7 +64,9 @@ impl Default for ConnectionLimits {
             header_timeout: Duration::from_secs(30),
             body_idle_timeout: Duration::from_secs(30),
             write_stall_timeout: Duration::from_secs(60),
-            concurrent_writes: std::thread::available_parallelism().map_or(4, |n| n.get().max(4)),
+            concurrent_writes: std::thread::available_parallelism()
+                .map_or(8, |n| (2 * n.get()).max(8)),
+            writes_per_token: 2,
         }
     }
 }
@@ -116,7 +121,11 @@ pub async fn serve_with_limits(
     check(&options)?;
     spawn_status_purge(state.clone());
     let idle = limits.body_idle_timeout;
-    let writes = WritePermits(Arc::new(Semaphore::new(limits.concurrent_writes.max(1))));
+    let writes = WritePermits {
+        all: Arc::new(Semaphore::new(limits.concurrent_writes.max(1))),
+        per_token: Arc::default(),
+        per_token_limit: limits.writes_per_token.max(1),
+    };
     let app = router(state)
         .layer(axum::middleware::from_fn(
             move |request: axum::extract::Request, next: axum::middleware::Next| {
@@ -194,7 +203,31 @@ pub async fn serve_with_limits(
 /// The slots for reading and ingesting POST bodies, see
 /// [`ConnectionLimits::concurrent_writes`].
 #[derive(Clone)]
-pub(crate) struct WritePermits(pub(crate) Arc<Semaphore>);
+pub(crate) struct WritePermits {
+    all: Arc<Semaphore>,
+    per_token: Arc<std::sync::Mutex<std::collections::HashMap<Option<i64>, Arc<Semaphore>>>>,
+    per_token_limit: usize,
+}
+
+impl WritePermits {
+    /// Waits for a slot of `token` and one of the node; the write may go on
+    /// while both permits live.
+    pub(crate) async fn acquire(
+        &self,
+        token: Option<i64>,
+    ) -> Result<(OwnedSemaphorePermit, OwnedSemaphorePermit), tokio::sync::AcquireError> {
+        let own = {
+            let mut slots = self.per_token.lock().unwrap_or_else(|p| p.into_inner());
+            slots
+                .entry(token)
+                .or_insert_with(|| Arc::new(Semaphore::new(self.per_token_limit)))
+                .clone()
+        };
+        let own = own.acquire_owned().await?;
+        let shared = self.all.clone().acquire_owned().await?;
+        Ok((own, shared))
+    }
+}
 
 /// An acceptor that admits a connection only while fewer than
 /// `max_connections` are open; the permit travels with the stream and is

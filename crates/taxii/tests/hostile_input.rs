@@ -17,6 +17,8 @@ use taxii::{AppState, ConnectionLimits, ServeOptions, TaxiiConfig};
 struct Server {
     addr: SocketAddr,
     writer: String,
+    /// A second token that reads and writes the collection.
+    other_writer: String,
     reader: String,
     collection: String,
     _dir: tempfile::TempDir,
@@ -66,6 +68,7 @@ fn start(max_content_length: u64, limits: ConnectionLimits) -> Server {
         })
         .unwrap();
     let writer = token(&store, "writer", &collection, true);
+    let other_writer = token(&store, "other writer", &collection, true);
     let reader = token(&store, "reader", &collection, false);
     let node = node::Node::new(Arc::new(store), stix::Validator::new()).unwrap();
     let state = AppState::new(node, TaxiiConfig::default(), false);
@@ -94,6 +97,7 @@ fn start(max_content_length: u64, limits: ConnectionLimits) -> Server {
     Server {
         addr,
         writer,
+        other_writer,
         reader,
         collection,
         _dir: dir,
@@ -222,11 +226,14 @@ impl Server {
     }
 
     fn post(&self, body: &[u8]) -> Answer {
+        self.post_as(&self.writer, body)
+    }
+
+    fn post_as(&self, token: &str, body: &[u8]) -> Answer {
         self.raw(
             &format!(
-                "POST {} HTTP/1.1\r\nAuthorization: Bearer {}\r\nContent-Type: application/taxii+json;version=2.1\r\nContent-Length: {}",
+                "POST {} HTTP/1.1\r\nAuthorization: Bearer {token}\r\nContent-Type: application/taxii+json;version=2.1\r\nContent-Length: {}",
                 self.objects_path(),
-                self.writer,
                 body.len()
             ),
             body,
@@ -297,6 +304,7 @@ fn short_limits() -> ConnectionLimits {
         body_idle_timeout: Duration::from_secs(1),
         write_stall_timeout: Duration::from_secs(1),
         concurrent_writes: 4,
+        writes_per_token: 2,
     }
 }
 
@@ -382,6 +390,7 @@ fn connections_beyond_the_limit_are_refused_and_the_node_recovers() {
             body_idle_timeout: Duration::from_secs(30),
             write_stall_timeout: Duration::from_secs(30),
             concurrent_writes: 4,
+            writes_per_token: 2,
         },
     );
     let mut held: Vec<TcpStream> = (0..4)
@@ -617,13 +626,15 @@ fn malformed_authorization_headers_are_told_what_is_wrong() {
 }
 
 #[test]
-fn request_bodies_are_read_a_few_at_a_time() {
+fn request_bodies_are_read_a_few_at_a_time_and_a_few_per_token() {
     // Every envelope read is held in memory up to max_content_length, then
-    // parsed: without a bound, N writers cost N times that at once.
+    // parsed: without a bound, N writers cost N times that at once. And one
+    // writer sending slowly must not make every other writer wait.
     let server = start(
         1 << 20,
         ConnectionLimits {
-            concurrent_writes: 1,
+            concurrent_writes: 2,
+            writes_per_token: 1,
             ..short_limits()
         },
     );
@@ -642,10 +653,16 @@ fn request_bodies_are_read_a_few_at_a_time() {
         .unwrap();
     std::thread::sleep(Duration::from_millis(200));
     let started = Instant::now();
-    assert_eq!(server.post(&body).status, 202);
+    assert_eq!(server.post_as(&server.other_writer, &body).status, 202);
     assert!(
-        started.elapsed() >= Duration::from_millis(600),
-        "the second envelope was read while the first was still arriving"
+        started.elapsed() < Duration::from_millis(600),
+        "another token's envelope waited for the stalled one"
+    );
+    let started = Instant::now();
+    assert_eq!(server.post(&envelope(&[indicator()])).status, 202);
+    assert!(
+        started.elapsed() >= Duration::from_millis(500),
+        "the stalled token's second envelope was read while its first was still arriving"
     );
     read_answer(&mut stalled)
         .expect("an answer to the stalled upload")

@@ -410,9 +410,9 @@ pub async fn add_objects(
     // Held until the envelope is ingested: the body and its parse are the
     // memory a write costs.
     let _write = match writes {
-        Some(Extension(WritePermits(permits))) => Some(
+        Some(Extension(permits)) => Some(
             permits
-                .acquire_owned()
+                .acquire(principal.token_id)
                 .await
                 .map_err(|_| ApiError::internal("the node is shutting down"))?,
         ),
