@@ -474,7 +474,13 @@ impl Node {
                 AddOutcome::Conflict(at) => refused(
                     index,
                     Some(id),
-                    Some(ingest.object.version().unwrap_or(*at)),
+                    // An observable's version is when it was added: not told
+                    // of a row the poster may not see.
+                    if row_seen(at).0 {
+                        Some(ingest.object.version().unwrap_or(*at))
+                    } else {
+                        ingest.object.version()
+                    },
                     if row_seen(at).0 {
                         format!(
                             "object {index}: a different object with this id and version is already stored; a changed object needs a new modified timestamp"

@@ -610,6 +610,15 @@ fn an_independent_post_does_not_tell_what_others_hold_elsewhere() {
     .clone();
     assert!(matches!(known, Outcome::Stored(_)), "{known:?}");
     assert!(matches!(unknown, Outcome::Stored(_)), "{unknown:?}");
+    // Into the collection holding the CERT's copy it cannot be stored (one
+    // row per observable and collection), but the refusal does not date it.
+    let report = post(&w, &w.vendor, &w.dialogue, &[domain("c2.example", "")]);
+    assert!(
+        matches!(report.outcomes[0].outcome, Outcome::Refused(_)),
+        "{:?}",
+        report.outcomes
+    );
+    assert_eq!(report.outcomes[0].version, None, "{:?}", report.outcomes);
     // Its own copy, planted after the CERT's, does not uncover what points
     // at the CERT's: a community note about the tracked domain.
     let tracked_id = domain("c2.example", "")
