@@ -438,7 +438,7 @@ impl Node {
                     let (seen, origin) = row_seen(at);
                     let masked = masks
                         .iter()
-                        .any(|m| origin == Some(m.org) && mentions(&ingest.object.raw, &m.real));
+                        .any(|m| m.covers(origin) && mentions(&ingest.object.raw, &m.real));
                     if !seen {
                         &AddOutcome::Refused(cannot_store(index))
                     } else if masked {

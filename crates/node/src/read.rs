@@ -69,13 +69,10 @@ impl Node {
         if per_reader {
             q.versions = VersionMatch::all();
         }
-        // Only what the pseudonymous source itself posted is masked:
-        // masking others' text too would turn its real id into the
-        // pseudonym wherever a member writes it, and so name it.
         let masked_identity = |o: &StoredObject| {
             masks
                 .iter()
-                .any(|m| o.origin_org == Some(m.org) && m.real == o.id)
+                .any(|m| m.covers(o.origin_org) && m.real == o.id)
         };
         let mut page = ReadPage::default();
         for _ in 0..MAX_ROUNDS {
@@ -142,7 +139,7 @@ impl Node {
                 if !keep {
                     continue;
                 }
-                for m in masks.iter().filter(|m| item.origin_org == Some(m.org)) {
+                for m in masks.iter().filter(|m| m.covers(item.origin_org)) {
                     if let std::borrow::Cow::Owned(s) = substitute(&item.raw, &m.real, &m.pseudonym)
                     {
                         item.raw = s;
@@ -354,8 +351,19 @@ impl Resolver<'_> {
     }
 }
 
+impl Mask {
+    /// Whether objects posted by `origin` are masked. Only what the
+    /// pseudonymous source itself posted is (and what node-level tokens and
+    /// the operator posted, who may post for it): masking members' text too
+    /// would turn its real id into the pseudonym wherever a member writes
+    /// it, and so name it.
+    pub(crate) fn covers(&self, origin: Option<sharing::OrgId>) -> bool {
+        origin.is_none() || origin == Some(self.org)
+    }
+}
+
 pub(crate) struct Mask {
-    /// The pseudonymous source, whose objects alone are masked.
+    /// The pseudonymous source (see [`Mask::covers`]).
     pub(crate) org: sharing::OrgId,
     pub(crate) real: String,
     pseudonym: String,

@@ -635,3 +635,30 @@ fn an_independent_post_does_not_tell_what_others_hold_elsewhere() {
     assert_eq!(read(&w, &w.cert, &w.dialogue, &[note_id]).len(), 1);
     assert!(read(&w, &w.vendor, &w.dialogue, &[note_id]).is_empty());
 }
+
+#[test]
+fn what_a_node_level_token_posts_is_masked_as_before() {
+    let w = world();
+    // A node-level service token (no organisation) writing into Dialogue,
+    // e.g. the helpdesk's older integration: what it posts naming the
+    // helpdesk is still shown under the pseudonym.
+    let service = Principal::service(
+        77,
+        [(
+            w.dialogue.id.clone(),
+            sharing::Access {
+                read: true,
+                write: true,
+            },
+        )],
+    );
+    let pseudonym = pseudonym_seen_by_vendor(&w);
+    let (id, json) = indicator(24, &format!(r#","created_by_ref":"{HELPDESK_ID}""#));
+    assert_eq!(post(&w, &service, &w.dialogue, &[json]).stored(), 1);
+    let seen = read(&w, &w.vendor, &w.dialogue, &[&id]);
+    assert!(
+        !seen[0].contains(HELPDESK_ID) && seen[0].contains(&pseudonym),
+        "{}",
+        seen[0]
+    );
+}
