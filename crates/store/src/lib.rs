@@ -330,6 +330,11 @@ pub struct Page {
     pub more: bool,
 }
 
+/// A page of objects stops before its objects' JSON passes this many bytes
+/// (it holds at least one object, however large): a reader cannot make the
+/// node hold a thousand objects of the largest size a POST allows at once.
+pub const PAGE_BYTES: usize = 32 << 20;
+
 /// What became of one object of an add.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum AddOutcome {

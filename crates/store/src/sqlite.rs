@@ -2,6 +2,8 @@
 //! read-only connections so reads run in parallel with each other and with
 //! the writer.
 
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -15,8 +17,8 @@ use sharing::{CommunityId, OrgId, Owner, Role, Tlp};
 
 use crate::{
     AddOutcome, ApiRoot, AuditEntry, AuditFilter, AuditRecord, Collection, Community, CopyGuard,
-    CopyRecord, Grant, Ingest, Membership, NewCollection, NewToken, ObjectQuery, Org, Page, Result,
-    StatusRecord, Store, StoreError, StoredObject, TokenRecord, User, VersionMatch,
+    CopyRecord, Grant, Ingest, Membership, NewCollection, NewToken, ObjectQuery, Org, PAGE_BYTES,
+    Page, Result, StatusRecord, Store, StoreError, StoredObject, TokenRecord, User, VersionMatch,
 };
 
 /// How to open the database.
@@ -638,14 +640,16 @@ impl SqliteStore {
 
     /// Runs one query shape: `restriction` narrows to an index prefix
     /// (collection, and maybe one type) or to the rows of a set of ids.
-    fn run_query(
+    /// The SQL and parameters of one index-ordered query shape, or `None`
+    /// when it cannot match anything.
+    fn query_shape(
         &self,
         conn: &Connection,
         collection: i64,
         restriction: Option<(&str, &[String])>,
         query: &ObjectQuery,
         limit: usize,
-    ) -> Result<Vec<StoredObject>> {
+    ) -> Result<Option<(String, Vec<rusqlite::types::Value>)>> {
         let mut params: Vec<rusqlite::types::Value> = vec![collection.into()];
         let mut clauses = vec!["collection = ?".to_string()];
         let mut by_rows = false;
@@ -653,7 +657,7 @@ impl SqliteStore {
             if column == "stix_id" {
                 let rows = self.rows_of(conn, values)?;
                 if rows.is_empty() {
-                    return Ok(Vec::new());
+                    return Ok(None);
                 }
                 let marks = vec!["?"; rows.len()].join(",");
                 clauses.push(format!("date_added IN ({marks})"));
@@ -675,7 +679,7 @@ impl SqliteStore {
         }
         if let Some(keys) = &query.audience {
             if keys.is_empty() {
-                return Ok(Vec::new());
+                return Ok(None);
             }
             // The reader's audiences form a small set SQLite builds once per statement.
             clauses.push(format!(
@@ -697,15 +701,7 @@ impl SqliteStore {
             clauses.join(" AND "),
             limit
         );
-        let mut stmt = conn.prepare_cached(&sql).map_err(db)?;
-        let rows = stmt
-            .query_map(params_from_iter(params), |r| {
-                stored_from_row(r, query.with_raw)
-            })
-            .map_err(db)?
-            .collect::<rusqlite::Result<Vec<_>>>()
-            .map_err(db)?;
-        Ok(rows)
+        Ok(Some((sql, params)))
     }
 
     fn explain(&self, collection: i64, query: &ObjectQuery) -> Vec<String> {
@@ -1202,42 +1198,77 @@ impl Store for SqliteStore {
     fn query_objects(&self, collection: i64, query: &ObjectQuery) -> Result<Page> {
         let limit = query.limit.max(1);
         let conn = self.reader()?;
-        let mut items = if !query.ids.is_empty() {
-            self.run_query(
-                &conn,
-                collection,
-                Some(("stix_id", &query.ids)),
-                query,
-                limit + 1,
-            )?
-        } else if query.types.len() > 1 {
-            // One index range per type, merged: a single `type IN (…)` would
-            // make SQLite sort every matching row before applying the limit.
-            let mut merged = Vec::new();
-            for t in &query.types {
-                merged.extend(self.run_query(
-                    &conn,
-                    collection,
-                    Some(("type", std::slice::from_ref(t))),
-                    query,
-                    limit + 1,
-                )?);
-            }
-            merged.sort_by_key(|o| o.date_added);
-            merged
-        } else if query.types.len() == 1 {
-            self.run_query(
-                &conn,
-                collection,
-                Some(("type", &query.types)),
-                query,
-                limit + 1,
-            )?
+        let mut types: Vec<String> = query.types.clone();
+        types.sort_unstable();
+        types.dedup();
+        let restrictions: Vec<Option<(&str, &[String])>> = if !query.ids.is_empty() {
+            vec![Some(("stix_id", &query.ids))]
+        } else if types.is_empty() {
+            vec![None]
         } else {
-            self.run_query(&conn, collection, None, query, limit + 1)?
+            // One index range per type, merged as they are read: a single
+            // `type IN (…)` would make SQLite sort every matching row before
+            // applying the limit.
+            types
+                .iter()
+                .map(|t| Some(("type", std::slice::from_ref(t))))
+                .collect()
         };
-        let more = items.len() > limit;
-        items.truncate(limit);
+        let mut shapes = Vec::with_capacity(restrictions.len());
+        for restriction in restrictions {
+            if let Some(shape) =
+                self.query_shape(&conn, collection, restriction, query, limit + 1)?
+            {
+                shapes.push(shape);
+            }
+        }
+        let mut statements = Vec::with_capacity(shapes.len());
+        for (sql, _) in &shapes {
+            statements.push(conn.prepare_cached(sql).map_err(db)?);
+        }
+        let mut streams = Vec::with_capacity(shapes.len());
+        for (statement, (_, params)) in statements.iter_mut().zip(&shapes) {
+            streams.push(
+                statement
+                    .query(params_from_iter(params.iter()))
+                    .map_err(db)?,
+            );
+        }
+        let next_of = |rows: &mut rusqlite::Rows<'_>| -> Result<Option<StoredObject>> {
+            match rows.next().map_err(db)? {
+                Some(row) => Ok(Some(stored_from_row(row, query.with_raw).map_err(db)?)),
+                None => Ok(None),
+            }
+        };
+        // The head of each stream, smallest `date_added` first (it is the
+        // row key: no two rows share it).
+        let mut heads: Vec<Option<StoredObject>> = Vec::with_capacity(streams.len());
+        let mut order = BinaryHeap::new();
+        for (i, rows) in streams.iter_mut().enumerate() {
+            let head = next_of(rows)?;
+            if let Some(o) = &head {
+                order.push(Reverse((o.date_added, i)));
+            }
+            heads.push(head);
+        }
+        let mut items = Vec::new();
+        let mut bytes = 0usize;
+        let mut more = false;
+        while let Some(Reverse((_, i))) = order.pop() {
+            let Some(item) = heads[i].take() else {
+                continue;
+            };
+            if items.len() == limit || (!items.is_empty() && bytes + item.raw.len() > PAGE_BYTES) {
+                more = true;
+                break;
+            }
+            bytes += item.raw.len();
+            items.push(item);
+            heads[i] = next_of(&mut streams[i])?;
+            if let Some(o) = &heads[i] {
+                order.push(Reverse((o.date_added, i)));
+            }
+        }
         Ok(Page { items, more })
     }
 

@@ -285,6 +285,80 @@ fn type_and_id_filters_page_through_indexes() {
     }
 }
 
+#[test]
+fn a_type_named_twice_matches_each_object_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir);
+    let c = setup(&store);
+    let objs: Vec<_> = (0..5)
+        .flat_map(|n| [indicator(n, "2020-01-01T00:00:00.000Z"), domain(n)])
+        .collect();
+    store.add_objects_all(c, &open_all(&objs)).unwrap();
+    let mut q = query();
+    q.types = vec!["indicator".into(), "domain-name".into(), "indicator".into()];
+    let page = store.query_objects(c, &q).unwrap();
+    let seen: Vec<_> = page.items.iter().map(|o| o.id.clone()).collect();
+    let expected: Vec<_> = objs.iter().map(|o| o.id.clone()).collect();
+    assert_eq!(seen, expected);
+    assert!(!page.more);
+}
+
+#[test]
+fn a_page_stops_before_its_json_passes_the_byte_budget() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir);
+    let c = setup(&store);
+    // Four objects of a third of the budget each, a small one, and one
+    // larger than the budget: pages of two, then two and the small one,
+    // then the large one alone, whatever the limit.
+    let big = |n: u32, size: usize| {
+        let raw = format!(
+            r#"{{"type":"indicator","spec_version":"2.1","id":"indicator--{}","created":"2020-01-01T00:00:00.000Z","modified":"2020-01-01T00:00:00.000Z","description":"{}","pattern":"[domain-name:value = 'e{n}.example']","pattern_type":"stix","valid_from":"2020-01-01T00:00:00.000Z"}}"#,
+            uuid(n),
+            "x".repeat(size)
+        );
+        Validator::new().validate_str(0, &raw).unwrap()
+    };
+    let third = store::PAGE_BYTES / 3;
+    let objs = vec![
+        big(1, third),
+        big(2, third),
+        big(3, third),
+        big(4, third),
+        indicator(5, "2020-01-01T00:00:00.000Z"),
+        big(6, store::PAGE_BYTES + 1),
+    ];
+    for o in &objs {
+        store
+            .add_objects_all(c, &open_all(std::slice::from_ref(o)))
+            .unwrap();
+    }
+    for types in [
+        vec![],
+        vec!["indicator".to_string(), "domain-name".to_string()],
+    ] {
+        let mut q = query();
+        q.types = types;
+        let mut pages = Vec::new();
+        loop {
+            let page = store.query_objects(c, &q).unwrap();
+            assert!(!page.items.is_empty());
+            let bytes: usize = page.items.iter().map(|o| o.raw.len()).sum();
+            assert!(page.items.len() == 1 || bytes <= store::PAGE_BYTES);
+            pages.push(page.items.iter().map(|o| o.id.clone()).collect::<Vec<_>>());
+            if !page.more {
+                break;
+            }
+            q.added_after = page.items.last().map(|o| o.date_added);
+        }
+        let sizes: Vec<usize> = pages.iter().map(Vec::len).collect();
+        assert_eq!(sizes, [2, 3, 1], "{pages:?}");
+        let seen: Vec<_> = pages.concat();
+        let expected: Vec<_> = objs.iter().map(|o| o.id.clone()).collect();
+        assert_eq!(seen, expected);
+    }
+}
+
 fn store_plans(store: &SqliteStore, c: i64, q: &ObjectQuery) -> Vec<String> {
     store.query_plans(c, q)
 }
