@@ -991,7 +991,10 @@ impl Node {
                     .store
                     .all_collections()?
                     .into_iter()
-                    .filter(|c| c.alias.as_deref() == Some(id_or_alias))
+                    .filter(|c| {
+                        c.alias.as_deref() == Some(id_or_alias)
+                            && principal.access(&c.policy()).is_some()
+                    })
                     .collect();
                 if by_alias.len() == 1 {
                     by_alias.pop()
@@ -1001,8 +1004,8 @@ impl Node {
             }
         };
         let Some(found) = found else {
-            return Err(IncidentError::NotFound(format!(
-                "collection {id_or_alias} does not exist or is not shared with you"
+            return Err(IncidentError::NotFound(crate::collection_missing(
+                id_or_alias,
             )));
         };
         let (collection, _) =

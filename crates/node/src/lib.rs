@@ -57,6 +57,12 @@ pub struct CommunityView {
     pub collections: Vec<String>,
 }
 
+/// The one answer for a collection that is absent or hidden from the
+/// principal, whichever use case looked for it.
+pub(crate) fn collection_missing(id_or_alias: &str) -> String {
+    format!("collection {id_or_alias} does not exist or is not shared with this token")
+}
+
 /// What a request needs from a collection.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Need {
@@ -108,18 +114,14 @@ impl Node {
         id_or_alias: &str,
         need: Need,
     ) -> Result<(Collection, Access)> {
-        let missing = || {
-            NodeError::NotFound(format!(
-                "collection {id_or_alias} does not exist or is not shared with this token"
-            ))
-        };
+        let missing = || NodeError::NotFound(collection_missing(id_or_alias));
         let found = match self.store.collection(id_or_alias)? {
             Some(c) => Some(c),
-            None => self
-                .store
-                .collections(api_root)?
-                .into_iter()
-                .find(|c| c.alias.as_deref() == Some(id_or_alias)),
+            // Among those it has a right on: a hidden collection with the
+            // same alias must not shadow the principal's own.
+            None => self.store.collections(api_root)?.into_iter().find(|c| {
+                c.alias.as_deref() == Some(id_or_alias) && principal.access(&c.policy()).is_some()
+            }),
         };
         let collection = found
             .filter(|c| c.api_root == api_root)

@@ -21,6 +21,7 @@ const OUTSIDER_ID: &str = "identity--00000004-0000-4000-8000-000000000000";
 /// outsider, so the outsider and the CERT can learn the helpdesk's real id.
 struct World {
     _dir: tempfile::TempDir,
+    store: Arc<SqliteStore>,
     node: Node,
     helpdesk: Principal,
     cert: Principal,
@@ -84,6 +85,7 @@ fn world() -> World {
         vendor_own: collection("Vendor's own", Owner::Org(vendor.id), None),
         open: collection("Open", Owner::Community(open.id), Some(Tlp::Green)),
         node,
+        store,
         _dir: dir,
     }
 }
@@ -661,4 +663,70 @@ fn what_a_node_level_token_posts_is_masked_as_before() {
         "{}",
         seen[0]
     );
+}
+
+#[test]
+fn a_collection_alias_or_id_does_not_tell_of_hidden_collections() {
+    let w = world();
+    let outsider_org = w.store.org("Outsider").unwrap().unwrap();
+    let dialogue_community = w.store.community("Dialogue").unwrap().unwrap();
+    let with_alias = |id: &str, alias: &str, owner: Owner| {
+        w.store
+            .create_collection(&NewCollection {
+                id: id.into(),
+                api_root: "api1".into(),
+                title: alias.into(),
+                description: None,
+                alias: Some(alias.into()),
+                owner,
+                default_tlp: Some(Tlp::Green),
+                public: false,
+            })
+            .unwrap()
+    };
+    // The outsider's private collection comes first with the same alias.
+    let hidden = with_alias(
+        "00000000-0000-4000-8000-000000000000",
+        "iocs",
+        Owner::Org(outsider_org.id),
+    );
+    let visible = with_alias(
+        "ffffffff-0000-4000-8000-000000000000",
+        "iocs",
+        Owner::Community(dialogue_community.id),
+    );
+    let (found, _) = w
+        .node
+        .collection_for(&w.vendor, "api1", "iocs", node::Need::Read)
+        .unwrap();
+    assert_eq!(found.id, visible.id);
+
+    // Sharing an incident into the hidden collection reads like sharing it
+    // into one that does not exist.
+    let node = w
+        .node
+        .clone()
+        .with_incidents(w.store.clone(), reporting::RuleSet::embedded().unwrap());
+    let record = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../reporting/tests/vectors/v01b-nis2-final-provisional/incident.json"),
+    )
+    .unwrap();
+    let at: jiff::Timestamp = "2026-11-16T20:00:00Z".parse().unwrap();
+    let incident = node.create_incident(&w.vendor, &record, at).unwrap();
+    let share = |collection: &str| {
+        let request = node::ShareRequest {
+            collection: collection.into(),
+            tlp: None,
+            recipient_orgs: Vec::new(),
+            recipient_users: Vec::new(),
+            identify_entity: false,
+        };
+        match node.share_incident(&w.vendor, &incident.id, &request, at) {
+            Err(e) => e.to_string().replace(collection, "C"),
+            Ok(_) => panic!("shared into {collection}"),
+        }
+    };
+    let absent = uuid::Uuid::new_v4().to_string();
+    assert_eq!(share(&hidden.id), share(&absent));
 }
