@@ -6,6 +6,7 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use anyhow::{Context, bail};
 use serde::{Deserialize, Serialize};
@@ -34,6 +35,16 @@ pub struct Server {
     pub allow_plain_http: bool,
     /// The URL clients reach the node at, used in discovery responses.
     pub public_url: Option<String>,
+    /// Connections served at once; further ones are closed on arrival.
+    pub max_connections: usize,
+    /// Seconds a client has to send a request's headers (new or idle connection).
+    pub header_timeout_seconds: u64,
+    /// Longest pause, in seconds, while a request body arrives (then 408).
+    pub body_timeout_seconds: u64,
+    /// Seconds an answer may wait for the client to read it.
+    pub write_timeout_seconds: u64,
+    /// POST bodies one API token may have read and ingested at once.
+    pub writes_per_token: usize,
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize)]
@@ -65,6 +76,11 @@ impl Default for Server {
             tls_key: None,
             allow_plain_http: false,
             public_url: None,
+            max_connections: 512,
+            header_timeout_seconds: 30,
+            body_timeout_seconds: 30,
+            write_timeout_seconds: 60,
+            writes_per_token: 2,
         }
     }
 }
@@ -154,6 +170,17 @@ impl Config {
         if self.taxii.status_retention_hours < 24 {
             bail!("taxii.status_retention_hours must be at least 24 (TAXII clients rely on a day)");
         }
+        let server = &self.server;
+        if server.max_connections == 0
+            || server.header_timeout_seconds == 0
+            || server.body_timeout_seconds == 0
+            || server.write_timeout_seconds == 0
+            || server.writes_per_token == 0
+        {
+            bail!(
+                "server.max_connections, server.header_timeout_seconds, server.body_timeout_seconds, server.write_timeout_seconds and server.writes_per_token must be at least 1"
+            );
+        }
         if let Some(url) = &self.server.public_url
             && !(url.starts_with("https://") || url.starts_with("http://"))
         {
@@ -181,6 +208,19 @@ impl Config {
             }
         }
         Ok(text)
+    }
+
+    /// What `serve` allows each client: connections, timeouts, writes.
+    pub fn connection_limits(&self) -> taxii::ConnectionLimits {
+        let server = &self.server;
+        taxii::ConnectionLimits {
+            max_connections: server.max_connections,
+            header_timeout: Duration::from_secs(server.header_timeout_seconds),
+            body_idle_timeout: Duration::from_secs(server.body_timeout_seconds),
+            write_stall_timeout: Duration::from_secs(server.write_timeout_seconds),
+            writes_per_token: server.writes_per_token,
+            ..taxii::ConnectionLimits::default()
+        }
     }
 
     pub fn taxii_config(&self) -> taxii::TaxiiConfig {
@@ -222,5 +262,20 @@ mod tests {
         let err = toml::from_str::<Config>("[server]\nlisten = 5\n").unwrap_err();
         assert!(err.to_string().contains("listen"), "{err}");
         assert!(toml::from_str::<Config>("[server]\nlisen = \"x\"\n").is_err());
+    }
+
+    #[test]
+    fn connection_limits_come_from_the_file_and_zero_is_refused() {
+        let c: Config =
+            toml::from_str("[server]\nmax_connections = 2048\nheader_timeout_seconds = 5\n")
+                .unwrap();
+        c.check().unwrap();
+        let limits = c.connection_limits();
+        assert_eq!(limits.max_connections, 2048);
+        assert_eq!(limits.header_timeout, Duration::from_secs(5));
+        assert_eq!(limits.body_idle_timeout, Duration::from_secs(30));
+        let c: Config = toml::from_str("[server]\nwrites_per_token = 0\n").unwrap();
+        let err = c.check().unwrap_err().to_string();
+        assert!(err.contains("writes_per_token"), "{err}");
     }
 }

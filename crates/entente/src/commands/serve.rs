@@ -69,9 +69,10 @@ pub fn run(dir: &Path, args: Args) -> anyhow::Result<ExitCode> {
         .build()
         .context("cannot start the async runtime")?;
     let scheme = if tls.is_some() { "https" } else { "http" };
-    runtime.block_on(taxii::serve(
+    runtime.block_on(taxii::serve_with_limits(
         state,
         options,
+        node.config.connection_limits(),
         |addr| {
             eprintln!("Entente node serving TAXII 2.1 at {scheme}://{addr}/taxii2/");
         },
