@@ -46,10 +46,17 @@ pub enum EnvelopeError {
 /// dictionary, which is no list of objects to split.
 #[derive(Deserialize)]
 struct Container<'a> {
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "present")]
     objects: Option<&'a RawValue>,
     #[serde(rename = "type", default, borrow)]
     kind: Option<Cow<'a, str>>,
+}
+
+/// `"objects": null` is an `objects` that is not a list, not a missing one.
+fn present<'de: 'a, 'a, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<&'a RawValue>, D::Error> {
+    <&RawValue>::deserialize(d).map(Some)
 }
 
 fn object_list(objects: &RawValue) -> Result<Vec<&RawValue>, EnvelopeError> {
@@ -146,6 +153,19 @@ mod tests {
         assert_eq!(env.objects.len(), 2);
         assert_eq!(env.objects[0].get(), A);
         assert_eq!(env.objects[1].get(), B);
+    }
+
+    #[test]
+    fn objects_that_are_not_a_list_are_the_container_s_error() {
+        for input in [
+            r#"{"objects": null}"#,
+            r#"{"objects": {"a": 1}}"#,
+            r#"{"type": "bundle", "id": "bundle--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f", "objects": null}"#,
+        ] {
+            let err = split_envelope(input.as_bytes()).unwrap_err();
+            assert!(matches!(err, EnvelopeError::Objects(_)), "{input}: {err}");
+            assert!(err.to_string().contains("as a list"), "{err}");
+        }
     }
 
     #[test]
