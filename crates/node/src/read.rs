@@ -75,9 +75,20 @@ impl Node {
                 .any(|m| m.covers(o.origin_org) && m.real == o.id)
         };
         let mut page = ReadPage::default();
+        // The JSON of the objects kept so far: the page stops at
+        // `store::PAGE_BYTES` (or one larger object) however many rounds it takes.
+        let mut kept_bytes = 0usize;
         for _ in 0..MAX_ROUNDS {
             q.limit = limit - page.items.len();
+            let room = store::PAGE_BYTES - kept_bytes;
+            q.max_bytes = Some(room);
             let batch = self.store.query_objects(collection.key, &q)?;
+            // The store gives the first object whatever its size: when it
+            // does not fit what this page has room for, it starts the next.
+            if !page.items.is_empty() && batch.items.first().is_some_and(|o| o.raw.len() > room) {
+                page.more = true;
+                break;
+            }
             let last_examined = batch.items.last().map(|o| o.date_added);
             let examined = batch.items;
             // Rows the store's flags select are right for this reader too
@@ -145,11 +156,12 @@ impl Node {
                         item.raw = s;
                     }
                 }
+                kept_bytes += item.raw.len();
                 page.items.push(item);
             }
             page.more = batch.more;
             page.resume_after = last_examined.or(page.resume_after);
-            if !batch.more || page.items.len() >= limit {
+            if !batch.more || page.items.len() >= limit || kept_bytes >= store::PAGE_BYTES {
                 break;
             }
             q.added_after = last_examined;

@@ -224,6 +224,9 @@ pub struct ObjectQuery {
     pub with_raw: bool,
     /// Only objects whose audience has one of these keys (`None`: all).
     pub audience: Option<Vec<String>>,
+    /// Stop before the objects' JSON passes this many bytes (`None`:
+    /// [`PAGE_BYTES`]); the first object comes whatever its size.
+    pub max_bytes: Option<usize>,
 }
 
 /// One stored object version.

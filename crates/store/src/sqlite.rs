@@ -1251,6 +1251,7 @@ impl Store for SqliteStore {
             }
             heads.push(head);
         }
+        let budget = query.max_bytes.unwrap_or(PAGE_BYTES);
         let mut items = Vec::new();
         let mut bytes = 0usize;
         let mut more = false;
@@ -1258,7 +1259,7 @@ impl Store for SqliteStore {
             let Some(item) = heads[i].take() else {
                 continue;
             };
-            if items.len() == limit || (!items.is_empty() && bytes + item.raw.len() > PAGE_BYTES) {
+            if items.len() == limit || (!items.is_empty() && bytes + item.raw.len() > budget) {
                 more = true;
                 break;
             }

@@ -93,6 +93,7 @@ pub fn run(dir: &Path, args: Args) -> anyhow::Result<ExitCode> {
         limit: 5_000,
         with_raw: true,
         audience: None,
+        max_bytes: None,
     };
     write!(
         out,

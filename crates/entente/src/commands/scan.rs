@@ -435,6 +435,7 @@ fn local_collection(data: &Path, id: &str) -> anyhow::Result<Vec<Indicator>> {
         limit: 5_000,
         with_raw: true,
         audience: None,
+        max_bytes: None,
     };
     let mut objects = Vec::new();
     loop {

@@ -55,6 +55,7 @@ fn store_query(
             limit,
             with_raw: matches!(endpoint, Endpoint::Objects | Endpoint::Object),
             audience: None,
+            max_bytes: None,
         },
         fingerprint,
     ))
