@@ -516,11 +516,17 @@ def print_table(scale, rows):
     def line(label, key, fmt, better="higher"):
         cells = "".join(f"{fmt(r[key]):>16}" for r in rows)
         ratio = ""
+
+        def quotient(a, b):
+            # A phase shorter than the CPU clock's tick measures 0 s.
+            return a / b if b else None
+
         if ent and med:
-            q = ent[key] / med[key] if better == "higher" else med[key] / ent[key]
-            ratio = f"{q:>13,.1f}x"
+            q = quotient(ent[key], med[key]) if better == "higher" else quotient(med[key], ent[key])
+            ratio = f"{q:>13,.1f}x" if q is not None else f"{'-':>14}"
         if ent and pol:
-            ratio += f"{pol[key] / ent[key]:>13.2f}x"
+            q = quotient(pol[key], ent[key])
+            ratio += f"{q:>13.2f}x" if q is not None else f"{'-':>14}"
         print(f"{label:<26}{cells}{ratio}")
 
     line("add (objects/s)", "add_ops", fmt_ops)
