@@ -1,6 +1,6 @@
 //! Ingest: validated objects enter a collection under the sharing policy.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use sharing::audience::{Origin, Recipients, effective_tlp, gating_refs, object_keys};
 use sharing::onward::{Copy, Target, check_onward};
@@ -183,11 +183,16 @@ impl Node {
             .collect::<BTreeSet<_>>()
             .into_iter()
             .collect();
-        let stored_markings: HashMap<String, String> = self
+        let mut stored_markings: HashMap<String, String> = self
             .store
             .marking_definitions(&wanted)?
             .into_iter()
             .collect();
+        // One the poster may not see is unknown to it: accepting it would
+        // tell that it exists (and apply recipients it was never shown).
+        let unseen =
+            self.markings_unseen_by(principal, stored_markings.keys().cloned().collect())?;
+        stored_markings.retain(|id, _| !unseen.contains(id));
         let mut recipients_of: HashMap<String, Recipients> = HashMap::new();
         let mut bad_markings: HashMap<String, String> = HashMap::new();
         let raw_markings = in_input
@@ -504,6 +509,46 @@ impl Node {
             )?;
         }
         Ok(IngestReport { outcomes })
+    }
+
+    /// Those of `ids` (stored marking definitions) of which `principal` may
+    /// see no copy: not its own organisation's, not admitted by audience.
+    fn markings_unseen_by(
+        &self,
+        principal: &Principal,
+        ids: Vec<String>,
+    ) -> Result<HashSet<String>> {
+        if ids.is_empty() || principal.node_admin {
+            return Ok(HashSet::new());
+        }
+        let copies = self.store.copies(&ids)?;
+        let mut policies: HashMap<i64, Option<CollectionPolicy>> = HashMap::new();
+        let mut seen: HashSet<String> = HashSet::new();
+        for c in &copies {
+            if seen.contains(&c.id) {
+                continue;
+            }
+            let own = c.origin_org.is_some() && c.origin_org == principal.org();
+            let policy = match policies.get(&c.collection) {
+                Some(p) => p.clone(),
+                None => {
+                    let p = self
+                        .store
+                        .collection_by_key(c.collection)?
+                        .map(|c| c.policy());
+                    policies.insert(c.collection, p.clone());
+                    p
+                }
+            };
+            let admitted = policy
+                .as_ref()
+                .and_then(|p| sharing::read_keys(principal, p))
+                .is_some_and(|k| k.admits(&c.audience));
+            if own || admitted {
+                seen.insert(c.id.clone());
+            }
+        }
+        Ok(ids.into_iter().filter(|id| !seen.contains(id)).collect())
     }
 
     /// The onward-sharing verdict for an object with stored `copies`, and

@@ -730,3 +730,47 @@ fn a_collection_alias_or_id_does_not_tell_of_hidden_collections() {
     let absent = uuid::Uuid::new_v4().to_string();
     assert_eq!(share(&hidden.id), share(&absent));
 }
+
+#[test]
+fn a_marking_definition_the_poster_may_not_see_is_as_unknown_as_an_absent_one() {
+    let w = world();
+    let statement = |n: u32| {
+        let id = format!("marking-definition--{n:08x}-2222-4222-8222-222222222222");
+        let json = format!(
+            r#"{{"type":"marking-definition","spec_version":"2.1","id":"{id}","created":"2026-01-01T00:00:00.000Z","definition_type":"statement","definition":{{"statement":"Vendor internal {n}"}}}}"#
+        );
+        (id, json)
+    };
+    // The vendor's statement lives in its own collection, which no one
+    // else reads.
+    let (hidden, json) = statement(1);
+    assert_eq!(post(&w, &w.vendor, &w.vendor_own, &[json]).stored(), 1);
+    let (absent, _) = statement(2);
+    let marked =
+        |n: u32, marking: &str| indicator(n, &format!(r#","object_marking_refs":["{marking}"]"#)).1;
+    let refusal = |report: &IngestReport, marking: &str| match outcome(report) {
+        Outcome::Refused(why) => why.replace(marking, "MARKING"),
+        other => panic!("{other:?}"),
+    };
+    let over_hidden = refusal(
+        &post(&w, &w.cert, &w.dialogue, &[marked(3, &hidden)]),
+        &hidden,
+    );
+    let over_absent = refusal(
+        &post(&w, &w.cert, &w.dialogue, &[marked(3, &absent)]),
+        &absent,
+    );
+    assert_eq!(over_hidden, over_absent);
+    // Its owner may use it anywhere.
+    assert_eq!(
+        post(&w, &w.vendor, &w.dialogue, &[marked(4, &hidden)]).stored(),
+        1
+    );
+    // Once the CERT may see a copy, it may refer to it too.
+    let (_, json) = statement(1);
+    assert_eq!(post(&w, &w.vendor, &w.dialogue, &[json]).stored(), 1);
+    assert_eq!(
+        post(&w, &w.cert, &w.dialogue, &[marked(5, &hidden)]).stored(),
+        1
+    );
+}
