@@ -10,7 +10,9 @@ use std::time::{Duration, Instant};
 
 use sharing::{Owner, Tlp};
 use store::{ApiRoot, Grant, NewCollection, NewToken, SqliteOptions, SqliteStore, Store};
-use taxii::{AppState, ConnectionLimits, ServeOptions, TaxiiConfig};
+mod common;
+
+use taxii::{AppState, ConnectionLimits, TaxiiConfig};
 
 /// A node serving on an ephemeral loopback port, with one collection, a
 /// token that reads and writes it and a token that only reads it.
@@ -72,28 +74,7 @@ fn start(max_content_length: u64, limits: ConnectionLimits) -> Server {
     let reader = token(&store, "reader", &collection, false);
     let node = node::Node::new(Arc::new(store), stix::Validator::new()).unwrap();
     let state = AppState::new(node, TaxiiConfig::default(), false);
-    let options = ServeOptions {
-        listen: "127.0.0.1:0".parse().unwrap(),
-        tls: None,
-        allow_plain_http: false,
-    };
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
-        let served = runtime.block_on(taxii::serve_with_limits(
-            state,
-            options,
-            limits,
-            move |addr| tx.send(addr).unwrap(),
-            std::future::pending(),
-        ));
-        served.unwrap();
-    });
-    let addr = rx.recv_timeout(Duration::from_secs(10)).unwrap();
+    let addr = common::serve_on_loopback(state, limits);
     Server {
         addr,
         writer,

@@ -9,7 +9,9 @@ use std::time::Duration;
 
 use sharing::{Owner, Role, Tlp};
 use store::{ApiRoot, NewCollection, NewToken, SqliteOptions, SqliteStore, Store};
-use taxii::{AppState, ServeOptions, TaxiiConfig};
+mod common;
+
+use taxii::{AppState, ConnectionLimits, TaxiiConfig};
 
 /// A node with a CERT and a vendor in one community, one community
 /// collection (default TLP:GREEN), and an analyst's token in each.
@@ -77,28 +79,7 @@ fn start() -> Server {
     let vendor = user_token(&store, &vendor, "vera");
     let node = node::Node::new(Arc::new(store), stix::Validator::new()).unwrap();
     let state = AppState::new(node, TaxiiConfig::default(), false);
-    let options = ServeOptions {
-        listen: "127.0.0.1:0".parse().unwrap(),
-        tls: None,
-        allow_plain_http: false,
-    };
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
-        runtime
-            .block_on(taxii::serve(
-                state,
-                options,
-                move |addr| tx.send(addr).unwrap(),
-                std::future::pending(),
-            ))
-            .unwrap();
-    });
-    let addr = rx.recv_timeout(Duration::from_secs(10)).unwrap();
+    let addr = common::serve_on_loopback(state, ConnectionLimits::default());
     Server {
         addr,
         cert,
