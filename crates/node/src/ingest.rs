@@ -529,17 +529,7 @@ impl Node {
                 continue;
             }
             let own = c.origin_org.is_some() && c.origin_org == principal.org();
-            let policy = match policies.get(&c.collection) {
-                Some(p) => p.clone(),
-                None => {
-                    let p = self
-                        .store
-                        .collection_by_key(c.collection)?
-                        .map(|c| c.policy());
-                    policies.insert(c.collection, p.clone());
-                    p
-                }
-            };
+            let policy = self.policy_of(c.collection, &mut policies)?;
             let admitted = policy
                 .as_ref()
                 .and_then(|p| sharing::read_keys(principal, p))
@@ -549,6 +539,20 @@ impl Node {
             }
         }
         Ok(ids.into_iter().filter(|id| !seen.contains(id)).collect())
+    }
+
+    /// The policy of the collection stored under `key`, through `cache`.
+    fn policy_of(
+        &self,
+        key: i64,
+        cache: &mut HashMap<i64, Option<CollectionPolicy>>,
+    ) -> Result<Option<CollectionPolicy>> {
+        if let Some(p) = cache.get(&key) {
+            return Ok(p.clone());
+        }
+        let p = self.store.collection_by_key(key)?.map(|c| c.policy());
+        cache.insert(key, p.clone());
+        Ok(p)
     }
 
     /// The onward-sharing verdict for an object with stored `copies`, and
@@ -564,17 +568,7 @@ impl Node {
     ) -> Result<(Vec<bool>, std::result::Result<(), sharing::Refusal>)> {
         let mut policies: Vec<(CollectionPolicy, Vec<OrgId>)> = Vec::with_capacity(copies.len());
         for c in copies {
-            let p = match collections.get(&c.collection) {
-                Some(p) => p.clone(),
-                None => {
-                    let p = self
-                        .store
-                        .collection_by_key(c.collection)?
-                        .map(|c| c.policy());
-                    collections.insert(c.collection, p.clone());
-                    p
-                }
-            };
+            let p = self.policy_of(c.collection, collections)?;
             let p = p.unwrap_or(CollectionPolicy {
                 id: String::new(),
                 owner: Owner::Node,
