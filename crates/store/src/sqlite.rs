@@ -705,58 +705,62 @@ impl SqliteStore {
     }
 
     fn explain(&self, collection: i64, query: &ObjectQuery) -> Vec<String> {
-        // Mirrors query_objects' choice of shapes, returning the plans.
+        // The very statements query_objects runs, with their plans.
         let conn = self.reader().expect("reader");
+        let types = distinct(&query.types);
         let mut plans = Vec::new();
-        let mut capture = |restriction: Option<(&str, &[String])>| {
-            let mut params: Vec<rusqlite::types::Value> = vec![collection.into()];
-            let mut clauses = vec!["collection = ?".to_string()];
-            let mut by_rows = false;
-            if let Some((column, values)) = restriction {
-                if column == "stix_id" {
-                    let rows = self.rows_of(&conn, values).expect("rows");
-                    let marks = vec!["?"; rows.len().max(1)].join(",");
-                    clauses.push(format!("date_added IN ({marks})"));
-                    params.extend(rows.iter().copied().map(rusqlite::types::Value::from));
-                    if rows.is_empty() {
-                        params.push(0i64.into());
-                    }
-                    by_rows = true;
-                }
-                clauses.push(in_list(column, values, &mut params));
-            }
-            if let Some(after) = query.added_after {
-                clauses.push("date_added > ?".into());
-                params.push(after.as_micros().into());
-            }
-            clauses.push(version_sql(&query.versions, &mut params));
-            let index = if by_rows {
-                String::new()
-            } else {
-                format!("INDEXED BY {}", index_for(restriction))
+        for restriction in restrictions(query, &types) {
+            let Some((sql, params)) = self
+                .query_shape(
+                    &conn,
+                    collection,
+                    restriction,
+                    query,
+                    query.limit.max(1) + 1,
+                )
+                .expect("shape")
+            else {
+                continue;
             };
-            let sql = format!(
-                "EXPLAIN QUERY PLAN SELECT date_added FROM objects {index} WHERE {} ORDER BY date_added LIMIT 10",
-                clauses.join(" AND ")
-            );
-            let mut stmt = conn.prepare(&sql).expect("prepare");
+            let mut stmt = conn
+                .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+                .expect("prepare");
             let rows = stmt
                 .query_map(params_from_iter(params), |r| r.get::<_, String>(3))
                 .expect("plan")
                 .collect::<rusqlite::Result<Vec<_>>>()
                 .expect("rows");
             plans.push(rows.join(" | "));
-        };
-        if !query.ids.is_empty() {
-            capture(Some(("stix_id", &query.ids)));
-        } else if !query.types.is_empty() {
-            for t in &query.types {
-                capture(Some(("type", std::slice::from_ref(t))));
-            }
-        } else {
-            capture(None);
         }
         plans
+    }
+}
+
+/// `values` sorted, each once.
+fn distinct(values: &[String]) -> Vec<String> {
+    let mut v = values.to_vec();
+    v.sort_unstable();
+    v.dedup();
+    v
+}
+
+/// The index-ordered shapes a query reads, merged by `date_added`: the rows
+/// of its ids, or one index range per type (a single `type IN (…)` would
+/// make SQLite sort every matching row before applying the limit), or the
+/// whole collection's range.
+fn restrictions<'q>(
+    query: &'q ObjectQuery,
+    types: &'q [String],
+) -> Vec<Option<(&'static str, &'q [String])>> {
+    if !query.ids.is_empty() {
+        vec![Some(("stix_id", &query.ids))]
+    } else if types.is_empty() {
+        vec![None]
+    } else {
+        types
+            .iter()
+            .map(|t| Some(("type", std::slice::from_ref(t))))
+            .collect()
     }
 }
 
@@ -1198,22 +1202,8 @@ impl Store for SqliteStore {
     fn query_objects(&self, collection: i64, query: &ObjectQuery) -> Result<Page> {
         let limit = query.limit.max(1);
         let conn = self.reader()?;
-        let mut types: Vec<String> = query.types.clone();
-        types.sort_unstable();
-        types.dedup();
-        let restrictions: Vec<Option<(&str, &[String])>> = if !query.ids.is_empty() {
-            vec![Some(("stix_id", &query.ids))]
-        } else if types.is_empty() {
-            vec![None]
-        } else {
-            // One index range per type, merged as they are read: a single
-            // `type IN (…)` would make SQLite sort every matching row before
-            // applying the limit.
-            types
-                .iter()
-                .map(|t| Some(("type", std::slice::from_ref(t))))
-                .collect()
-        };
+        let types = distinct(&query.types);
+        let restrictions = restrictions(query, &types);
         let mut shapes = Vec::with_capacity(restrictions.len());
         for restriction in restrictions {
             if let Some(shape) =
