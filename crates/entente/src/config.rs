@@ -211,20 +211,20 @@ impl Config {
     }
 
     /// What `serve` allows each client: connections, timeouts, writes.
-    pub fn connection_limits(&self) -> taxii::ConnectionLimits {
+    pub fn connection_limits(&self) -> entente_http::ConnectionLimits {
         let server = &self.server;
-        taxii::ConnectionLimits {
+        entente_http::ConnectionLimits {
             max_connections: server.max_connections,
             header_timeout: Duration::from_secs(server.header_timeout_seconds),
             body_idle_timeout: Duration::from_secs(server.body_timeout_seconds),
             write_stall_timeout: Duration::from_secs(server.write_timeout_seconds),
             writes_per_token: server.writes_per_token,
-            ..taxii::ConnectionLimits::default()
+            ..entente_http::ConnectionLimits::default()
         }
     }
 
-    pub fn taxii_config(&self) -> taxii::TaxiiConfig {
-        taxii::TaxiiConfig {
+    pub fn http_config(&self) -> entente_http::HttpConfig {
+        entente_http::HttpConfig {
             title: self.taxii.title.clone(),
             description: self.taxii.description.clone(),
             contact: self.taxii.contact.clone(),

@@ -283,9 +283,27 @@ fn a_mixed_envelope_stores_the_valid_objects_and_reports_the_rest() {
         "{message}"
     );
 
-    // Unreadable envelopes store nothing.
-    assert_eq!(post(&objects, &node.admin, "{\"objects\": [").status, 422);
+    // Unreadable envelopes store nothing: a body that is not JSON is a bad
+    // request (400); JSON that is not an envelope is unprocessable (422),
+    // and a bare array or a bundle is not an envelope.
+    assert_eq!(
+        post(&objects, &node.admin, "{\"objects\": [ {\"type\": ").status,
+        400
+    );
     assert_eq!(post(&objects, &node.admin, "{\"objects\": []}").status, 422);
+    let bare = post(&objects, &node.admin, "[1, 2, 3]");
+    assert_eq!(bare.status, 422);
+    assert!(
+        bare.json()["description"]
+            .as_str()
+            .unwrap()
+            .contains("TAXII 2.1 envelope")
+    );
+    let bundle = format!(
+        r#"{{"type":"bundle","id":"bundle--00000000-0000-4000-8000-000000000001","objects":[{}]}}"#,
+        indicator(9, "2020-01-01T00:00:00.000Z")
+    );
+    assert_eq!(post(&objects, &node.admin, &bundle).status, 422);
     assert_eq!(
         get(&objects, &node.admin).json()["objects"]
             .as_array()

@@ -1,10 +1,18 @@
-//! Persistence for an Entente node, behind one trait.
+//! Persistence for an Entente node, behind focused traits.
 //!
-//! [`Store`] is what the HTTP layer and the CLI use; [`SqliteStore`] is the
-//! embedded implementation (one writer, readers in parallel, WAL). The store
-//! keeps objects exactly as received and indexes the few facts queries need;
-//! it knows nothing about HTTP, and it does not decide who may see what: it
+//! [`ObjectStore`] (objects and their audiences), [`DirectoryStore`] (API
+//! roots, collections, organisations, users, communities, tokens),
+//! [`AuditStore`] (the hash-chained log), [`StatusStore`] (TAXII status
+//! resources) and [`IncidentStore`] (incident records) are what `node` uses;
+//! [`Store`] is all of them, for one backend. [`SqliteStore`] is the embedded
+//! implementation (one writer, readers in parallel, WAL). The store keeps
+//! objects exactly as received and indexes the few facts queries need; it
+//! knows nothing about HTTP, and it does not decide who may see what: it
 //! answers the questions it is asked, each through an index.
+//!
+//! Every write that the audit log records takes its [`AuditEntry`] and
+//! commits it in the write's own transaction: a committed write always has
+//! its entry, and an entry never describes a write that did not commit.
 //!
 //! Time: every `date_added` is a [`stix::Timestamp`] in microseconds, strictly
 //! increasing across the whole database (so also per collection). It doubles
@@ -12,9 +20,7 @@
 //! skips nor repeats an object, whatever else is written meanwhile.
 
 mod audit;
-mod id_index;
 mod incidents;
-mod schema;
 mod sqlite;
 
 pub use incidents::{
@@ -23,7 +29,7 @@ pub use incidents::{
 };
 pub use sqlite::{SqliteOptions, SqliteStore, now};
 
-use sharing::{CollectionPolicy, CommunityId, OrgId, Owner, Role, Tlp, UserId};
+use sharing::{AudienceKey, CollectionPolicy, CommunityId, OrgId, Owner, Role, Tlp, UserId};
 use stix::{StixObject, Timestamp};
 
 pub use audit::{entry_hash, verify_chain};
@@ -223,7 +229,7 @@ pub struct ObjectQuery {
     /// Also load each object's JSON (manifests do not need it).
     pub with_raw: bool,
     /// Only objects whose audience has one of these keys (`None`: all).
-    pub audience: Option<Vec<String>>,
+    pub audience: Option<Vec<AudienceKey>>,
     /// Stop before the objects' JSON passes this many bytes (`None`:
     /// [`PAGE_BYTES`]); the first object comes whatever its size.
     pub max_bytes: Option<usize>,
@@ -247,6 +253,10 @@ pub struct StoredObject {
     /// The identifiers it points at that decide whether it may be shown
     /// (see `sharing`); empty for most objects.
     pub refs: Vec<String>,
+    /// An observable stored while other sources' copies of it were already
+    /// in the collection: a reader who may see an earlier copy receives
+    /// that one instead (one copy per reader).
+    pub prior_copies: bool,
 }
 
 /// How an object enters the store: the object and what the policy decided.
@@ -254,7 +264,7 @@ pub struct StoredObject {
 pub struct Ingest {
     pub object: StixObject,
     /// Audience keys (see `sharing::audience`).
-    pub audience: Vec<String>,
+    pub audience: Vec<AudienceKey>,
     pub origin_org: Option<OrgId>,
     pub origin_user: Option<UserId>,
     pub tlp: Option<Tlp>,
@@ -268,7 +278,7 @@ impl Ingest {
     pub fn open(object: StixObject) -> Ingest {
         Ingest {
             object,
-            audience: vec!["clear".into()],
+            audience: vec![AudienceKey::Clear],
             origin_org: None,
             origin_user: None,
             tlp: Some(Tlp::Clear),
@@ -283,11 +293,18 @@ pub struct CopyRecord {
     pub id: String,
     pub collection: i64,
     pub date_added: Timestamp,
+    /// Its version (`modified`, else `created`); `None` for observables,
+    /// which have none.
+    pub version: Option<Timestamp>,
     pub origin_org: Option<OrgId>,
     pub tlp: Option<Tlp>,
-    pub audience: Vec<String>,
+    pub audience: Vec<AudienceKey>,
     /// The identifiers this copy's visibility depends on (see [`Ingest::refs`]).
     pub refs: Vec<String>,
+    /// Its JSON, given to an add's guard for the copies of exactly the
+    /// version being added (to tell an unchanged copy from a changed one);
+    /// `None` elsewhere.
+    pub raw: Option<String>,
 }
 
 /// One entry of the audit log.
@@ -348,13 +365,14 @@ pub enum AddOutcome {
     /// A different object with the same id and version is in the collection
     /// (added at that time); the new one was not stored.
     Conflict(Timestamp),
-    /// The guard refused it (see [`Store::add_objects`]); not stored.
+    /// The guard refused it (see [`ObjectStore::add_objects`]); not stored.
     Refused(String),
 }
 
-/// Decides on an object the node already holds: called with the object's
-/// position in the batch and every stored copy of its id (all collections,
-/// oldest first); `Some(reason)` refuses it.
+/// Decides on each object of an add before it is written: called with the
+/// object's position in the batch and every stored copy of its id (all
+/// collections, oldest first; empty for an id the node does not hold);
+/// `Some(reason)` refuses it.
 pub type CopyGuard<'a> = dyn FnMut(usize, &[CopyRecord]) -> Option<String> + 'a;
 
 /// A status resource as stored: the TAXII layer owns its JSON shape.
@@ -368,88 +386,124 @@ pub struct StatusRecord {
     pub body: String,
 }
 
-/// Everything the node persists.
+/// Objects in collections, with the facts the sharing policy decided at ingest.
 ///
 /// Methods block; async callers run them on a blocking thread. Every read
 /// is served by an index: none scans a whole collection.
-pub trait Store: Send + Sync + 'static {
-    // API roots and collections.
-    fn api_roots(&self) -> Result<Vec<ApiRoot>>;
-    fn api_root(&self, path: &str) -> Result<Option<ApiRoot>>;
-    fn create_api_root(&self, root: &ApiRoot) -> Result<()>;
-    fn collections(&self, api_root: &str) -> Result<Vec<Collection>>;
-    fn all_collections(&self) -> Result<Vec<Collection>>;
-    fn collection(&self, id: &str) -> Result<Option<Collection>>;
-    /// By internal key.
-    fn collection_by_key(&self, key: i64) -> Result<Option<Collection>>;
-    fn create_collection(&self, new: &NewCollection) -> Result<Collection>;
-
-    // Organisations, users, communities.
-    fn create_org(&self, name: &str, identity_id: &str) -> Result<Org>;
-    fn orgs(&self) -> Result<Vec<Org>>;
-    fn org_by_id(&self, id: OrgId) -> Result<Option<Org>>;
-    /// By name (case-insensitive) or STIX identity id.
-    fn org(&self, name_or_identity: &str) -> Result<Option<Org>>;
-    fn create_user(&self, org: OrgId, name: &str, role: Role) -> Result<User>;
-    fn users(&self) -> Result<Vec<User>>;
-    /// By `org/user`, or by user name when it is unique on the node.
-    fn user(&self, path: &str) -> Result<Option<User>>;
-    fn create_community(&self, name: &str, show_members: bool) -> Result<Community>;
-    fn communities(&self) -> Result<Vec<Community>>;
-    fn community(&self, name: &str) -> Result<Option<Community>>;
-    /// Adds (or updates) an organisation's membership of a community.
-    fn add_member(&self, community: CommunityId, org: OrgId, pseudonymous: bool) -> Result<()>;
-    fn members(&self, community: CommunityId) -> Result<Vec<Membership>>;
-    fn memberships(&self, org: OrgId) -> Result<Vec<Membership>>;
-    /// A random secret of this node (pseudonym derivation), created once.
-    fn node_secret(&self) -> Result<Vec<u8>>;
-
-    // Tokens.
-    fn create_token(&self, new: &NewToken) -> Result<TokenRecord>;
-    fn token_by_hash(&self, secret_hash: &[u8; 32]) -> Result<Option<TokenRecord>>;
-    fn tokens(&self) -> Result<Vec<TokenRecord>>;
-    /// Revokes by id or name; returns the revoked token.
-    fn revoke_token(&self, id_or_name: &str, at: Timestamp) -> Result<TokenRecord>;
-    fn touch_token(&self, id: i64, at: Timestamp) -> Result<()>;
-
-    // Objects.
+pub trait ObjectStore: Send + Sync + 'static {
     /// Adds objects to a collection in one transaction: when this returns
-    /// `Ok`, every object is durably committed. `guard` sees the stored
-    /// copies of every object the node already holds, before it is written,
-    /// and may refuse it (onward-sharing rules live with the caller).
+    /// `Ok`, every object is durably committed, and so is `audit` (with
+    /// `objects` set to the ids added) when anything was added. `guard` sees
+    /// the stored copies of every object before it is written and may refuse
+    /// it (the rules live with the caller).
+    ///
+    /// A versioned object is one row per (collection, id, version). An
+    /// observable is one row per (collection, id, source organisation): each
+    /// source keeps its own copy, so a copy hidden from a poster never
+    /// decides what happens to the poster's.
     fn add_objects(
         &self,
         collection: i64,
         objects: &[Ingest],
         guard: &mut CopyGuard<'_>,
+        audit: &AuditEntry,
     ) -> Result<Vec<AddOutcome>>;
     fn query_objects(&self, collection: i64, query: &ObjectQuery) -> Result<Page>;
-    /// Deletes the versions of `id` that `versions` and `spec_versions`
-    /// select; returns how many were deleted.
-    fn delete_object(
+    /// Deletes the rows of `id` in `collection` added at `rows` (their
+    /// `date_added`), and appends `audit` in the same transaction; returns
+    /// how many were deleted.
+    fn delete_rows(
         &self,
         collection: i64,
         id: &str,
-        versions: &VersionMatch,
-        spec_versions: &[String],
+        rows: &[Timestamp],
+        audit: &AuditEntry,
     ) -> Result<usize>;
-
     /// Every stored copy (any collection, any version) of these ids, oldest first.
     fn copies(&self, ids: &[String]) -> Result<Vec<CopyRecord>>;
     /// The stored marking definitions among `ids`, as (id, JSON).
     fn marking_definitions(&self, ids: &[String]) -> Result<Vec<(String, String)>>;
+}
 
-    // Audit log: append-only, hash-chained.
-    fn append_audit(&self, entry: &AuditEntry) -> Result<()>;
-    /// Appends several entries, in order, in one transaction.
+/// Who and what the node knows: API roots, collections, organisations,
+/// users, communities and tokens. Every write takes its audit entry.
+pub trait DirectoryStore: Send + Sync + 'static {
+    fn api_roots(&self) -> Result<Vec<ApiRoot>>;
+    fn api_root(&self, path: &str) -> Result<Option<ApiRoot>>;
+    fn create_api_root(&self, root: &ApiRoot, audit: &AuditEntry) -> Result<()>;
+    fn collections(&self, api_root: &str) -> Result<Vec<Collection>>;
+    fn all_collections(&self) -> Result<Vec<Collection>>;
+    /// By TAXII id.
+    fn collection(&self, id: &str) -> Result<Option<Collection>>;
+    /// By internal key.
+    fn collection_by_key(&self, key: i64) -> Result<Option<Collection>>;
+    fn create_collection(&self, new: &NewCollection, audit: &AuditEntry) -> Result<Collection>;
+
+    fn create_org(&self, name: &str, identity_id: &str, audit: &AuditEntry) -> Result<Org>;
+    fn orgs(&self) -> Result<Vec<Org>>;
+    fn org_by_id(&self, id: OrgId) -> Result<Option<Org>>;
+    /// By name (case-insensitive) or STIX identity id.
+    fn org(&self, name_or_identity: &str) -> Result<Option<Org>>;
+    fn create_user(&self, org: OrgId, name: &str, role: Role, audit: &AuditEntry) -> Result<User>;
+    fn users(&self) -> Result<Vec<User>>;
+    /// By `org/user`, or by user name when it is unique on the node.
+    fn user(&self, path: &str) -> Result<Option<User>>;
+    fn create_community(
+        &self,
+        name: &str,
+        show_members: bool,
+        audit: &AuditEntry,
+    ) -> Result<Community>;
+    fn communities(&self) -> Result<Vec<Community>>;
+    fn community(&self, name: &str) -> Result<Option<Community>>;
+    /// Adds (or updates) an organisation's membership of a community.
+    fn add_member(
+        &self,
+        community: CommunityId,
+        org: OrgId,
+        pseudonymous: bool,
+        audit: &AuditEntry,
+    ) -> Result<()>;
+    fn members(&self, community: CommunityId) -> Result<Vec<Membership>>;
+    fn memberships(&self, org: OrgId) -> Result<Vec<Membership>>;
+    /// Every pseudonymous membership of the node (few: served by an index).
+    fn pseudonymous_memberships(&self) -> Result<Vec<Membership>>;
+    /// A random secret of this node (pseudonym derivation), created once.
+    fn node_secret(&self) -> Result<Vec<u8>>;
+
+    fn create_token(&self, new: &NewToken, audit: &AuditEntry) -> Result<TokenRecord>;
+    fn token_by_hash(&self, secret_hash: &[u8; 32]) -> Result<Option<TokenRecord>>;
+    fn tokens(&self) -> Result<Vec<TokenRecord>>;
+    /// Revokes by id or name; returns the revoked token.
+    fn revoke_token(
+        &self,
+        id_or_name: &str,
+        at: Timestamp,
+        audit: &AuditEntry,
+    ) -> Result<TokenRecord>;
+    /// Records a token's use (and its audit entry) at `at`.
+    fn touch_token(&self, id: i64, at: Timestamp, audit: &AuditEntry) -> Result<()>;
+}
+
+/// The audit log: append-only, hash-chained.
+pub trait AuditStore: Send + Sync + 'static {
+    /// Appends entries that record no write of their own (reads), in order,
+    /// in one transaction.
     fn append_audit_batch(&self, entries: &[AuditEntry]) -> Result<()>;
     fn audit(&self, filter: &AuditFilter) -> Result<Vec<AuditRecord>>;
     /// Every record in order, for verification.
     fn audit_chain(&self) -> Result<Vec<AuditRecord>>;
+}
 
-    // Status resources.
+/// TAXII status resources.
+pub trait StatusStore: Send + Sync + 'static {
     fn put_status(&self, status: &StatusRecord) -> Result<()>;
     fn status(&self, id: &str) -> Result<Option<StatusRecord>>;
     /// Drops status resources created before `before`; returns how many.
     fn purge_statuses(&self, before: Timestamp) -> Result<usize>;
 }
+
+/// Everything a node persists, on one backend.
+pub trait Store: ObjectStore + DirectoryStore + AuditStore + StatusStore + IncidentStore {}
+
+impl<T> Store for T where T: ObjectStore + DirectoryStore + AuditStore + StatusStore + IncidentStore {}

@@ -1,11 +1,14 @@
 //! TAXII error resources. Every failure leaves the server as one of these,
 //! with the TAXII media type, so clients can always parse what they get.
 
+use axum::extract::Request;
+use axum::http::header::{ALLOW, CONTENT_TYPE};
 use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
-use crate::media::TAXII_JSON;
+use crate::taxii::media::TAXII_JSON;
 
 /// An error answered to the client.
 #[derive(Debug, Clone)]
@@ -126,18 +129,20 @@ impl From<node::NodeError> for ApiError {
         match e {
             node::NodeError::NotFound(m) => ApiError::not_found(m),
             node::NodeError::Forbidden(m) => ApiError::forbidden(m),
+            node::NodeError::Malformed(m) => ApiError::bad_request(m),
             node::NodeError::Unprocessable(m) => ApiError::unprocessable(m),
+            node::NodeError::Conflict(m) => ApiError::new(StatusCode::CONFLICT, "Conflict", m),
             node::NodeError::Store(s) => s.into(),
         }
     }
 }
 
-impl From<store::StoreError> for ApiError {
-    fn from(e: store::StoreError) -> Self {
+impl From<node::StoreError> for ApiError {
+    fn from(e: node::StoreError) -> Self {
         match e {
-            store::StoreError::NotFound(what) => ApiError::not_found(format!("{what} not found")),
-            store::StoreError::Conflict(m) => ApiError::new(StatusCode::CONFLICT, "Conflict", m),
-            store::StoreError::Invalid(m) => ApiError::bad_request(m),
+            node::StoreError::NotFound(what) => ApiError::not_found(format!("{what} not found")),
+            node::StoreError::Conflict(m) => ApiError::new(StatusCode::CONFLICT, "Conflict", m),
+            node::StoreError::Invalid(m) => ApiError::bad_request(m),
             other => {
                 tracing::error!(error = %other, "store failure");
                 ApiError::internal("the node could not complete the request; see its log")
@@ -167,4 +172,55 @@ impl IntoResponse for ApiError {
         }
         response
     }
+}
+
+/// Largest framework-made error text worth reading into an error resource.
+const MAX_PLAIN_ERROR: usize = 4096;
+
+/// Turns the answers the framework makes on its own (405 for a method a
+/// route lacks, 400 for a path segment that is not UTF-8) into error
+/// resources, so that every failure a client sees is one.
+pub async fn error_resources(request: Request, next: Next) -> Response {
+    let method = request.method().clone();
+    let response = next.run(request).await;
+    let status = response.status();
+    if !(status.is_client_error() || status.is_server_error())
+        || response.headers().get(CONTENT_TYPE).is_some_and(|ct| {
+            ct.to_str().is_ok_and(|ct| {
+                ct.starts_with("application/taxii+json") || ct.starts_with("application/json")
+            })
+        })
+    {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    if status == StatusCode::METHOD_NOT_ALLOWED {
+        let allow = parts
+            .headers
+            .get(ALLOW)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string();
+        let mut answer = ApiError::new(
+            status,
+            "Method not allowed",
+            format!("{method} is not allowed on this resource; it allows {allow}"),
+        )
+        .into_response();
+        if let Some(v) = parts.headers.get(ALLOW) {
+            answer.headers_mut().insert(ALLOW, v.clone());
+        }
+        return answer;
+    }
+    let text = match axum::body::to_bytes(body, MAX_PLAIN_ERROR).await {
+        Ok(bytes) => String::from_utf8_lossy(&bytes).trim().to_string(),
+        Err(_) => String::new(),
+    };
+    let title = status.canonical_reason().unwrap_or("Error");
+    let description = if text.is_empty() {
+        title.to_string()
+    } else {
+        text
+    };
+    ApiError::new(status, "Request refused", description).into_response()
 }

@@ -1,23 +1,22 @@
 //! Discovery, API roots, collections and status resources.
 
-use axum::Extension;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
+use node::Collection;
 use serde_json::{Value, json};
-use sharing::Principal;
-use store::Collection;
 
+use super::media::{STIX_JSON, TAXII_JSON};
 use super::{api_root as load_root, base_url, collection_for, json};
 use crate::AppState;
+use crate::auth::Caller;
 use crate::error::ApiError;
-use crate::media::{STIX_JSON, TAXII_JSON};
 
 pub async fn discovery(
     State(state): State<AppState>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let roots = state.blocking(|s| Ok(s.store().api_roots()?)).await?;
+    let roots = state.blocking(|s| Ok(s.node().api_roots()?)).await?;
     let base = base_url(&state, &headers);
     let urls: Vec<String> = roots
         .iter()
@@ -34,7 +33,7 @@ pub async fn discovery(
     if let Some(first) = urls.first() {
         body["default"] = json!(first);
     }
-    Ok(json(StatusCode::OK, &body))
+    json(StatusCode::OK, &body)
 }
 
 pub async fn api_root(
@@ -50,7 +49,7 @@ pub async fn api_root(
     if let Some(d) = root.description {
         body["description"] = json!(d);
     }
-    Ok(json(StatusCode::OK, &body))
+    json(StatusCode::OK, &body)
 }
 
 fn collection_resource(c: &Collection, access: sharing::Access) -> Value {
@@ -72,7 +71,7 @@ fn collection_resource(c: &Collection, access: sharing::Access) -> Value {
 
 pub async fn collections(
     State(state): State<AppState>,
-    Extension(principal): Extension<Principal>,
+    Caller(principal): Caller,
     Path(root): Path<String>,
 ) -> Result<Response, ApiError> {
     let root = load_root(&state, root).await?;
@@ -84,39 +83,27 @@ pub async fn collections(
         .map(|(c, access)| collection_resource(c, *access))
         .collect();
     if resources.is_empty() {
-        return Ok(json(StatusCode::OK, &json!({})));
+        return json(StatusCode::OK, &json!({}));
     }
-    Ok(json(StatusCode::OK, &json!({ "collections": resources })))
+    json(StatusCode::OK, &json!({ "collections": resources }))
 }
 
 pub async fn collection(
     State(state): State<AppState>,
-    Extension(principal): Extension<Principal>,
+    Caller(principal): Caller,
     Path((root, id)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
     let (c, access) = collection_for(&state, &principal, root, id, node::Need::Any).await?;
-    Ok(json(StatusCode::OK, &collection_resource(&c, access)))
+    json(StatusCode::OK, &collection_resource(&c, access))
 }
 
 pub async fn status(
     State(state): State<AppState>,
-    Extension(principal): Extension<Principal>,
+    Caller(principal): Caller,
     Path((root, status_id)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
-    let root = load_root(&state, root).await?;
     let found = state
-        .blocking(move |s| Ok(s.store().status(&status_id)?))
+        .blocking(move |s| Ok(s.node().status(&principal, &root, &status_id)?))
         .await?;
-    match found {
-        Some(st)
-            if st.api_root == root.path
-                && principal.is_authenticated()
-                && (principal.node_admin || st.owner_token == principal.token_id) =>
-        {
-            Ok(super::taxii(StatusCode::OK, st.body))
-        }
-        _ => Err(ApiError::not_found(
-            "no status resource with this id is visible to this token (statuses are kept for the node's retention period)",
-        )),
-    }
+    Ok(super::taxii(StatusCode::OK, found.body))
 }

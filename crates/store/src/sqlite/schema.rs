@@ -207,6 +207,14 @@ const MIGRATIONS: &[&str] = &[
     DROP INDEX objects_by_added;
     CREATE INDEX objects_by_added ON objects(collection, date_added, stix_id);
     ",
+    // 5: each source organisation keeps its own copy of an observable; a
+    // copy stored while other sources' copies were in the collection is
+    // marked, so that a reader who may see several receives one.
+    "
+    ALTER TABLE objects ADD COLUMN prior_copies INTEGER NOT NULL DEFAULT 0;
+    CREATE INDEX community_members_pseudonymous ON community_members(pseudonymous)
+        WHERE pseudonymous = 1;
+    ",
 ];
 
 /// The schema version this build writes.

@@ -5,8 +5,8 @@
 //! parameter; nothing is silently ignored, because a filter that is dropped
 //! returns more than the client asked for.
 
+use node::VersionMatch;
 use stix::Timestamp;
-use store::VersionMatch;
 
 use crate::error::ApiError;
 
@@ -193,7 +193,7 @@ impl Filters {
             self.types.join(","),
             self.spec_versions.join(","),
         );
-        crate::cursor::fingerprint(&[
+        super::cursor::fingerprint(&[
             endpoint.name(),
             collection,
             object,

@@ -100,18 +100,9 @@ pub fn check(options: &ServeOptions) -> Result<(), ServeError> {
     Ok(())
 }
 
-/// Serves until `shutdown` completes. `ready` receives the bound address.
+/// Serves until `shutdown` completes, within `limits`. `ready` receives the
+/// bound address.
 pub async fn serve(
-    state: AppState,
-    options: ServeOptions,
-    ready: impl FnOnce(SocketAddr),
-    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
-) -> Result<(), ServeError> {
-    serve_with_limits(state, options, ConnectionLimits::default(), ready, shutdown).await
-}
-
-/// [`serve`] with explicit connection limits.
-pub async fn serve_with_limits(
     state: AppState,
     options: ServeOptions,
     limits: ConnectionLimits,
@@ -426,10 +417,10 @@ fn spawn_status_purge(state: AppState) {
         let mut tick = tokio::time::interval(Duration::from_secs(3600));
         loop {
             tick.tick().await;
-            let cutoff = crate::handlers::now().as_micros() - retention.as_micros() as i64;
+            let cutoff = node::now().as_micros() - retention.as_micros() as i64;
             let result = state
                 .blocking(move |s| {
-                    Ok(s.store()
+                    Ok(s.node()
                         .purge_statuses(stix::Timestamp::from_micros(cutoff))?)
                 })
                 .await;

@@ -6,18 +6,18 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
 use http_body_util::BodyExt;
-use node::{Need, Outcome, ReadPage};
+use node::{Collection, Need, ObjectQuery, Outcome, ReadPage, VersionMatch};
 use serde_json::json;
 use sharing::Principal;
 use stix::Timestamp;
-use store::{Collection, ObjectQuery, StatusRecord, VersionMatch};
 
-use super::{add_date_headers, collection_for, json, now, stix_time, taxii};
+use super::cursor::Cursor;
+use super::filters::{Endpoint, Filters};
+use super::media::{STIX_JSON, is_taxii_content};
+use super::{add_date_headers, collection_for, json, taxii};
 use crate::AppState;
-use crate::cursor::Cursor;
+use crate::auth::Caller;
 use crate::error::ApiError;
-use crate::filters::{Endpoint, Filters};
-use crate::media::{STIX_JSON, is_taxii_content};
 use crate::serve::WritePermits;
 
 /// Turns filters into a store query, resolving `next` against this query.
@@ -159,7 +159,7 @@ fn check_object_id(object: &str) -> Result<(), ApiError> {
 
 pub async fn get_objects(
     State(state): State<AppState>,
-    Extension(principal): Extension<Principal>,
+    Caller(principal): Caller,
     Path((root, collection)): Path<(String, String)>,
     RawQuery(q): RawQuery,
 ) -> Result<Response, ApiError> {
@@ -172,7 +172,7 @@ pub async fn get_objects(
 
 pub async fn get_object(
     State(state): State<AppState>,
-    Extension(principal): Extension<Principal>,
+    Caller(principal): Caller,
     Path((root, collection, object)): Path<(String, String, String)>,
     RawQuery(q): RawQuery,
 ) -> Result<Response, ApiError> {
@@ -189,69 +189,22 @@ pub async fn get_object(
 
 pub async fn delete_object(
     State(state): State<AppState>,
-    Extension(principal): Extension<Principal>,
+    Caller(principal): Caller,
     Path((root, collection, object)): Path<(String, String, String)>,
     RawQuery(q): RawQuery,
 ) -> Result<Response, ApiError> {
-    let mut filters = Filters::parse(q.as_deref(), Endpoint::ObjectDelete)?;
-    // A DELETE without match[version] removes the object, i.e. every version.
-    if filters.versions == VersionMatch::default() {
-        filters.versions = VersionMatch::all();
-    }
+    let filters = Filters::parse(q.as_deref(), Endpoint::ObjectDelete)?;
     let (c, _) = collection_for(&state, &principal, root, collection, Need::ReadWrite).await?;
     check_object_id(&object)?;
-    let versions = visible_versions(&state, &principal, &c, &object, 10_000).await?;
-    if versions.items.is_empty() {
-        return Err(object_not_found(&object));
-    }
-    // Only the source organisation (or the node's administrators) may
-    // remove what a source shared.
-    let foreign = versions
-        .items
-        .iter()
-        .any(|v| v.origin_org.is_some() && v.origin_org != principal.org());
-    if foreign && !principal.node_admin {
-        return Err(ApiError::forbidden(
-            "only the organisation that shared this object may delete it",
-        ));
-    }
-    // The filters choose among the versions this principal may see; a
-    // version hidden from it is never removed by it.
-    let selector = ObjectQuery {
-        ids: vec![object.clone()],
-        versions: filters.versions.clone(),
-        spec_versions: filters.spec_versions.clone(),
-        limit: 10_000,
-        ..Default::default()
-    };
-    let chosen = VersionMatch {
-        at: run_query(&state, &principal, &c, selector)
-            .await?
-            .items
-            .iter()
-            .map(|o| o.version)
-            .collect(),
-        ..Default::default()
-    };
-    if chosen.at.is_empty() {
-        return Ok(taxii(StatusCode::OK, Body::empty()));
-    }
-    let key = c.key;
-    let who = principal.clone();
-    let collection_id = c.id.clone();
     state
         .blocking(move |s| {
-            let n = s
-                .store()
-                .delete_object(key, &object, &chosen, &filters.spec_versions)?;
-            s.node().audit(
-                &who,
-                "delete",
-                Some(&collection_id),
-                vec![object],
-                format!("{n} versions"),
-            )?;
-            Ok(n)
+            Ok(s.node().delete_object(
+                &principal,
+                &c,
+                &object,
+                &filters.versions,
+                &filters.spec_versions,
+            )?)
         })
         .await?;
     Ok(taxii(StatusCode::OK, Body::empty()))
@@ -259,7 +212,7 @@ pub async fn delete_object(
 
 pub async fn manifest(
     State(state): State<AppState>,
-    Extension(principal): Extension<Principal>,
+    Caller(principal): Caller,
     Path((root, collection)): Path<(String, String)>,
     RawQuery(q): RawQuery,
 ) -> Result<Response, ApiError> {
@@ -275,7 +228,7 @@ pub async fn manifest(
             json!({
                 "id": o.id,
                 "date_added": o.date_added.to_string(),
-                "version": stix_time(o.version),
+                "version": o.version.to_stix(),
                 "media_type": STIX_JSON,
             })
         })
@@ -290,7 +243,7 @@ pub async fn manifest(
     if !records.is_empty() {
         body["objects"] = json!(records);
     }
-    let mut r = json(StatusCode::OK, &body);
+    let mut r = json(StatusCode::OK, &body)?;
     add_date_headers(
         &mut r,
         page.items.first().map(|o| o.date_added),
@@ -301,7 +254,7 @@ pub async fn manifest(
 
 pub async fn versions(
     State(state): State<AppState>,
-    Extension(principal): Extension<Principal>,
+    Caller(principal): Caller,
     Path((root, collection, object)): Path<(String, String, String)>,
     RawQuery(q): RawQuery,
 ) -> Result<Response, ApiError> {
@@ -326,11 +279,11 @@ pub async fn versions(
         body["versions"] = json!(
             page.items
                 .iter()
-                .map(|o| stix_time(o.version))
+                .map(|o| o.version.to_stix())
                 .collect::<Vec<_>>()
         );
     }
-    let mut r = json(StatusCode::OK, &body);
+    let mut r = json(StatusCode::OK, &body)?;
     add_date_headers(
         &mut r,
         page.items.first().map(|o| o.date_added),
@@ -339,21 +292,18 @@ pub async fn versions(
     Ok(r)
 }
 
-/// Reads the body, refusing it as soon as it passes `limit` bytes.
-async fn read_limited(body: Body, headers: &HeaderMap, limit: u64) -> Result<Vec<u8>, ApiError> {
-    if let Some(len) = headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok())
-        && len > limit
-    {
-        return Err(ApiError::too_large(limit));
-    }
-    let limited = http_body_util::Limited::new(body, limit as usize);
-    match limited.collect().await {
+/// Reads the body, which the API root's limit layer (`super::limit_body`)
+/// cuts off as soon as it passes `limit` bytes.
+async fn read_body(body: Body, limit: u64) -> Result<Vec<u8>, ApiError> {
+    match body.collect().await {
         Ok(collected) => Ok(collected.to_bytes().to_vec()),
-        Err(e) if e.is::<http_body_util::LengthLimitError>() => Err(ApiError::too_large(limit)),
-        Err(e) => Err(ApiError::unreadable_body(e.as_ref())),
+        Err(e)
+            if std::error::Error::source(&e)
+                .is_some_and(|s| s.is::<http_body_util::LengthLimitError>()) =>
+        {
+            Err(ApiError::too_large(limit))
+        }
+        Err(e) => Err(ApiError::unreadable_body(&e)),
     }
 }
 
@@ -367,7 +317,7 @@ fn push_detail(out: &mut String, id: &str, version: Option<Timestamp>, message: 
     out.push_str("{\"id\":");
     push_json_string(out, id);
     out.push_str(",\"version\":");
-    push_json_string(out, &version.map(stix_time).unwrap_or_default());
+    push_json_string(out, &version.map(Timestamp::to_stix).unwrap_or_default());
     if !message.is_empty() {
         out.push_str(",\"message\":");
         push_json_string(out, message);
@@ -384,7 +334,7 @@ fn push_json_string(out: &mut String, text: &str) {
 
 pub async fn add_objects(
     State(state): State<AppState>,
-    Extension(principal): Extension<Principal>,
+    Caller(principal): Caller,
     Path((root, collection)): Path<(String, String)>,
     writes: Option<Extension<WritePermits>>,
     headers: HeaderMap,
@@ -419,8 +369,8 @@ pub async fn add_objects(
         ),
         None => None,
     };
-    let bytes = read_limited(body, &headers, api_root.max_content_length).await?;
-    let request_timestamp = now();
+    let bytes = read_body(body, api_root.max_content_length).await?;
+    let request_timestamp = node::now();
     let status_body = state
         .blocking(move |s| {
             let report = s.node().ingest_envelope(&principal, &c, &bytes)?;
@@ -469,13 +419,13 @@ pub async fn add_objects(
                 text.push(']');
             }
             text.push('}');
-            s.store().put_status(&StatusRecord {
-                id: status_id,
-                api_root: c.api_root.clone(),
-                owner_token: principal.token_id,
-                created: request_timestamp,
-                body: text.clone(),
-            })?;
+            s.node().record_status(
+                &principal,
+                &c.api_root,
+                &status_id,
+                request_timestamp,
+                text.clone(),
+            )?;
             Ok(text)
         })
         .await?;

@@ -1,9 +1,13 @@
-//! Negotiation and authentication, applied to every route.
+//! Authentication, one layer around every route: the request's credentials
+//! become a [`Principal`] in its extensions (anonymous without any), and
+//! handlers take it with [`Caller`] or, where a token is required,
+//! [`SignedIn`].
 
 use std::time::{Duration, Instant};
 
-use axum::extract::{Request, State};
-use axum::http::header::{ALLOW, AUTHORIZATION, CONTENT_TYPE};
+use axum::extract::{FromRequestParts, Request, State};
+use axum::http::header::AUTHORIZATION;
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -11,66 +15,42 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use sharing::Principal;
 
+use crate::AppState;
 use crate::error::ApiError;
-use crate::{AppState, media};
 
-/// Largest framework-made error text worth reading into an error resource.
-const MAX_PLAIN_ERROR: usize = 4096;
+/// Whoever made the request, anonymous included.
+pub struct Caller(pub Principal);
 
-/// Turns the answers the framework makes on its own (405 for a method a
-/// route lacks, 400 for a path segment that is not UTF-8) into error
-/// resources, so that every failure a client sees is one.
-pub async fn error_resources(request: Request, next: Next) -> Response {
-    let method = request.method().clone();
-    let response = next.run(request).await;
-    let status = response.status();
-    if !(status.is_client_error() || status.is_server_error())
-        || response.headers().get(CONTENT_TYPE).is_some_and(|ct| {
-            ct.to_str().is_ok_and(|ct| {
-                ct.starts_with("application/taxii+json") || ct.starts_with("application/json")
-            })
-        })
-    {
-        return response;
-    }
-    let (parts, body) = response.into_parts();
-    if status == StatusCode::METHOD_NOT_ALLOWED {
-        let allow = parts
-            .headers
-            .get(ALLOW)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-            .to_string();
-        let mut answer = ApiError::new(
-            status,
-            "Method not allowed",
-            format!("{method} is not allowed on this resource; it allows {allow}"),
-        )
-        .into_response();
-        if let Some(v) = parts.headers.get(ALLOW) {
-            answer.headers_mut().insert(ALLOW, v.clone());
-        }
-        return answer;
-    }
-    let text = match axum::body::to_bytes(body, MAX_PLAIN_ERROR).await {
-        Ok(bytes) => String::from_utf8_lossy(&bytes).trim().to_string(),
-        Err(_) => String::new(),
-    };
-    let title = status.canonical_reason().unwrap_or("Error");
-    let description = if text.is_empty() {
-        title.to_string()
-    } else {
-        text
-    };
-    ApiError::new(status, "Request refused", description).into_response()
+/// A caller that presented a valid API token (401 otherwise).
+pub struct SignedIn(pub Principal);
+
+fn principal_of(parts: &Parts) -> Principal {
+    parts
+        .extensions
+        .get::<Principal>()
+        .cloned()
+        .unwrap_or_else(Principal::anonymous)
 }
 
-/// 406 unless the client accepts TAXII 2.1 JSON.
-pub async fn negotiate(request: Request, next: Next) -> Response {
-    if !media::accepts_taxii(request.headers()) {
-        return ApiError::not_acceptable().into_response();
+impl<S: Send + Sync> FromRequestParts<S> for Caller {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
+        Ok(Caller(principal_of(parts)))
     }
-    next.run(request).await
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for SignedIn {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
+        let principal = principal_of(parts);
+        if principal.is_authenticated() {
+            Ok(SignedIn(principal))
+        } else {
+            Err(ApiError::unauthorized(
+                "this resource needs an API token: send it as 'Authorization: Bearer <token>'",
+            ))
+        }
+    }
 }
 
 /// The secret a request presents: `Bearer <token>` (or `Token <token>`), or HTTP Basic with the
@@ -151,7 +131,7 @@ pub async fn authenticate(
             _ => response,
         };
     };
-    let now = crate::handlers::now();
+    let now = node::now();
     let found = state
         .blocking(move |s| Ok(s.node().authenticate(&secret, now)?))
         .await;
@@ -179,11 +159,8 @@ pub async fn authenticate(
         let who = principal.clone();
         // Bookkeeping only: the request does not wait for it.
         tokio::task::spawn_blocking(move || {
-            if let Err(e) = node.store().touch_token(record.id, now) {
+            if let Err(e) = node.token_used(&who, now) {
                 tracing::warn!(error = %e, "could not record token use");
-            }
-            if let Err(e) = node.audit(&who, "token-use", None, Vec::new(), String::new()) {
-                tracing::warn!(error = %e, "could not audit token use");
             }
         });
     }

@@ -4,31 +4,26 @@
 //!
 //! Every handler extracts, calls one `node` use case on a blocking thread,
 //! and shapes the answer; who may see what is decided in `node`. Bodies are
-//! `application/json` of at most [`MAX_BODY`] bytes. Errors keep the TAXII
+//! `application/json` of at most [`super::MAX_BODY`] bytes (a layer bounds them). Errors keep the TAXII
 //! error shape (`title`, `description`, `http_status`), with every problem
 //! and its field path under `details.errors` when a record or request is
 //! invalid.
 
-use axum::Extension;
+use crate::AppState;
+use crate::auth::SignedIn;
+use crate::error::ApiError;
 use axum::body::Body;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use http_body_util::BodyExt;
 use jiff::Timestamp;
 use node::{IncidentError, ShareRequest, SubmissionRequest};
 use reporting::{FieldError, Moment, Tlp};
 use serde::Serialize;
 use serde_json::{Map, Value, json};
-use sharing::Principal;
 
-use crate::AppState;
-use crate::error::ApiError;
-
-/// Largest request body: an incident record is a few kilobytes.
-pub const MAX_BODY: u64 = 1 << 20;
-
-const JSON: &str = "application/json";
+use super::{JSON, MAX_BODY};
 
 impl From<IncidentError> for ApiError {
     fn from(e: IncidentError) -> Self {
@@ -63,22 +58,7 @@ impl From<IncidentError> for ApiError {
 }
 
 fn json_response<T: Serialize>(status: StatusCode, value: &T) -> Result<Response, ApiError> {
-    let body = serde_json::to_vec(value)
-        .map_err(|e| ApiError::internal(format!("response encoding failed: {e}")))?;
-    let mut r = (status, body).into_response();
-    r.headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static(JSON));
-    Ok(r)
-}
-
-fn signed_in(principal: &Principal) -> Result<(), ApiError> {
-    if principal.is_authenticated() {
-        Ok(())
-    } else {
-        Err(ApiError::unauthorized(
-            "incidents need an API token: send it as 'Authorization: Bearer <token>'",
-        ))
-    }
+    crate::response::json(status, JSON, value)
 }
 
 fn invalid_request(path: &str, message: impl Into<String>) -> ApiError {
@@ -89,7 +69,7 @@ fn invalid_request(path: &str, message: impl Into<String>) -> ApiError {
 }
 
 /// Reads a JSON body: 415 unless it is declared `application/json`, 413
-/// as soon as it passes [`MAX_BODY`], 400 unless it is UTF-8.
+/// as soon as it passes [`MAX_BODY`] (the layer's bound), 400 unless it is UTF-8.
 async fn json_body(headers: &HeaderMap, body: Body) -> Result<String, ApiError> {
     let declared = headers
         .get(header::CONTENT_TYPE)
@@ -103,28 +83,21 @@ async fn json_body(headers: &HeaderMap, body: Body) -> Result<String, ApiError> 
             format!("send the request body as Content-Type: {JSON}"),
         ));
     }
-    let too_large = || {
-        ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "Request too large",
-            format!("the request body exceeds {MAX_BODY} bytes; an incident record is far smaller"),
-        )
-    };
-    if headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok())
-        .is_some_and(|len| len > MAX_BODY)
-    {
-        return Err(too_large());
-    }
-    let bytes = match http_body_util::Limited::new(body, MAX_BODY as usize)
-        .collect()
-        .await
-    {
+    let bytes = match body.collect().await {
         Ok(collected) => collected.to_bytes(),
-        Err(e) if e.is::<http_body_util::LengthLimitError>() => return Err(too_large()),
-        Err(e) => return Err(ApiError::unreadable_body(e.as_ref())),
+        Err(e)
+            if std::error::Error::source(&e)
+                .is_some_and(|s| s.is::<http_body_util::LengthLimitError>()) =>
+        {
+            return Err(ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "Request too large",
+                format!(
+                    "the request body exceeds {MAX_BODY} bytes; an incident record is far smaller"
+                ),
+            ));
+        }
+        Err(e) => return Err(ApiError::unreadable_body(&e)),
     };
     String::from_utf8(bytes.to_vec()).map_err(|e| {
         ApiError::bad_request(format!(
@@ -188,12 +161,11 @@ fn with_etag(mut response: Response, version: i64) -> Response {
 /// organisation. 201 with the stored incident and its assessment.
 pub async fn create(
     State(state): State<AppState>,
-    Extension(principal): Extension<Principal>,
+    SignedIn(principal): SignedIn,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
-    signed_in(&principal)?;
     let at = assessed_at(query)?;
     let record = json_body(&headers, body).await?;
     let view = state
@@ -212,10 +184,9 @@ pub async fn create(
 /// incidents, each with what is overdue and what is due next.
 pub async fn list(
     State(state): State<AppState>,
-    Extension(principal): Extension<Principal>,
+    SignedIn(principal): SignedIn,
     RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
-    signed_in(&principal)?;
     let at = assessed_at(query)?;
     let list = state
         .blocking(move |s| Ok(s.node().list_incidents(&principal, at)?))
@@ -226,11 +197,10 @@ pub async fn list(
 /// `GET /entente/v1/incidents/{id}/[?at=]`: the record and its assessment.
 pub async fn show(
     State(state): State<AppState>,
-    Extension(principal): Extension<Principal>,
+    SignedIn(principal): SignedIn,
     Path(id): Path<String>,
     RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
-    signed_in(&principal)?;
     let at = assessed_at(query)?;
     let view = state
         .blocking(move |s| Ok(s.node().show_incident(&principal, &id, at)?))
@@ -243,13 +213,12 @@ pub async fn show(
 /// with `If-Match`, only if that is still the current version (412 otherwise).
 pub async fn update(
     State(state): State<AppState>,
-    Extension(principal): Extension<Principal>,
+    SignedIn(principal): SignedIn,
     Path(id): Path<String>,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
-    signed_in(&principal)?;
     let at = assessed_at(query)?;
     let expected = expected_version(&headers)?;
     let record = json_body(&headers, body).await?;
@@ -266,10 +235,9 @@ pub async fn update(
 /// `GET /entente/v1/incidents/{id}/versions/`: every version of the record.
 pub async fn versions(
     State(state): State<AppState>,
-    Extension(principal): Extension<Principal>,
+    SignedIn(principal): SignedIn,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    signed_in(&principal)?;
     let versions = state
         .blocking(move |s| Ok(s.node().incident_versions(&principal, &id)?))
         .await?;
@@ -377,13 +345,12 @@ impl Fields {
 /// 201 with the submission, the deadlines it made firm, and the incident.
 pub async fn submit(
     State(state): State<AppState>,
-    Extension(principal): Extension<Principal>,
+    SignedIn(principal): SignedIn,
     Path(id): Path<String>,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
-    signed_in(&principal)?;
     let at = assessed_at(query)?;
     let text = json_body(&headers, body).await?;
     let mut fields = Fields::parse(&text, &["regime", "stage", "submitted_at", "reference"])?;
@@ -429,12 +396,11 @@ pub async fn submit(
 /// this version was already there.
 pub async fn share(
     State(state): State<AppState>,
-    Extension(principal): Extension<Principal>,
+    SignedIn(principal): SignedIn,
     Path(id): Path<String>,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
-    signed_in(&principal)?;
     let text = json_body(&headers, body).await?;
     let mut fields = Fields::parse(
         &text,
@@ -448,7 +414,7 @@ pub async fn share(
     )?;
     let collection = fields.text("collection", true);
     let tlp = match fields.text("tlp", false) {
-        Some(label) => match Tlp::parse_label(&label) {
+        Some(label) => match label.parse::<Tlp>().ok() {
             Some(tlp) => Some(tlp),
             None => {
                 fields.problem(

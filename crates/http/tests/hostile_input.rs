@@ -5,14 +5,12 @@
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use sharing::{Owner, Tlp};
-use store::{ApiRoot, Grant, NewCollection, NewToken, SqliteOptions, SqliteStore, Store};
+use sharing::{Principal, Tlp};
 mod common;
 
-use taxii::{AppState, ConnectionLimits, TaxiiConfig};
+use entente_http::{AppState, ConnectionLimits, HttpConfig};
 
 /// A node serving on an ephemeral loopback port, with one collection, a
 /// token that reads and writes it and a token that only reads it.
@@ -26,54 +24,58 @@ struct Server {
     _dir: tempfile::TempDir,
 }
 
-fn token(store: &SqliteStore, name: &str, collection: &str, write: bool) -> String {
-    let secret = sharing::token::generate().unwrap();
-    store
-        .create_token(&NewToken {
-            name: name.into(),
-            secret_hash: sharing::token::digest(&secret),
-            admin: false,
-            user: None,
-            expires: None,
-            grants: vec![Grant {
-                collection_id: collection.into(),
-                can_read: true,
-                can_write: write,
-            }],
-        })
-        .unwrap();
-    secret
+fn token(node: &node::Node, name: &str, collection: &str, write: bool) -> String {
+    let request = node::TokenRequest {
+        name: Some(name.into()),
+        read: vec![collection.into()],
+        write: if write {
+            vec![collection.into()]
+        } else {
+            Vec::new()
+        },
+        ..Default::default()
+    };
+    node.create_token(&Principal::operator(), &request)
+        .unwrap()
+        .1
 }
 
 fn start(max_content_length: u64, limits: ConnectionLimits) -> Server {
     let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open(dir.path().join("node.db"), SqliteOptions::default()).unwrap();
-    store
-        .create_api_root(&ApiRoot {
+    let node = node::Node::open(
+        &node::Database::Sqlite {
+            path: dir.path().join("node.db"),
+            options: node::SqliteOptions::default(),
+        },
+        stix::Validator::new(),
+    )
+    .unwrap();
+    let operator = Principal::operator();
+    node.create_api_root(
+        &operator,
+        &node::ApiRoot {
             path: "api1".into(),
             title: "hostile".into(),
             description: None,
             max_content_length,
-        })
-        .unwrap();
-    let collection = uuid::Uuid::new_v4().to_string();
-    store
-        .create_collection(&NewCollection {
-            id: collection.clone(),
-            api_root: "api1".into(),
-            title: "target".into(),
-            description: None,
-            alias: None,
-            owner: Owner::Node,
-            default_tlp: Some(Tlp::Green),
-            public: false,
-        })
-        .unwrap();
-    let writer = token(&store, "writer", &collection, true);
-    let other_writer = token(&store, "other writer", &collection, true);
-    let reader = token(&store, "reader", &collection, false);
-    let node = node::Node::new(Arc::new(store), stix::Validator::new()).unwrap();
-    let state = AppState::new(node, TaxiiConfig::default(), false);
+        },
+    )
+    .unwrap();
+    let collection = node
+        .create_collection(
+            &operator,
+            node::CollectionRequest {
+                title: "target".into(),
+                default_tlp: Some(Tlp::Green),
+                ..Default::default()
+            },
+        )
+        .unwrap()
+        .id;
+    let writer = token(&node, "writer", &collection, true);
+    let other_writer = token(&node, "other writer", &collection, true);
+    let reader = token(&node, "reader", &collection, false);
+    let state = AppState::new(node, HttpConfig::default(), false);
     let addr = common::serve_on_loopback(state, limits);
     Server {
         addr,

@@ -4,14 +4,12 @@
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::sync::Arc;
 use std::time::Duration;
 
-use sharing::{Owner, Role, Tlp};
-use store::{ApiRoot, NewCollection, NewToken, SqliteOptions, SqliteStore, Store};
+use sharing::{Principal, Role, Tlp};
 mod common;
 
-use taxii::{AppState, ConnectionLimits, TaxiiConfig};
+use entente_http::{AppState, ConnectionLimits, HttpConfig};
 
 /// A node with a CERT and a vendor in one community, one community
 /// collection (default TLP:GREEN), and an analyst's token in each.
@@ -23,62 +21,71 @@ struct Server {
     _dir: tempfile::TempDir,
 }
 
-fn user_token(store: &SqliteStore, org: &store::Org, name: &str) -> String {
-    let user = store.create_user(org.id, name, Role::Analyst).unwrap();
-    let secret = sharing::token::generate().unwrap();
-    store
-        .create_token(&NewToken {
-            name: name.into(),
-            secret_hash: sharing::token::digest(&secret),
-            admin: false,
-            user: Some(user.id),
-            expires: None,
-            grants: Vec::new(),
-        })
+fn user_token(node: &node::Node, org: &str, name: &str) -> String {
+    let operator = Principal::operator();
+    node.create_user(&operator, org, name, Role::Analyst)
         .unwrap();
-    secret
+    let request = node::TokenRequest {
+        name: Some(name.into()),
+        user: Some(format!("{org}/{name}")),
+        ..Default::default()
+    };
+    node.create_token(&operator, &request).unwrap().1
 }
 
 fn start() -> Server {
     let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open(dir.path().join("node.db"), SqliteOptions::default()).unwrap();
-    store
-        .create_api_root(&ApiRoot {
+    let node = node::Node::open(
+        &node::Database::Sqlite {
+            path: dir.path().join("node.db"),
+            options: node::SqliteOptions::default(),
+        },
+        stix::Validator::new(),
+    )
+    .unwrap();
+    let operator = Principal::operator();
+    node.create_api_root(
+        &operator,
+        &node::ApiRoot {
             path: "api1".into(),
             title: "leaks".into(),
             description: None,
             max_content_length: 1 << 20,
-        })
+        },
+    )
+    .unwrap();
+    node.create_org(
+        &operator,
+        "National CERT",
+        Some("identity--00000002-0000-4000-8000-000000000000"),
+    )
+    .unwrap();
+    node.create_org(
+        &operator,
+        "Vendor",
+        Some("identity--00000003-0000-4000-8000-000000000000"),
+    )
+    .unwrap();
+    node.create_community(&operator, "Dialogue", false).unwrap();
+    node.add_member(&operator, "Dialogue", "National CERT", false)
         .unwrap();
-    let cert = store
-        .create_org(
-            "National CERT",
-            "identity--00000002-0000-4000-8000-000000000000",
+    node.add_member(&operator, "Dialogue", "Vendor", false)
+        .unwrap();
+    let collection = node
+        .create_collection(
+            &operator,
+            node::CollectionRequest {
+                title: "Dialogue".into(),
+                community: Some("Dialogue".into()),
+                default_tlp: Some(Tlp::Green),
+                ..Default::default()
+            },
         )
-        .unwrap();
-    let vendor = store
-        .create_org("Vendor", "identity--00000003-0000-4000-8000-000000000000")
-        .unwrap();
-    let community = store.create_community("Dialogue", false).unwrap();
-    store.add_member(community.id, cert.id, false).unwrap();
-    store.add_member(community.id, vendor.id, false).unwrap();
-    let collection = uuid::Uuid::new_v4().to_string();
-    store
-        .create_collection(&NewCollection {
-            id: collection.clone(),
-            api_root: "api1".into(),
-            title: "Dialogue".into(),
-            description: None,
-            alias: None,
-            owner: Owner::Community(community.id),
-            default_tlp: Some(Tlp::Green),
-            public: false,
-        })
-        .unwrap();
-    let cert = user_token(&store, &cert, "ana");
-    let vendor = user_token(&store, &vendor, "vera");
-    let node = node::Node::new(Arc::new(store), stix::Validator::new()).unwrap();
-    let state = AppState::new(node, TaxiiConfig::default(), false);
+        .unwrap()
+        .id;
+    let cert = user_token(&node, "National CERT", "ana");
+    let vendor = user_token(&node, "Vendor", "vera");
+    let state = AppState::new(node, HttpConfig::default(), false);
     let addr = common::serve_on_loopback(state, ConnectionLimits::default());
     Server {
         addr,
@@ -135,26 +142,15 @@ fn a_member_cannot_delete_versions_it_may_not_see() {
     let server = start();
     let objects = format!("/api1/collections/{}/objects/", server.collection);
     let id = "indicator--0000000f-0000-4000-8000-000000000000";
-    // The vendor shares version 1; the CERT adds version 2 for itself alone.
+    // The CERT shares version 1 with the community, and keeps version 2
+    // for itself alone.
     let v1 = indicator(id, "2026-01-01T00:00:00.000Z", "");
-    let (status, body) = call(
-        &server,
-        "POST",
-        &objects,
-        &server.vendor,
-        &format!(r#"{{"objects":[{v1}]}}"#),
-    );
-    assert_eq!(
-        (status, body.contains(r#""success_count":1"#)),
-        (202, true),
-        "{body}"
-    );
     let v2 = indicator(
         id,
         "2026-02-01T00:00:00.000Z",
         &format!(
             r#","object_marking_refs":["{}","marking-definition--0000000f-0000-4000-8000-000000000000"]"#,
-            sharing::tlp::TLP2_AMBER
+            stix::Tlp::Amber.marking_id()
         ),
     );
     let (status, body) = call(
@@ -162,43 +158,44 @@ fn a_member_cannot_delete_versions_it_may_not_see() {
         "POST",
         &objects,
         &server.cert,
-        &format!(r#"{{"objects":[{RECIPIENTS},{v2}]}}"#),
+        &format!(r#"{{"objects":[{v1},{RECIPIENTS},{v2}]}}"#),
     );
     assert_eq!(
-        (status, body.contains(r#""success_count":2"#)),
+        (status, body.contains(r#""success_count":3"#)),
         (202, true),
         "{body}"
     );
     let versions = format!("{objects}{id}/versions/");
     let (_, body) = call(&server, "GET", &versions, &server.cert, "");
     assert!(body.contains("2026-02-01"), "{body}");
+    let (_, body) = call(&server, "GET", &versions, &server.vendor, "");
+    assert!(!body.contains("2026-02-01"), "{body}");
 
-    // The vendor deletes "the last version", then "every version": only
-    // what it may see goes.
-    let (status, body) = call(
-        &server,
-        "DELETE",
-        &format!("{objects}{id}/?match[version]=last"),
-        &server.vendor,
-        "",
-    );
-    assert_eq!(status, 200, "{body}");
+    // The vendor deletes "the last version", then "every version": what it
+    // sees is the CERT's, so it may delete nothing; what it does not see
+    // it does not even learn about.
+    for path in [
+        format!("{objects}{id}/?match[version]=last"),
+        format!("{objects}{id}/"),
+    ] {
+        let (status, body) = call(&server, "DELETE", &path, &server.vendor, "");
+        assert_eq!(status, 403, "{body}");
+        assert!(!body.contains("2026-02-01"), "{body}");
+    }
     let (_, body) = call(&server, "GET", &versions, &server.cert, "");
     assert!(
-        body.contains("2026-02-01"),
-        "the CERT's version is gone: {body}"
+        body.contains("2026-01-01") && body.contains("2026-02-01"),
+        "a version is gone: {body}"
     );
+    // The CERT removes its own.
     let (status, body) = call(
         &server,
         "DELETE",
         &format!("{objects}{id}/"),
-        &server.vendor,
+        &server.cert,
         "",
     );
-    assert!(status == 200 || status == 404, "{status} {body}");
-    let (_, body) = call(&server, "GET", &versions, &server.cert, "");
-    assert!(
-        body.contains("2026-02-01"),
-        "the CERT's version is gone: {body}"
-    );
+    assert_eq!(status, 200, "{body}");
+    let (status, _) = call(&server, "GET", &versions, &server.cert, "");
+    assert_eq!(status, 404);
 }

@@ -3,7 +3,7 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use taxii::{AppState, ConnectionLimits, ServeOptions};
+use entente_http::{AppState, ConnectionLimits, ServeOptions};
 
 /// Serves `state` over plain HTTP on a free loopback port, on a runtime of
 /// its own thread, until the test process ends; returns the bound address.
@@ -21,7 +21,7 @@ pub fn serve_on_loopback(state: AppState, limits: ConnectionLimits) -> SocketAdd
             .build()
             .unwrap();
         runtime
-            .block_on(taxii::serve_with_limits(
+            .block_on(entente_http::serve(
                 state,
                 options,
                 limits,
