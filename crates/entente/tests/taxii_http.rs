@@ -284,8 +284,9 @@ fn a_mixed_envelope_stores_the_valid_objects_and_reports_the_rest() {
     );
 
     // Unreadable envelopes store nothing: a body that is not JSON is a bad
-    // request (400); JSON that is not an envelope is unprocessable (422),
-    // and a bare array or a bundle is not an envelope.
+    // request (400); JSON that is not an envelope is unprocessable (422): a
+    // bare array or a single object is not one (a bundle carries its
+    // objects as an envelope does, and the stix2 library sends bundles).
     assert_eq!(
         post(&objects, &node.admin, "{\"objects\": [ {\"type\": ").status,
         400
@@ -303,13 +304,16 @@ fn a_mixed_envelope_stores_the_valid_objects_and_reports_the_rest() {
         r#"{{"type":"bundle","id":"bundle--00000000-0000-4000-8000-000000000001","objects":[{}]}}"#,
         indicator(9, "2020-01-01T00:00:00.000Z")
     );
-    assert_eq!(post(&objects, &node.admin, &bundle).status, 422);
+    assert_eq!(post(&objects, &node.admin, &bundle).status, 202);
+    let single = indicator(10, "2020-01-01T00:00:00.000Z");
+    assert_eq!(post(&objects, &node.admin, &single).status, 422);
     assert_eq!(
         get(&objects, &node.admin).json()["objects"]
             .as_array()
             .unwrap()
             .len(),
-        1
+        2,
+        "indicator 1, and indicator 9 from the bundle"
     );
 }
 

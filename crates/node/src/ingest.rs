@@ -92,9 +92,14 @@ impl Node {
                 "the request body is not a TAXII envelope: {other}"
             )),
         })?;
-        if envelope.shape != InputShape::TaxiiEnvelope {
+        // A STIX bundle carries its objects the same way (`{"objects": [...]}`
+        // with a `type`), and real clients send one: the stix2 library's
+        // TAXII sink posts bundles as they are.
+        if !matches!(
+            envelope.shape,
+            InputShape::TaxiiEnvelope | InputShape::Bundle
+        ) {
             let what = match envelope.shape {
-                InputShape::Bundle => "a STIX bundle",
                 InputShape::Array => "a bare JSON array",
                 InputShape::JsonLines => "JSON lines",
                 _ => "a single object",
