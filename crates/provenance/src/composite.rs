@@ -61,8 +61,11 @@ use crate::mldsa;
 
 /// The draft's prefix: ASCII "CompositeAlgorithmSignatures2025".
 pub const PREFIX: &[u8; 32] = b"CompositeAlgorithmSignatures2025";
-/// The draft's signature label for `id-MLDSA65-Ed25519-SHA512`.
-pub const LABEL: &[u8; 30] = b"COMPSIG-MLDSA65-Ed25519-SHA512";
+/// The draft's signature label for `id-MLDSA65-Ed25519-SHA512`, which
+/// Entente also uses as the algorithm's name in its files.
+pub const ALGORITHM: &str = "COMPSIG-MLDSA65-Ed25519-SHA512";
+/// [`ALGORITHM`] as the bytes that enter `M'` and the ML-DSA context.
+pub const LABEL: &[u8] = ALGORITHM.as_bytes();
 /// The draft's object identifier for this composite.
 pub const OID: &str = "1.3.6.1.5.5.7.6.48";
 /// The algorithm's name in draft-ietf-jose-pq-composite-sigs; Entente writes
