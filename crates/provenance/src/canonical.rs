@@ -73,6 +73,38 @@ pub(crate) enum Json {
 }
 
 impl Json {
+    /// An object from members in any order (names must be unique: callers
+    /// build these from fixed property names).
+    pub(crate) fn object(mut members: Vec<(String, Json)>) -> Json {
+        sort_members(&mut members);
+        debug_assert!(members.windows(2).all(|w| w[0].0 != w[1].0));
+        Json::Object(members)
+    }
+
+    pub(crate) fn string(s: impl Into<String>) -> Json {
+        Json::String(s.into())
+    }
+
+    /// Adds (or replaces) the member `name` of an object, keeping the order.
+    pub(crate) fn insert(&mut self, name: &str, value: Json) {
+        if let Json::Object(members) = self {
+            match members.iter().position(|(k, _)| k == name) {
+                Some(at) => members[at].1 = value,
+                None => {
+                    members.push((name.to_owned(), value));
+                    sort_members(members);
+                }
+            }
+        }
+    }
+
+    /// The canonical form as text (it is always UTF-8).
+    pub(crate) fn to_canonical_string(&self) -> String {
+        let mut out = Vec::new();
+        self.write_canonical(&mut out);
+        String::from_utf8_lossy(&out).into_owned()
+    }
+
     /// The member `name` of an object.
     pub(crate) fn get(&self, name: &str) -> Option<&Json> {
         match self {
@@ -130,6 +162,17 @@ impl Json {
                 out.push(b'}');
             }
         }
+    }
+}
+
+/// Sorts object members by their names' UTF-16 code units (RFC 8785 §3.2.3).
+fn sort_members(members: &mut [(String, Json)]) {
+    members.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    // Code point order and UTF-16 order differ only where a character
+    // above U+FFFF (a surrogate pair in UTF-16) meets one in
+    // U+E000..U+FFFF; re-sort only objects where that can happen.
+    if members.iter().any(|(k, _)| k.bytes().any(|b| b >= 0xf0)) {
+        members.sort_by(|a, b| a.0.encode_utf16().cmp(b.0.encode_utf16()));
     }
 }
 
@@ -238,13 +281,7 @@ impl<'de> Visitor<'de> for JsonVisitor {
         while let Some((name, value)) = map.next_entry::<String, Json>()? {
             members.push((name, value));
         }
-        members.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-        // Code point order and UTF-16 order differ only where a character
-        // above U+FFFF (a surrogate pair in UTF-16) meets one in
-        // U+E000..U+FFFF; re-sort only objects where that can happen.
-        if members.iter().any(|(k, _)| k.bytes().any(|b| b >= 0xf0)) {
-            members.sort_by(|a, b| a.0.encode_utf16().cmp(b.0.encode_utf16()));
-        }
+        sort_members(&mut members);
         if let Some(pair) = members.windows(2).find(|w| w[0].0 == w[1].0) {
             return Err(de::Error::custom(format_args!(
                 "duplicate member name {:?} (RFC 8785 needs I-JSON)",
