@@ -20,11 +20,19 @@
 
 pub mod canonical;
 pub mod composite;
+pub mod document;
 pub mod extension;
 pub mod keyring;
+pub mod manifest;
 mod mldsa;
+pub mod signed;
+pub mod verify;
 
 pub use canonical::{CanonicalError, canonicalize};
 pub use composite::{Fingerprint, PublicKey, Signature, SigningKey};
+pub use document::{VerifiedSignature, sign_document, verify_document, verify_signature};
 pub use extension::extension_definitions;
 pub use keyring::{KeyInfo, KeyRing, KeyringError};
+pub use manifest::{Origin, SignedManifest, VerifiedManifest, sign_manifest, verify_manifest};
+pub use signed::{BuildError, ObjectDigest, VerificationError, object_digest};
+pub use verify::{Assessed, PinnedKeys, ProvenanceIndex, ProvenanceState, assess};
