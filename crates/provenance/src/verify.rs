@@ -166,6 +166,7 @@ enum Source {
 }
 
 struct Claim {
+    version: Option<String>,
     sha256: [u8; 32],
     source: usize,
 }
@@ -175,7 +176,9 @@ struct Claim {
 pub struct ProvenanceIndex {
     pinned: PinnedKeys,
     sources: Vec<Source>,
-    claims: HashMap<(String, Option<String>), Vec<Claim>>,
+    /// By object id (looked up by `&str`, no allocation per object), then
+    /// the few versions listed for it.
+    claims: HashMap<String, Vec<Claim>>,
 }
 
 impl ProvenanceIndex {
@@ -202,13 +205,11 @@ impl ProvenanceIndex {
                 });
                 let entries = m.entries.len();
                 for entry in m.entries {
-                    self.claims
-                        .entry((entry.id, entry.version))
-                        .or_default()
-                        .push(Claim {
-                            sha256: entry.sha256,
-                            source,
-                        });
+                    self.claims.entry(entry.id).or_default().push(Claim {
+                        version: entry.version,
+                        sha256: entry.sha256,
+                        source,
+                    });
                 }
                 Ok(ManifestSummary {
                     id: m.id,
@@ -227,13 +228,11 @@ impl ProvenanceIndex {
                     problem: problem.clone(),
                 });
                 for entry in examined.claimed {
-                    self.claims
-                        .entry((entry.id, entry.version))
-                        .or_default()
-                        .push(Claim {
-                            sha256: entry.sha256,
-                            source,
-                        });
+                    self.claims.entry(entry.id).or_default().push(Claim {
+                        version: entry.version,
+                        sha256: entry.sha256,
+                        source,
+                    });
                 }
                 Err(problem)
             }
@@ -254,15 +253,12 @@ impl ProvenanceIndex {
 
     /// The provenance state of an object whose digest the caller computed.
     pub fn state_of_digest(&self, object: &ObjectDigest) -> ProvenanceState {
-        let Some(claims) = self
-            .claims
-            .get(&(object.id.clone(), object.version.clone()))
-        else {
+        let Some(claims) = self.claims.get(object.id.as_str()) else {
             return ProvenanceState::Unsigned;
         };
         let mut altered = None;
         let mut broken = None;
-        for claim in claims {
+        for claim in claims.iter().filter(|c| c.version == object.version) {
             match &self.sources[claim.source] {
                 Source::Pinned {
                     id,
