@@ -39,7 +39,7 @@
 //!   ML-DSA context string (its `PqdsaKeyPair::sign` always uses the empty
 //!   one), and the draft passes `Label` as that context; rather than deviate
 //!   (pure ML-DSA with an empty context would make signatures no other
-//!   implementation of the draft accepts), [`crate::mldsa`] calls aws-lc's
+//!   implementation of the draft accepts), the private `mldsa` module calls aws-lc's
 //!   context API through `aws-lc-sys`, the library aws-lc-rs links. Ed25519,
 //!   SHA-256/512 and randomness come from aws-lc-rs.
 //! - Keys are not wrapped in ASN.1/X.509 (the draft's PKIX sections): the raw
