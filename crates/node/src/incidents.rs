@@ -709,7 +709,7 @@ impl Node {
         }
         if let Some(reference) = &request.reference
             && (reference.trim().is_empty()
-                || reference.len() > 256
+                || reference.chars().count() > 256
                 || reference.chars().any(char::is_control))
         {
             problems.push(invalid(

@@ -19,10 +19,12 @@ mod audit_queue;
 mod auth;
 mod collections;
 mod export;
+mod federation;
 mod incidents;
 mod ingest;
 mod objects;
 mod read;
+mod signer;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -36,6 +38,7 @@ pub use admin::{AuditVerdict, CollectionRequest, CommunityAdminView, TokenReques
 pub use auth::AuthFailure;
 pub use collections::CommunityView;
 pub use export::ExportPage;
+pub use federation::{PeerRequest, SyncRun};
 pub use incidents::{
     DeadlineItem, FirmedDeadline, IncidentError, IncidentList, IncidentSummary, IncidentView,
     ShareOutcome, ShareRequest, SharedObject, SubmissionOutcome, SubmissionRequest, SubmissionView,
@@ -43,9 +46,11 @@ pub use incidents::{
 };
 pub use ingest::{IngestOutcome, IngestReport, MAX_ENVELOPE_OBJECTS, Outcome};
 pub use read::ReadPage;
+pub use signer::Signer;
 pub use store::{
-    ApiRoot, AuditFilter, AuditRecord, Collection, Community, Grant, ObjectQuery, Org, PAGE_BYTES,
-    SqliteOptions, StatusRecord, StoreError, StoredObject, TokenRecord, User, VersionMatch, now,
+    ApiRoot, AuditFilter, AuditRecord, Collection, Community, Direction, Grant, ObjectQuery, Org,
+    PAGE_BYTES, Peer, Provenance, PushFailure, SqliteOptions, StatusRecord, StoreError,
+    StoredObject, SyncJob, SyncStats, TokenRecord, User, VersionMatch, now,
 };
 
 /// Why a use case failed, in terms a caller can map to its own surface.
@@ -110,6 +115,8 @@ pub struct Node {
     pseudonym_secret: Arc<Vec<u8>>,
     rules: Arc<RuleSet>,
     read_audit: Arc<audit_queue::AuditQueue>,
+    signer: Option<signer::Signer>,
+    signer_thread: Arc<std::sync::Mutex<Option<signer::SignerThread>>>,
 }
 
 impl Node {
@@ -142,6 +149,8 @@ impl Node {
             pseudonym_secret,
             rules: Arc::new(rules),
             read_audit,
+            signer: None,
+            signer_thread: Arc::new(std::sync::Mutex::new(None)),
         })
     }
 
