@@ -24,6 +24,9 @@ pub const MAX_BODY: usize = 1 << 20;
 /// The media type of every request and answer body.
 pub(crate) const JSON: &str = "application/json";
 
+/// Makes the routing of one method of a path to its handler.
+pub type Handler = fn() -> MethodRouter<AppState>;
+
 /// One path of the API and the handler of each method it answers.
 pub struct Route {
     /// The canonical path, as the OpenAPI document names it. A path that
@@ -31,7 +34,7 @@ pub struct Route {
     pub path: &'static str,
     /// `(method, handler)`: the method name beside the routing function
     /// that registers it, so that the two cannot drift apart unseen.
-    pub methods: &'static [(&'static str, fn() -> MethodRouter<AppState>)],
+    pub methods: &'static [(&'static str, Handler)],
 }
 
 /// Every route of the Entente API. The router is built from this table
