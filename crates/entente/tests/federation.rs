@@ -305,6 +305,22 @@ fn a_to_b_to_c_keeps_tlp_pseudonyms_and_provenance() {
             "{report}"
         );
     }
+    // The Entente API says the same of each version it serves.
+    let server_c = c.node.serve();
+    let provenance = |n: u32| {
+        let url = server_c.url(&format!(
+            "/entente/v1/collections/{}/objects/{}/provenance/",
+            c.collection,
+            id(n)
+        ));
+        let reply = common::get_json(&url, Some(&c.node.admin));
+        assert_eq!(reply.status, 200, "{}", reply.body);
+        reply.json()["versions"][0].clone()
+    };
+    assert_eq!(provenance(1)["provenance"], "invalid");
+    assert_eq!(provenance(2)["provenance"], "verified");
+    assert_eq!(provenance(2)["origin_node"], key_a.as_str());
+    drop(server_c);
     // Without A's key pinned nothing is verified.
     let out = c.node.cli(&["verify", &file, "--key", &key_of(&c.node)]);
     assert!(

@@ -10,6 +10,7 @@
 mod communities;
 mod incidents;
 mod openapi;
+mod provenance;
 
 use axum::Router;
 use axum::routing::{MethodRouter, get, post, put};
@@ -75,6 +76,10 @@ pub const ROUTES: &[Route] = &[
     Route {
         path: "/entente/v1/incidents/{id}/share/",
         methods: &[("POST", || post(incidents::share))],
+    },
+    Route {
+        path: "/entente/v1/collections/{collection}/objects/{object}/provenance/",
+        methods: &[("GET", || get(provenance::provenance))],
     },
 ];
 
