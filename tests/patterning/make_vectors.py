@@ -13,17 +13,32 @@ import json
 from pathlib import Path
 
 from stix2matcher.matcher import match
-from stix2patterns.validator import validate
+from stix2patterns.validator import run_validator, validate
 
 ROOT = Path(__file__).resolve().parents[2]
 VECTORS = ROOT / "crates" / "patterning" / "tests" / "vectors"
 
 
-def ref_verdict(pattern, observed, version):
+DUPLICATE_QUALIFIER = "FAIL: Duplicate qualifier type encountered"
+
+
+def evaluable(pattern, version):
+    """Whether Entente evaluates the pattern (`Rules::reference`): it passes
+    the stix2-patterns validator, or fails it only for a second qualifier of
+    one kind on an observation expression (`[a] REPEATS 2 TIMES REPEATS 3
+    TIMES`), which STIX 2.1 forbids but stix2-matcher evaluates."""
     try:
-        if not validate(pattern, stix_version=version):
-            return "error"
+        errors = run_validator(pattern, stix_version=version)
     except Exception:
+        return False
+    return all(e.startswith(DUPLICATE_QUALIFIER) for e in errors)
+
+
+NO_OBSERVATIONS = [{"type": "bundle", "id": "bundle--40000000-0000-4000-8000-000000000000", "objects": []}]
+
+
+def ref_verdict(pattern, observed, version):
+    if not evaluable(pattern, version):
         return "error"
     try:
         return bool(match(pattern, observed, stix_version=version))
@@ -247,6 +262,13 @@ def main():
         "[a:b = h'abc']", "[a:b = t'2020-13-01T00:00:00Z']", "[a:b = 1] WITHIN 5 SECOND", "[a:b ISSUBSET '10.0.0.0/8']", "[a:b <> 1]",
         "[a:b != 1 AND c:d = 2 OR e:f = 3]", "[(a:b = 1]", "[a:b = 1)]", "[a:b = 1] FOLLOWEDBY", "[EXISTS a:b]", "[NOT EXISTS a:b]", "[EXISTS]",
         "[a:b = 1] OR OR [c:d = 2]", "[a:b.'c\\'d' = 1]", "[a:b = 'x\ny']",
+        # Chained qualifiers: one of each kind per observation expression is
+        # valid STIX 2.1; more are evaluated by stix2-matcher all the same.
+        "[a:b = 1] WITHIN 1 SECONDS REPEATS 2 TIMES", "[a:b = 1] REPEATS 2 TIMES WITHIN 1 SECONDS START t'2020-01-01T00:00:00Z' STOP t'2020-01-02T00:00:00Z'",
+        "([a:b = 1] REPEATS 2 TIMES) REPEATS 3 TIMES", "[a:b = 1] REPEATS 2 TIMES WITHIN 1 SECONDS REPEATS 3 TIMES",
+        "([a:b = 1] REPEATS 2 TIMES REPEATS 3 TIMES)", "[a:b = 1] AND [c:d = 2] WITHIN 1 SECONDS WITHIN 2 SECONDS",
+        "[a:b = 1] START t'2020-01-01T00:00:00Z' STOP t'2020-01-02T00:00:00Z' START t'2020-01-01T00:00:00Z' STOP t'2020-01-03T00:00:00Z'",
+        "[a:b = 1] REPEATS 2 TIMES REPEATS 0 TIMES", "[a:b = 1] WITHIN 1 SECONDS WITHIN 0 SECONDS",
     ]
     with open(VECTORS / "syntax.jsonl", "w") as f:
         for p in syntax:
@@ -254,7 +276,17 @@ def main():
                 ok = validate(p, stix_version="2.1")
             except Exception:
                 ok = False
-            f.write(json.dumps({"pattern": p, "valid": bool(ok)}, ensure_ascii=False) + "\n")
+            # "valid": what stix2-patterns accepts; "evaluated": what Entente
+            # accepts for evaluation (`Rules::reference`), i.e. what
+            # stix2-matcher evaluates without raising (REPEATS 0 and WITHIN 0
+            # raise whatever the data).
+            evaluated = evaluable(p, "2.1")
+            if evaluated:
+                try:
+                    match(p, NO_OBSERVATIONS, stix_version="2.1")
+                except Exception:
+                    evaluated = False
+            f.write(json.dumps({"pattern": p, "valid": bool(ok), "evaluated": evaluated}, ensure_ascii=False) + "\n")
 
 
 if __name__ == "__main__":

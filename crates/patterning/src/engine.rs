@@ -198,7 +198,10 @@ impl EngineBuilder {
     }
 
     /// Adds a STIX 2.1 pattern under `key`. Patterns are checked as the OASIS
-    /// tools check them (custom object types and properties are fine).
+    /// matcher needs them ([`Rules::reference`], with operand formats):
+    /// custom object types and properties are fine, and so are qualifier
+    /// chains such as `[a] REPEATS 2 TIMES REPEATS 3 TIMES`, which the matcher
+    /// evaluates although STIX 2.1 indicators may not carry them.
     pub fn add(&mut self, key: usize, text: &str) -> Result<(), CompileError> {
         let rules = Rules {
             operand_formats: true,
