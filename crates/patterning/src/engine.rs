@@ -30,10 +30,9 @@ use serde_json::Value;
 use unicode_normalization::UnicodeNormalization;
 
 use crate::ast::{ComparisonExpr, LiteralValue, Operator, PathStep, Pattern};
+use crate::binding::Universe;
 use crate::compare::{IpNet, parse_net};
-use crate::eval::{
-    CompiledBracket, CompiledPattern, EvalError, ObsNode, SDO_TYPES_V21, Universe, select,
-};
+use crate::eval::{CompiledBracket, CompiledPattern, EvalError, ObsNode, SDO_TYPES_V21, select};
 use crate::observation::Observation;
 use crate::parser::ParseError;
 use crate::{Rules, StixVersion};
@@ -219,7 +218,7 @@ impl EngineBuilder {
         let mut ids = Vec::with_capacity(compiled.brackets.len());
         let stateful = needs_state(&compiled.tree);
         let horizon = match &compiled.tree {
-            ObsNode::Within(_, d) => Some(*d),
+            ObsNode::Within(_, d, _) => Some(*d),
             _ => None,
         };
         for (local, (bracket, expr)) in compiled.brackets.into_iter().zip(expressions).enumerate() {
@@ -391,9 +390,9 @@ impl EngineBuilder {
 fn needs_state(node: &ObsNode) -> bool {
     match node {
         ObsNode::Bracket(_) => false,
-        ObsNode::Or(a, b) => needs_state(a) || needs_state(b),
-        ObsNode::Within(inner, _) | ObsNode::StartStop(inner, ..) => needs_state(inner),
-        ObsNode::Repeats(inner, n) => *n > 1 || needs_state(inner),
+        ObsNode::Or(a, b, _) => needs_state(a) || needs_state(b),
+        ObsNode::Within(inner, ..) | ObsNode::StartStop(inner, ..) => needs_state(inner),
+        ObsNode::Repeats(inner, n, _) => *n > 1 || needs_state(inner),
         ObsNode::And(..) | ObsNode::FollowedBy(..) => true,
     }
 }

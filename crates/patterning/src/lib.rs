@@ -11,6 +11,7 @@
 //!   observations against all of them at once.
 
 pub mod ast;
+pub mod binding;
 pub mod compare;
 pub mod engine;
 pub mod eval;
