@@ -178,6 +178,14 @@ GROUPS = {
         "([file:name = 'evil.exe'] OR [domain-name:value = 'evil.com']) REPEATS 3 TIMES WITHIN 5 SECONDS",
         "([file:name = 'evil.exe'] OR [domain-name:value = 'evil.com']) REPEATS 3 TIMES WITHIN 4 SECONDS",
         "[file:name = 'evil.exe'] WITHIN 99999999999 SECONDS",
+        # Windows past year 9999: the reference fails on the first one it
+        # checks, wherever the WITHIN stands.
+        "[file:name = 'evil.exe'] WITHIN 252000000000 SECONDS", "[file:name = 'evil.exe'] WITHIN 251000000000 SECONDS",
+        "([file:name = 'evil.exe'] WITHIN 9999999999999 SECONDS) OR [domain-name:value = 'evil.com']",
+        "[domain-name:value = 'evil.com'] OR [file:name = 'evil.exe'] WITHIN 9999999999999 SECONDS",
+        "([file:name = 'none'] WITHIN 9999999999999 SECONDS) OR [domain-name:value = 'evil.com']",
+        "([file:name = 'evil.exe'] WITHIN 9999999999999 SECONDS) START t'2030-01-01T00:00:00Z' STOP t'2031-01-01T00:00:00Z'",
+        "[domain-name:value = 'evil.com'] REPEATS 2 TIMES WITHIN 9999999999999 SECONDS",
     ],
     "literals": [
         "[file:ctime = t'2019-12-31T23:00:00Z']", "[file:ctime = t'2019-12-31T23:00:00.000Z']", "[file:ctime = t'2019-12-31T23:00:00.0000001Z']",

@@ -31,33 +31,38 @@
 //!
 //! Only whether a binding exists matters. The reference enumerates bindings
 //! (lazily), which is exponential: `([a] FOLLOWEDBY [b]) REPEATS 10 TIMES`
-//! over twenty observations has millions of candidate combinations. Here each
-//! shape is decided by an algorithm whose cost follows from the algorithm,
-//! with N observations, m distinct timestamps among them and k brackets:
+//! over twenty observations has millions of candidate combinations, and it
+//! runs for minutes on many such patterns over a few dozen observations.
+//! Here each shape is decided by an algorithm whose cost follows from the
+//! algorithm, with N observations, m distinct timestamps among them, k
+//! brackets and n copies:
 //!
 //! | Shape | Decided by | Cost |
 //! |---|---|---|
-//! | a *single* (a bracket, an OR of singles, a single under START/STOP, `WITHIN` or `REPEATS 1 TIMES`): bindings are single instances | the observations it matches, filtered | O(N) |
+//! | a *single* (a bracket, an OR of singles, a single under START/STOP, `WITHIN` or `REPEATS 1 TIMES`): every binding is one instance | the observations it matches, filtered | O(N) |
 //! | `OR`, `START`/`STOP`, `WITHIN` around the whole of what remains | either side; a filter on observations; each window [w, w + d] with w a `last_observed` (a binding's own window starts at its L) | a factor m for `WITHIN` |
-//! | `AND` and `REPEATS` over singles, nested in any way: each single needs a number of instances, with no order between them | a maximum flow from singles to observations ([`supply_covers`]) | O(k² N²) |
-//! | `(A FOLLOWEDBY B) REPEATS n TIMES` (or `n = 1`) with singles A, B | Hall's condition over splitting times, solved as difference constraints ([`pairs_possible`]) | O(m³) |
-//! | anything else (longer chains, `WITHIN` inside `REPEATS`, `OR` inside `AND` …) | necessary conditions above, then a depth-first search for one binding ([`Search`]) | exponential in the worst case: stops after [`MAX_SEARCH_STEPS`] |
+//! | `AND` and `REPEATS` over singles, nested in any way: each single needs some instances, with no order between them | a maximum flow from singles to observations (`supply_covers`) | O(k² N²) |
+//! | `(A FOLLOWEDBY B) REPEATS n TIMES` (or n = 1), singles A and B matching any observations | Hall's condition over splitting times, as difference constraints (`pairs_possible`) | O(m³) |
+//! | `(S1 FOLLOWEDBY S2 [FOLLOWEDBY S3]) REPEATS n TIMES`, the middle a single, the ends singles or ANDs of singles, over brackets that match different observations | earliest starts, latest ends, a greedy over the middle (`chain_possible`) | O((n + N) log N) |
+//! | `U REPEATS n TIMES` where every binding of U holds one or two instances (e.g. `(([a] FOLLOWEDBY [b]) WITHIN 5 SECONDS) REPEATS n TIMES`) | maximum matching in a general graph, Edmonds' blossom algorithm (`maximum_matching`), on at most `MAX_MATCHING_VERTICES` instances | O(N² + V³) |
+//! | anything else: longer chains, chains whose brackets overlap, WITHIN around three or more instances inside REPEATS, OR inside AND … | necessary conditions (counting, the two- and three-step checks above on every pair and triple), then a search: among the repeated unit's bindings listed once (at most `MAX_LISTED_BINDINGS`) for n disjoint ones, or depth first (`Search`) | exponential in the worst case: stops after [`MAX_SEARCH_STEPS`] (about a second) with an error naming the sub-expression |
 //!
 //! The search tries observations earliest first, turns each FOLLOWEDBY's left
-//! signature into a filter on its right side, and takes the copies of a
-//! REPEATS in a canonical order, so a pattern that matches is usually found
-//! at once; a pattern that does not is refuted before the search by counting
-//! instances (a flow that ignores time) and by checking that the pairs every
-//! FOLLOWEDBY needs fit ([`pairs_possible`] for each pair of singles on its
-//! two sides). What remains (several singles that must be ordered, repeated,
-//! and cannot all be ordered although every pair can) needs the search, and
-//! it stops with an error naming the sub-expression rather than run for
-//! hours, as the reference may.
+//! signature into a filter on its right side, builds the copies of a REPEATS
+//! in a canonical order (so that the n! orders of the same copies are not all
+//! tried) and remembers states between copies that led nowhere. A pattern
+//! that matches is usually found at once; one that does not, near the number
+//! of copies the observations allow, may need the whole search. Whether
+//! these shapes have a polynomial algorithm is open here (packing disjoint
+//! ordered triples resembles 3-dimensional matching, with the order as the
+//! only structure).
 //!
 //! A `WITHIN` window that would end after year 9999 cannot be computed by the
-//! reference (Python's `datetime`): such windows are first treated as not
-//! satisfied; if only they could bind the observations, evaluation fails with
-//! an error, as it does in the reference.
+//! reference (Python's `datetime`), which fails as soon as it checks one:
+//! evaluation fails when a `WITHIN`'s expression has bindings and all their
+//! windows would end so late, wherever the `WITHIN` stands (the reference
+//! computes a first binding of every sub-expression); a window that would end
+//! so late while others do not is taken as not satisfied.
 
 use std::cell::Cell;
 use std::collections::HashMap;
@@ -69,9 +74,9 @@ use crate::observation::Observation;
 /// The latest instant Python's `datetime` can hold.
 const MAX_DATETIME_MICROS: i128 = 253_402_300_799_999_999;
 
-/// How many observations the search may try before giving up: about a
-/// tenth of a second of work.
-pub const MAX_SEARCH_STEPS: u64 = 2_000_000;
+/// How many candidates the search may look at before giving up: about a
+/// second of work.
+pub const MAX_SEARCH_STEPS: u64 = 50_000_000;
 
 /// How many instances one binding the search builds may hold. The search
 /// recurses once per instance, and this keeps it within the stack of a
@@ -119,35 +124,54 @@ impl<'a> Universe<'a> {
 
     fn matches_with(&self, node: &ObsNode, max_steps: u64) -> Result<bool, EvalError> {
         let order = SearchOrder::new(self);
-        let strict = Decider::new(self, &order, false, max_steps);
-        if strict.exists(node, &Filter::all())? {
-            return Ok(true);
+        if let Some(at) = self.window_past_9999(node, &order, max_steps)? {
+            return Err(EvalError(format!(
+                "at {at}: the WITHIN window reaches beyond year 9999, which the reference matcher cannot compute"
+            )));
         }
-        if let Some(at) = self.window_past_9999(node) {
-            let lenient = Decider::new(self, &order, true, max_steps);
-            if lenient.exists(node, &Filter::all())? {
-                return Err(EvalError(format!(
-                    "at {at}: the WITHIN window reaches beyond year 9999, which the reference matcher cannot compute"
-                )));
-            }
-        }
-        Ok(false)
+        Decider::new(self, &order, false, max_steps).exists(node, &Filter::all())
     }
 
-    /// The position of a WITHIN whose window, starting at some observation's
-    /// `last_observed`, would end after year 9999.
-    fn window_past_9999(&self, node: &ObsNode) -> Option<Position> {
-        let latest = self.last.iter().copied().max()?;
-        let mut found = None;
+    /// The position of a WITHIN that the reference cannot evaluate: its
+    /// expression has a binding (over all observations: whatever surrounds
+    /// the WITHIN filters its output, not its input, and the reference
+    /// always computes a first binding of every sub-expression), and every
+    /// binding's window, which starts at its earliest `last_observed`, ends
+    /// after year 9999. (When only some windows do, those are taken as not
+    /// satisfied; the reference fails or not depending on which binding it
+    /// happens to try first.)
+    fn window_past_9999(
+        &self,
+        node: &ObsNode,
+        order: &SearchOrder,
+        max_steps: u64,
+    ) -> Result<Option<Position>, EvalError> {
+        let mut candidates = Vec::new();
         node.visit(&mut |n| {
-            if let ObsNode::Within(_, d, at) = n
-                && found.is_none()
-                && i128::from(latest) + d > MAX_DATETIME_MICROS
-            {
-                found = Some(*at);
+            if let ObsNode::Within(inner, d, at) = n {
+                let mut earliest = None;
+                inner.visit(&mut |m| {
+                    if let ObsNode::Bracket(b) = m {
+                        for &o in &self.hits[*b] {
+                            earliest =
+                                Some(earliest.map_or(self.last[o], |e: i64| e.min(self.last[o])));
+                        }
+                    }
+                });
+                if let Some(e) = earliest
+                    && i128::from(e) + d > MAX_DATETIME_MICROS
+                {
+                    candidates.push((&**inner, *at));
+                }
             }
         });
-        found
+        let lenient = Decider::new(self, order, true, max_steps);
+        for (inner, at) in candidates {
+            if lenient.exists(inner, &Filter::all())? {
+                return Ok(Some(at));
+            }
+        }
+        Ok(None)
     }
 
     fn capacity(&self, observations: &[usize]) -> u128 {
@@ -305,8 +329,9 @@ impl<'u, 'a> Decider<'u, 'a> {
         match node {
             ObsNode::Or(a, b, _) => match self.exists(a, f) {
                 Ok(true) => Ok(true),
-                // The other side may still match: an answer beats an error.
                 Ok(false) => self.exists(b, f),
+                // A search that gave up on one side: the other may still
+                // match, and an answer beats giving up.
                 Err(e) => match self.exists(b, f) {
                     Ok(true) => Ok(true),
                     _ => Err(e),
@@ -429,6 +454,75 @@ impl<'u, 'a> Decider<'u, 'a> {
         }
     }
 
+    /// `(S_1 FOLLOWEDBY … FOLLOWEDBY S_k) REPEATS n TIMES` (any grouping,
+    /// REPEATS directly nested multiply, START/STOP filters) where each step
+    /// S_i is a single, or, first or last, an AND of singles: the steps
+    /// (each a list of singles' observations) and n.
+    fn chain(&self, node: &ObsNode, f: &Filter) -> Option<(Vec<Vec<Vec<usize>>>, u128)> {
+        match node {
+            ObsNode::Repeats(inner, n, _) => {
+                let (steps, m) = self.chain(inner, f)?;
+                Some((steps, m.saturating_mul(u128::from(*n))))
+            }
+            ObsNode::StartStop(inner, start, stop, _) if start < stop => {
+                self.chain(inner, &f.start_stop(*start, *stop))
+            }
+            ObsNode::FollowedBy(..) => {
+                let mut steps = Vec::new();
+                self.chain_steps(node, f, &mut steps)?;
+                let last = steps.len() - 1;
+                let inner_blocks = steps[1..last].iter().any(|s| s.len() > 1);
+                (!inner_blocks).then_some((steps, 1))
+            }
+            _ => None,
+        }
+    }
+
+    fn chain_steps(
+        &self,
+        node: &ObsNode,
+        f: &Filter,
+        out: &mut Vec<Vec<Vec<usize>>>,
+    ) -> Option<()> {
+        if let Some(observations) = self.single(node, f) {
+            out.push(vec![observations]);
+            return Some(());
+        }
+        match node {
+            ObsNode::FollowedBy(a, b, _) => {
+                self.chain_steps(a, f, out)?;
+                self.chain_steps(b, f, out)
+            }
+            ObsNode::And(..) => {
+                let mut block = Vec::new();
+                self.and_of_singles(node, f, &mut block)?;
+                out.push(block);
+                Some(())
+            }
+            ObsNode::StartStop(inner, start, stop, _) if start < stop => {
+                self.chain_steps(inner, &f.start_stop(*start, *stop), out)
+            }
+            _ => None,
+        }
+    }
+
+    fn and_of_singles(&self, node: &ObsNode, f: &Filter, out: &mut Vec<Vec<usize>>) -> Option<()> {
+        if let Some(observations) = self.single(node, f) {
+            out.push(observations);
+            return Some(());
+        }
+        match node {
+            ObsNode::And(a, b, _) => {
+                self.and_of_singles(a, f, out)?;
+                self.and_of_singles(b, f, out)
+            }
+            ObsNode::StartStop(inner, start, stop, _) if start < stop => {
+                self.and_of_singles(inner, &f.start_stop(*start, *stop), out)
+            }
+            _ => None,
+        }
+    }
+
     /// Existence for AND, FOLLOWEDBY and REPEATS (of more than one
     /// instance), under filter `f`.
     fn decide(&self, node: &ObsNode, f: &Filter) -> Result<bool, EvalError> {
@@ -439,11 +533,24 @@ impl<'u, 'a> Decider<'u, 'a> {
         if let Some((left, right, n)) = self.pair(node, f) {
             return Ok(pairs_possible(self.u, &left, &right, n));
         }
+        if let Some((steps, n)) = self.chain(node, f) {
+            if let Some(found) = chain_possible(self.u, &steps, n) {
+                return Ok(found);
+            }
+            if !chain_projections_fit(self.u, &steps, n) {
+                return Ok(false);
+            }
+        }
         if !self.counts_suffice(node, f) || !self.followedby_pairs_fit(node, f, 1) {
             return Ok(false);
         }
-        if let Some((unit, n)) = two_instance_repeats(node)
-            && let Some(found) = self.disjoint_pairs(unit, f, n)
+        if let Some((unit, n)) = small_unit_repeats(node)
+            && let Some(found) = self.disjoint_small_bindings(unit, f, n)
+        {
+            return Ok(found);
+        }
+        if let Some((unit, n)) = repeated_unit(node)
+            && let Some(found) = self.pack_listed(unit, f, n, node)?
         {
             return Ok(found);
         }
@@ -459,41 +566,63 @@ impl<'u, 'a> Decider<'u, 'a> {
         search.each(node, f, &mut |_, _| Ok(true))
     }
 
-    /// Whether `n` disjoint bindings of `unit`, whose bindings all hold two
-    /// instances, exist: a maximum matching in the graph whose vertices are
-    /// instances and whose edges are the bindings. `None` when that graph has
-    /// more than [`MAX_MATCHING_VERTICES`] vertices.
-    fn disjoint_pairs(&self, unit: &ObsNode, f: &Filter, n: u128) -> Option<bool> {
-        // Each binding once, as the pair of observations it uses (the
-        // same one twice when it uses two of its instances).
+    /// Whether `n` disjoint bindings of `unit`, whose bindings all hold one
+    /// or two instances, exist: a maximum matching in the graph whose
+    /// vertices are instances and whose edges are the bindings of two, each
+    /// instance that is a binding on its own having an edge to a private
+    /// extra vertex. `None` when that graph would have more than
+    /// [`MAX_MATCHING_VERTICES`] vertices.
+    fn disjoint_small_bindings(&self, unit: &ObsNode, f: &Filter, n: u128) -> Option<bool> {
+        // Each binding once, as the observations it uses (the same one twice
+        // when it uses two of its instances).
         let mut pairs = std::collections::HashSet::new();
+        let mut alone = std::collections::HashSet::new();
         let mut search = Search::new(self, unit, true);
         let listed = search.each(unit, f, &mut |s, _| {
-            if let [a, b] = s.trail[..] {
-                pairs.insert((a.min(b), a.max(b)));
+            match s.trail[..] {
+                [a] => {
+                    alone.insert(a);
+                }
+                [a, b] => {
+                    pairs.insert((a.min(b), a.max(b)));
+                }
+                _ => {}
             }
             Ok(false)
         });
         if listed.is_err() {
             return None;
         }
-        // An observation serves at most 2n instances to n pairs.
+        // An observation serves at most 2n instances to n bindings.
+        let mut involved: Vec<usize> = pairs.iter().flat_map(|&(a, b)| [a, b]).collect();
+        involved.extend(&alone);
+        involved.sort_unstable();
+        involved.dedup();
         let mut first_vertex: HashMap<usize, (usize, usize)> = HashMap::new();
         let mut vertices = 0usize;
-        for &(a, b) in &pairs {
-            for o in [a, b] {
-                if let std::collections::hash_map::Entry::Vacant(slot) = first_vertex.entry(o) {
-                    let copies = u128::from(self.u.count[o]).min(n.saturating_mul(2));
-                    let copies = usize::try_from(copies).unwrap_or(usize::MAX);
-                    if copies > MAX_MATCHING_VERTICES - vertices.min(MAX_MATCHING_VERTICES) {
-                        return None;
-                    }
-                    slot.insert((vertices, copies));
-                    vertices += copies;
-                }
+        for &o in &involved {
+            let copies = u128::from(self.u.count[o]).min(n.saturating_mul(2));
+            let copies = usize::try_from(copies).unwrap_or(usize::MAX);
+            // Instances that bind alone bring a partner each.
+            let with_partners = if alone.contains(&o) {
+                copies.saturating_mul(2)
+            } else {
+                copies
+            };
+            if with_partners > MAX_MATCHING_VERTICES - vertices.min(MAX_MATCHING_VERTICES) {
+                return None;
             }
+            first_vertex.insert(o, (vertices, copies));
+            vertices += with_partners;
         }
         let mut adjacent = vec![Vec::new(); vertices];
+        for o in &alone {
+            let (v, copies) = first_vertex[o];
+            for i in v..v + copies {
+                adjacent[i].push(i + copies);
+                adjacent[i + copies].push(i);
+            }
+        }
         for &(a, b) in &pairs {
             let (va, ca) = first_vertex[&a];
             let (vb, cb) = first_vertex[&b];
@@ -511,6 +640,58 @@ impl<'u, 'a> Decider<'u, 'a> {
             list.dedup();
         }
         Some(maximum_matching(&adjacent, n) >= n)
+    }
+
+    /// Whether `n` disjoint bindings of `unit` exist, searched among its
+    /// bindings listed once (as the observations each uses): the search then
+    /// costs a step per binding tried instead of a search per copy, and it
+    /// remembers failed states and stops early when the bindings that still
+    /// fit cannot cover the instances the remaining copies need. `None` when
+    /// `unit` has more than [`MAX_LISTED_BINDINGS`] bindings (or listing
+    /// them takes more than [`MAX_SEARCH_STEPS`]).
+    fn pack_listed(
+        &self,
+        unit: &ObsNode,
+        f: &Filter,
+        n: u128,
+        blame: &ObsNode,
+    ) -> Result<Option<bool>, EvalError> {
+        let mut listed = std::collections::HashSet::new();
+        let mut search = Search::new(self, unit, true);
+        let mut tried = 0u64;
+        let complete = search.each(unit, f, &mut |s, _| {
+            let mut b = s.trail.clone();
+            b.sort_unstable();
+            listed.insert(b);
+            tried += 1;
+            // Declining every binding lists them; stopping (an Err) gives up.
+            if listed.len() > MAX_LISTED_BINDINGS || tried > MAX_SEARCH_STEPS {
+                return Err(EvalError(String::new()));
+            }
+            Ok(false)
+        });
+        if complete.is_err() {
+            return Ok(None);
+        }
+        let mut bindings: Vec<Vec<usize>> = listed.into_iter().collect();
+        // Earliest first: the order the copies are tried in.
+        bindings.sort_unstable_by_key(|b| {
+            let mut ranks: Vec<u32> = b.iter().map(|&o| self.order.rank[o]).collect();
+            ranks.sort_unstable();
+            ranks
+        });
+        let Ok(left) = u64::try_from(n) else {
+            return Ok(Some(false));
+        };
+        let mut packing = Packing {
+            d: self,
+            bindings: &bindings,
+            remaining: self.u.count.clone(),
+            taken: Vec::new(),
+            failed: std::collections::HashSet::new(),
+            blame,
+        };
+        packing.pack(0, left).map(Some)
     }
 
     /// A necessary condition: ignoring time, are there enough instances? Each
@@ -689,10 +870,16 @@ struct Search<'d, 'u, 'a> {
     windows: HashMap<usize, Rc<[i64]>>,
     /// The observations reserved, in the order they were chosen.
     trail: Vec<usize>,
+    /// How many times a REPEATS was entered: identifies the entry (and so
+    /// the continuation) a remembered failure belongs to.
+    repeats_entered: u64,
+    /// States between the copies of a REPEATS that had no way forward.
+    failed: std::collections::HashSet<(u64, u64, u32, Vec<usize>)>,
     /// Whether every binding is wanted (the continuation declines each):
     /// then WITHIN checks signatures instead of trying windows, which would
     /// revisit the same candidates once per window, and steps are not
-    /// bounded (listing is polynomial, see [`Decider::disjoint_pairs`]).
+    /// bounded (listing is polynomial, see
+    /// [`Decider::disjoint_small_bindings`]).
     listing: bool,
 }
 
@@ -705,6 +892,8 @@ impl<'d, 'u, 'a> Search<'d, 'u, 'a> {
             blame,
             windows: HashMap::new(),
             trail: Vec::new(),
+            repeats_entered: 0,
+            failed: std::collections::HashSet::new(),
             listing,
         }
     }
@@ -813,14 +1002,21 @@ impl<'d, 'u, 'a> Search<'d, 'u, 'a> {
                 }
                 Ok(false)
             }
-            ObsNode::Repeats(inner, n, _) => self.copies(inner, f, *n, None, None, next),
+            ObsNode::Repeats(inner, n, _) => {
+                self.repeats_entered += 1;
+                let entry = self.repeats_entered;
+                self.copies(entry, inner, f, *n, None, None, next)
+            }
         }
     }
 
-    /// Binds `left` more copies of `inner`, after copies whose joined
-    /// signature is `done` and the last of which started at rank `previous`.
+    /// Binds `left` more copies of `inner` (for the `entry`-th time a REPEATS
+    /// was entered), after copies whose joined signature is `done` and the
+    /// last of which started at rank `previous`.
+    #[allow(clippy::too_many_arguments)]
     fn copies(
         &mut self,
+        entry: u64,
         inner: &'d ObsNode,
         f: &Filter,
         left: u64,
@@ -834,6 +1030,35 @@ impl<'d, 'u, 'a> Search<'d, 'u, 'a> {
                 None => Ok(false),
             };
         }
+        // Between copies, what can still follow depends only on the
+        // instances taken (which also fix `done`), the floor and the copies
+        // to go: different orders of the same copies reach the same state,
+        // and a state that failed fails again.
+        let state = match previous {
+            Some(p) if self.failed.len() < MAX_REMEMBERED_FAILURES => {
+                let mut taken = self.trail.clone();
+                taken.sort_unstable();
+                Some((entry, left, p, taken))
+            }
+            _ => None,
+        };
+        if state.as_ref().is_some_and(|k| self.failed.contains(k)) {
+            return Ok(false);
+        }
+        // Enough instances left for the copies to go, ignoring time? (Each
+        // check is a small flow; without it, a search near the number of
+        // copies the observations allow would try every order of failure.)
+        if previous.is_some() && !self.listing {
+            let mut demands = Vec::new();
+            self.d
+                .relaxed_demands(inner, f, u128::from(left), &mut demands);
+            if !supply_covers_with(&self.remaining, &demands) {
+                if let Some(k) = state {
+                    self.failed.insert(k);
+                }
+                return Ok(false);
+            }
+        }
         // The first copy keeps whatever floor an enclosing copy set: its
         // first observation is also the enclosing copy's first.
         let saved = self.floor;
@@ -842,28 +1067,43 @@ impl<'d, 'u, 'a> Search<'d, 'u, 'a> {
         }
         let found = self.each(inner, f, &mut |s, sig| {
             let joined = done.map_or(sig, |d| d.join(sig));
-            s.copies(inner, f, left - 1, Some(joined), Some(sig.lead), next)
+            s.copies(
+                entry,
+                inner,
+                f,
+                left - 1,
+                Some(joined),
+                Some(sig.lead),
+                next,
+            )
         });
         self.floor = saved;
+        if let (Ok(false), Some(k)) = (&found, state) {
+            self.failed.insert(k);
+        }
         found
     }
 }
 
-/// The largest graph [`Decider::disjoint_pairs`] matches in: the matching
-/// is cubic in it.
+/// How many failed states a search remembers (each holds the instances
+/// taken, tens of words): enough to spare most repeated work, bounded so
+/// that memory is.
+const MAX_REMEMBERED_FAILURES: usize = 200_000;
+
+/// The largest graph [`Decider::disjoint_small_bindings`] matches in: the
+/// matching is cubic in it.
 const MAX_MATCHING_VERTICES: usize = 800;
 
 /// `unit REPEATS n TIMES` (REPEATS directly nested multiply) where every
-/// binding of `unit` holds exactly two instances.
-fn two_instance_repeats(node: &ObsNode) -> Option<(&ObsNode, u128)> {
+/// binding of `unit` holds one or two instances.
+fn small_unit_repeats(node: &ObsNode) -> Option<(&ObsNode, u128)> {
     let ObsNode::Repeats(inner, n, _) = node else {
         return None;
     };
-    if let Some((unit, m)) = two_instance_repeats(inner) {
+    if let Some((unit, m)) = small_unit_repeats(inner) {
         return Some((unit, m.saturating_mul(u128::from(*n))));
     }
-    (fewest_instances(inner) == 2 && most_instances(inner) == 2)
-        .then_some((&**inner, u128::from(*n)))
+    (most_instances(inner) <= 2).then_some((&**inner, u128::from(*n)))
 }
 
 /// The size of a maximum matching of the graph (`adjacent[v]`: v's
@@ -1000,6 +1240,109 @@ fn mark_blossom(
     }
 }
 
+/// The most bindings of a repeated unit [`Decider::pack_listed`] lists.
+const MAX_LISTED_BINDINGS: usize = 50_000;
+
+/// `unit REPEATS n TIMES` (REPEATS directly nested multiply).
+fn repeated_unit(node: &ObsNode) -> Option<(&ObsNode, u128)> {
+    let ObsNode::Repeats(inner, n, _) = node else {
+        return None;
+    };
+    Some(match repeated_unit(inner) {
+        Some((unit, m)) => (unit, m.saturating_mul(u128::from(*n))),
+        None => (&**inner, u128::from(*n)),
+    })
+}
+
+/// Picking disjoint bindings from a list (see [`Decider::pack_listed`]).
+struct Packing<'p, 'u, 'a> {
+    d: &'p Decider<'u, 'a>,
+    bindings: &'p [Vec<usize>],
+    remaining: Vec<u64>,
+    taken: Vec<usize>,
+    /// (first binding still allowed, copies to go, bindings taken, sorted)
+    /// of states that could not be completed.
+    failed: std::collections::HashSet<(usize, u64, Vec<usize>)>,
+    blame: &'p ObsNode,
+}
+
+impl Packing<'_, '_, '_> {
+    fn fits(&self, b: &[usize]) -> bool {
+        // Sorted: count each observation's uses.
+        let mut i = 0;
+        while i < b.len() {
+            let mut j = i;
+            while j < b.len() && b[j] == b[i] {
+                j += 1;
+            }
+            if self.remaining[b[i]] < (j - i) as u64 {
+                return false;
+            }
+            i = j;
+        }
+        true
+    }
+
+    /// Whether `left` more disjoint bindings can be taken from
+    /// `bindings[from..]` (a binding may be taken again while instances
+    /// last, so copies come in nondecreasing list order: each set of copies
+    /// is tried once).
+    fn pack(&mut self, from: usize, left: u64) -> Result<bool, EvalError> {
+        if left == 0 {
+            return Ok(true);
+        }
+        let mut state_taken = self.taken.clone();
+        state_taken.sort_unstable();
+        let state = (from, left, state_taken);
+        if self.failed.contains(&state) {
+            return Ok(false);
+        }
+        // The bindings that still fit must hold enough free instances for
+        // the copies to go.
+        let mut smallest = usize::MAX;
+        let mut covered = std::collections::HashSet::new();
+        for b in &self.bindings[from..] {
+            self.d.step(self.blame)?;
+            if self.fits(b) {
+                smallest = smallest.min(b.len());
+                covered.extend(b.iter().copied());
+            }
+        }
+        let free: u128 = covered.iter().map(|&o| u128::from(self.remaining[o])).sum();
+        if smallest == usize::MAX || free < u128::from(left) * smallest as u128 {
+            self.remember(state);
+            return Ok(false);
+        }
+        for i in from..self.bindings.len() {
+            self.d.step(self.blame)?;
+            let b = &self.bindings[i];
+            if !self.fits(b) {
+                continue;
+            }
+            for &o in b {
+                self.remaining[o] -= 1;
+            }
+            self.taken.push(i);
+            let found = self.pack(i, left - 1);
+            self.taken.pop();
+            for &o in b {
+                self.remaining[o] += 1;
+            }
+            if found? {
+                return Ok(true);
+            }
+        }
+        self.remember(state);
+        Ok(false)
+    }
+
+    fn remember(&mut self, state: (usize, u64, Vec<usize>)) {
+        if self.failed.len() < MAX_REMEMBERED_FAILURES {
+            self.failed.insert(state);
+        }
+    }
+}
+
 /// The fewest instances a binding of `node` holds.
 fn fewest_instances(node: &ObsNode) -> u128 {
     match node {
@@ -1034,6 +1377,11 @@ fn most_instances(node: &ObsNode) -> u128 {
 /// over N observations the network has O(kN) edges and the flow needs at
 /// most O(k²N²) work.
 fn supply_covers(u: &Universe<'_>, demands: &[Demand]) -> bool {
+    supply_covers_with(&u.count, demands)
+}
+
+/// [`supply_covers`] with `count[o]` instances of each observation.
+fn supply_covers_with(count: &[u64], demands: &[Demand]) -> bool {
     let needed: u128 = demands
         .iter()
         .fold(0u128, |acc, d| acc.saturating_add(d.instances));
@@ -1048,11 +1396,12 @@ fn supply_covers(u: &Universe<'_>, demands: &[Demand]) -> bool {
             index.entry(o).or_insert(next);
         }
     }
-    let total: u128 = index.keys().map(|&o| u128::from(u.count[o])).sum();
+    let capacity = |obs: &[usize]| -> u128 { obs.iter().map(|&o| u128::from(count[o])).sum() };
+    let total: u128 = index.keys().map(|&o| u128::from(count[o])).sum();
     if total < needed
         || demands
             .iter()
-            .any(|d| u.capacity(&d.observations) < d.instances)
+            .any(|d| capacity(&d.observations) < d.instances)
     {
         return false;
     }
@@ -1068,7 +1417,7 @@ fn supply_covers(u: &Universe<'_>, demands: &[Demand]) -> bool {
         }
     }
     for (&o, &i) in &index {
-        net.add_edge(first_observation + i, sink, u128::from(u.count[o]));
+        net.add_edge(first_observation + i, sink, u128::from(count[o]));
     }
     net.max_flow(source, sink) >= needed
 }
@@ -1257,6 +1606,139 @@ fn pairs_possible(u: &Universe<'_>, left: &[usize], right: &[usize], n: u128) ->
     }
     // Still relaxing after m + 2 rounds: a negative cycle, no profile.
     false
+}
+
+/// The most copies [`chain_possible`] tracks one by one.
+const MAX_CHAIN_COPIES: u128 = 100_000;
+
+/// Whether `n` disjoint copies of a FOLLOWEDBY chain of two or three steps
+/// exist (the first and last steps may be ANDs of singles, a middle step is
+/// a single) when no observation can serve two of its singles and every
+/// observation has first <= last; `None` for other chains.
+///
+/// First-step instances only ever need a small `first` and last-step ones a
+/// large `last`, and no other step can use them: so the first step takes,
+/// for each of its singles, the n earliest firsts, a copy's *start* a_i being
+/// the latest of its singles' (pairing the singles' sorted lists keeps every
+/// sorted start least), and the last step the n latest lasts, the *end* c_i
+/// the earliest (kept greatest likewise). Pairing starts and ends sorted is
+/// best too: a crossed pair [a1, c2], [a2, c1] leaves windows that meet the
+/// sorted pairs. A copy then holds iff a_i <= c_i and its middle observation
+/// y has first(y) <= c_i and last(y) >= a_i, the window [a_i, c_i] meeting
+/// y's; with starts and ends ascending together, giving each copy in turn the
+/// eligible y that ends first is optimal (any other choice can be exchanged
+/// for it). O(n log N + N log N).
+fn chain_possible(u: &Universe<'_>, steps: &[Vec<Vec<usize>>], n: u128) -> Option<bool> {
+    if !(2..=3).contains(&steps.len()) || (steps.len() == 3 && steps[1].len() != 1) {
+        return None;
+    }
+    let mut owner = HashMap::new();
+    for (i, single) in steps.iter().flatten().enumerate() {
+        for &o in single {
+            if u.first[o] > u.last[o] || owner.insert(o, i).is_some_and(|j| j != i) {
+                return None;
+            }
+        }
+    }
+    if n > MAX_CHAIN_COPIES {
+        return None;
+    }
+    let copies = usize::try_from(n).ok()?;
+    if steps.iter().flatten().any(|single| u.capacity(single) < n) {
+        return Some(false);
+    }
+    // The n earliest firsts (or latest lasts) of a single, ascending.
+    let extreme = |single: &[usize], latest: bool| -> Vec<i64> {
+        let mut instances: Vec<(i64, u64)> = single
+            .iter()
+            .map(|&o| (if latest { u.last[o] } else { u.first[o] }, u.count[o]))
+            .collect();
+        instances.sort_unstable();
+        if latest {
+            instances.reverse();
+        }
+        let mut out = Vec::with_capacity(copies);
+        for (t, c) in instances {
+            let take = (copies - out.len()).min(usize::try_from(c).unwrap_or(usize::MAX));
+            out.extend(std::iter::repeat_n(t, take));
+            if out.len() == copies {
+                break;
+            }
+        }
+        out.sort_unstable();
+        out
+    };
+    let combine = |step: &[Vec<usize>], latest: bool| -> Vec<i64> {
+        let mut acc: Option<Vec<i64>> = None;
+        for single in step {
+            let v = extreme(single, latest);
+            acc = Some(match acc {
+                None => v,
+                Some(a) => a
+                    .iter()
+                    .zip(&v)
+                    .map(|(x, y)| if latest { *x.min(y) } else { *x.max(y) })
+                    .collect(),
+            });
+        }
+        acc.unwrap_or_default()
+    };
+    let starts = combine(&steps[0], false);
+    let ends = combine(&steps[steps.len() - 1], true);
+    if starts.iter().zip(&ends).any(|(a, c)| a > c) {
+        return Some(false);
+    }
+    let [_, middle, _] = steps else {
+        return Some(true);
+    };
+    // Middle observations by first; those that have opened, by last.
+    let mut by_first: Vec<(i64, i64, u64)> = middle[0]
+        .iter()
+        .map(|&o| (u.first[o], u.last[o], u.count[o]))
+        .collect();
+    by_first.sort_unstable();
+    let mut open: std::collections::BTreeMap<i64, u64> = std::collections::BTreeMap::new();
+    let mut opened = 0;
+    for (&a, &c) in starts.iter().zip(&ends) {
+        while opened < by_first.len() && by_first[opened].0 <= c {
+            *open.entry(by_first[opened].1).or_insert(0) += by_first[opened].2;
+            opened += 1;
+        }
+        let Some((&last, left)) = open.range_mut(a..).next() else {
+            return Some(false);
+        };
+        *left -= 1;
+        if *left == 0 {
+            open.remove(&last);
+        }
+    }
+    Some(true)
+}
+
+/// A necessary condition for a longer chain: every three of its steps
+/// (the middle one a single of its step) form a chain that must fit n times,
+/// decided by [`chain_possible`] where it applies.
+fn chain_projections_fit(u: &Universe<'_>, steps: &[Vec<Vec<usize>>], n: u128) -> bool {
+    let k = steps.len();
+    for i in 0..k {
+        for l in i + 2..k {
+            for middle in steps[i + 1..l].iter().flatten() {
+                // A step inside the triple's ends must be a single there.
+                let end = |s: usize| -> Vec<Vec<usize>> {
+                    if s == 0 || s == k - 1 {
+                        steps[s].clone()
+                    } else {
+                        steps[s].iter().take(1).cloned().collect()
+                    }
+                };
+                let triple = [end(i), vec![middle.clone()], end(l)];
+                if chain_possible(u, &triple, n) == Some(false) {
+                    return false;
+                }
+            }
+        }
+    }
+    true
 }
 
 /// One pair: the left observation with the earliest first and the right one
@@ -1469,6 +1951,106 @@ mod tests {
         assert!(outcomes[0] > 1000 && outcomes[1] > 1000, "{outcomes:?}");
     }
 
+    fn compiled(pattern: &str) -> crate::eval::CompiledPattern {
+        let parsed = crate::parse(pattern).expect("a pattern");
+        crate::eval::CompiledPattern::new(&parsed, crate::StixVersion::V21).expect("compiles")
+    }
+
+    /// A search that runs out of steps, or would build too large a binding,
+    /// says which sub-expression at which position, and why.
+    #[test]
+    fn a_search_that_gives_up_says_where_and_why() {
+        let pattern = "[x:a = 1] AND ([x:a = 1] FOLLOWEDBY [x:a = 1] FOLLOWEDBY [x:a = 1] FOLLOWEDBY [x:a = 1]) REPEATS 3 TIMES";
+        let c = compiled(pattern);
+        let n = 30;
+        let hits = vec![(0..n).collect::<Vec<usize>>(); c.brackets.len()];
+        let times: Vec<i64> = (0..n as i64).collect();
+        let u = Universe::from_parts(times.clone(), times, vec![1; n], &hits);
+        assert_eq!(u.matches(&c.tree), Ok(true));
+        let Err(EvalError(message)) = u.matches_with(&c.tree, 5) else {
+            panic!("five steps cannot be enough");
+        };
+        assert!(
+            message.starts_with("at column 1: deciding whether 30 observations can be bound to this AND took more than 5 search steps"),
+            "{message}"
+        );
+
+        let pattern = "([x:a = 1] FOLLOWEDBY [x:a = 1] FOLLOWEDBY [x:a = 1] FOLLOWEDBY [x:a = 1]) REPEATS 200 TIMES";
+        let c = compiled(pattern);
+        let n = 1000;
+        let hits = vec![(0..n).collect::<Vec<usize>>(); c.brackets.len()];
+        let times: Vec<i64> = (0..n as i64).collect();
+        let u = Universe::from_parts(times.clone(), times, vec![1; n], &hits);
+        let Err(EvalError(message)) = u.matches(&c.tree) else {
+            panic!("800 observations per binding are more than the search takes");
+        };
+        let column = pattern.find("REPEATS").expect("REPEATS") + 1;
+        assert!(
+            message.starts_with(&format!(
+                "at column {column}: a binding of this REPEATS holds up to 800 observations"
+            )),
+            "{message}"
+        );
+    }
+
+    /// FOLLOWEDBY chains of two or three steps whose brackets match disjoint
+    /// observations ([`chain_possible`]), against the model.
+    #[test]
+    fn chains_over_disjoint_observations_agree_with_the_model() {
+        let at = Position::default();
+        let b = |i| Box::new(ObsNode::Bracket(i));
+        let fb = |x, y| Box::new(ObsNode::FollowedBy(x, y, at));
+        let and = |x, y| Box::new(ObsNode::And(x, y, at));
+        let units: Vec<Box<ObsNode>> = vec![
+            fb(fb(b(0), b(1)), b(2)),
+            fb(b(0), fb(b(1), b(2))),
+            fb(and(b(0), b(1)), b(2)),
+            fb(b(0), and(b(1), b(2))),
+            fb(fb(b(0), b(1)), and(b(2), b(3))),
+            fb(and(b(0), b(1)), and(b(2), b(3))),
+            fb(fb(and(b(3), b(1)), b(0)), b(2)),
+        ];
+        let mut rng = Rng(0x5DEE_CE66_D1CE_4E5B);
+        let mut outcomes = [0usize; 2];
+        for case in 0..3000 {
+            // Windows of varied lengths: a long one taken too early by one
+            // copy can starve a later copy, which a greedy must not do.
+            let observations = 6 + rng.below(4) as usize;
+            let first: Vec<i64> = (0..observations).map(|_| rng.below(6) as i64).collect();
+            let last: Vec<i64> = first
+                .iter()
+                .map(|&f| f + rng.below(2) as i64 * rng.below(7) as i64)
+                .collect();
+            let count: Vec<u64> = (0..observations)
+                .map(|_| 1 + rng.below(2) * rng.below(3))
+                .collect();
+            // Each observation matches one bracket, or none.
+            let mut hits = vec![Vec::new(); 4];
+            for o in 0..observations {
+                let owner = rng.below(9) as usize;
+                if owner < 8 {
+                    hits[owner / 2].push(o);
+                }
+            }
+            let u = Universe::from_parts(first.clone(), last.clone(), count.clone(), &hits);
+            let order = SearchOrder::new(&u);
+            let d = Decider::new(&u, &order, false, MAX_SEARCH_STEPS);
+            for (shape, unit) in units.iter().enumerate() {
+                let node = ObsNode::Repeats(unit.clone(), 1 + rng.below(2) * rng.below(3), at);
+                let expected = !model(&u, &node).is_empty();
+                let (steps, n) = d.chain(&node, &Filter::all()).expect("a chain");
+                assert_eq!(
+                    chain_possible(&u, &steps, n),
+                    Some(expected),
+                    "case {case}, shape {shape}, {node:?}: first {first:?} last {last:?} count {count:?} hits {hits:?}"
+                );
+                assert_eq!(u.matches(&node), Ok(expected));
+                outcomes[usize::from(expected)] += 1;
+            }
+        }
+        assert!(outcomes[0] > 4000 && outcomes[1] > 4000, "{outcomes:?}");
+    }
+
     /// Each algorithm on its own shape, with more observations than the
     /// random trees use: REPEATS of AND and of one FOLLOWEDBY (flow and
     /// difference constraints), of units of two instances (matching), and of
@@ -1529,11 +2111,24 @@ mod tests {
                 3,
                 at,
             ),
+            ObsNode::Repeats(
+                Box::new(ObsNode::Or(
+                    b(0),
+                    Box::new(ObsNode::Within(
+                        Box::new(ObsNode::And(b(1), b(2), at)),
+                        0,
+                        at,
+                    )),
+                    at,
+                )),
+                3,
+                at,
+            ),
         ];
         let mut rng = Rng(0x0123_4567_89AB_CDEF);
-        let mut outcomes = [[0usize; 2]; 7];
-        for case in 0..2500 {
-            let n = 4 + rng.below(3) as usize;
+        let mut outcomes = [[0usize; 2]; 8];
+        for case in 0..1500 {
+            let n = 4 + rng.below(2) as usize;
             let w = world(&mut rng, n, 3);
             let u = universe(&w);
             for (s, node) in shapes.iter().enumerate() {
@@ -1551,7 +2146,7 @@ mod tests {
             }
         }
         for (s, o) in outcomes.iter().enumerate() {
-            assert!(o[0] > 100 && o[1] > 100, "shape {s}: {o:?}");
+            assert!(o[0] > 60 && o[1] > 60, "shape {s}: {o:?}");
         }
     }
 }
