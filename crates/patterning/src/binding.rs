@@ -79,9 +79,10 @@ const MAX_DATETIME_MICROS: i128 = 253_402_300_799_999_999;
 pub const MAX_SEARCH_STEPS: u64 = 50_000_000;
 
 /// How many instances one binding the search builds may hold. The search
-/// recurses once per instance, and this keeps it within the stack of a
-/// test thread (2 MiB).
-pub const MAX_SEARCH_INSTANCES: u128 = 600;
+/// recurses once per instance (and the listed packing once per copy): half
+/// of what fits the 2 MiB stack of a test thread in a debug build, where
+/// frames are largest (measured: about 450 for a chain of four).
+pub const MAX_SEARCH_INSTANCES: u128 = 256;
 
 /// The observations' facts that binding needs.
 pub struct Universe<'a> {
@@ -549,18 +550,18 @@ impl<'u, 'a> Decider<'u, 'a> {
         {
             return Ok(found);
         }
+        let needed = most_instances(node);
+        if needed > MAX_SEARCH_INSTANCES {
+            return Err(EvalError(format!(
+                "at {}: a binding of this {} holds up to {needed} observations, more than the {MAX_SEARCH_INSTANCES} Entente searches for; its shape is not one Entente decides without search (see the patterning README)",
+                node.position(),
+                node.kind()
+            )));
+        }
         if let Some((unit, n)) = repeated_unit(node)
             && let Some(found) = self.pack_listed(unit, f, n, node)?
         {
             return Ok(found);
-        }
-        let needed = most_instances(node);
-        if needed > MAX_SEARCH_INSTANCES {
-            return Err(EvalError(format!(
-                "at {}: a binding of this {} holds up to {needed} observations, more than the {MAX_SEARCH_INSTANCES} Entente searches for; only REPEATS over AND, and over one FOLLOWEDBY between single observation expressions, are decided without search (see the patterning README)",
-                node.position(),
-                node.kind()
-            )));
         }
         let mut search = Search::new(self, node, false);
         search.each(node, f, &mut |_, _| Ok(true))
@@ -1092,7 +1093,7 @@ const MAX_REMEMBERED_FAILURES: usize = 200_000;
 
 /// The largest graph [`Decider::disjoint_small_bindings`] matches in: the
 /// matching is cubic in it.
-const MAX_MATCHING_VERTICES: usize = 800;
+const MAX_MATCHING_VERTICES: usize = 2000;
 
 /// `unit REPEATS n TIMES` (REPEATS directly nested multiply) where every
 /// binding of `unit` holds one or two instances.
@@ -1975,22 +1976,45 @@ mod tests {
             "{message}"
         );
 
-        let pattern = "([x:a = 1] FOLLOWEDBY [x:a = 1] FOLLOWEDBY [x:a = 1] FOLLOWEDBY [x:a = 1]) REPEATS 200 TIMES";
+        let pattern = "([x:a = 1] FOLLOWEDBY [x:a = 1] FOLLOWEDBY [x:a = 1] FOLLOWEDBY [x:a = 1]) REPEATS 100 TIMES";
         let c = compiled(pattern);
         let n = 1000;
         let hits = vec![(0..n).collect::<Vec<usize>>(); c.brackets.len()];
         let times: Vec<i64> = (0..n as i64).collect();
         let u = Universe::from_parts(times.clone(), times, vec![1; n], &hits);
         let Err(EvalError(message)) = u.matches(&c.tree) else {
-            panic!("800 observations per binding are more than the search takes");
+            panic!("400 observations per binding are more than the search takes");
         };
         let column = pattern.find("REPEATS").expect("REPEATS") + 1;
         assert!(
             message.starts_with(&format!(
-                "at column {column}: a binding of this REPEATS holds up to 800 observations"
+                "at column {column}: a binding of this REPEATS holds up to 400 observations"
             )),
             "{message}"
         );
+    }
+
+    /// The search recurses once per instance: a binding of the most it
+    /// builds fits the stack of a test thread. (A chain of four over the same
+    /// observations goes to the depth-first search, and matches.)
+    #[test]
+    fn the_deepest_search_fits_a_small_stack() {
+        let pattern = "([x:a = 1] FOLLOWEDBY [x:a = 1] FOLLOWEDBY [x:a = 1] FOLLOWEDBY [x:a = 1]) REPEATS 64 TIMES";
+        let c = compiled(pattern);
+        let n = 700;
+        let hits = vec![(0..n).collect::<Vec<usize>>(); c.brackets.len()];
+        let times: Vec<i64> = (0..n as i64).collect();
+        assert_eq!(most_instances(&c.tree), MAX_SEARCH_INSTANCES);
+        let found = std::thread::Builder::new()
+            .stack_size(2 << 20)
+            .spawn(move || {
+                let u = Universe::from_parts(times.clone(), times, vec![1; n], &hits);
+                u.matches(&c.tree)
+            })
+            .expect("a thread")
+            .join()
+            .expect("no overflow");
+        assert_eq!(found, Ok(true));
     }
 
     /// FOLLOWEDBY chains of two or three steps whose brackets match disjoint
