@@ -45,7 +45,7 @@
 //! | `(A FOLLOWEDBY B) REPEATS n TIMES` (or n = 1), singles A and B matching any observations | Hall's condition over splitting times, as difference constraints (`pairs_possible`) | O(m³) |
 //! | `(S1 FOLLOWEDBY S2 [FOLLOWEDBY S3]) REPEATS n TIMES`, the middle a single, the ends singles or ANDs of singles, over brackets that match different observations | earliest starts, latest ends, a greedy over the middle (`chain_possible`) | O((n + N) log N) |
 //! | `U REPEATS n TIMES` where every binding of U holds one or two instances (e.g. `(([a] FOLLOWEDBY [b]) WITHIN 5 SECONDS) REPEATS n TIMES`) | maximum matching in a general graph, Edmonds' blossom algorithm (`maximum_matching`), on at most `MAX_MATCHING_VERTICES` instances | O(N² + V³) |
-//! | anything else: longer chains, chains whose brackets overlap, WITHIN around three or more instances inside REPEATS, OR inside AND … | necessary conditions (counting, the two- and three-step checks above on every pair and triple), then a search: among the repeated unit's bindings listed once (at most `MAX_LISTED_BINDINGS`) for n disjoint ones, or depth first (`Search`) | exponential in the worst case: stops after [`MAX_SEARCH_STEPS`] (about a second) with an error naming the sub-expression |
+//! | anything else: longer chains, chains whose brackets overlap, WITHIN around three or more instances inside REPEATS, OR inside AND … | necessary conditions (counting, the two- and three-step checks above on every pair and triple), then a search: among the repeated unit's bindings listed once (at most `MAX_LISTED_BINDINGS`) for n disjoint ones, or depth first (`Search`) | exponential in the worst case: stops after [`MAX_SEARCH_STEPS`] (under half a second) with an error naming the sub-expression |
 //!
 //! The search tries observations earliest first, turns each FOLLOWEDBY's left
 //! signature into a filter on its right side, builds the copies of a REPEATS
@@ -74,9 +74,9 @@ use crate::observation::Observation;
 /// The latest instant Python's `datetime` can hold.
 const MAX_DATETIME_MICROS: i128 = 253_402_300_799_999_999;
 
-/// How many candidates the search may look at before giving up: about a
-/// second of work.
-pub const MAX_SEARCH_STEPS: u64 = 50_000_000;
+/// How many candidates the search may look at before giving up: under half
+/// a second of work in a release build (ten times that in a debug build).
+pub const MAX_SEARCH_STEPS: u64 = 20_000_000;
 
 /// How many instances one binding the search builds may hold. The search
 /// recurses once per instance (and the listed packing once per copy): half
