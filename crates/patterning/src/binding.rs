@@ -649,7 +649,7 @@ impl<'u, 'a> Decider<'u, 'a> {
     /// remembers failed states and stops early when the bindings that still
     /// fit cannot cover the instances the remaining copies need. `None` when
     /// `unit` has more than [`MAX_LISTED_BINDINGS`] bindings (or listing
-    /// them takes more than [`MAX_SEARCH_STEPS`]).
+    /// them takes more than [`MAX_SEARCH_STEPS`] steps).
     fn pack_listed(
         &self,
         unit: &ObsNode,
@@ -659,15 +659,13 @@ impl<'u, 'a> Decider<'u, 'a> {
     ) -> Result<Option<bool>, EvalError> {
         let mut listed = std::collections::HashSet::new();
         let mut search = Search::new(self, unit, true);
-        let mut tried = 0u64;
         let complete = search.each(unit, f, &mut |s, _| {
             let mut b = s.trail.clone();
             b.sort_unstable();
             listed.insert(b);
-            tried += 1;
-            // Declining every binding lists them; stopping (an Err) gives up.
-            if listed.len() > MAX_LISTED_BINDINGS || tried > MAX_SEARCH_STEPS {
-                return Err(EvalError(String::new()));
+            // Declining every binding lists them; an error gives up.
+            if listed.len() > MAX_LISTED_BINDINGS {
+                return Err(EvalError("too many bindings to list".into()));
             }
             Ok(false)
         });
@@ -878,10 +876,12 @@ struct Search<'d, 'u, 'a> {
     failed: std::collections::HashSet<(u64, u64, u32, Vec<usize>)>,
     /// Whether every binding is wanted (the continuation declines each):
     /// then WITHIN checks signatures instead of trying windows, which would
-    /// revisit the same candidates once per window, and steps are not
-    /// bounded (listing is polynomial, see
-    /// [`Decider::disjoint_small_bindings`]).
+    /// revisit the same candidates once per window, and steps count against
+    /// a limit of their own, [`MAX_SEARCH_STEPS`], past which listing gives
+    /// up (an error its callers take as "too many to list"), leaving the
+    /// evaluation's own steps to the search that follows.
     listing: bool,
+    listed_steps: u64,
 }
 
 impl<'d, 'u, 'a> Search<'d, 'u, 'a> {
@@ -896,11 +896,16 @@ impl<'d, 'u, 'a> Search<'d, 'u, 'a> {
             repeats_entered: 0,
             failed: std::collections::HashSet::new(),
             listing,
+            listed_steps: 0,
         }
     }
 
-    fn step(&self) -> Result<(), EvalError> {
+    fn step(&mut self) -> Result<(), EvalError> {
         if self.listing {
+            self.listed_steps += 1;
+            if self.listed_steps > MAX_SEARCH_STEPS {
+                return Err(EvalError("too many bindings to list".into()));
+            }
             Ok(())
         } else {
             self.d.step(self.blame)
