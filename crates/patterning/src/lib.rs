@@ -11,6 +11,7 @@
 //!   observations against all of them at once.
 
 pub mod ast;
+pub mod binding;
 pub mod compare;
 pub mod engine;
 pub mod eval;
@@ -95,10 +96,14 @@ impl stix::PatternCheck for StixPatternCheck {
         } else {
             StixVersion::V21
         };
+        // An indicator must be valid STIX, so the STIX 2.1 rule of one
+        // qualifier of each kind holds here even though evaluation does not
+        // need it.
         let rules = Rules {
             objects: self.objects,
             operand_formats: true,
             version,
+            one_qualifier_per_kind: true,
         };
         parse_and_validate(pattern, &rules)
             .map(drop)
