@@ -266,7 +266,6 @@ fn stix_timestamp(m: Moment) -> stix::Timestamp {
     stix::Timestamp::from_micros(m.0.as_microsecond())
 }
 
-
 fn record_json(text: &str) -> Value {
     serde_json::from_str(text).unwrap_or_else(|_| Value::String(text.to_string()))
 }

@@ -1147,23 +1147,39 @@ impl Engine {
         }
     }
 
-    /// Index statistics: (patterns, brackets, brackets evaluated on every
-    /// object of their type, brackets run on every value of their path).
-    pub fn stats(&self) -> (usize, usize, usize, usize) {
-        let always = self.types.entries().map(|t| t.always.len()).sum();
-        let unfiltered = self
-            .texts
-            .iter()
-            .flatten()
-            .map(|t| t.unfiltered.len())
-            .sum();
-        (self.patterns.len(), self.brackets.len(), always, unfiltered)
+    /// How the engine indexed its patterns.
+    pub fn stats(&self) -> IndexStats {
+        IndexStats {
+            patterns: self.patterns.len(),
+            brackets: self.brackets.len(),
+            evaluated_on_every_object: self.types.entries().map(|t| t.always.len()).sum(),
+            run_on_every_value: self
+                .texts
+                .iter()
+                .flatten()
+                .map(|t| t.unfiltered.len())
+                .sum(),
+        }
     }
 
     /// Observations currently kept for multi-observation patterns.
     pub fn retained(&self) -> usize {
         self.state.iter().map(VecDeque::len).sum()
     }
+}
+
+/// How an [`Engine`] indexed its patterns: the figures that tell whether a
+/// workload stays fast as it grows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IndexStats {
+    /// Patterns loaded.
+    pub patterns: usize,
+    /// Comparison brackets across all patterns.
+    pub brackets: usize,
+    /// Brackets no index can narrow, evaluated on every object of their type.
+    pub evaluated_on_every_object: usize,
+    /// Brackets run on every value of their path (no literal to look up).
+    pub run_on_every_value: usize,
 }
 
 /// Whether the pattern's observation expression holds over `records`.

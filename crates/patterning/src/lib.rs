@@ -22,7 +22,9 @@ pub mod pyregex;
 pub mod validate;
 
 pub use ast::Pattern;
-pub use engine::{CompileError, Engine, EngineBuilder, EngineOptions, Match, ScanResult};
+pub use engine::{
+    CompileError, Engine, EngineBuilder, EngineOptions, IndexStats, Match, ScanResult,
+};
 pub use eval::{CompiledPattern, EvalError, evaluate};
 pub use observation::{Observation, ObservationError, read_observations};
 pub use parser::{ParseError, parse, parse_for_version};
