@@ -13,9 +13,7 @@
 
 use jiff::Timestamp;
 use reporting::stix_export::{ENTENTE_IDENTITY_ID, ExportOptions, export_bundle};
-use reporting::{
-    Assessment, DeadlineStatus, FieldError, Incident, InvalidRecord, Moment, RuleSet, Tlp,
-};
+use reporting::{Assessment, DeadlineStatus, FieldError, Incident, InvalidRecord, Moment, Tlp};
 use serde::Serialize;
 use serde_json::Value;
 use sharing::Principal;
