@@ -62,6 +62,11 @@ pub fn save(dir: &Path, peer: &str, token: &str) -> Result<(), CredentialError> 
     std::fs::rename(&tmp, &path).map_err(|e| err(&path, e))
 }
 
+/// Whether a token is kept for `peer` (peers that only read this node have none).
+pub fn exists(dir: &Path, peer: &str) -> bool {
+    file(dir, peer).exists()
+}
+
 /// The token kept for `peer`; refuses a file others may read.
 pub fn load(dir: &Path, peer: &str) -> Result<String, CredentialError> {
     let path = file(dir, peer);

@@ -180,9 +180,10 @@ impl Node {
                     peer.name
                 ))
             })?;
-        Ok(self
-            .user_principal(&user)?
-            .with_ceiling(peer.max_tlp.min(Tlp::AmberStrict)))
+        self.guard_relays(
+            self.user_principal(&user)?
+                .with_ceiling(peer.max_tlp.min(Tlp::AmberStrict)),
+        )
     }
 
     /// Adds a pull (remote collection into local `collection`) or a push

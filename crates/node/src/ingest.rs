@@ -192,8 +192,7 @@ impl Node {
     /// [`Node::ingest`]; with `peer`, as objects pulled from a federation
     /// peer: the origin node's recipients markings are not resolved here
     /// (they name its organisations; it does not serve them to peers, so
-    /// they read as unknown) and its creators are not this node's to
-    /// check; each object gets the provenance `peer` found, and the pull's
+    /// they read as unknown); each object gets the provenance `peer` found, and the pull's
     /// cursor moves in the same transaction.
     pub(crate) fn ingest_with(
         &self,
@@ -274,11 +273,10 @@ impl Node {
         let extra = self
             .resolve(extra, &addressable_here, &policy)?
             .map_err(|refusal| NodeError::Unprocessable(refusal.to_string()))?;
-        let creators = if peer.is_some() {
-            CreatorIndex::default()
-        } else {
-            CreatorIndex::new(self, &objects, origin.org)?
-        };
+        // Peers too: a pulled object may not name one of this node's
+        // organisations (by its identity or a pseudonym) as its creator,
+        // unless it is an unchanged copy of that organisation's own version.
+        let creators = CreatorIndex::new(self, &objects, origin.org)?;
 
         let mut ingests: Vec<(usize, Ingest)> = Vec::with_capacity(objects.len());
         'objects: for (index, object) in objects {
@@ -666,20 +664,21 @@ impl Node {
         let Some(stored) = copy.raw.as_deref() else {
             return false;
         };
-        if same_json(stored, posted) {
-            return true;
-        }
         let masks = match self.masks_of(principal, copy.collection, lookups) {
             Ok(m) => m,
             Err(_) => return false,
         };
+        // What the poster was served: the pseudonym form when the copy's
+        // source is a pseudonymous member hidden from it. Only that form is
+        // a copy; the stored bytes hold the real identity, and accepting
+        // them would confirm a guessed name (and publish it onward).
         let mut seen = std::borrow::Cow::Borrowed(stored);
         for m in masks.iter().filter(|m| m.covers(copy.origin_org)) {
             if let std::borrow::Cow::Owned(s) = m.apply(&seen) {
                 seen = std::borrow::Cow::Owned(s);
             }
         }
-        matches!(seen, std::borrow::Cow::Owned(_)) && same_json(&seen, posted)
+        same_json(&seen, posted)
     }
 
     /// The pseudonym masks `principal` reads the collection `key` through.
@@ -750,7 +749,8 @@ impl Node {
             let admitted = policy
                 .as_ref()
                 .and_then(|p| sharing::read_keys(principal, p))
-                .is_some_and(|k| k.admits(&c.audience));
+                .is_some_and(|k| k.admits(&c.audience))
+                && principal.sees_copy(c.tlp, c.origin_org);
             if own || admitted {
                 seen.insert(c.id.clone());
             }
@@ -796,7 +796,8 @@ impl Node {
         }
         let mut seen: Vec<bool> = Vec::with_capacity(copies.len());
         for (c, (p, _)) in copies.iter().zip(&policies) {
-            let admitted = sharing::read_keys(principal, p).is_some_and(|k| k.admits(&c.audience));
+            let admitted = sharing::read_keys(principal, p).is_some_and(|k| k.admits(&c.audience))
+                && principal.sees_copy(c.tlp, c.origin_org);
             // A pseudonymous source's own identity object reads as absent to
             // those who see it under its pseudonym: it is not seen either.
             let masked = admitted

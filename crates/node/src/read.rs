@@ -48,6 +48,7 @@ impl Node {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         };
+        q.relay_guard = principal.relay_guard().to_vec();
         q.audience = match &keys {
             ReadKeys::All => None,
             ReadKeys::Keys(k) => Some(k.clone()),
@@ -156,6 +157,7 @@ impl Node {
                         c.id == o.id
                             && c.date_added < o.date_added
                             && keys.admits(&c.audience)
+                            && principal.sees_copy(c.tlp, c.origin_org)
                             && ((c.origin_org.is_some() && c.origin_org == principal.org())
                                 || !c.refs.iter().any(|r| hidden.contains(r)))
                     })
@@ -288,7 +290,10 @@ impl Node {
         keys: &ReadKeys,
         refs: impl Iterator<Item = &'i [String]>,
     ) -> Result<HashSet<String>> {
-        if matches!(keys, ReadKeys::All) {
+        if matches!(keys, ReadKeys::All)
+            && principal.ceiling().is_none()
+            && principal.relay_guard().is_empty()
+        {
             return Ok(HashSet::new());
         }
         let mut frontier: Vec<String> = refs
@@ -418,7 +423,9 @@ impl Resolver<'_> {
                     .get(&c.collection)
                     .and_then(|p| read_keys(self.principal, p))
             });
-            if !keys.as_ref().is_some_and(|k| k.admits(&c.audience)) {
+            if !keys.as_ref().is_some_and(|k| k.admits(&c.audience))
+                || !self.principal.sees_copy(c.tlp, c.origin_org)
+            {
                 continue;
             }
             // The reader's own organisation's copies are shown whatever they

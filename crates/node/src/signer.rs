@@ -197,14 +197,30 @@ impl Node {
         collection: i64,
         objects: &[PendingObject],
     ) -> Result<()> {
-        let Some(first) = objects.first() else {
-            return Ok(());
-        };
         let Some(c) = self.store.collection_by_key(collection)? else {
             return Ok(());
         };
         // What any reader other than a pseudonymous source itself receives.
         let masks = self.pseudonym_masks(&Principal::anonymous(), &c.policy())?;
+        // A pseudonymous source's own identity object is withheld from every
+        // reader: no manifest may list it, or the hash of its canonical form
+        // (which holds the real name) would confirm a guess of that name.
+        let (withheld, objects): (Vec<&PendingObject>, Vec<&PendingObject>) =
+            objects.iter().partition(|o| {
+                masks
+                    .iter()
+                    .any(|m| m.covers(o.origin_org) && m.real == o.id)
+            });
+        if !withheld.is_empty() {
+            let rows: Vec<_> = withheld
+                .iter()
+                .map(|o| (o.date_added, Provenance::Unsigned, None))
+                .collect();
+            self.store.set_provenance(&rows)?;
+        }
+        let Some(first) = objects.first().copied() else {
+            return Ok(());
+        };
         let served: Vec<String> = objects
             .iter()
             .map(|o| {

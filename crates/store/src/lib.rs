@@ -242,6 +242,10 @@ pub struct ObjectQuery {
     /// Only objects handled at this TLP or a less restrictive one (objects
     /// without a TLP, private to their source, are left out too).
     pub max_tlp: Option<Tlp>,
+    /// Leave out objects these organisations posted above TLP:GREEN (or
+    /// without a TLP): what other nodes sent, kept from a reader that is a
+    /// node itself.
+    pub relay_guard: Vec<OrgId>,
 }
 
 /// One stored object version.

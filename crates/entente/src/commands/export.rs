@@ -86,6 +86,7 @@ pub fn run(dir: &Path, args: Args) -> anyhow::Result<ExitCode> {
         audience: None,
         max_bytes: None,
         max_tlp: None,
+        relay_guard: Vec::new(),
     };
     write!(
         out,

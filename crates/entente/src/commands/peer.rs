@@ -57,8 +57,12 @@ pub struct AddArgs {
     /// A file holding the API token this node presents to the peer (sent as
     /// `Bearer`), or `user:password` for servers that take HTTP Basic only
     /// (medallion); copied, mode 0600, into the data directory; never logged.
+    /// Without it the peer is only registered, for a node that pulls from
+    /// this one with a token of its own: its organisation is then known to
+    /// stand for a node, and what other nodes sent here above TLP:GREEN is
+    /// never served to it. Pulls and pushes need the token.
     #[arg(long)]
-    pub token_file: PathBuf,
+    pub token_file: Option<PathBuf>,
     /// The local organisation that stands for the peer: what it may see is
     /// what the peer may receive, and what the peer sends is posted as it.
     #[arg(long)]
@@ -84,7 +88,10 @@ pub fn run(dir: &Path, command: Command) -> anyhow::Result<ExitCode> {
     let operator = site.operator();
     match command {
         Command::Add(args) => {
-            let token = federation::credentials::read_token_file(&args.token_file)?;
+            let token = match &args.token_file {
+                Some(path) => Some(federation::credentials::read_token_file(path)?),
+                None => None,
+            };
             let max_tlp = match &args.max_tlp {
                 Some(t) => Some(t.parse::<Tlp>()?),
                 None => None,
@@ -120,7 +127,9 @@ pub fn run(dir: &Path, command: Command) -> anyhow::Result<ExitCode> {
                     ca_file,
                 },
             )?;
-            federation::credentials::save(dir, &peer.name, &token)?;
+            if let Some(token) = &token {
+                federation::credentials::save(dir, &peer.name, token)?;
+            }
             println!(
                 "peer {} at {} for {} (at most {}{}; {} key(s) pinned)",
                 peer.name,
@@ -141,6 +150,7 @@ pub fn run(dir: &Path, command: Command) -> anyhow::Result<ExitCode> {
             remote_collection,
             into,
         } => {
+            needs_token(dir, &name)?;
             let job = site.node.add_sync_job(
                 &operator,
                 &name,
@@ -159,6 +169,7 @@ pub fn run(dir: &Path, command: Command) -> anyhow::Result<ExitCode> {
             from,
             remote_collection,
         } => {
+            needs_token(dir, &name)?;
             let job = site.node.add_sync_job(
                 &operator,
                 &name,
@@ -285,4 +296,15 @@ pub fn run(dir: &Path, command: Command) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// Pulls and pushes call the peer: refuse them for a peer added without a token.
+fn needs_token(dir: &Path, name: &str) -> anyhow::Result<()> {
+    if federation::credentials::exists(dir, name) {
+        return Ok(());
+    }
+    bail!(
+        "peer {name} was added without --token-file, so this node cannot call it; \
+         add it under another name with --token-file to pull from it or push to it"
+    )
 }

@@ -437,6 +437,7 @@ fn local_collection(data: &Path, id: &str) -> anyhow::Result<Vec<Indicator>> {
         audience: None,
         max_bytes: None,
         max_tlp: None,
+        relay_guard: Vec::new(),
     };
     let mut objects = Vec::new();
     loop {

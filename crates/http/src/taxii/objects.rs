@@ -57,6 +57,7 @@ fn store_query(
             audience: None,
             max_bytes: None,
             max_tlp: None,
+            relay_guard: Vec::new(),
         },
         fingerprint,
     ))

@@ -5,7 +5,7 @@ use std::collections::BinaryHeap;
 
 use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 use sharing::AudienceKey;
-use stix::{ObjectKind, Timestamp};
+use stix::{ObjectKind, Timestamp, Tlp};
 
 use super::audit::append_in;
 use super::{
@@ -221,6 +221,14 @@ impl SqliteStore {
         if let Some(ceiling) = query.max_tlp {
             clauses.push("tlp <= ?".into());
             params.push(tlp_rank(Some(ceiling)).unwrap_or(0).into());
+        }
+        if !query.relay_guard.is_empty() {
+            params.push(tlp_rank(Some(Tlp::Green)).unwrap_or(1).into());
+            params.extend(query.relay_guard.iter().map(|o| (*o).into()));
+            clauses.push(format!(
+                "NOT (coalesce(tlp, 99) > ? AND coalesce(origin_org, -1) IN ({}))",
+                vec!["?"; query.relay_guard.len()].join(",")
+            ));
         }
         if let Some(keys) = &query.audience {
             if keys.is_empty() {
