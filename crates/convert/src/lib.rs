@@ -19,6 +19,7 @@
 
 pub mod csv;
 pub mod misp;
+pub mod mvt;
 
 mod detect;
 mod ids;
