@@ -278,7 +278,9 @@ pub struct Indicators<R: Read> {
     options: CsvOptions,
     now: String,
     /// A first row that turned out to be data, not names.
-    pending: Option<Record>,
+    pending: bool,
+    /// The current row; its buffers are reused row after row.
+    record: Record,
     done: bool,
 }
 
@@ -286,7 +288,10 @@ pub struct Indicators<R: Read> {
 /// fails only when the file cannot give indicators at all.
 pub fn read<R: Read>(input: R, options: CsvOptions) -> Result<Indicators<R>, CsvError> {
     let mut records = Records::new(input, options.delimiter);
-    let first = records.next_record()?.ok_or(CsvError::Empty)?;
+    let mut first = Record::default();
+    if !records.next_record(&mut first)? {
+        return Err(CsvError::Empty);
+    }
     let header: Vec<String> = (0..first.len())
         .map(|i| String::from_utf8_lossy(first.get(i).unwrap_or_default()).into_owned())
         .collect();
@@ -342,7 +347,8 @@ pub fn read<R: Read>(input: R, options: CsvOptions) -> Result<Indicators<R>, Csv
         columns,
         now,
         options,
-        pending: first_is_data.then_some(first),
+        pending: first_is_data,
+        record: first,
         done: false,
     })
 }
@@ -485,12 +491,15 @@ impl<R: Read> Iterator for Indicators<R> {
     type Item = Result<Row, RowError>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        let record = match self.pending.take() {
-            Some(first) => first,
-            None if self.done => return None,
-            None => match self.records.next_record() {
-                Ok(Some(record)) => record,
-                Ok(None) => {
+        if self.pending {
+            self.pending = false;
+        } else {
+            if self.done {
+                return None;
+            }
+            match self.records.next_record(&mut self.record) {
+                Ok(true) => {}
+                Ok(false) => {
                     self.done = true;
                     return None;
                 }
@@ -503,11 +512,11 @@ impl<R: Read> Iterator for Indicators<R> {
                         reason: format!("cannot read further: {e}"),
                     }));
                 }
-            },
-        };
-        let line = record.line;
+            }
+        }
+        let line = self.record.line;
         Some(
-            self.convert(&record)
+            self.convert(&self.record)
                 .map(|indicator| Row { line, indicator })
                 .map_err(|reason| RowError { line, reason }),
         )
@@ -515,6 +524,7 @@ impl<R: Read> Iterator for Indicators<R> {
 }
 
 /// One CSV record: its fields and the line it starts on.
+#[derive(Default)]
 struct Record {
     line: u64,
     fields: Vec<u8>,
@@ -561,14 +571,15 @@ impl<R: Read> Records<R> {
         self.line += newlines as u64;
     }
 
-    fn next_record(&mut self) -> std::io::Result<Option<Record>> {
+    /// Reads the next record into `record`; false at the end of the input.
+    fn next_record(&mut self, record: &mut Record) -> std::io::Result<bool> {
         use std::io::BufRead;
         // Skip line ends, blank lines and comment lines.
         let mut in_comment = false;
         loop {
             let buf = self.input.fill_buf()?;
             let Some(&b) = buf.first() else {
-                return Ok(None);
+                return Ok(false);
             };
             if in_comment {
                 match buf.iter().position(|&c| c == b'\n') {
@@ -590,9 +601,12 @@ impl<R: Read> Records<R> {
                 _ => break,
             }
         }
-        let line = self.line;
-        let mut fields = vec![0u8; 256];
-        let mut ends = vec![0usize; 16];
+        record.line = self.line;
+        let fields = &mut record.fields;
+        let ends = &mut record.ends;
+        // Whole capacity usable: csv-core writes into slices.
+        fields.resize(fields.capacity().max(256), 0);
+        ends.resize(ends.capacity().max(16), 0);
         let (mut out, mut nends) = (0, 0);
         loop {
             let buf = self.input.fill_buf()?;
@@ -610,7 +624,7 @@ impl<R: Read> Records<R> {
                 csv_core::ReadRecordResult::Record => break,
                 csv_core::ReadRecordResult::End => {
                     if nends == 0 {
-                        return Ok(None);
+                        return Ok(false);
                     }
                     break;
                 }
@@ -618,7 +632,7 @@ impl<R: Read> Records<R> {
         }
         fields.truncate(out);
         ends.truncate(nends);
-        Ok(Some(Record { line, fields, ends }))
+        Ok(true)
     }
 }
 

@@ -24,7 +24,7 @@ impl Obj {
 
     /// An object with no property yet (for nested dictionaries).
     pub fn empty() -> Obj {
-        let mut out = String::with_capacity(256);
+        let mut out = String::with_capacity(512);
         out.push('{');
         Obj { out }
     }

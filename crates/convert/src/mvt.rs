@@ -2,7 +2,8 @@
 //! Toolkit loads (`mvt-ios check-backup --iocs FILE`, `mvt-android …`).
 //!
 //! MVT's loader (`mvt/common/indicators.py`, `Indicators.parse_stix2`) reads
-//! `malware`, `indicator`, `relationship` and `report` objects. It groups
+//! `malware`, `indicator`, `relationship` and `report` objects (groupings
+//! are written as reports, so that they name their indicators too). It groups
 //! indicators into collections: those listed in a report's `object_refs`
 //! under the report's name, else those an `indicates` relationship links to
 //! a malware under the malware's name, else a default collection. It reads
@@ -152,6 +153,12 @@ fn comparison(c: &Comparison) -> Result<(String, String), String> {
         return Err("MVT does not check IPv6 addresses".into());
     }
     let path = mvt_path(&c.path).ok_or_else(|| format!("MVT does not check {}", c.path))?;
+    if !c.quoted {
+        return Err(format!(
+            "MVT compares strings only, not {} with {}",
+            c.path, c.value
+        ));
+    }
     if let Some(why) = value_problem(&c.value) {
         return Err(why.to_string());
     }
@@ -181,6 +188,7 @@ fn translate(pattern_text: &str) -> Result<Vec<(String, String)>, String> {
             path,
             operator: b.operator.clone(),
             value: b.value.clone(),
+            quoted: b.quoted,
         })
         .map(|p| vec![p]);
     }
@@ -216,6 +224,7 @@ fn translate(pattern_text: &str) -> Result<Vec<(String, String)>, String> {
                     path,
                     operator: c.operator.clone(),
                     value: c.value.clone(),
+                    quoted: c.quoted,
                 })
             })
             .collect();
@@ -284,7 +293,9 @@ pub fn export<'a>(objects: impl IntoIterator<Item = &'a str>) -> Export {
                     indicates.push((s.to_string(), t.to_string(), raw, value.clone()));
                 }
             }
-            Some("report") => reports.push(value),
+            // MVT reads reports only; an unpublished MISP event is a
+            // grouping, and names its indicators just as well.
+            Some("report" | "grouping") => reports.push(value),
             _ => {}
         }
     }
@@ -535,9 +546,17 @@ mod tests {
             ),
             (
                 "[network-traffic:dst_ref.type = 'ipv4-addr' AND network-traffic:dst_ref.value = '203.0.113.5' AND network-traffic:dst_port = 443]",
-                "not one comparison",
+                "must all hold together: network-traffic:dst_ref.type, network-traffic:dst_ref.value, network-traffic:dst_port",
             ),
-            ("[file:name = 'a' AND file:size = 3]", "not one comparison"),
+            (
+                "[file:name = 'a' AND file:size = 3]",
+                "must all hold together",
+            ),
+            (
+                "[network-traffic:dst_port = 443]",
+                "does not check network-traffic:dst_port",
+            ),
+            ("[file:name = 42]", "strings only"),
             (
                 "[network-traffic:dst_ref.type = 'ipv6-addr' AND network-traffic:dst_ref.value = '2001:db8::1']",
                 "IPv6",

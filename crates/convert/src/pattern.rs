@@ -77,8 +77,10 @@ pub(crate) struct Comparison {
     /// (`file:hashes.SHA-256`).
     pub path: String,
     pub operator: String,
-    /// The string literal, unescaped.
+    /// The literal: a string unescaped, or a number or boolean as written.
     pub value: String,
+    /// Whether the literal is a string.
+    pub quoted: bool,
 }
 
 /// How the comparisons of a simple pattern are joined.
@@ -89,10 +91,11 @@ pub(crate) enum Join {
 }
 
 /// A pattern of one observation expression whose comparisons compare a path
-/// with a string literal and are joined all by AND or all by OR, parentheses
-/// allowed: `[a = 'x' AND (b = 'y' AND c = 'z')]`. That covers every pattern
-/// the converters here write and most that feeds publish; anything else
-/// (qualifiers, several observations, numbers, mixed AND/OR) is `None`.
+/// with a string, number or boolean and are joined all by AND or all by OR,
+/// parentheses allowed: `[a = 'x' AND (b = 'y' AND c = 443)]`. That covers
+/// every pattern the converters here write and most that feeds publish;
+/// anything else (qualifiers, several observations, other literals, mixed
+/// AND/OR) is `None`.
 pub(crate) fn parse_simple(pattern: &str) -> Option<(Join, Vec<Comparison>)> {
     let mut lexer = Lexer {
         s: pattern.trim(),
@@ -109,11 +112,15 @@ pub(crate) fn parse_simple(pattern: &str) -> Option<(Join, Vec<Comparison>)> {
         }
         let path = lexer.path()?;
         let operator = lexer.operator()?;
-        let value = lexer.string()?;
+        let (value, quoted) = match lexer.peek_char()? {
+            '\'' => (lexer.string()?, true),
+            _ => (lexer.bare()?, false),
+        };
         comparisons.push(Comparison {
             path,
             operator,
             value,
+            quoted,
         });
         while depth > 0 && lexer.peek_char() == Some(')') {
             lexer.expect(')')?;
@@ -209,6 +216,22 @@ impl Lexer<'_> {
         Some(word)
     }
 
+    /// A number or boolean literal, as written.
+    fn bare(&mut self) -> Option<String> {
+        self.skip_space();
+        let rest = &self.s[self.at..];
+        let len = rest
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '.'))
+            .unwrap_or(rest.len());
+        let word = &rest[..len];
+        let number = word.parse::<f64>().is_ok();
+        if !(number || word == "true" || word == "false") {
+            return None;
+        }
+        self.at += len;
+        Some(word.to_string())
+    }
+
     /// A string literal, unescaped.
     fn string(&mut self) -> Option<String> {
         self.skip_space();
@@ -275,6 +298,12 @@ mod tests {
         assert_eq!(cmps[0].operator, "ISSUBSET");
         let (_, cmps) = parse_simple("[email-message:to_refs[*].value NOT LIKE 'x%']").unwrap();
         assert_eq!(cmps[0].operator, "NOT LIKE");
+        let (_, cmps) = parse_simple(
+            "[network-traffic:dst_port = 443 AND x509-certificate:is_self_signed = true]",
+        )
+        .unwrap();
+        assert_eq!((cmps[0].value.as_str(), cmps[0].quoted), ("443", false));
+        assert_eq!(cmps[1].value, "true");
     }
 
     #[test]
@@ -283,7 +312,8 @@ mod tests {
             "[a:b = 'x'] AND [c:d = 'y']",
             "[a:b = 'x'] WITHIN 5 SECONDS",
             "[a:b = 'x' AND c:d = 'y' OR e:f = 'z']",
-            "[network-traffic:dst_port = 443]",
+            "[network-traffic:dst_port = 0x1bb]",
+            "[file:name = b'aGk=']",
             "[a:b = 'unterminated]",
             "[(a:b = 'x']",
             "[a:b = 'x\\q']",

@@ -52,14 +52,26 @@ const SCHEMES: &[(&str, &str)] = &[
 
 /// The value with defanging undone.
 pub fn refang(value: &str) -> Cow<'_, str> {
-    let lower = value.to_ascii_lowercase();
+    // Every replacement starts with a bracket or a backslash, and every
+    // defanged scheme is followed by one of `:[(`: most values (a CSV of a
+    // million) have neither and are returned without a copy.
+    let head: String = value
+        .chars()
+        .take(8)
+        .collect::<String>()
+        .to_ascii_lowercase();
     let scheme = SCHEMES.iter().find(|(from, _)| {
-        lower.starts_with(from)
-            && matches!(lower[from.len()..].chars().next(), Some(':' | '[' | '('))
+        head.starts_with(from)
+            && matches!(value.as_bytes().get(from.len()), Some(b':' | b'[' | b'('))
     });
-    if scheme.is_none() && !REPLACEMENTS.iter().any(|(from, _)| lower.contains(from)) {
+    if scheme.is_none()
+        && !value
+            .bytes()
+            .any(|b| matches!(b, b'[' | b'(' | b'{' | b'\\'))
+    {
         return Cow::Borrowed(value);
     }
+    let lower = value.to_ascii_lowercase();
     let mut out = String::with_capacity(value.len());
     let mut at = 0;
     if let Some((from, to)) = scheme {
@@ -81,7 +93,11 @@ pub fn refang(value: &str) -> Cow<'_, str> {
         out.push(c);
         at += c.len_utf8();
     }
-    Cow::Owned(out)
+    if out == value {
+        Cow::Borrowed(value)
+    } else {
+        Cow::Owned(out)
+    }
 }
 
 #[cfg(test)]
