@@ -377,9 +377,11 @@ fn is_file_name(v: &str) -> bool {
     let known = FILE_EXTENSIONS.iter().any(|e| e.eq_ignore_ascii_case(ext));
     // A dotted name with a character no domain or address has
     // (`report (1).xyz`, `a~b.dat`), and an extension with a letter.
+    // (Letters of any script are not such characters: `naïve.example` is an
+    // internationalised domain, written in the wrong form, not a file.)
     let unlike_a_host = v
         .chars()
-        .any(|c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_')));
+        .any(|c| !(c.is_alphanumeric() || matches!(c, '.' | '-' | '_')));
     known || (unlike_a_host && ext.bytes().any(|b| b.is_ascii_alphabetic()) && !v.starts_with('.'))
 }
 
@@ -407,6 +409,8 @@ mod tests {
             ("SystemUpdate.apk", Some(Kind::FileName)),
             ("invoice 2026.pdf", Some(Kind::FileName)),
             ("report (1).xyz", Some(Kind::FileName)),
+            ("résumé.pdf", Some(Kind::FileName)),
+            ("naïve-résumé.example", None),
             ("payload.EXE", Some(Kind::FileName)),
             ("cdn-sync.example.net", Some(Kind::Domain)),
             ("xn--bcher-kva.example", Some(Kind::Domain)),

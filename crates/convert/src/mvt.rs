@@ -37,9 +37,9 @@
 //!   indicator per value.
 //!
 //! A rewritten indicator is a new object (a UUIDv5 of the original id and
-//! its pattern) that keeps the original's name, description and dates, so
-//! that the file never holds two versions of one id with different
-//! patterns. Everything else is reported with the reason, never dropped in
+//! its pattern) that keeps the original's name, description and dates and
+//! names the original in an external reference, so that the file never
+//! holds two versions of one id with different patterns. Everything else is reported with the reason, never dropped in
 //! silence: other operators (`ISSUBSET`, `LIKE` …), qualifiers, several
 //! observations, IPv6 addresses, other paths, ports, and values MVT's
 //! loader would change (a `'` or `\` it strips or reads twice, an `=` that
@@ -443,9 +443,15 @@ pub fn export<'a>(objects: impl IntoIterator<Item = &'a str>) -> Export {
     }
 }
 
-/// A copy of an indicator with another id and pattern.
+/// A copy of an indicator with another id and pattern, naming the original
+/// in an external reference (`source_name` `entente`).
 fn rewritten(original: &Value, id: &str, mvt_pattern: &str) -> String {
     let text = |k: &str| original.get(k).and_then(Value::as_str);
+    let source = Obj::empty()
+        .str("source_name", "entente")
+        .str("description", "rewritten for MVT from this indicator")
+        .opt_str("external_id", text("id"))
+        .finish();
     let mut obj = Obj::stix("indicator", id)
         .opt_str("created", text("created"))
         .opt_str("modified", text("modified"))
@@ -460,7 +466,7 @@ fn rewritten(original: &Value, id: &str, mvt_pattern: &str) -> String {
         let types: Vec<&str> = types.iter().filter_map(Value::as_str).collect();
         obj = obj.strs("indicator_types", &types);
     }
-    obj.finish()
+    obj.raws("external_references", &[source]).finish()
 }
 
 #[cfg(test)]
@@ -606,6 +612,10 @@ mod tests {
         // dated like the original, and left out of the report (MVT would
         // file it under the report rather than the malware).
         assert_eq!(objects[2]["pattern"], "[file:hashes.sha256 = 'ab']");
+        assert_eq!(
+            objects[2]["external_references"][0]["external_id"],
+            "indicator--33333333-3333-4333-8333-333333333333"
+        );
         assert_eq!(objects[3]["source_ref"], objects[2]["id"]);
         assert_eq!(objects[3]["created"], "2026-01-01T00:00:00.000Z");
         assert_eq!(

@@ -197,6 +197,7 @@ pub(crate) fn load(raw: &RawValue, default_created: Timestamp) -> Loaded {
     } else {
         value
     };
+    let value = values::as_misp_stores(&ty, &value);
     let to_ids = match a.to_ids.as_ref() {
         None | Some(Value::Null) => default_to_ids(&ty),
         Some(v) => match flag(Some(v)) {

@@ -1072,12 +1072,14 @@ fn x509(b: &mut Built, a: &Attr, relation: &str) -> Result<(), String> {
         },
         "validity-not-before" => b.timestamp(a, "validity_not_before")?,
         "validity-not-after" => b.timestamp(a, "validity_not_after")?,
-        "self_signed" => match super::flag(Some(&Value::String(a.value.clone()))) {
-            Some(yes) if b.main().set("is_self_signed", Prop::Bool(yes)) => {
-                b.cmp(a, format!("x509-certificate:is_self_signed = {yes}"));
+        "self_signed" | "is_self_signed" => {
+            match super::flag(Some(&Value::String(a.value.clone()))) {
+                Some(yes) if b.main().set("is_self_signed", Prop::Bool(yes)) => {
+                    b.cmp(a, format!("x509-certificate:is_self_signed = {yes}"));
+                }
+                _ => b.custom(a, relation),
             }
-            _ => b.custom(a, relation),
-        },
+        }
         _ => b.custom(a, relation),
     }
     Ok(())

@@ -8,6 +8,94 @@
 
 use crate::detect;
 
+/// A value as MISP stores it, for the types MISP rewrites on save (pymisp's
+/// `modifyBeforeValidation`): case, separators, phone and card numbers.
+/// Checks come later, per type; this only normalises.
+pub(crate) fn as_misp_stores(ty: &str, value: &str) -> String {
+    let lower = || value.to_ascii_lowercase();
+    match ty {
+        "md5"
+        | "sha1"
+        | "sha224"
+        | "sha256"
+        | "sha384"
+        | "sha512"
+        | "sha512/224"
+        | "sha512/256"
+        | "sha3-224"
+        | "sha3-256"
+        | "sha3-384"
+        | "sha3-512"
+        | "ja3-fingerprint-md5"
+        | "jarm-fingerprint"
+        | "hassh-md5"
+        | "hasshserver-md5"
+        | "hostname"
+        | "pehash"
+        | "authentihash"
+        | "vhash"
+        | "imphash"
+        | "telfhash"
+        | "tlsh"
+        | "anonymised"
+        | "cdhash"
+        | "email"
+        | "email-src"
+        | "email-dst"
+        | "target-email"
+        | "whois-registrant-email"
+        | "dom-hash"
+        | "onion-address" => lower(),
+        "domain" => lower().trim_end_matches('.').to_string(),
+        "domain|ip" | "hostname|port" => {
+            lower().replacen(':', "|", usize::from(ty == "hostname|port"))
+        }
+        "http-method" | "hex" | "weakness" => value.to_ascii_uppercase(),
+        "vulnerability" => {
+            let v = value.replace('\u{2013}', "-");
+            let source = v.split('-').next().unwrap_or("").to_ascii_lowercase();
+            if source == "cve" || source == "gcve" {
+                v.to_ascii_uppercase()
+            } else {
+                v
+            }
+        }
+        "cc-number" | "bin" => value.chars().filter(char::is_ascii_digit).collect(),
+        "iban" | "bic" => value
+            .chars()
+            .filter(char::is_ascii_alphanumeric)
+            .map(|c| c.to_ascii_uppercase())
+            .collect(),
+        "phone-number" | "prtn" | "whois-registrant-phone" => {
+            let v = match value.strip_prefix("00") {
+                Some(rest) => format!("+{rest}"),
+                None => value.to_string(),
+            };
+            v.replace("(0)", "")
+                .chars()
+                .filter(|c| *c == '+' || c.is_ascii_digit())
+                .collect()
+        }
+        "ip-src|port" | "ip-dst|port" if !value.contains('|') => {
+            // `203.0.113.5:443` and `[2001:db8::1]:443`, as MISP accepts them.
+            if let Some(rest) = value.strip_prefix('[')
+                && let Some((ip, port)) = rest.split_once(']')
+            {
+                format!("{ip}|{}", port.trim_start_matches(':'))
+            } else if value.matches(':').count() == 1 {
+                value.replacen(':', "|", 1)
+            } else {
+                value.to_string()
+            }
+        }
+        t if t.starts_with("filename|") => match value.split_once('|') {
+            Some((name, hash)) => format!("{name}|{}", hash.to_ascii_lowercase()),
+            None => value.to_string(),
+        },
+        _ => value.to_string(),
+    }
+}
+
 /// A hash algorithm as MISP names it, STIX names it, and what its values are.
 pub(crate) struct HashType {
     pub misp: &'static str,
@@ -292,6 +380,44 @@ pub(crate) fn split_pair<'v>(value: &'v str, ty: &str) -> Result<(&'v str, &'v s
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn values_are_rewritten_as_misp_stores_them() {
+        assert_eq!(
+            as_misp_stores("phone-number", "0044 (0)7700 900-123"),
+            "+447700900123"
+        );
+        assert_eq!(as_misp_stores("domain", "Evil.Example."), "evil.example");
+        assert_eq!(
+            as_misp_stores("hostname|port", "Relay.Example:443"),
+            "relay.example|443"
+        );
+        assert_eq!(
+            as_misp_stores("domain|ip", "A.Example|198.51.100.1"),
+            "a.example|198.51.100.1"
+        );
+        assert_eq!(
+            as_misp_stores("ip-dst|port", "203.0.113.5:443"),
+            "203.0.113.5|443"
+        );
+        assert_eq!(
+            as_misp_stores("ip-dst|port", "[2001:db8::1]:443"),
+            "2001:db8::1|443"
+        );
+        assert_eq!(
+            as_misp_stores("vulnerability", "cve\u{2013}2023-41064"),
+            "CVE-2023-41064"
+        );
+        assert_eq!(
+            as_misp_stores("iban", "de89 3704 0044 0532 0130 00"),
+            "DE89370400440532013000"
+        );
+        assert_eq!(
+            as_misp_stores("filename|sha1", "A.EXE|ABCDEF"),
+            "A.EXE|abcdef"
+        );
+        assert_eq!(as_misp_stores("ssdeep", "3:AbC:dEf"), "3:AbC:dEf");
+    }
 
     #[test]
     fn values_take_the_form_misp_stores() {
