@@ -472,7 +472,10 @@ impl<R: Read> Indicators<R> {
             .str("pattern", &pattern)
             .str("pattern_type", "stix")
             .str("pattern_version", "2.1")
-            .str("valid_from", &time::stamp(from));
+            .str(
+                "valid_from",
+                &valid_from.map_or_else(|| self.now.clone(), time::stamp),
+            );
         if let Some(until) = valid_until {
             obj = obj.str("valid_until", &time::stamp(until));
         }

@@ -40,7 +40,11 @@ pub enum Format {
 pub fn resolve(args: &Args) -> anyhow::Result<Vec<Format>> {
     let formats: Vec<Format> = match args.format {
         Some(f) => vec![f; args.files.len()],
-        None => args.files.iter().map(|f| sniff(f)).collect::<anyhow::Result<_>>()?,
+        None => args
+            .files
+            .iter()
+            .map(|f| sniff(f))
+            .collect::<anyhow::Result<_>>()?,
     };
     if !args.columns.is_empty() && !formats.contains(&Format::Csv) {
         bail!("--column maps CSV columns, and no input is CSV (name it *.csv or use --format csv)");
