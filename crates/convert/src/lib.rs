@@ -14,8 +14,10 @@
 //!
 //! Nothing here decides whether an object may be stored: what comes out goes
 //! through the same validation and ingest path as any STIX input. What a
-//! converter does promise is stable identifiers, so that importing the same
-//! input twice finds duplicates instead of minting new objects.
+//! converter does promise is stable identifiers: the same MISP events give
+//! the same objects (duplicates when imported again), and a CSV row's
+//! indicator keeps its id from one import to the next (a new version,
+//! stamped with the import time), instead of minting new objects.
 
 pub mod csv;
 pub mod misp;
