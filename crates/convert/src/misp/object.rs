@@ -573,16 +573,15 @@ fn build(cx: &mut EventCtx, uuid: &str, name: &str, attrs: &[Attr]) -> Option<Bu
                 .props
                 .insert(0, ("is_multipart".into(), Prop::Bool(multipart)));
         }
-        "ip-port" | "network-connection" => {
-            if !built.main().has("protocols") {
-                let family = built
-                    .scos
-                    .iter()
-                    .find(|s| s.ty == "ipv4-addr" || s.ty == "ipv6-addr")
-                    .map(|s| if s.ty == "ipv4-addr" { "ipv4" } else { "ipv6" });
-                let protocols = vec![family.unwrap_or("tcp").to_string()];
-                built.main().set("protocols", Prop::Strs(protocols));
-            }
+        // STIX requires protocols: the address family, as misp-stix writes.
+        "ip-port" | "network-connection" if !built.main().has("protocols") => {
+            let family = built
+                .scos
+                .iter()
+                .find(|s| s.ty == "ipv4-addr" || s.ty == "ipv6-addr")
+                .map(|s| if s.ty == "ipv4-addr" { "ipv4" } else { "ipv6" });
+            let protocols = vec![family.unwrap_or("tcp").to_string()];
+            built.main().set("protocols", Prop::Strs(protocols));
         }
         "registry-key" => {
             if !registry_value.is_empty() {

@@ -169,7 +169,7 @@ pub fn import(
             }
             Format::Misp => {
                 let bytes = read_input(file)?;
-                let events = convert::misp::read(&bytes).with_context(|| format!("{name}"))?;
+                let events = convert::misp::read(&bytes).with_context(|| name.clone())?;
                 let converted: Vec<convert::misp::Converted> = events.iter().collect();
                 let total = converted.iter().map(|c| c.objects.len()).sum();
                 let bar = progress(total, args.quiet, "importing");
@@ -205,8 +205,7 @@ pub fn import(
                     let size = f.metadata().ok().map(|m| m.len());
                     (Box::new(f), size)
                 };
-                let mut rows =
-                    convert::csv::read(input, options).with_context(|| format!("{name}"))?;
+                let mut rows = convert::csv::read(input, options).with_context(|| name.clone())?;
                 let bar = byte_progress(size, args.quiet);
                 let mut i = 0;
                 let mut indicators = 0u64;
@@ -365,7 +364,7 @@ fn byte_progress(size: Option<u64>, quiet: bool) -> ProgressBar {
     if quiet {
         return ProgressBar::hidden();
     }
-    let bar = match size {
+    match size {
         Some(len) => {
             let bar = ProgressBar::new(len);
             bar.set_style(
@@ -385,6 +384,5 @@ fn byte_progress(size: Option<u64>, quiet: bool) -> ProgressBar {
             );
             bar
         }
-    };
-    bar
+    }
 }
