@@ -128,6 +128,7 @@ pub fn import(
         strict: args.strict,
         held: Vec::new(),
         batch: None,
+        closed: false,
     };
 
     let (tx, rx) = mpsc::sync_channel::<Batch>(2);
@@ -162,7 +163,10 @@ pub fn import(
                 })?;
                 let bar = progress(env.objects.len(), args.quiet, "importing");
                 for (i, raw) in env.objects.iter().enumerate() {
-                    feed.object(&name, i, raw.get(), || format!("object {i}"), sink)?;
+                    if feed.closed {
+                        break;
+                    }
+                    feed.object(&name, i, raw.get(), || format!("object {i}"), sink);
                     bar.inc(1);
                 }
                 bar.finish_and_clear();
@@ -179,8 +183,11 @@ pub fn import(
                         feed.error(&name, i, e.to_string());
                     }
                     for o in event.objects {
+                        if feed.closed {
+                            break;
+                        }
                         let origin = o.origin;
-                        feed.object(&name, i, &o.stix.json, || origin.to_string(), sink)?;
+                        feed.object(&name, i, &o.stix.json, || origin.to_string(), sink);
                         i += 1;
                         bar.inc(1);
                     }
@@ -210,6 +217,9 @@ pub fn import(
                 let mut i = 0;
                 let mut indicators = 0u64;
                 while let Some(row) = rows.next() {
+                    if feed.closed {
+                        break;
+                    }
                     match row {
                         Ok(row) => {
                             let line = row.line;
@@ -219,7 +229,7 @@ pub fn import(
                                 &row.indicator.json,
                                 || format!("line {line}"),
                                 sink,
-                            )?;
+                            );
                             indicators += 1;
                         }
                         Err(e) => feed.error(&name, i, e.to_string()),
@@ -233,7 +243,10 @@ pub fn import(
                 bar.finish_and_clear();
             }
         }
-        feed.flush(sink)?;
+        feed.flush(sink);
+        if feed.closed {
+            break;
+        }
     }
 
     let held = std::mem::take(&mut feed.held);
@@ -272,6 +285,9 @@ struct Feed<'a> {
     /// Batches held back until the end (strict mode).
     held: Vec<Batch>,
     batch: Option<Batch>,
+    /// The writer stopped (its error is what joining it returns): reading
+    /// further is pointless.
+    closed: bool,
 }
 
 impl Feed<'_> {
@@ -283,7 +299,7 @@ impl Feed<'_> {
         json: &str,
         origin: impl FnOnce() -> String,
         sink: Option<&mpsc::SyncSender<Batch>>,
-    ) -> anyhow::Result<()> {
+    ) {
         match self.validator.validate_str(index, json) {
             Ok(object) => {
                 let batch = self.batch.get_or_insert_with(|| Batch {
@@ -296,7 +312,7 @@ impl Feed<'_> {
                 batch.indices.push(index);
                 batch.origins.push(origin());
                 if batch.objects.len() == BATCH {
-                    self.flush(sink)?;
+                    self.flush(sink);
                 }
             }
             Err(r) => {
@@ -306,7 +322,6 @@ impl Feed<'_> {
                     .push((file.to_string(), index, r.id, why));
             }
         }
-        Ok(())
     }
 
     /// A record the converter could not convert.
@@ -316,18 +331,15 @@ impl Feed<'_> {
             .push((file.to_string(), index, None, why));
     }
 
-    fn flush(&mut self, sink: Option<&mpsc::SyncSender<Batch>>) -> anyhow::Result<()> {
+    fn flush(&mut self, sink: Option<&mpsc::SyncSender<Batch>>) {
         let Some(batch) = self.batch.take() else {
-            return Ok(());
+            return;
         };
         match sink {
-            Some(tx) => tx
-                .send(batch)
-                .map_err(|_| anyhow::anyhow!("the storage thread failed"))?,
+            Some(tx) => self.closed = tx.send(batch).is_err(),
             None if self.strict => self.held.push(batch),
             None => {}
         }
-        Ok(())
     }
 }
 
