@@ -682,7 +682,9 @@ pub(crate) fn convert(cx: &mut EventCtx, raw: &RawValue) {
         Err(why) => return cx.error(record, why),
     };
     let id = emit(cx, &record, &a, &tags, &markings, mapped);
-    cx.stands_for.insert(a.uuid.clone(), id.clone());
+    if cx.tracks_references {
+        cx.stands_for.insert(a.uuid.clone(), id.clone());
+    }
     for g in &a.galaxies {
         for target in galaxy::convert(cx, g, a.created) {
             let kind = galaxy::relationship_type(&id, &target);

@@ -387,8 +387,10 @@ pub(crate) struct EventCtx {
     /// Galaxy clusters already converted: cluster uuid → STIX id.
     pub clusters: HashMap<String, String>,
     /// MISP attribute and object uuids → the STIX object standing for them
-    /// (indicator first), for object references.
+    /// (indicator first), for object references; kept only when the event
+    /// has objects (only objects refer to other records).
     pub stands_for: HashMap<String, String>,
+    pub tracks_references: bool,
 }
 
 impl EventCtx {
@@ -556,6 +558,7 @@ fn convert_event(raw: &RawValue, out: &mut Converted) {
         refs: Vec::new(),
         clusters: HashMap::new(),
         stands_for: HashMap::new(),
+        tracks_references: e.objects.as_ref().is_some_and(|o| !o.is_empty()),
     };
 
     // The event's galaxies are read first: their tags are not labels.

@@ -93,7 +93,28 @@ struct Batch {
     /// The position of each object in its file, increasing (kept when the
     /// objects go to the writer).
     indices: Vec<usize>,
-    origins: Vec<String>,
+    origins: Vec<Source>,
+}
+
+/// Where an object came from, kept as is and written out only for the
+/// objects the node refuses: formatting one per object would cost more than
+/// a million-row import can spare.
+enum Source {
+    /// Position in a STIX input.
+    Object(usize),
+    /// Line of a CSV row.
+    Line(u64),
+    Misp(convert::misp::Origin),
+}
+
+impl std::fmt::Display for Source {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Source::Object(i) => write!(f, "object {i}"),
+            Source::Line(l) => write!(f, "line {l}"),
+            Source::Misp(o) => o.fmt(f),
+        }
+    }
 }
 
 /// Converts, validates and ingests `args.files` (`formats` given per file).
@@ -166,7 +187,7 @@ pub fn import(
                     if feed.closed {
                         break;
                     }
-                    feed.object(&name, i, raw.get(), || format!("object {i}"), sink);
+                    feed.object(&name, i, raw.get(), Source::Object(i), sink);
                     bar.inc(1);
                 }
                 bar.finish_and_clear();
@@ -174,11 +195,11 @@ pub fn import(
             Format::Misp => {
                 let bytes = read_input(file)?;
                 let events = convert::misp::read(&bytes).with_context(|| name.clone())?;
-                let converted: Vec<convert::misp::Converted> = events.iter().collect();
-                let total = converted.iter().map(|c| c.objects.len()).sum();
-                let bar = progress(total, args.quiet, "importing");
+                // Event by event, so that converting one overlaps with
+                // storing the previous ones on the writer thread.
+                let bar = event_progress(events.len(), args.quiet);
                 let mut i = 0;
-                for event in converted {
+                for event in events.iter() {
                     for e in event.errors {
                         feed.error(&name, i, e.to_string());
                     }
@@ -186,11 +207,11 @@ pub fn import(
                         if feed.closed {
                             break;
                         }
-                        let origin = o.origin;
-                        feed.object(&name, i, &o.stix.json, || origin.to_string(), sink);
+                        feed.object(&name, i, &o.stix.json, Source::Misp(o.origin), sink);
                         i += 1;
-                        bar.inc(1);
                     }
+                    bar.inc(1);
+                    bar.set_message(format!("{i} objects"));
                 }
                 bar.finish_and_clear();
             }
@@ -223,13 +244,7 @@ pub fn import(
                     match row {
                         Ok(row) => {
                             let line = row.line;
-                            feed.object(
-                                &name,
-                                i,
-                                &row.indicator.json,
-                                || format!("line {line}"),
-                                sink,
-                            );
+                            feed.object(&name, i, &row.indicator.json, Source::Line(line), sink);
                             indicators += 1;
                         }
                         Err(e) => feed.error(&name, i, e.to_string()),
@@ -297,7 +312,7 @@ impl Feed<'_> {
         file: &str,
         index: usize,
         json: &str,
-        origin: impl FnOnce() -> String,
+        origin: Source,
         sink: Option<&mpsc::SyncSender<Batch>>,
     ) {
         match self.validator.validate_str(index, json) {
@@ -310,13 +325,13 @@ impl Feed<'_> {
                 });
                 batch.objects.push((index, object));
                 batch.indices.push(index);
-                batch.origins.push(origin());
+                batch.origins.push(origin);
                 if batch.objects.len() == BATCH {
                     self.flush(sink);
                 }
             }
             Err(r) => {
-                let why = format!("{}: {}", origin(), r.message());
+                let why = format!("{origin}: {}", r.message());
                 self.summary
                     .refused
                     .push((file.to_string(), index, r.id, why));
@@ -370,6 +385,19 @@ impl Batch {
     fn objects_index(&self, index: usize) -> Option<usize> {
         self.indices.binary_search(&index).ok()
     }
+}
+
+fn event_progress(events: usize, quiet: bool) -> ProgressBar {
+    if quiet {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(events as u64);
+    bar.set_style(
+        ProgressStyle::with_template("importing [{bar:40}] {pos}/{len} events  {msg}  eta {eta}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    bar
 }
 
 fn byte_progress(size: Option<u64>, quiet: bool) -> ProgressBar {
