@@ -495,3 +495,53 @@ fn mvt_export_holds_what_mvt_reads_and_names_what_it_cannot() {
     );
     assert!(objects.iter().any(|o| o["type"] == "report"));
 }
+
+#[test]
+fn a_tlp_red_misp_event_needs_named_recipients_like_any_red_object() {
+    let node = Node::init();
+    node.ok(&["org", "create", "Civic Helpdesk"]);
+    node.ok(&[
+        "user",
+        "create",
+        "--org",
+        "Civic Helpdesk",
+        "--role",
+        "analyst",
+        "hugo",
+    ]);
+    let c = node.collection("Red");
+    let event = write(
+        &node,
+        "red.json",
+        green_event().replace("tlp:green", "tlp:red"),
+    );
+    let out = node.cli(&["import", "--collection", &c, &event, "-q"]);
+    assert_eq!(out.status.code(), Some(1));
+    let summary = text(&out.stdout);
+    // Only the attribute tagged tlp:clear is stored: it keeps its own level.
+    assert!(
+        summary.starts_with("stored 1, duplicates 0, rejected 6"),
+        "{summary}"
+    );
+    assert!(
+        summary.contains(
+            "event 5d1b2f3a-8c4e-4b6a-9d7e-1f2a3b4c5d6e, attribute 7f3d4b5c-ae60-4d8c-9f90-3b4c5d6e7f80 (domain): object 1: TLP:RED objects need named recipients"
+        ),
+        "{summary}"
+    );
+    let out = node.cli(&[
+        "import",
+        "--collection",
+        &c,
+        &event,
+        "--recipient-user",
+        "Civic Helpdesk/hugo",
+        "-q",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let summary = text(&out.stdout);
+    assert!(
+        summary.starts_with("stored 6, duplicates 1, rejected 0"),
+        "{summary}"
+    );
+}
