@@ -128,9 +128,10 @@ pub fn import(
 ) -> anyhow::Result<Summary> {
     let service = site.service()?;
     let validator = site::validator();
-    let columns = match args.columns.is_empty() {
-        true => convert::csv::ColumnSpec::FromHeader,
-        false => convert::csv::ColumnSpec::parse(&args.columns.join(","))?,
+    let columns = if args.columns.is_empty() {
+        convert::csv::ColumnSpec::FromHeader
+    } else {
+        convert::csv::ColumnSpec::parse(&args.columns.join(","))?
     };
     let now = store::now();
     // STIX wants milliseconds; the converter prints what it is given.
