@@ -58,11 +58,22 @@
 //!   `to_refs[*]`), a CIDR block is matched with `ISSUBSET`, abbreviated
 //!   registry hives are written out (`HKEY_LOCAL_MACHINE`), TLSH digests
 //!   with the current `T1` prefix are accepted.
+//! - **Galaxies of a `to_ids` attribute** are what its indicator `indicates`
+//!   (misp-stix, having observed data for every attribute, relates them to
+//!   the observed data with `related-to`); object references start from the
+//!   object's indicator when it has one.
+//! - **A file object's `mimetype`** (the relation MISP's template defines)
+//!   is the file's `mime_type`; misp-stix's table says `mime-type` and writes
+//!   `x_misp_mimetype`.
 //! - **Not converted**: sightings, event reports, analyst notes and opinions,
 //!   attachment payloads (a sample is its hash), unmapped galaxies (their tag
 //!   stays a label instead of an `x-misp-galaxy-cluster`), country and region
 //!   galaxies (labels), deleted records (skipped), `sha512/224` and
 //!   `sha512/256` (no STIX hash name: `x-misp-attribute`).
+//!
+//! Values are first rewritten the way MISP stores them (pymisp's
+//! `modifyBeforeValidation`: case, separators, refanging), so that a
+//! hand-written event converts like the same event exported by MISP.
 //!
 //! # Errors
 //!
