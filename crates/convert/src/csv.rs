@@ -30,7 +30,7 @@
 //!
 //! # Values
 //!
-//! Each value is refanged ([`crate::refang`]), its kind taken from the type
+//! Each value is refanged ([`crate::refang()`]), its kind taken from the type
 //! column or detected ([`crate::Kind`]), checked and normalised for that kind
 //! (domains, e-mail addresses and hashes lowercased, IPv6 in RFC 5952 form).
 //! A row that cannot become an indicator is an error naming its line; the
