@@ -63,9 +63,10 @@ class Node:
         return entente(self.path, "import", "--collection", self.collection, "--quiet", *args, **kwargs)
 
     def export(self, *args):
-        """The objects of the collection (operator export)."""
+        """The objects imported into the collection (operator export), without
+        the `x-entente-manifest` objects in which the node signs them."""
         out = ok(self.path, "export", "--collection", self.collection, *args)
-        return json.loads(out.stdout)["objects"]
+        return [o for o in json.loads(out.stdout)["objects"] if o["type"] != "x-entente-manifest"]
 
 
 def summary_counts(stdout):

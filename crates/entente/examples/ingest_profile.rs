@@ -5,35 +5,40 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use store::{ApiRoot, NewCollection, SqliteOptions, SqliteStore, Store};
-
 fn main() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let store =
-        SqliteStore::open(dir.path().join("p.db"), SqliteOptions::default()).expect("store");
-    store
-        .create_api_root(&ApiRoot {
+    let validator = stix::Validator::new()
+        .with_pattern_check(Arc::new(patterning::StixPatternCheck::default()));
+    let node = node::Node::open(
+        &node::Database::Sqlite {
+            path: dir.path().join("p.db"),
+            options: node::SqliteOptions::default(),
+        },
+        validator,
+    )
+    .expect("node");
+    let operator = sharing::Principal::operator();
+    node.create_api_root(
+        &operator,
+        &node::ApiRoot {
             path: "api1".into(),
             title: "p".into(),
             description: None,
             max_content_length: 1 << 30,
-        })
-        .expect("root");
-    let c = store
-        .create_collection(&NewCollection {
-            id: "0c9e4b7a-3f21-4d58-8a6e-2b1f9d7c5e43".into(),
-            api_root: "api1".into(),
-            title: "p".into(),
-            description: None,
-            alias: None,
-            owner: sharing::Owner::Node,
-            default_tlp: Some(sharing::Tlp::Green),
-            public: false,
-        })
+        },
+    )
+    .expect("root");
+    let c = node
+        .create_collection(
+            &operator,
+            node::CollectionRequest {
+                title: "p".into(),
+                id: Some("0c9e4b7a-3f21-4d58-8a6e-2b1f9d7c5e43".into()),
+                default_tlp: Some(sharing::Tlp::Green),
+                ..Default::default()
+            },
+        )
         .expect("collection");
-    let validator = stix::Validator::new()
-        .with_pattern_check(Arc::new(patterning::StixPatternCheck::default()));
-    let node = node::Node::new(Arc::new(store), validator).expect("node");
     let principal = sharing::Principal::operator();
     let count: usize = std::env::var("ENVELOPES")
         .ok()

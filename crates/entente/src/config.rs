@@ -20,6 +20,23 @@ pub struct Config {
     pub server: Server,
     pub taxii: Taxii,
     pub database: Database,
+    pub federation: Federation,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Federation {
+    /// Seconds between two runs of a peer's pulls and pushes while `serve`
+    /// runs (failures wait longer, up to five minutes).
+    pub interval_seconds: u64,
+}
+
+impl Default for Federation {
+    fn default() -> Self {
+        Federation {
+            interval_seconds: 2,
+        }
+    }
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize)]
@@ -167,6 +184,9 @@ impl Config {
         if self.taxii.default_page_size == 0 || self.taxii.max_page_size == 0 {
             bail!("taxii.default_page_size and taxii.max_page_size must be at least 1");
         }
+        if self.federation.interval_seconds == 0 || self.federation.interval_seconds > 86_400 {
+            bail!("federation.interval_seconds must be between 1 and 86400");
+        }
         if self.taxii.status_retention_hours < 24 {
             bail!("taxii.status_retention_hours must be at least 24 (TAXII clients rely on a day)");
         }
@@ -211,20 +231,20 @@ impl Config {
     }
 
     /// What `serve` allows each client: connections, timeouts, writes.
-    pub fn connection_limits(&self) -> taxii::ConnectionLimits {
+    pub fn connection_limits(&self) -> entente_http::ConnectionLimits {
         let server = &self.server;
-        taxii::ConnectionLimits {
+        entente_http::ConnectionLimits {
             max_connections: server.max_connections,
             header_timeout: Duration::from_secs(server.header_timeout_seconds),
             body_idle_timeout: Duration::from_secs(server.body_timeout_seconds),
             write_stall_timeout: Duration::from_secs(server.write_timeout_seconds),
             writes_per_token: server.writes_per_token,
-            ..taxii::ConnectionLimits::default()
+            ..entente_http::ConnectionLimits::default()
         }
     }
 
-    pub fn taxii_config(&self) -> taxii::TaxiiConfig {
-        taxii::TaxiiConfig {
+    pub fn http_config(&self) -> entente_http::HttpConfig {
+        entente_http::HttpConfig {
             title: self.taxii.title.clone(),
             description: self.taxii.description.clone(),
             contact: self.taxii.contact.clone(),

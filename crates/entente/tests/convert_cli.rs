@@ -30,12 +30,63 @@ fn write(node: &Node, name: &str, content: impl AsRef<[u8]>) -> String {
     path.display().to_string()
 }
 
-/// Every object of a collection, exported by the operator.
-fn exported(node: &Node, collection: &str) -> Vec<Value> {
+/// Every object of a collection, exported by the operator: what was
+/// imported, and the manifests in which the node signed it.
+fn exported_all(node: &Node, collection: &str) -> Vec<Value> {
     let out = node.cli(&["export", "--collection", collection]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let bundle: Value = serde_json::from_slice(&out.stdout).unwrap();
     bundle["objects"].as_array().unwrap().clone()
+}
+
+fn is_manifest(o: &Value) -> bool {
+    o["type"] == "x-entente-manifest"
+}
+
+/// What was imported into a collection, without the node's manifests.
+fn exported(node: &Node, collection: &str) -> Vec<Value> {
+    let mut objects = exported_all(node, collection);
+    objects.retain(|o| !is_manifest(o));
+    objects
+}
+
+/// The fingerprint of the node's signing key.
+fn node_key(node: &Node) -> String {
+    let out = node.cli(&["node", "keys"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    text(&out.stdout)
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_string()
+}
+
+/// Checks offline (`entente verify`) that the node signed every object of
+/// `collection`, as it signs a STIX import: returns how many it verified.
+fn verified_by_the_node(node: &Node, collection: &str) -> usize {
+    let export = node.path().join(format!("{collection}.signed.json"));
+    node.ok(&[
+        "export",
+        "--collection",
+        collection,
+        "-o",
+        export.to_str().unwrap(),
+    ]);
+    let out = node.cli(&["verify", export.to_str().unwrap(), "--key", &node_key(node)]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    let counts = text(&out.stderr);
+    let (verified, rest) = counts
+        .trim()
+        .split_once(" verified, ")
+        .unwrap_or_else(|| panic!("{counts}"));
+    assert_eq!(rest, "0 not verified", "{counts}");
+    verified.parse().unwrap()
 }
 
 fn by_id<'a>(objects: &'a [Value], id: &str) -> &'a Value {
@@ -66,6 +117,8 @@ fn misp_events_import_with_misp_ids_and_importing_again_finds_duplicates() {
         .unwrap_or_else(|| panic!("{summary}"));
     let objects = exported(&node, &c);
     assert_eq!(objects.len(), stored, "{summary}");
+    // Converted objects are signed after the import, like a STIX import.
+    assert_eq!(verified_by_the_node(&node, &c), stored, "{summary}");
     // misp-stix's ids: the attribute's uuid, the event's uuid.
     let sha256 = by_id(&objects, "indicator--20508c74-19a8-4460-9b6a-f5b8b39520b6");
     assert_eq!(
@@ -167,7 +220,7 @@ fn bad_misp_records_are_named_and_everything_else_is_stored() {
         "{}",
         text(&out.stderr)
     );
-    assert!(exported(&node, &strict).is_empty());
+    assert!(exported_all(&node, &strict).is_empty());
 }
 
 /// A MISP event tagged TLP:GREEN whose attributes are mostly untagged.
@@ -233,27 +286,36 @@ fn untagged_misp_records_take_the_events_tlp_on_every_read() {
     let ana = node.ok(&["token", "create", "--user", "National CERT/ana"]);
     let server = node.serve();
     let url = server.url(&format!("/api1/collections/{public}/objects/"));
-    let ids_of = |reply: Reply| -> Vec<String> {
+    // The ids a reader receives, and what the manifests it receives list.
+    let ids_of = |reply: Reply| -> (Vec<String>, Vec<String>) {
         assert_eq!(reply.status, 200, "{}", reply.body);
-        let mut ids: Vec<String> = reply.json()["objects"]
-            .as_array()
-            .map(|a| {
-                a.iter()
-                    .map(|o| o["id"].as_str().unwrap().to_string())
-                    .collect()
-            })
-            .unwrap_or_default();
+        let objects = reply.json()["objects"].as_array().cloned();
+        let (mut ids, mut signed) = (Vec::new(), Vec::new());
+        for o in objects.unwrap_or_default() {
+            if is_manifest(&o) {
+                for e in o["entries"].as_array().unwrap() {
+                    signed.push(e["object_ref"].as_str().unwrap().to_string());
+                }
+            } else {
+                ids.push(o["id"].as_str().unwrap().to_string());
+            }
+        }
         ids.sort();
-        ids
+        signed.sort();
+        (ids, signed)
     };
     // An anonymous reader of a CLEAR collection sees the one attribute
     // tagged tlp:clear: the untagged ones, their SCOs and the report are
-    // the event's GREEN, not the collection's CLEAR.
+    // the event's GREEN, not the collection's CLEAR. The node's manifest
+    // for that audience lists that one object and nothing it may not see.
+    let (anonymous, signed) = ids_of(get_with(&url, &[("Accept", TAXII)]));
     assert_eq!(
-        ids_of(get_with(&url, &[("Accept", TAXII)])),
+        anonymous,
         ["indicator--8a4e5c6d-bf71-4e9d-a0a1-4c5d6e7f8091"]
     );
-    let member = ids_of(get(&url, &ana));
+    assert_eq!(signed, anonymous);
+    let (member, signed) = ids_of(get(&url, &ana));
+    assert_eq!(signed, member);
     for id in [
         "indicator--7f3d4b5c-ae60-4d8c-9f90-3b4c5d6e7f80",
         "observed-data--9b5f6d7e-c082-4fae-b1b2-5d6e7f8091a2",
@@ -332,7 +394,10 @@ fn csv_with_bom_crlf_quotes_and_defanged_values_imports_and_bad_rows_are_named()
         "{}",
         text(&out.stderr)
     );
-    assert!(exported(&node, &strict).is_empty());
+    assert!(exported_all(&node, &strict).is_empty());
+    // What the first import stored is signed, rejections notwithstanding,
+    // as a STIX import is.
+    assert_eq!(verified_by_the_node(&node, &c), 5);
 }
 
 #[test]
@@ -494,6 +559,9 @@ fn mvt_export_holds_what_mvt_reads_and_names_what_it_cannot() {
             .any(|o| o["type"] == "malware" && o["name"] == "Nightjar")
     );
     assert!(objects.iter().any(|o| o["type"] == "report"));
+    // The node's manifests are in the collection, not in MVT's file.
+    assert!(exported_all(&node, &c).iter().any(is_manifest));
+    assert!(!objects.iter().any(is_manifest));
 }
 
 #[test]

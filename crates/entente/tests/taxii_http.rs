@@ -283,15 +283,37 @@ fn a_mixed_envelope_stores_the_valid_objects_and_reports_the_rest() {
         "{message}"
     );
 
-    // Unreadable envelopes store nothing.
-    assert_eq!(post(&objects, &node.admin, "{\"objects\": [").status, 422);
+    // Unreadable envelopes store nothing: a body that is not JSON is a bad
+    // request (400); JSON that is not an envelope is unprocessable (422): a
+    // bare array or a single object is not one (a bundle carries its
+    // objects as an envelope does, and the stix2 library sends bundles).
+    assert_eq!(
+        post(&objects, &node.admin, "{\"objects\": [ {\"type\": ").status,
+        400
+    );
     assert_eq!(post(&objects, &node.admin, "{\"objects\": []}").status, 422);
+    let bare = post(&objects, &node.admin, "[1, 2, 3]");
+    assert_eq!(bare.status, 422);
+    assert!(
+        bare.json()["description"]
+            .as_str()
+            .unwrap()
+            .contains("TAXII 2.1 envelope")
+    );
+    let bundle = format!(
+        r#"{{"type":"bundle","id":"bundle--00000000-0000-4000-8000-000000000001","objects":[{}]}}"#,
+        indicator(9, "2020-01-01T00:00:00.000Z")
+    );
+    assert_eq!(post(&objects, &node.admin, &bundle).status, 202);
+    let single = indicator(10, "2020-01-01T00:00:00.000Z");
+    assert_eq!(post(&objects, &node.admin, &single).status, 422);
     assert_eq!(
         get(&objects, &node.admin).json()["objects"]
             .as_array()
             .unwrap()
             .len(),
-        1
+        2,
+        "indicator 1, and indicator 9 from the bundle"
     );
 }
 
@@ -569,6 +591,8 @@ fn next_cursors_survive_restarts_and_work_across_processes() {
             .iter()
             .map(|o| o["id"].as_str().unwrap().to_string()),
     );
+    // The node's signed manifest of these objects joins them as it is written.
+    ids.retain(|id| !id.starts_with("x-entente-manifest--"));
     let expected: Vec<String> = (0..25).map(|n| format!("indicator--{}", uuid(n))).collect();
     assert_eq!(ids, expected);
 

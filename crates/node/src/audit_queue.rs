@@ -41,7 +41,7 @@ impl AuditQueue {
     /// Queues an entry (written synchronously if the thread could not start).
     pub(crate) fn push(&self, store: &dyn Store, entry: AuditEntry) -> store::Result<()> {
         if self.thread.is_none() {
-            return store.append_audit(&entry);
+            return store.append_audit_batch(std::slice::from_ref(&entry));
         }
         let mut pending = self.queue.pending.lock().unwrap_or_else(|p| p.into_inner());
         pending.0.push(entry);

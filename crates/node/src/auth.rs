@@ -47,6 +47,14 @@ impl Node {
 
     /// The principal a stored token stands for.
     pub fn principal_of(&self, record: &TokenRecord) -> Result<Principal> {
+        let principal = self.unbounded_principal_of(record)?;
+        Ok(match record.max_tlp {
+            Some(ceiling) => principal.with_ceiling(ceiling),
+            None => principal,
+        })
+    }
+
+    fn unbounded_principal_of(&self, record: &TokenRecord) -> Result<Principal> {
         if record.admin {
             return Ok(Principal::node_admin(record.id));
         }
@@ -60,7 +68,11 @@ impl Node {
             )
         });
         Ok(match &record.user {
-            Some(user) => Principal::user(record.id, self.member(user)?, grants),
+            // A user's token with collections named is narrowed to them.
+            Some(user) if !record.grants.is_empty() => {
+                Principal::user(record.id, self.member(user)?).scoped_to(grants)
+            }
+            Some(user) => Principal::user(record.id, self.member(user)?),
             None => Principal::service(record.id, grants),
         })
     }
@@ -83,8 +95,14 @@ impl Node {
 
     /// The principal of a user acting at the node's console (CLI import and
     /// export `--as`), without a token.
+    pub fn principal_named(&self, path: &str) -> Result<Principal> {
+        let user = self.user_named(path)?;
+        self.user_principal(&user)
+    }
+
+    /// The principal of a user acting at the node's console, without a token.
     pub fn user_principal(&self, user: &User) -> Result<Principal> {
-        let mut p = Principal::user(0, self.member(user)?, []);
+        let mut p = Principal::user(0, self.member(user)?);
         p.token_id = None;
         Ok(p)
     }

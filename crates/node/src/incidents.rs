@@ -11,30 +11,19 @@
 //! it exactly as to any other object; only the reporting organisation's own
 //! users may share, since the export goes out as that organisation's.
 
-use std::sync::Arc;
-
 use jiff::Timestamp;
 use reporting::stix_export::{ENTENTE_IDENTITY_ID, ExportOptions, export_bundle};
-use reporting::{
-    Assessment, DeadlineStatus, FieldError, Incident, InvalidRecord, Moment, RuleSet, Tlp,
-};
+use reporting::{Assessment, DeadlineStatus, FieldError, Incident, InvalidRecord, Moment, Tlp};
 use serde::Serialize;
 use serde_json::Value;
 use sharing::Principal;
 use sharing::recipients::NamedRecipients;
 use store::{
-    Collection, IncidentStore, NewIncident, NewSubmission, RecordChange, StoreError,
-    StoredIncident, SubmissionRecord,
+    Collection, NewIncident, NewSubmission, RecordChange, StoreError, StoredIncident,
+    SubmissionRecord,
 };
 
 use crate::{Need, Node, NodeError, Outcome};
-
-/// Where incidents are kept and the rules they are assessed with.
-#[derive(Clone)]
-pub(crate) struct IncidentDesk {
-    store: Arc<dyn IncidentStore>,
-    rules: Arc<RuleSet>,
-}
 
 /// Why an incident use case failed.
 #[derive(Debug, thiserror::Error)]
@@ -275,11 +264,6 @@ fn stix_timestamp(m: Moment) -> stix::Timestamp {
     stix::Timestamp::from_micros(m.0.as_microsecond())
 }
 
-/// STIX timestamps as the export writes them: milliseconds.
-fn stix_time(t: stix::Timestamp) -> String {
-    t.format_with_precision(3)
-}
-
 fn record_json(text: &str) -> Value {
     serde_json::from_str(text).unwrap_or_else(|_| Value::String(text.to_string()))
 }
@@ -332,22 +316,16 @@ fn firmed(before: &Assessment, after: &Assessment) -> Vec<FirmedDeadline> {
 }
 
 impl Node {
-    /// Keeps incidents in `store`, assessed with `rules`.
-    pub fn with_incidents(mut self, store: Arc<dyn IncidentStore>, rules: RuleSet) -> Node {
-        self.incidents = Some(IncidentDesk {
-            store,
-            rules: Arc::new(rules),
-        });
-        self
-    }
-
-    fn desk(&self) -> Result<&IncidentDesk, IncidentError> {
-        self.incidents.as_ref().ok_or(IncidentError::Unavailable)
-    }
-
-    /// The reporting rules incidents are assessed with.
-    pub fn reporting_rules(&self) -> Result<&RuleSet, IncidentError> {
-        Ok(&self.desk()?.rules)
+    /// Incidents are kept only for users of an organisation and node
+    /// administrators acting with their whole rights: a token narrowed to
+    /// some collections reaches no incident.
+    fn incident_desk(&self, principal: &Principal) -> Result<(), IncidentError> {
+        if principal.is_scoped() {
+            return Err(IncidentError::Forbidden(
+                "this token is narrowed to some collections and reaches no incidents; use a token of the user without --read/--write".into(),
+            ));
+        }
+        Ok(())
     }
 
     /// Loads an incident if the principal may see it (and change it, for
@@ -363,7 +341,8 @@ impl Node {
                 "incident {id} does not exist or is not visible to you"
             ))
         };
-        let stored = self.desk()?.store.incident(id)?.ok_or_else(hidden)?;
+        self.incident_desk(principal)?;
+        let stored = self.store.incident(id)?.ok_or_else(hidden)?;
         if principal.node_admin {
             return Ok(stored);
         }
@@ -382,7 +361,7 @@ impl Node {
 
     /// Parses, checks and assesses a record.
     fn checked(&self, text: &str, at: Timestamp) -> Result<(Incident, Assessment), IncidentError> {
-        let rules = &self.desk()?.rules;
+        let rules = &self.rules;
         let incident =
             reporting::parse_record(rules, text).map_err(IncidentError::InvalidRecord)?;
         let assessment =
@@ -404,14 +383,13 @@ impl Node {
         assessment: Assessment,
         notes: Vec<String>,
     ) -> Result<IncidentView, IncidentError> {
-        let desk = self.desk()?;
-        let submissions = desk
+        let submissions = self
             .store
             .submissions(&stored.id)?
             .into_iter()
             .map(submission_view)
             .collect();
-        let history = desk
+        let history = self
             .store
             .incident_versions(&stored.id)?
             .into_iter()
@@ -443,7 +421,7 @@ impl Node {
         record: &str,
         at: Timestamp,
     ) -> Result<IncidentView, IncidentError> {
-        let desk = self.desk()?;
+        self.incident_desk(principal)?;
         let Some(member) = &principal.member else {
             return Err(IncidentError::Forbidden(
                 "an incident belongs to an organisation: record it as one of its users (a user's API token, or entente incident create --as ORG/USER)".into(),
@@ -455,18 +433,22 @@ impl Node {
             ));
         }
         let (incident, assessment) = self.checked(record, at)?;
-        let stored = desk.store.create_incident(&NewIncident {
-            id: uuid::Uuid::new_v4().to_string(),
-            org: member.org,
-            created_by: Some(member.user),
-            record: record.to_string(),
-        })?;
-        self.audit(
+        let id = uuid::Uuid::new_v4().to_string();
+        let entry = Node::entry(
             principal,
             "incident-create",
             None,
-            vec![stored.id.clone()],
+            vec![id.clone()],
             "version 1".into(),
+        );
+        let stored = self.store.create_incident(
+            &NewIncident {
+                id,
+                org: member.org,
+                created_by: Some(member.user),
+                record: record.to_string(),
+            },
+            &entry,
         )?;
         self.view(stored, &incident, assessment, Vec::new())
     }
@@ -481,7 +463,6 @@ impl Node {
         expected_version: Option<i64>,
         at: Timestamp,
     ) -> Result<IncidentView, IncidentError> {
-        let desk = self.desk()?;
         let stored = self.incident_for(principal, id, Intent::Change)?;
         if let Some(expected) = expected_version
             && expected != stored.version
@@ -517,22 +498,25 @@ impl Node {
                 }
             }
         }
-        let updated = desk
-            .store
-            .update_incident(&RecordChange {
-                id,
-                expected_version: stored.version,
-                record,
-                by: principal.user_id(),
-            })
-            .map_err(raced)?;
-        self.audit(
+        let entry = Node::entry(
             principal,
             "incident-update",
             None,
-            vec![updated.id.clone()],
-            format!("version {}", updated.version),
-        )?;
+            vec![stored.id.clone()],
+            format!("version {}", stored.version + 1),
+        );
+        let updated = self
+            .store
+            .update_incident(
+                &RecordChange {
+                    id,
+                    expected_version: stored.version,
+                    record,
+                    by: principal.user_id(),
+                },
+                &entry,
+            )
+            .map_err(raced)?;
         self.view(updated, &incident, assessment, notes)
     }
 
@@ -543,11 +527,11 @@ impl Node {
         principal: &Principal,
         at: Timestamp,
     ) -> Result<IncidentList, IncidentError> {
-        let desk = self.desk()?;
+        self.incident_desk(principal)?;
         let rows = if principal.node_admin {
-            desk.store.incidents(None)?
+            self.store.incidents(None)?
         } else if let Some(org) = principal.org() {
-            desk.store.incidents(Some(org))?
+            self.store.incidents(Some(org))?
         } else {
             Vec::new()
         };
@@ -657,7 +641,6 @@ impl Node {
     ) -> Result<Vec<VersionView>, IncidentError> {
         let stored = self.incident_for(principal, id, Intent::Read)?;
         Ok(self
-            .desk()?
             .store
             .incident_versions(&stored.id)?
             .into_iter()
@@ -681,9 +664,8 @@ impl Node {
         request: &SubmissionRequest,
         at: Timestamp,
     ) -> Result<SubmissionOutcome, IncidentError> {
-        let desk = self.desk()?;
         let stored = self.incident_for(principal, id, Intent::Change)?;
-        let rules = &desk.rules;
+        let rules = &self.rules;
         let (regime, stage) = (request.regime.as_str(), request.stage.as_str());
         let mut problems = Vec::new();
         match rules.regime(regime) {
@@ -715,7 +697,7 @@ impl Node {
         }
         if let Some(reference) = &request.reference
             && (reference.trim().is_empty()
-                || reference.len() > 256
+                || reference.chars().count() > 256
                 || reference.chars().any(char::is_control))
         {
             problems.push(invalid(
@@ -771,7 +753,22 @@ impl Node {
             ),
             other => other,
         })?;
-        let (updated, logged) = desk
+        let entry = Node::entry(
+            principal,
+            "incident-submission",
+            None,
+            vec![stored.id.clone()],
+            format!(
+                "{regime} {stage} submitted at {submitted_at}{}; version {}",
+                request
+                    .reference
+                    .as_deref()
+                    .map(|r| format!(" (reference {r})"))
+                    .unwrap_or_default(),
+                stored.version + 1
+            ),
+        );
+        let (updated, logged) = self
             .store
             .record_submission(
                 &RecordChange {
@@ -787,23 +784,9 @@ impl Node {
                     reference: request.reference.clone(),
                     recorded_by: principal.user_id(),
                 },
+                &entry,
             )
             .map_err(raced)?;
-        self.audit(
-            principal,
-            "incident-submission",
-            None,
-            vec![updated.id.clone()],
-            format!(
-                "{regime} {stage} submitted at {submitted_at}{}; version {}",
-                request
-                    .reference
-                    .as_deref()
-                    .map(|r| format!(" (reference {r})"))
-                    .unwrap_or_default(),
-                updated.version
-            ),
-        )?;
         Ok(SubmissionOutcome {
             submission: submission_view(logged),
             firmed: firmed(&before, &after),
@@ -831,6 +814,7 @@ impl Node {
         let tlp = request.tlp.or(incident.tlp).unwrap_or(Tlp::AmberStrict);
         self.check_share_request(request, tlp)?;
         let collection = self.collection_to_share_into(principal, &request.collection)?;
+        self.check_recipients_addressable(principal, &collection, request)?;
 
         let stix_id = stix_id_of(&incident, &stored);
         let mut exported = incident.clone();
@@ -842,7 +826,7 @@ impl Node {
             created: Some(moment(stored.created).0),
         };
         let bundle = export_bundle(&exported, &assessment, &options);
-        let objects = bundle_objects(bundle, &stix_time(stored.created));
+        let objects = bundle_objects(bundle, &stored.created.truncated_to_millis().to_stix());
         let mut valid = Vec::new();
         let mut rejected = Vec::new();
         for (index, object) in objects.iter().enumerate() {
@@ -907,7 +891,9 @@ impl Node {
                         .join(", ")
                 )
             };
-        self.audit(
+        // The objects were written with their own `write` entry; this one
+        // says which incident version they share.
+        self.audit_event(Node::entry(
             principal,
             "incident-share",
             Some(&collection.id),
@@ -918,7 +904,7 @@ impl Node {
                 tlp.marking_name(),
                 if shared { "" } else { " (already shared)" }
             ),
-        )?;
+        ))?;
         Ok(ShareOutcome {
             incident: stored.id,
             version: stored.version,
@@ -930,51 +916,43 @@ impl Node {
         })
     }
 
+    /// The request's TLP and recipients fit together (`sharing`'s rule);
+    /// whether each recipient may be named is decided at ingest, with the
+    /// same answer for names that exist and names that do not.
     fn check_share_request(&self, request: &ShareRequest, tlp: Tlp) -> Result<(), IncidentError> {
-        let mut problems = Vec::new();
-        for (i, name) in request.recipient_orgs.iter().enumerate() {
-            if self.store.org(name)?.is_none() {
-                problems.push(invalid(
-                    &format!("recipient_orgs[{i}]"),
-                    format!(
-                        "no organisation `{name}` on this node; name recipients exactly (ask the node operator for the names)"
-                    ),
-                ));
-            }
+        use sharing::recipients::{RecipientsMismatch, recipients_fit};
+        let named_orgs = !request.recipient_orgs.is_empty();
+        let named_users = !request.recipient_users.is_empty();
+        match recipients_fit(tlp, named_orgs, named_users) {
+            Ok(()) => Ok(()),
+            Err(m @ RecipientsMismatch::NamedBelowAmber(_)) => Err(IncidentError::InvalidRequest(
+                vec![invalid("tlp", m.to_string())],
+            )),
+            Err(m @ RecipientsMismatch::RedWithoutUsers) => Err(IncidentError::InvalidRequest(
+                vec![invalid("recipient_users", m.to_string())],
+            )),
         }
-        for (i, name) in request.recipient_users.iter().enumerate() {
-            let found = match self.store.user(name) {
-                Ok(found) => found.is_some(),
-                Err(StoreError::Invalid(_)) => false,
-                Err(e) => return Err(e.into()),
-            };
-            if !found {
-                problems.push(invalid(
-                    &format!("recipient_users[{i}]"),
-                    format!("no user `{name}` on this node; write users as ORG/USER"),
-                ));
-            }
-        }
-        let named = !request.recipient_orgs.is_empty() || !request.recipient_users.is_empty();
-        if named && tlp < Tlp::Amber {
-            problems.push(invalid(
-                "tlp",
-                format!(
-                    "recipients are named for TLP:AMBER, TLP:AMBER+STRICT or TLP:RED; at {} every reader of the collection allowed that level sees the incident",
-                    tlp.marking_name()
-                ),
-            ));
-        }
-        if tlp == Tlp::Red && request.recipient_users.is_empty() {
-            problems.push(invalid(
-                "recipient_users",
-                "TLP:RED is for named people only: list the recipient users (ORG/USER)",
-            ));
-        }
-        if problems.is_empty() {
-            Ok(())
-        } else {
-            Err(IncidentError::InvalidRequest(problems))
+    }
+
+    /// Every recipient named must be one the principal may address in
+    /// `collection`: the same refusal, under the field that names it, for a
+    /// name that exists elsewhere on the node and for one that does not.
+    fn check_recipients_addressable(
+        &self,
+        principal: &Principal,
+        collection: &Collection,
+        request: &ShareRequest,
+    ) -> Result<(), IncidentError> {
+        let named = NamedRecipients {
+            organizations: request.recipient_orgs.clone(),
+            users: request.recipient_users.clone(),
+        };
+        match self.resolve_for(principal, collection, &named)? {
+            Ok(_) => Ok(()),
+            Err((field, index, refusal)) => Err(IncidentError::InvalidRequest(vec![invalid(
+                &format!("{field}[{index}]"),
+                refusal.to_string(),
+            )])),
         }
     }
 
@@ -984,32 +962,7 @@ impl Node {
         principal: &Principal,
         id_or_alias: &str,
     ) -> Result<Collection, IncidentError> {
-        let found = match self.store.collection(id_or_alias)? {
-            Some(c) => Some(c),
-            None => {
-                let mut by_alias: Vec<Collection> = self
-                    .store
-                    .all_collections()?
-                    .into_iter()
-                    .filter(|c| {
-                        c.alias.as_deref() == Some(id_or_alias)
-                            && principal.access(&c.policy()).is_some()
-                    })
-                    .collect();
-                if by_alias.len() == 1 {
-                    by_alias.pop()
-                } else {
-                    None
-                }
-            }
-        };
-        let Some(found) = found else {
-            return Err(IncidentError::NotFound(crate::collection_missing(
-                id_or_alias,
-            )));
-        };
-        let (collection, _) =
-            self.collection_for(principal, &found.api_root, &found.id, Need::Write)?;
+        let (collection, _) = self.collection_for(principal, None, id_or_alias, Need::Write)?;
         Ok(collection)
     }
 

@@ -2,13 +2,19 @@
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 
-use sharing::audience::{Origin, Recipients, effective_tlp, gating_refs, object_keys};
-use sharing::onward::{Copy, Target, check_onward};
-use sharing::recipients::{NamedRecipients, named_recipients};
+use sharing::audience::{
+    AudienceKey, Origin, Recipients, Refusal, effective_tlp, gating_refs, object_keys,
+};
+use sharing::authorship::{may_claim_creator, may_version};
+use sharing::onward::{StoredCopy, Target, check_onward};
+use sharing::recipients::{
+    Addressable, MemberOrg, NamedRecipients, addressable, named_recipients, not_addressable,
+};
 use sharing::{CollectionPolicy, OrgId, Owner, Principal, Tlp};
-use stix::{ObjectKind, Rejection, StixObject, Timestamp};
-use store::{AddOutcome, Collection, CopyRecord, Ingest};
+use stix::{InputShape, ObjectKind, Rejection, StixObject, Timestamp};
+use store::{AddOutcome, Collection, CopyRecord, Ingest, Provenance, SyncStats};
 
+use crate::read::Mask;
 use crate::{Node, NodeError, Result};
 
 /// What happened to one object.
@@ -76,9 +82,32 @@ impl Node {
         collection: &Collection,
         body: &[u8],
     ) -> Result<IngestReport> {
-        let envelope = stix::split_envelope(body).map_err(|e| {
-            NodeError::Unprocessable(format!("the request body is not a TAXII envelope: {e}"))
+        let envelope = stix::split_envelope(body).map_err(|e| match e {
+            stix::EnvelopeError::NotUtf8(_)
+            | stix::EnvelopeError::Empty
+            | stix::EnvelopeError::Json(_) => {
+                NodeError::Malformed(format!("the request body is not JSON: {e}"))
+            }
+            other => NodeError::Unprocessable(format!(
+                "the request body is not a TAXII envelope: {other}"
+            )),
         })?;
+        // A STIX bundle carries its objects the same way (`{"objects": [...]}`
+        // with a `type`), and real clients send one: the stix2 library's
+        // TAXII sink posts bundles as they are.
+        if !matches!(
+            envelope.shape,
+            InputShape::TaxiiEnvelope | InputShape::Bundle
+        ) {
+            let what = match envelope.shape {
+                InputShape::Array => "a bare JSON array",
+                InputShape::JsonLines => "JSON lines",
+                _ => "a single object",
+            };
+            return Err(NodeError::Unprocessable(format!(
+                "the request body is {what}; this endpoint takes a TAXII 2.1 envelope: {{\"objects\": [ ... ]}}"
+            )));
+        }
         if envelope.objects.is_empty() {
             return Err(NodeError::Unprocessable(
                 "the envelope holds no objects; send at least one STIX object in \"objects\""
@@ -147,7 +176,8 @@ impl Node {
 
     /// Ingests validated objects (with the rejections of the same input, so
     /// that outcomes come back in input order). `extra` names recipients for
-    /// every AMBER and RED object, as `entente import --recipient-*` does.
+    /// every AMBER and RED object, as `entente import --recipient-*` does; a
+    /// name there that the principal may not address fails the whole call.
     pub fn ingest(
         &self,
         principal: &Principal,
@@ -155,6 +185,24 @@ impl Node {
         objects: Vec<(usize, StixObject)>,
         rejected: Vec<Rejection>,
         extra: &NamedRecipients,
+    ) -> Result<IngestReport> {
+        self.ingest_with(principal, collection, objects, rejected, extra, None)
+    }
+
+    /// [`Node::ingest`]; with `peer`, as objects pulled from a federation
+    /// peer: the origin node's recipients markings are not resolved here
+    /// (they name its organisations; it does not serve them to peers, so
+    /// they read as unknown) and its creators are not this node's to
+    /// check; each object gets the provenance `peer` found, and the pull's
+    /// cursor moves in the same transaction.
+    pub(crate) fn ingest_with(
+        &self,
+        principal: &Principal,
+        collection: &Collection,
+        objects: Vec<(usize, StixObject)>,
+        rejected: Vec<Rejection>,
+        extra: &NamedRecipients,
+        peer: Option<&PeerIngest>,
     ) -> Result<IngestReport> {
         let policy = collection.policy();
         let origin = Origin {
@@ -193,6 +241,8 @@ impl Node {
         let unseen =
             self.markings_unseen_by(principal, stored_markings.keys().cloned().collect())?;
         stored_markings.retain(|id, _| !unseen.contains(id));
+        let mut lookups = Lookups::default();
+        let addressable_here = self.addressable_in(principal, &policy)?;
         let mut recipients_of: HashMap<String, Recipients> = HashMap::new();
         let mut bad_markings: HashMap<String, String> = HashMap::new();
         let raw_markings = in_input
@@ -200,20 +250,35 @@ impl Node {
             .chain(stored_markings.iter())
             .map(|(k, v)| (k.clone(), v.clone()));
         for (id, raw) in raw_markings {
+            if peer.is_some() {
+                break;
+            }
             let Ok(value) = serde_json::from_str::<serde_json::Value>(&raw) else {
                 continue;
             };
             match named_recipients(&value) {
-                Ok(Some(named)) => {
-                    recipients_of.insert(id, self.resolve(&named)?);
-                }
+                Ok(Some(named)) => match self.resolve(&named, &addressable_here, &policy)? {
+                    Ok(r) => {
+                        recipients_of.insert(id, r);
+                    }
+                    Err(refusal) => {
+                        bad_markings.insert(id, refusal.to_string());
+                    }
+                },
                 Ok(None) => {}
                 Err(e) => {
                     bad_markings.insert(id, e.to_string());
                 }
             }
         }
-        let extra = self.resolve(extra)?;
+        let extra = self
+            .resolve(extra, &addressable_here, &policy)?
+            .map_err(|refusal| NodeError::Unprocessable(refusal.to_string()))?;
+        let creators = if peer.is_some() {
+            CreatorIndex::default()
+        } else {
+            CreatorIndex::new(self, &objects, origin.org)?
+        };
 
         let mut ingests: Vec<(usize, Ingest)> = Vec::with_capacity(objects.len());
         'objects: for (index, object) in objects {
@@ -235,7 +300,7 @@ impl Node {
                 .map(String::as_str)
                 .collect();
             for (i, m) in object.object_marking_refs.iter().enumerate() {
-                if !is_known(m, &in_input, &stored_markings) {
+                if peer.is_none() && !is_known(m, &in_input, &stored_markings) {
                     outcomes.push(refused(
                         index,
                         id,
@@ -246,7 +311,7 @@ impl Node {
                 }
             }
             for m in &object.granular_marking_refs {
-                if !is_known(m, &in_input, &stored_markings) {
+                if peer.is_none() && !is_known(m, &in_input, &stored_markings) {
                     outcomes.push(refused(
                         index,
                         id,
@@ -256,15 +321,23 @@ impl Node {
                     continue 'objects;
                 }
             }
+            // An object that relies on recipients its poster may not name
+            // is refused, never widened to the default recipients.
+            if let Some(why) = markings.iter().find_map(|m| bad_markings.get(*m)) {
+                outcomes.push(refused(
+                    index,
+                    id,
+                    version,
+                    format!("object {index}: {why}"),
+                ));
+                continue;
+            }
             let is_recipients_marking =
                 recipients_of.contains_key(&object.id) && in_input.contains_key(object.id.as_str());
             let tlp = effective_tlp(markings.iter().copied(), &policy);
             let keys = if is_recipients_marking {
                 // Policy metadata: its source alone sees it.
-                origin
-                    .org
-                    .map(|o| vec![format!("org:{o}")])
-                    .unwrap_or_default()
+                origin.org.map(AudienceKey::Org).into_iter().collect()
             } else {
                 let mut named = Recipients::default();
                 for m in &markings {
@@ -291,6 +364,16 @@ impl Node {
                 }
             };
             let refs = gating_refs(&object.references, object.created_by_ref.as_deref());
+            let (provenance, origin_node) = match peer {
+                Some(p) => p
+                    .provenance
+                    .get(&index)
+                    .cloned()
+                    .unwrap_or((Provenance::Unsigned, None)),
+                None if collection.signed => (Provenance::LocalPending, None),
+                // No manifest will list it.
+                None => (Provenance::Unsigned, None),
+            };
             ingests.push((
                 index,
                 Ingest {
@@ -300,6 +383,8 @@ impl Node {
                     origin_user: origin.user,
                     tlp: if is_recipients_marking { None } else { tlp },
                     refs,
+                    provenance,
+                    origin_node,
                 },
             ));
         }
@@ -323,15 +408,11 @@ impl Node {
         let pseudonym_slots = batch.len();
         let indexes: Vec<usize> = ingests.iter().map(|(i, _)| *i).collect();
         batch.extend(ingests.into_iter().map(|(_, i)| i));
-        // Objects the node already holds: onward-sharing rules, decided
-        // while the store probes each id (no second lookup).
         // Stored rows of those objects, by `date_added`: whether the poster
         // sees them (by audience, anywhere), and who posted them.
         let mut rows_seen: HashMap<i64, (bool, Option<OrgId>)> = HashMap::new();
         let masks = self.pseudonym_masks(principal, &policy)?;
-        let mut collections: HashMap<i64, Option<CollectionPolicy>> = HashMap::new();
-        let mut members_cache: HashMap<i64, Vec<OrgId>> = HashMap::new();
-        let target_members = self.member_orgs(&policy, &mut members_cache)?;
+        let target_members = self.member_orgs(&policy, &mut lookups.members)?;
         // A poster that is a pseudonymous member somewhere: its real identity
         // and the communities where it posts under a pseudonym.
         let faces: Option<(String, Vec<i64>)> = match origin.org {
@@ -350,80 +431,146 @@ impl Node {
             }
             None => None,
         };
+        let entry = Node::entry(
+            principal,
+            "write",
+            Some(&collection.id),
+            Vec::new(),
+            String::new(),
+        );
         let results = if batch.is_empty() {
             Vec::new()
         } else {
             let mut guard = |position: usize, copies: &[CopyRecord]| -> Option<String> {
-                let index = position
-                    .checked_sub(pseudonym_slots)
-                    .and_then(|p| indexes.get(p).copied())
-                    .unwrap_or(position);
-                let decision = self.onward_decision(
-                    principal,
-                    &policy,
-                    &target_members,
-                    copies,
-                    &mut collections,
-                    &mut members_cache,
-                );
-                match decision {
-                    Ok((seen, verdict)) => {
-                        let seen_anywhere = seen.iter().any(|v| *v);
-                        for (c, v) in copies.iter().zip(seen) {
-                            rows_seen.insert(c.date_added.as_micros(), (v, c.origin_org));
-                        }
-                        let source = copies.first().and_then(|c| c.origin_org);
-                        let here = copies.iter().any(|c| c.collection == collection.key);
-                        if !seen_anywhere && principal.org() != source {
-                            if here {
-                                // A version of an object the poster may not
-                                // see would stand in for the source's as the
-                                // latest one its recipients read.
-                                return Some(cannot_store(index));
-                            }
-                            // Not onward sharing: the poster cannot have it
-                            // from this node (observables' ids follow from
-                            // their values). Refusing would tell it what
-                            // others hold, and at which TLP.
-                            return None;
-                        }
-                        if let Some((real, pseudonymous)) = &faces
-                            && let Some(ingest) = batch.get(position)
-                            && mentions(&ingest.object.raw, real)
-                        {
-                            let here = face(&policy, pseudonymous);
-                            let elsewhere = copies
-                                .iter()
-                                .filter(|c| c.origin_org == origin.org)
-                                .filter_map(|c| collections.get(&c.collection).cloned().flatten());
-                            for p in elsewhere {
-                                if face(&p, pseudonymous) != here {
-                                    return Some(format!(
-                                        "object {index}: your organisation shared this object in another collection under {}; sharing it here under {} would show readers of both that the pseudonym and your organisation are one source (or two pseudonyms are): post it under a new id instead",
-                                        face_name(face(&p, pseudonymous)),
-                                        face_name(here)
-                                    ));
-                                }
-                            }
-                        }
-                        verdict.err().map(|refusal| {
-                            if seen_anywhere {
-                                format!("object {index}: {refusal}")
-                            } else {
-                                // Neither that it exists nor its TLP is told
-                                // to someone who may not see any copy of it.
-                                cannot_store(index)
-                            }
-                        })
-                    }
-                    Err(e) => Some(format!(
-                        "object {index}: could not check onward sharing: {e}"
-                    )),
+                if position < pseudonym_slots {
+                    // The node's own pseudonym identity: identical in every version.
+                    return None;
                 }
+                let index = indexes
+                    .get(position - pseudonym_slots)
+                    .copied()
+                    .unwrap_or(position);
+                let ingest = batch.get(position)?;
+                let claimed = creators.claimed(&ingest.object);
+                if copies.is_empty() {
+                    // A new object: its poster is its creator.
+                    return claimed
+                        .and_then(|c| may_claim_creator(origin.org, c, false).err())
+                        .map(|refusal| format!("object {index}: {refusal}"));
+                }
+                let decision =
+                    self.onward_decision(principal, &policy, &target_members, copies, &mut lookups);
+                let (seen, verdict) = match decision {
+                    Ok(d) => d,
+                    Err(e) => {
+                        return Some(format!(
+                            "object {index}: could not check onward sharing: {e}"
+                        ));
+                    }
+                };
+                for (c, v) in copies.iter().zip(&seen) {
+                    rows_seen.insert(c.date_added.as_micros(), (*v, c.origin_org));
+                }
+                // What the poster may know of: copies it sees, and its
+                // organisation's own. Hidden copies decide nothing, so that
+                // a post never tells what others hold.
+                let own = |c: &CopyRecord| origin.org.is_some() && c.origin_org == origin.org;
+                let known: Vec<&CopyRecord> = copies
+                    .iter()
+                    .zip(&seen)
+                    .filter(|(c, v)| **v || own(c))
+                    .map(|(c, _)| c)
+                    .collect();
+                let versioned = ingest.object.kind != ObjectKind::Observable;
+                let Some(first) = known.first() else {
+                    let here = copies.iter().any(|c| c.collection == collection.key);
+                    if versioned && here {
+                        // A version of an object the poster may not see
+                        // would stand in for the source's as the latest one
+                        // its recipients read.
+                        return Some(cannot_store(index));
+                    }
+                    // The poster's own object: it cannot have it from this
+                    // node (observables' ids follow from their values, and
+                    // each source keeps its own copy).
+                    return claimed
+                        .and_then(|c| may_claim_creator(origin.org, c, false).err())
+                        .map(|refusal| format!("object {index}: {refusal}"));
+                };
+                // An organisation's own identity object is its to version,
+                // whoever planted a copy of the id first.
+                let own_identity =
+                    origin.org.is_some() && creators.identity_of(&ingest.object) == origin.org;
+                if versioned && !own_identity {
+                    let unchanged_from =
+                        |by: Option<Option<OrgId>>, lookups: &mut Lookups| -> bool {
+                            known
+                                .iter()
+                                .filter(|c| c.version == ingest.object.version())
+                                .filter(|c| by.is_none_or(|o| c.origin_org == o))
+                                .any(|c| self.unchanged(principal, c, &ingest.object.raw, lookups))
+                        };
+                    if let Err(refusal) = may_version(origin.org, first.origin_org)
+                        && !unchanged_from(None, &mut lookups)
+                    {
+                        return Some(format!("object {index}: {refusal}"));
+                    }
+                    if let Some(c) = claimed {
+                        let copy =
+                            origin.org != Some(c) && unchanged_from(Some(Some(c)), &mut lookups);
+                        if let Err(refusal) = may_claim_creator(origin.org, c, copy) {
+                            return Some(format!("object {index}: {refusal}"));
+                        }
+                    }
+                } else if !versioned
+                    && let Some(c) = claimed
+                    && let Err(refusal) = may_claim_creator(origin.org, c, false)
+                {
+                    return Some(format!("object {index}: {refusal}"));
+                }
+                if let Some((real, pseudonymous)) = &faces
+                    && mentions(&ingest.object.raw, real)
+                {
+                    let here = face(&policy, pseudonymous);
+                    let elsewhere = copies
+                        .iter()
+                        .filter(|c| c.origin_org == origin.org)
+                        .filter_map(|c| lookups.policies.get(&c.collection).cloned().flatten());
+                    for p in elsewhere {
+                        if face(&p, pseudonymous) != here {
+                            return Some(format!(
+                                "object {index}: your organisation shared this object in another collection under {}; sharing it here under {} would show readers of both that the pseudonym and your organisation are one source (or two pseudonyms are): post it under a new id instead",
+                                face_name(face(&p, pseudonymous)),
+                                face_name(here)
+                            ));
+                        }
+                    }
+                }
+                verdict
+                    .err()
+                    .map(|refusal| format!("object {index}: {refusal}"))
             };
-            self.store.add_objects(collection.key, &batch, &mut guard)?
+            match peer {
+                None => self
+                    .store
+                    .add_objects(collection.key, &batch, &mut guard, &entry)?,
+                Some(p) => {
+                    let provenance: Vec<Provenance> = batch.iter().map(|i| i.provenance).collect();
+                    let stats = |outcomes: &[AddOutcome]| peer_stats(&provenance, outcomes);
+                    self.store.add_pulled(
+                        collection.key,
+                        &batch,
+                        &mut guard,
+                        &entry,
+                        &store::PullProgress {
+                            job: p.job,
+                            cursor: p.cursor,
+                            stats: &stats,
+                        },
+                    )?
+                }
+            }
         };
-        let mut written = Vec::new();
         for ((index, ingest), result) in indexes
             .into_iter()
             .zip(batch.iter().skip(pseudonym_slots))
@@ -458,15 +605,12 @@ impl Node {
                 other => other,
             };
             let outcome = match result {
-                AddOutcome::Added(at) => {
-                    written.push(id.clone());
-                    IngestOutcome {
-                        index,
-                        id: Some(id),
-                        version: Some(ingest.object.version().unwrap_or(*at)),
-                        outcome: Outcome::Stored(*at),
-                    }
-                }
+                AddOutcome::Added(at) => IngestOutcome {
+                    index,
+                    id: Some(id),
+                    version: Some(ingest.object.version().unwrap_or(*at)),
+                    outcome: Outcome::Stored(*at),
+                },
                 AddOutcome::Duplicate(at) => IngestOutcome {
                     index,
                     id: Some(id),
@@ -499,16 +643,89 @@ impl Node {
             outcomes.push(outcome);
         }
         outcomes.sort_by_key(|o| o.index);
-        if !written.is_empty() {
-            self.audit(
-                principal,
-                "write",
-                Some(&collection.id),
-                written,
-                String::new(),
-            )?;
+        if peer.is_none()
+            && outcomes
+                .iter()
+                .any(|o| matches!(o.outcome, Outcome::Stored(_)))
+        {
+            self.ring_signer();
         }
         Ok(IngestReport { outcomes })
+    }
+
+    /// Whether `posted` is the stored copy `copy` as the poster sees it:
+    /// the same JSON, or the same once the pseudonyms the poster reads in
+    /// that copy's collection stand in for real identities.
+    fn unchanged(
+        &self,
+        principal: &Principal,
+        copy: &CopyRecord,
+        posted: &str,
+        lookups: &mut Lookups,
+    ) -> bool {
+        let Some(stored) = copy.raw.as_deref() else {
+            return false;
+        };
+        if same_json(stored, posted) {
+            return true;
+        }
+        let masks = match self.masks_of(principal, copy.collection, lookups) {
+            Ok(m) => m,
+            Err(_) => return false,
+        };
+        let mut seen = std::borrow::Cow::Borrowed(stored);
+        for m in masks.iter().filter(|m| m.covers(copy.origin_org)) {
+            if let std::borrow::Cow::Owned(s) = m.apply(&seen) {
+                seen = std::borrow::Cow::Owned(s);
+            }
+        }
+        matches!(seen, std::borrow::Cow::Owned(_)) && same_json(&seen, posted)
+    }
+
+    /// The pseudonym masks `principal` reads the collection `key` through.
+    fn masks_of<'l>(
+        &self,
+        principal: &Principal,
+        key: i64,
+        lookups: &'l mut Lookups,
+    ) -> Result<&'l [Mask]> {
+        if let std::collections::hash_map::Entry::Vacant(slot) = lookups.masks.entry(key) {
+            let masks = match self.policy_of(key, &mut lookups.policies)? {
+                Some(p) => self.pseudonym_masks(principal, &p)?,
+                None => Vec::new(),
+            };
+            slot.insert(masks);
+        }
+        Ok(lookups
+            .masks
+            .get(&key)
+            .map(Vec::as_slice)
+            .unwrap_or_default())
+    }
+
+    /// Whom `principal` may name as recipients in the collection `policy`.
+    fn addressable_in(
+        &self,
+        principal: &Principal,
+        policy: &CollectionPolicy,
+    ) -> Result<Addressable> {
+        let members: Vec<MemberOrg> = match policy.owner {
+            Owner::Node => Vec::new(),
+            Owner::Org(o) => vec![MemberOrg {
+                org: o,
+                pseudonymous: false,
+            }],
+            Owner::Community(k) => self
+                .store
+                .members(k)?
+                .into_iter()
+                .map(|m| MemberOrg {
+                    org: m.org,
+                    pseudonymous: m.pseudonymous,
+                })
+                .collect(),
+        };
+        Ok(addressable(principal, &members))
     }
 
     /// Those of `ids` (stored marking definitions) of which `principal` may
@@ -563,32 +780,42 @@ impl Node {
         target: &CollectionPolicy,
         target_members: &[OrgId],
         copies: &[CopyRecord],
-        collections: &mut HashMap<i64, Option<CollectionPolicy>>,
-        members_cache: &mut HashMap<i64, Vec<OrgId>>,
+        lookups: &mut Lookups,
     ) -> Result<(Vec<bool>, std::result::Result<(), sharing::Refusal>)> {
         let mut policies: Vec<(CollectionPolicy, Vec<OrgId>)> = Vec::with_capacity(copies.len());
         for c in copies {
-            let p = self.policy_of(c.collection, collections)?;
+            let p = self.policy_of(c.collection, &mut lookups.policies)?;
             let p = p.unwrap_or(CollectionPolicy {
                 id: String::new(),
                 owner: Owner::Node,
                 default_tlp: None,
                 public: false,
             });
-            let m = self.member_orgs(&p, members_cache)?;
+            let m = self.member_orgs(&p, &mut lookups.members)?;
             policies.push((p, m));
         }
-        let seen: Vec<bool> = copies
+        let mut seen: Vec<bool> = Vec::with_capacity(copies.len());
+        for (c, (p, _)) in copies.iter().zip(&policies) {
+            let admitted = sharing::read_keys(principal, p).is_some_and(|k| k.admits(&c.audience));
+            // A pseudonymous source's own identity object reads as absent to
+            // those who see it under its pseudonym: it is not seen either.
+            let masked = admitted
+                && self
+                    .masks_of(principal, c.collection, lookups)?
+                    .iter()
+                    .any(|m| m.covers(c.origin_org) && m.real == c.id);
+            seen.push(admitted && !masked);
+        }
+        // Onward sharing is about what the poster received: the copies it
+        // sees and its organisation's own, never copies hidden from it.
+        let view: Vec<StoredCopy<'_>> = copies
             .iter()
             .zip(&policies)
-            .map(|(c, (p, _))| {
-                sharing::read_keys(principal, p).is_some_and(|k| k.admits(&c.audience))
+            .zip(&seen)
+            .filter(|((c, _), v)| {
+                **v || (c.origin_org.is_some() && c.origin_org == principal.org())
             })
-            .collect();
-        let view: Vec<Copy<'_>> = copies
-            .iter()
-            .zip(&policies)
-            .map(|(c, (p, m))| Copy {
+            .map(|((c, (p, m)), _)| StoredCopy {
                 collection: p,
                 origin_org: c.origin_org,
                 tlp: c.tlp,
@@ -627,23 +854,202 @@ impl Node {
         })
     }
 
-    /// Turns recipient names into ids. Names that match nothing are dropped
-    /// silently: refusing them would let a member probe which organisations
-    /// and users exist on the node.
-    fn resolve(&self, named: &NamedRecipients) -> Result<Recipients> {
-        let mut r = Recipients::default();
-        for o in &named.organizations {
-            if let Some(org) = self.store.org(o)? {
-                r.orgs.push(org.id);
+    /// [`Node::resolve`] in `collection` for `principal`, naming the first
+    /// refused name by its list (`recipient_orgs` or `recipient_users`) and
+    /// position.
+    pub(crate) fn resolve_for(
+        &self,
+        principal: &Principal,
+        collection: &Collection,
+        named: &NamedRecipients,
+    ) -> Result<std::result::Result<Recipients, (&'static str, usize, Refusal)>> {
+        let policy = collection.policy();
+        let may = self.addressable_in(principal, &policy)?;
+        for (i, org) in named.organizations.iter().enumerate() {
+            let one = NamedRecipients {
+                organizations: vec![org.clone()],
+                users: Vec::new(),
+            };
+            if let Err(refusal) = self.resolve(&one, &may, &policy)? {
+                return Ok(Err(("recipient_orgs", i, refusal)));
             }
         }
-        for u in &named.users {
-            if let Ok(Some(user)) = self.store.user(u) {
-                r.users.push(user.id);
+        for (i, user) in named.users.iter().enumerate() {
+            let one = NamedRecipients {
+                organizations: Vec::new(),
+                users: vec![user.clone()],
+            };
+            if let Err(refusal) = self.resolve(&one, &may, &policy)? {
+                return Ok(Err(("recipient_users", i, refusal)));
             }
         }
-        Ok(r)
+        Ok(self
+            .resolve(named, &may, &policy)?
+            .map_err(|refusal| ("recipient_orgs", 0, refusal)))
     }
+
+    /// Turns recipient names into ids, by the addressing rule of
+    /// `sharing::recipients`: organisations by name or identity id (a
+    /// pseudonymous member by its pseudonym identity id in the collection's
+    /// community), users as `ORG/USER`. The first name that may not be
+    /// addressed refuses the whole list, with the same words whether or not
+    /// it exists on the node.
+    fn resolve(
+        &self,
+        named: &NamedRecipients,
+        may: &Addressable,
+        policy: &CollectionPolicy,
+    ) -> Result<std::result::Result<Recipients, Refusal>> {
+        let mut r = Recipients::default();
+        for name in &named.organizations {
+            let by_name = self.store.org(name)?.filter(|o| may.by_name(o.id));
+            let by_pseudonym = || -> Result<Option<OrgId>> {
+                let Owner::Community(community) = policy.owner else {
+                    return Ok(None);
+                };
+                Ok(self
+                    .store
+                    .members(community)?
+                    .into_iter()
+                    .filter(|m| m.pseudonymous)
+                    .map(|m| m.org)
+                    .find(|org| {
+                        sharing::pseudonym::pseudonym_id(&self.pseudonym_secret, *org, community)
+                            == *name
+                    })
+                    .filter(|org| may.by_pseudonym(*org)))
+            };
+            match by_name.map(|o| o.id) {
+                Some(org) => r.orgs.push(org),
+                None => match by_pseudonym()? {
+                    Some(org) => r.orgs.push(org),
+                    None => return Ok(Err(not_addressable(name))),
+                },
+            }
+        }
+        for name in &named.users {
+            match self.store.user(name) {
+                Ok(Some(user)) if may.by_name(user.org) => r.users.push(user.id),
+                Ok(_) | Err(store::StoreError::Invalid(_)) => {
+                    return Ok(Err(not_addressable(name)));
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(Ok(r))
+    }
+}
+
+/// What a pull adds to an ingest: the provenance found for each object (by
+/// its index in the input), and the pull's job and cursor.
+pub(crate) struct PeerIngest {
+    pub(crate) provenance: HashMap<usize, (Provenance, Option<String>)>,
+    pub(crate) job: i64,
+    pub(crate) cursor: Option<Timestamp>,
+}
+
+/// What one batch of a pull adds to its job's totals.
+fn peer_stats(provenance: &[Provenance], outcomes: &[AddOutcome]) -> SyncStats {
+    let mut stats = SyncStats::default();
+    for (p, o) in provenance.iter().zip(outcomes) {
+        match o {
+            AddOutcome::Added(_) => {
+                stats.stored += 1;
+                match p {
+                    Provenance::Verified => stats.verified += 1,
+                    Provenance::Invalid => stats.invalid += 1,
+                    _ => stats.unsigned += 1,
+                }
+            }
+            AddOutcome::Duplicate(_) => stats.duplicates += 1,
+            AddOutcome::Conflict(_) | AddOutcome::Refused(_) => stats.refused += 1,
+        }
+    }
+    stats
+}
+
+/// What one ingest looks up about the collections holding copies of its
+/// objects, once each.
+#[derive(Default)]
+struct Lookups {
+    policies: HashMap<i64, Option<CollectionPolicy>>,
+    members: HashMap<i64, Vec<OrgId>>,
+    masks: HashMap<i64, Vec<Mask>>,
+}
+
+/// Which organisation of this node an object names as its creator: the
+/// owner of its `created_by_ref` identity, real or pseudonym. Built only
+/// when an input names creators other than the poster's own identity.
+#[derive(Default)]
+struct CreatorIndex {
+    owners: HashMap<String, OrgId>,
+}
+
+impl CreatorIndex {
+    fn new(node: &Node, objects: &[(usize, StixObject)], poster: Option<OrgId>) -> Result<Self> {
+        let own_identity = match poster {
+            Some(org) => node.store.org_by_id(org)?.map(|o| o.identity_id),
+            None => None,
+        };
+        let mut owners = HashMap::new();
+        // The identities the input names as creators, or is: each looked
+        // up by its index, never by listing the node's organisations.
+        let named: BTreeSet<&str> = objects
+            .iter()
+            .flat_map(|(_, o)| {
+                let claim = o
+                    .created_by_ref
+                    .as_deref()
+                    .filter(|c| Some(*c) != own_identity.as_deref());
+                let is = (o.object_type == "identity").then_some(o.id.as_str());
+                claim.into_iter().chain(is)
+            })
+            .collect();
+        if named.is_empty() {
+            return Ok(CreatorIndex { owners });
+        }
+        let mut unresolved = Vec::new();
+        for id in named {
+            match node.store.org(id)? {
+                Some(org) if org.identity_id == id => {
+                    owners.insert(org.identity_id, org.id);
+                }
+                _ => unresolved.push(id),
+            }
+        }
+        if !unresolved.is_empty() {
+            for m in node.store.pseudonymous_memberships()? {
+                let pid =
+                    sharing::pseudonym::pseudonym_id(&node.pseudonym_secret, m.org, m.community);
+                if unresolved.contains(&pid.as_str()) {
+                    owners.insert(pid, m.org);
+                }
+            }
+        }
+        Ok(CreatorIndex { owners })
+    }
+
+    fn claimed(&self, object: &StixObject) -> Option<OrgId> {
+        object
+            .created_by_ref
+            .as_deref()
+            .and_then(|c| self.owners.get(c).copied())
+    }
+
+    /// The organisation whose identity (real or pseudonym) this object is:
+    /// its creator, whoever stored a copy of the id first.
+    fn identity_of(&self, object: &StixObject) -> Option<OrgId> {
+        self.owners.get(&object.id).copied()
+    }
+}
+
+/// Equal as JSON values (key order and whitespace do not matter).
+fn same_json(a: &str, b: &str) -> bool {
+    a == b
+        || matches!(
+            (serde_json::from_str::<serde_json::Value>(a), serde_json::from_str::<serde_json::Value>(b)),
+            (Ok(x), Ok(y)) if x == y
+        )
 }
 
 /// The one version of every pseudonym identity. Re-posting it is a

@@ -44,6 +44,10 @@ impl Node {
         })?;
         let limit = query.limit.max(1);
         let mut q = query.clone();
+        q.max_tlp = match (query.max_tlp, principal.ceiling()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
         q.audience = match &keys {
             ReadKeys::All => None,
             ReadKeys::Keys(k) => Some(k.clone()),
@@ -127,13 +131,45 @@ impl Node {
             } else {
                 self.visible_versions_of(collection, &q, &compared)?
             };
-            let hidden = self.hidden_targets(principal, &keys, examined.iter().chain(&versions))?;
+            // Observables stored while other sources' copies were in the
+            // collection: earlier copies of them, which the reader may see.
+            let later_copies: Vec<&StoredObject> = examined
+                .iter()
+                .chain(&versions)
+                .filter(|o| o.prior_copies)
+                .collect();
+            let earlier = self.earlier_copies(collection, &later_copies)?;
+            let hidden = self.hidden_targets(
+                principal,
+                &keys,
+                examined
+                    .iter()
+                    .chain(&versions)
+                    .map(|o| o.refs.as_slice())
+                    .chain(earlier.iter().map(|c| c.refs.as_slice())),
+            )?;
+            // One copy of an observable per reader: the earliest it may see.
+            let shadowed: HashSet<i64> = later_copies
+                .iter()
+                .filter(|o| {
+                    earlier.iter().any(|c| {
+                        c.id == o.id
+                            && c.date_added < o.date_added
+                            && keys.admits(&c.audience)
+                            && ((c.origin_org.is_some() && c.origin_org == principal.org())
+                                || !c.refs.iter().any(|r| hidden.contains(r)))
+                    })
+                })
+                .map(|o| o.date_added.as_micros())
+                .collect();
             // What the reader's organisation posted it always reads back: its
             // own references tell it nothing, and withholding them would tell
             // it which of the ids it wrote are held and hidden.
             let shown = |o: &StoredObject| {
                 let own = o.origin_org.is_some() && o.origin_org == principal.org();
-                (own || !o.refs.iter().any(|r| hidden.contains(r))) && !masked_identity(o)
+                (own || !o.refs.iter().any(|r| hidden.contains(r)))
+                    && !masked_identity(o)
+                    && !shadowed.contains(&o.date_added.as_micros())
             };
             let mut bounds: HashMap<&str, (Timestamp, Timestamp)> = HashMap::new();
             let candidates = if whole { &examined } else { &versions };
@@ -210,11 +246,36 @@ impl Node {
                 versions: VersionMatch::all(),
                 limit: MAX_VERSIONS_COMPARED,
                 audience: query.audience.clone(),
+                max_tlp: query.max_tlp,
                 ..Default::default()
             };
             out.extend(self.store.query_objects(collection.key, &by_id)?.items);
         }
         Ok(out)
+    }
+
+    /// The copies in `collection` of observables that were stored after
+    /// other sources' copies of them (see [`StoredObject::prior_copies`]).
+    fn earlier_copies(
+        &self,
+        collection: &Collection,
+        later: &[&StoredObject],
+    ) -> Result<Vec<store::CopyRecord>> {
+        if later.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ids: Vec<String> = later
+            .iter()
+            .map(|o| o.id.clone())
+            .collect::<HashSet<_>>()
+            .into_iter()
+            .collect();
+        Ok(self
+            .store
+            .copies(&ids)?
+            .into_iter()
+            .filter(|c| c.collection == collection.key)
+            .collect())
     }
 
     /// Targets of the page's pointer objects that this node holds but the
@@ -225,13 +286,13 @@ impl Node {
         &self,
         principal: &Principal,
         keys: &ReadKeys,
-        items: impl Iterator<Item = &'i StoredObject>,
+        refs: impl Iterator<Item = &'i [String]>,
     ) -> Result<HashSet<String>> {
         if matches!(keys, ReadKeys::All) {
             return Ok(HashSet::new());
         }
-        let mut frontier: Vec<String> = items
-            .flat_map(|o| o.refs.iter().cloned())
+        let mut frontier: Vec<String> = refs
+            .flat_map(|r| r.iter().cloned())
             .collect::<HashSet<_>>()
             .into_iter()
             .collect();
@@ -384,6 +445,13 @@ impl Mask {
     /// it, and so name it.
     pub(crate) fn covers(&self, origin: Option<sharing::OrgId>) -> bool {
         origin.is_none() || origin == Some(self.org)
+    }
+}
+
+impl Mask {
+    /// `raw` as readers under this mask see it.
+    pub(crate) fn apply<'a>(&self, raw: &'a str) -> std::borrow::Cow<'a, str> {
+        substitute(raw, &self.real, &self.pseudonym)
     }
 }
 

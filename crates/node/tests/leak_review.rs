@@ -8,7 +8,8 @@ use std::sync::Arc;
 use node::{IngestReport, Node, Outcome};
 use sharing::{Owner, Principal, Role, Tlp};
 use store::{
-    Collection, NewCollection, ObjectQuery, SqliteOptions, SqliteStore, Store, VersionMatch,
+    Collection, DirectoryStore, NewCollection, ObjectQuery, SqliteOptions, SqliteStore,
+    VersionMatch,
 };
 
 const HELPDESK_ID: &str = "identity--00000001-0000-4000-8000-000000000000";
@@ -38,42 +39,76 @@ fn world() -> World {
         SqliteStore::open(dir.path().join("entente.db"), SqliteOptions::default()).unwrap(),
     );
     let node = Node::new(store.clone(), stix::Validator::new()).unwrap();
-    let helpdesk = store.create_org("Civic Helpdesk", HELPDESK_ID).unwrap();
-    let cert = store.create_org("National CERT", CERT_ID).unwrap();
-    let vendor = store.create_org("Vendor", VENDOR_ID).unwrap();
-    let outsider = store.create_org("Outsider", OUTSIDER_ID).unwrap();
-    let dialogue = store.create_community("Dialogue", false).unwrap();
-    store.add_member(dialogue.id, helpdesk.id, true).unwrap();
-    store.add_member(dialogue.id, cert.id, false).unwrap();
-    store.add_member(dialogue.id, vendor.id, false).unwrap();
-    let open = store.create_community("Open", true).unwrap();
+    let helpdesk = store
+        .create_org("Civic Helpdesk", HELPDESK_ID, &store::AuditEntry::default())
+        .unwrap();
+    let cert = store
+        .create_org("National CERT", CERT_ID, &store::AuditEntry::default())
+        .unwrap();
+    let vendor = store
+        .create_org("Vendor", VENDOR_ID, &store::AuditEntry::default())
+        .unwrap();
+    let outsider = store
+        .create_org("Outsider", OUTSIDER_ID, &store::AuditEntry::default())
+        .unwrap();
+    let dialogue = store
+        .create_community("Dialogue", false, &store::AuditEntry::default())
+        .unwrap();
+    store
+        .add_member(
+            dialogue.id,
+            helpdesk.id,
+            true,
+            &store::AuditEntry::default(),
+        )
+        .unwrap();
+    store
+        .add_member(dialogue.id, cert.id, false, &store::AuditEntry::default())
+        .unwrap();
+    store
+        .add_member(dialogue.id, vendor.id, false, &store::AuditEntry::default())
+        .unwrap();
+    let open = store
+        .create_community("Open", true, &store::AuditEntry::default())
+        .unwrap();
     for o in [&helpdesk, &cert, &outsider] {
-        store.add_member(open.id, o.id, false).unwrap();
+        store
+            .add_member(open.id, o.id, false, &store::AuditEntry::default())
+            .unwrap();
     }
     store
-        .create_api_root(&store::ApiRoot {
-            path: "api1".into(),
-            title: "API".into(),
-            description: None,
-            max_content_length: 1 << 20,
-        })
+        .create_api_root(
+            &store::ApiRoot {
+                path: "api1".into(),
+                title: "API".into(),
+                description: None,
+                max_content_length: 1 << 20,
+            },
+            &store::AuditEntry::default(),
+        )
         .unwrap();
     let user = |org: &store::Org, name: &str, role: Role| {
-        let u = store.create_user(org.id, name, role).unwrap();
+        let u = store
+            .create_user(org.id, name, role, &store::AuditEntry::default())
+            .unwrap();
         node.user_principal(&u).unwrap()
     };
     let collection = |title: &str, owner: Owner, default_tlp: Option<Tlp>| {
         store
-            .create_collection(&NewCollection {
-                id: uuid::Uuid::new_v4().to_string(),
-                api_root: "api1".into(),
-                title: title.into(),
-                description: None,
-                alias: None,
-                owner,
-                default_tlp,
-                public: false,
-            })
+            .create_collection(
+                &NewCollection {
+                    id: uuid::Uuid::new_v4().to_string(),
+                    api_root: "api1".into(),
+                    title: title.into(),
+                    description: None,
+                    alias: None,
+                    owner,
+                    default_tlp,
+                    public: false,
+                    signed: true,
+                },
+                &store::AuditEntry::default(),
+            )
             .unwrap()
     };
     World {
@@ -165,10 +200,8 @@ fn a_member_cannot_unmask_a_pseudonym_by_posting_an_identity_under_its_id() {
         )
     };
     for candidate in [CERT_ID, HELPDESK_ID] {
-        assert_eq!(
-            post(&w, &w.vendor, &w.dialogue, &[identity(candidate)]).stored(),
-            1
-        );
+        let report = post(&w, &w.vendor, &w.dialogue, &[identity(candidate)]);
+        assert_eq!(report.stored(), 1, "{:?}", report.outcomes);
         // What the vendor posted, the vendor reads back, whoever's id it is.
         assert_eq!(
             read(&w, &w.vendor, &w.dialogue, &[candidate]).len(),
@@ -211,7 +244,7 @@ fn a_repost_of_a_hidden_object_reads_like_a_conflicting_one() {
     let recipients = r#"{"type":"marking-definition","spec_version":"2.1","id":"marking-definition--00000009-0000-4000-8000-000000000000","created":"2026-01-01T00:00:00.000Z","name":"Recipients","extensions":{"extension-definition--dc3cb601-bea8-4e1c-9a2a-a4b1d84ea6b3":{"extension_type":"property-extension","organizations":["National CERT"]}}}"#;
     let marks = format!(
         r#","object_marking_refs":["{}","marking-definition--00000009-0000-4000-8000-000000000000"]"#,
-        sharing::tlp::TLP2_AMBER
+        stix::Tlp::Amber.marking_id()
     );
     let (id, hidden) = indicator(5, &marks);
     let report = post(
@@ -247,7 +280,7 @@ fn an_onward_refusal_does_not_describe_a_copy_the_poster_cannot_see() {
     let recipients = r#"{"type":"marking-definition","spec_version":"2.1","id":"marking-definition--0000000a-0000-4000-8000-000000000000","created":"2026-01-01T00:00:00.000Z","name":"Recipients","extensions":{"extension-definition--dc3cb601-bea8-4e1c-9a2a-a4b1d84ea6b3":{"extension_type":"property-extension","users":["Vendor/vera"]}}}"#;
     let marks = format!(
         r#","object_marking_refs":["{}","marking-definition--0000000a-0000-4000-8000-000000000000"]"#,
-        sharing::tlp::TLP2_RED
+        stix::Tlp::Red.marking_id()
     );
     let (id, red) = indicator(6, &marks);
     let report = post(&w, &w.cert, &w.dialogue, &[recipients.to_string(), red]);
@@ -264,11 +297,14 @@ fn an_onward_refusal_does_not_describe_a_copy_the_poster_cannot_see() {
     // Not an onward share: it could not have it from this node. It is stored
     // as its own, exactly like an id nobody holds.
     assert!(matches!(outsider, Outcome::Stored(_)), "{outsider:?}");
-    // A recipient who sees it is told why it may not share it onward.
-    let recipient = outcome(&post(&w, &w.vendor, &w.vendor_own, &[plain])).clone();
+    // A recipient who sees it is told that a changed copy (here: its
+    // markings dropped) would be a new version, which only the CERT may make
+    // (an unchanged one names the CERT's recipients marking, which only the
+    // CERT sees: that is refused as unknown to the poster).
+    let changed = outcome(&post(&w, &w.vendor, &w.vendor_own, &[plain])).clone();
     assert!(
-        matches!(&recipient, Outcome::Refused(why) if why.contains("TLP:RED")),
-        "{recipient:?} ({id})"
+        matches!(&changed, Outcome::Refused(why) if why.contains("only the organisation that first shared")),
+        "{changed:?} ({id})"
     );
 }
 
@@ -295,7 +331,7 @@ fn the_pseudonym_identity_does_not_tell_when_its_source_posts_hidden_objects() {
     let recipients = r#"{"type":"marking-definition","spec_version":"2.1","id":"marking-definition--0000000b-0000-4000-8000-000000000000","created":"2026-01-01T00:00:00.000Z","name":"Recipients","extensions":{"extension-definition--dc3cb601-bea8-4e1c-9a2a-a4b1d84ea6b3":{"extension_type":"property-extension","users":["National CERT/ana"]}}}"#;
     let marks = format!(
         r#","object_marking_refs":["{}","marking-definition--0000000b-0000-4000-8000-000000000000"]"#,
-        sharing::tlp::TLP2_RED
+        stix::Tlp::Red.marking_id()
     );
     let (_, red) = indicator(7, &marks);
     std::thread::sleep(std::time::Duration::from_millis(2));
@@ -311,7 +347,7 @@ fn any_object_referring_to_a_hidden_object_is_withheld_not_only_relationships() 
     let file_id = "file--0000000c-0000-4000-8000-000000000000";
     let file = format!(
         r#"{{"type":"file","spec_version":"2.1","id":"{file_id}","name":"implant.apk","object_marking_refs":["{}","marking-definition--0000000c-0000-4000-8000-000000000000"]}}"#,
-        sharing::tlp::TLP2_AMBER
+        stix::Tlp::Amber.marking_id()
     );
     let malware_id = "malware--0000000c-0000-4000-8000-000000000000";
     let malware = format!(
@@ -365,7 +401,7 @@ fn first_and_last_are_the_first_and_last_versions_the_reader_may_see() {
         r#""modified":"2026-01-01T00:00:00.000Z""#,
         &format!(
             r#""modified":"2026-02-01T00:00:00.000Z","object_marking_refs":["{}","marking-definition--0000000d-0000-4000-8000-000000000000"]"#,
-            sharing::tlp::TLP2_AMBER
+            stix::Tlp::Amber.marking_id()
         ),
     );
     let report = post(&w, &w.cert, &w.dialogue, &[v1, recipients.to_string(), v2]);
@@ -397,7 +433,7 @@ fn first_and_last_are_the_first_and_last_versions_the_reader_may_see() {
         14,
         &format!(
             r#","object_marking_refs":["{}","marking-definition--0000000d-0000-4000-8000-000000000000"]"#,
-            sharing::tlp::TLP2_AMBER
+            stix::Tlp::Amber.marking_id()
         ),
     );
     let released = kept
@@ -405,7 +441,7 @@ fn first_and_last_are_the_first_and_last_versions_the_reader_may_see() {
         .replace(
             &format!(
                 r#","object_marking_refs":["{}","marking-definition--0000000d-0000-4000-8000-000000000000"]"#,
-                sharing::tlp::TLP2_AMBER
+                stix::Tlp::Amber.marking_id()
             ),
             "",
         );
@@ -439,7 +475,7 @@ fn a_member_cannot_plant_a_version_of_an_object_it_may_not_see() {
     let recipients = r#"{"type":"marking-definition","spec_version":"2.1","id":"marking-definition--0000000e-0000-4000-8000-000000000000","created":"2026-01-01T00:00:00.000Z","name":"Recipients","extensions":{"extension-definition--dc3cb601-bea8-4e1c-9a2a-a4b1d84ea6b3":{"extension_type":"property-extension","organizations":["National CERT"]}}}"#;
     let marks = format!(
         r#","object_marking_refs":["{}","marking-definition--0000000e-0000-4000-8000-000000000000"]"#,
-        sharing::tlp::TLP2_AMBER
+        stix::Tlp::Amber.marking_id()
     );
     let (hidden_id, hidden) = indicator(15, &marks);
     let (visible_id, visible) = indicator(16, "");
@@ -529,7 +565,7 @@ fn a_member_always_reads_back_its_own_pointers() {
     let recipients = r#"{"type":"marking-definition","spec_version":"2.1","id":"marking-definition--00000010-0000-4000-8000-000000000000","created":"2026-01-01T00:00:00.000Z","name":"Recipients","extensions":{"extension-definition--dc3cb601-bea8-4e1c-9a2a-a4b1d84ea6b3":{"extension_type":"property-extension","organizations":["National CERT"]}}}"#;
     let marks = format!(
         r#","object_marking_refs":["{}","marking-definition--00000010-0000-4000-8000-000000000000"]"#,
-        sharing::tlp::TLP2_AMBER
+        stix::Tlp::Amber.marking_id()
     );
     let (hidden_id, hidden) = indicator(20, &marks);
     let report = post(&w, &w.cert, &w.dialogue, &[recipients.to_string(), hidden]);
@@ -589,7 +625,7 @@ fn an_independent_post_does_not_tell_what_others_hold_elsewhere() {
         "c2.example",
         &format!(
             r#","object_marking_refs":["{}","marking-definition--00000011-0000-4000-8000-000000000000"]"#,
-            sharing::tlp::TLP2_AMBER
+            stix::Tlp::Amber.marking_id()
         ),
     );
     let report = post(&w, &w.cert, &w.dialogue, &[recipients.to_string(), tracked]);
@@ -612,15 +648,49 @@ fn an_independent_post_does_not_tell_what_others_hold_elsewhere() {
     .clone();
     assert!(matches!(known, Outcome::Stored(_)), "{known:?}");
     assert!(matches!(unknown, Outcome::Stored(_)), "{unknown:?}");
-    // Into the collection holding the CERT's copy it cannot be stored (one
-    // row per observable and collection), but the refusal does not date it.
-    let report = post(&w, &w.vendor, &w.dialogue, &[domain("c2.example", "")]);
-    assert!(
-        matches!(report.outcomes[0].outcome, Outcome::Refused(_)),
-        "{:?}",
-        report.outcomes
-    );
-    assert_eq!(report.outcomes[0].version, None, "{:?}", report.outcomes);
+    // Into the collection holding the CERT's hidden copy it is stored too,
+    // exactly like a value nobody holds: each source organisation keeps its
+    // own copy of an observable.
+    let into_dialogue = |value: &str| {
+        let report = post(&w, &w.vendor, &w.dialogue, &[domain(value, "")]);
+        assert_eq!(report.outcomes.len(), 1);
+        report.outcomes[0].outcome.clone()
+    };
+    let held = into_dialogue("c2.example");
+    let free = into_dialogue("free.example");
+    assert!(matches!(held, Outcome::Stored(_)), "{held:?}");
+    assert!(matches!(free, Outcome::Stored(_)), "{free:?}");
+    // Each reader receives one copy: the earliest it may see. The vendor
+    // reads its own; the CERT, who may see both, still reads its own
+    // AMBER copy; neither reader is shown two objects with one id.
+    let c2_id = domain("c2.example", "")
+        .split('"')
+        .nth(11)
+        .unwrap()
+        .to_string();
+    let vendor_reads = read(&w, &w.vendor, &w.dialogue, &[&c2_id]);
+    assert_eq!(vendor_reads, [domain("c2.example", "")]);
+    let cert_reads = read(&w, &w.cert, &w.dialogue, &[&c2_id]);
+    assert_eq!(cert_reads.len(), 1, "{cert_reads:?}");
+    assert!(cert_reads[0].contains("marking-definition--00000011"));
+    let listing = |who: &Principal| -> Vec<String> {
+        let query = ObjectQuery {
+            types: vec!["domain-name".into()],
+            limit: 1000,
+            with_raw: true,
+            ..Default::default()
+        };
+        w.node
+            .read(who, &w.dialogue, &query)
+            .unwrap()
+            .items
+            .into_iter()
+            .map(|o| o.id)
+            .filter(|id| *id == c2_id)
+            .collect()
+    };
+    assert_eq!(listing(&w.cert).len(), 1);
+    assert_eq!(listing(&w.vendor).len(), 1);
     // Its own copy, planted after the CERT's, does not uncover what points
     // at the CERT's: a community note about the tracked domain.
     let tracked_id = domain("c2.example", "")
@@ -655,7 +725,14 @@ fn what_a_node_level_token_posts_is_masked_as_before() {
         )],
     );
     let pseudonym = pseudonym_seen_by_vendor(&w);
-    let (id, json) = indicator(24, &format!(r#","created_by_ref":"{HELPDESK_ID}""#));
+    // It may not name the helpdesk as the creator: only the helpdesk may.
+    let (_, claimed) = indicator(23, &format!(r#","created_by_ref":"{HELPDESK_ID}""#));
+    let refusal = outcome(&post(&w, &service, &w.dialogue, &[claimed])).clone();
+    assert!(
+        matches!(&refusal, Outcome::Refused(why) if why.contains("created_by_ref names another organisation")),
+        "{refusal:?}"
+    );
+    let (id, json) = indicator(24, &format!(r#","description":"for {HELPDESK_ID}""#));
     assert_eq!(post(&w, &service, &w.dialogue, &[json]).stored(), 1);
     let seen = read(&w, &w.vendor, &w.dialogue, &[&id]);
     assert!(
@@ -672,16 +749,20 @@ fn a_collection_alias_or_id_does_not_tell_of_hidden_collections() {
     let dialogue_community = w.store.community("Dialogue").unwrap().unwrap();
     let with_alias = |id: &str, alias: &str, owner: Owner| {
         w.store
-            .create_collection(&NewCollection {
-                id: id.into(),
-                api_root: "api1".into(),
-                title: alias.into(),
-                description: None,
-                alias: Some(alias.into()),
-                owner,
-                default_tlp: Some(Tlp::Green),
-                public: false,
-            })
+            .create_collection(
+                &NewCollection {
+                    id: id.into(),
+                    api_root: "api1".into(),
+                    title: alias.into(),
+                    description: None,
+                    alias: Some(alias.into()),
+                    owner,
+                    default_tlp: Some(Tlp::Green),
+                    public: false,
+                    signed: true,
+                },
+                &store::AuditEntry::default(),
+            )
             .unwrap()
     };
     // The outsider's private collection comes first with the same alias.
@@ -697,16 +778,13 @@ fn a_collection_alias_or_id_does_not_tell_of_hidden_collections() {
     );
     let (found, _) = w
         .node
-        .collection_for(&w.vendor, "api1", "iocs", node::Need::Read)
+        .collection_for(&w.vendor, Some("api1"), "iocs", node::Need::Read)
         .unwrap();
     assert_eq!(found.id, visible.id);
 
     // Sharing an incident into the hidden collection reads like sharing it
     // into one that does not exist.
-    let node = w
-        .node
-        .clone()
-        .with_incidents(w.store.clone(), reporting::RuleSet::embedded().unwrap());
+    let node = w.node.clone();
     let record = std::fs::read_to_string(
         std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("../reporting/tests/vectors/v01b-nis2-final-provisional/incident.json"),

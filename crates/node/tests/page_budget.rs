@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use store::{NewCollection, ObjectQuery, SqliteOptions, SqliteStore, Store};
+use store::{DirectoryStore, NewCollection, ObjectQuery, SqliteOptions, SqliteStore};
 
 fn indicator(n: u32, description_bytes: usize) -> String {
     format!(
@@ -18,24 +18,31 @@ fn pages_stop_at_the_byte_budget_without_skipping_or_repeating() {
     let store =
         Arc::new(SqliteStore::open(dir.path().join("p.db"), SqliteOptions::default()).unwrap());
     store
-        .create_api_root(&store::ApiRoot {
-            path: "api1".into(),
-            title: "p".into(),
-            description: None,
-            max_content_length: 1 << 30,
-        })
+        .create_api_root(
+            &store::ApiRoot {
+                path: "api1".into(),
+                title: "p".into(),
+                description: None,
+                max_content_length: 1 << 30,
+            },
+            &store::AuditEntry::default(),
+        )
         .unwrap();
     let collection = store
-        .create_collection(&NewCollection {
-            id: "0c9e4b7a-3f21-4d58-8a6e-2b1f9d7c5e43".into(),
-            api_root: "api1".into(),
-            title: "p".into(),
-            description: None,
-            alias: None,
-            owner: sharing::Owner::Node,
-            default_tlp: Some(sharing::Tlp::Green),
-            public: false,
-        })
+        .create_collection(
+            &NewCollection {
+                id: "0c9e4b7a-3f21-4d58-8a6e-2b1f9d7c5e43".into(),
+                api_root: "api1".into(),
+                title: "p".into(),
+                description: None,
+                alias: None,
+                owner: sharing::Owner::Node,
+                default_tlp: Some(sharing::Tlp::Green),
+                public: false,
+                signed: true,
+            },
+            &store::AuditEntry::default(),
+        )
         .unwrap();
     let node = node::Node::new(store.clone(), stix::Validator::new()).unwrap();
     let operator = sharing::Principal::operator();

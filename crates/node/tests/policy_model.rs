@@ -2,8 +2,12 @@
 //!
 //! Random organisations, communities, users and collections; random objects
 //! with random TLP markings (object-level and granular), named recipients
-//! and references, posted by random users. For every principal and every
-//! read shape, what the node returns must be exactly what the model allows.
+//! (members and non-members alike) and references, posted by random users;
+//! new versions of earlier objects by random users (only the source may
+//! version), creator claims naming random organisations (only one's own),
+//! and observables that several sources post under one id (each keeps its
+//! own copy; a reader receives one). For every principal and every read
+//! shape, what the node returns must be exactly what the model allows.
 //!
 //! The model below is written from the rules in words (issue 3), not from
 //! the `sharing` crate: it shares no code with the implementation.
@@ -16,7 +20,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use proptest::prelude::*;
 use sharing::{Owner, Principal, Role, Tlp};
-use store::{NewCollection, ObjectQuery, SqliteOptions, SqliteStore, Store, VersionMatch};
+use store::{DirectoryStore, NewCollection, ObjectQuery, SqliteOptions, SqliteStore, VersionMatch};
 
 const TLPS: [Option<Tlp>; 6] = [
     None,
@@ -38,10 +42,55 @@ struct Scenario {
     objects: Vec<ObjectSpec>,
 }
 
+/// What an object is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    Indicator,
+    /// A report pointing at an earlier object.
+    Report(usize),
+    /// A new version of an earlier indicator (its root), in its collection.
+    Version(usize),
+    /// A domain-name observable: value `k` of its collection (values are
+    /// per collection, so copies of one id meet in one collection only).
+    Observable(usize),
+}
+
 impl Scenario {
+    fn kind(&self, i: usize) -> Kind {
+        let o = &self.objects[i];
+        if let Some(k) = o.observable {
+            return Kind::Observable(k);
+        }
+        if let Some(r) = o.reversion_of.filter(|r| *r < i)
+            && let Kind::Indicator | Kind::Version(_) = self.kind(r)
+        {
+            return Kind::Version(self.root(r));
+        }
+        match o.points_at.filter(|t| *t < i) {
+            Some(t) => Kind::Report(t),
+            None => Kind::Indicator,
+        }
+    }
     /// The earlier object `i` points at, if any (pointers only go backwards).
     fn target(&self, i: usize) -> Option<usize> {
-        self.objects[i].points_at.filter(|t| *t < i)
+        match self.kind(i) {
+            Kind::Report(t) => Some(t),
+            _ => None,
+        }
+    }
+    /// The first version of the indicator `i` is a version of.
+    fn root(&self, i: usize) -> usize {
+        match self.kind(i) {
+            Kind::Version(r) => r,
+            _ => i,
+        }
+    }
+    /// The collection object `i` goes to: a version goes where its root is.
+    fn collection(&self, i: usize) -> usize {
+        match self.kind(i) {
+            Kind::Version(r) => self.objects[r].collection,
+            _ => self.objects[i].collection,
+        }
     }
 }
 
@@ -65,6 +114,12 @@ struct ObjectSpec {
     recipient_users: Vec<usize>,
     /// A report pointing at an earlier object instead of an indicator.
     points_at: Option<usize>,
+    /// A new version of an earlier indicator instead.
+    reversion_of: Option<usize>,
+    /// A domain-name observable (value index) instead.
+    observable: Option<usize>,
+    /// `created_by_ref` names this organisation's identity.
+    claims: Option<usize>,
 }
 
 fn scenario() -> impl Strategy<Value = Scenario> {
@@ -96,6 +151,11 @@ fn scenario() -> impl Strategy<Value = Scenario> {
                     prop::collection::vec(0..orgs, 0..=2),
                     prop::collection::vec(0..nusers, 0..=2),
                     prop::option::weighted(0.3, 0usize..8),
+                    (
+                        prop::option::weighted(0.2, 0usize..8),
+                        prop::option::weighted(0.2, 0usize..2),
+                        prop::option::weighted(0.15, 0..orgs),
+                    ),
                 )
                     .prop_map(
                         |(
@@ -106,6 +166,7 @@ fn scenario() -> impl Strategy<Value = Scenario> {
                             recipient_orgs,
                             recipient_users,
                             points_at,
+                            (reversion_of, observable, claims),
                         )| ObjectSpec {
                             poster,
                             collection,
@@ -114,6 +175,9 @@ fn scenario() -> impl Strategy<Value = Scenario> {
                             recipient_orgs,
                             recipient_users,
                             points_at,
+                            reversion_of,
+                            observable,
+                            claims,
                         },
                     );
                 (
@@ -137,7 +201,7 @@ fn scenario() -> impl Strategy<Value = Scenario> {
     })
 }
 
-type Shared = (tempfile::TempDir, node::Node, Mutex<u64>);
+type Shared = (tempfile::TempDir, node::Node, Arc<SqliteStore>, Mutex<u64>);
 
 /// One node per test (the two halves run in parallel); every case uses
 /// entities of its own.
@@ -148,15 +212,19 @@ fn shared_node(half: usize) -> &'static Shared {
         let store =
             SqliteStore::open(dir.path().join("model.db"), SqliteOptions::default()).unwrap();
         store
-            .create_api_root(&store::ApiRoot {
-                path: "api1".into(),
-                title: "t".into(),
-                description: None,
-                max_content_length: 1 << 20,
-            })
+            .create_api_root(
+                &store::ApiRoot {
+                    path: "api1".into(),
+                    title: "t".into(),
+                    description: None,
+                    max_content_length: 1 << 20,
+                },
+                &store::AuditEntry::default(),
+            )
             .unwrap();
-        let node = node::Node::new(Arc::new(store), stix::Validator::new()).unwrap();
-        (dir, node, Mutex::new(0))
+        let store = Arc::new(store);
+        let node = node::Node::new(store.clone(), stix::Validator::new()).unwrap();
+        (dir, node, store, Mutex::new(0))
     })
 }
 
@@ -170,9 +238,11 @@ fn uuid(case: u64, kind: u64, n: usize) -> String {
 /// The model's verdict: may reader `r` (None: anonymous) see object `o` in its collection?
 struct Model<'a> {
     s: &'a Scenario,
+    /// Which objects were stored, decided in posting order.
+    stored: Vec<bool>,
 }
 
-impl Model<'_> {
+impl<'a> Model<'a> {
     fn org_of(&self, user: usize) -> usize {
         self.s.users[user].0
     }
@@ -188,31 +258,110 @@ impl Model<'_> {
     fn can_write(&self, user: usize, c: usize) -> bool {
         self.s.users[user].1 && self.member(self.org_of(user), c)
     }
-    fn level(&self, o: &ObjectSpec) -> Option<Tlp> {
+    fn level(&self, i: usize) -> Option<Tlp> {
+        let o = &self.s.objects[i];
         let marked = match (o.tlp, o.granular) {
             (Some(a), Some(b)) => Some(a.max(b)),
             (a, b) => a.or(b),
         };
-        marked.or(self.s.collections[o.collection].default_tlp)
+        marked.or(self.s.collections[self.s.collection(i)].default_tlp)
     }
-    /// Was the object accepted at all?
-    fn stored(&self, i: usize) -> bool {
+    /// May the poster of `i` name every recipient it names? Its own
+    /// organisation and the collection's members only.
+    fn recipients_addressable(&self, i: usize) -> bool {
         let o = &self.s.objects[i];
-        self.can_write(o.poster, o.collection)
-            && !(self.level(o) == Some(Tlp::Red) && o.recipient_users.is_empty())
+        let c = self.s.collection(i);
+        let own = self.org_of(o.poster);
+        let ok = |org: usize| org == own || self.member(org, c);
+        o.recipient_orgs.iter().all(|r| ok(*r))
+            && o.recipient_users.iter().all(|u| ok(self.org_of(*u)))
+    }
+    /// Does `i` pass the rules that do not depend on what is stored?
+    fn acceptable(&self, i: usize) -> bool {
+        let o = &self.s.objects[i];
+        let claims_ok = match (self.s.kind(i), o.claims) {
+            (Kind::Observable(_), _) | (_, None) => true,
+            (_, Some(org)) => org == self.org_of(o.poster),
+        };
+        self.can_write(o.poster, self.s.collection(i))
+            && !(self.level(i) == Some(Tlp::Red) && o.recipient_users.is_empty())
+            && self.recipients_addressable(i)
+            && claims_ok
+    }
+    /// The objects stored before `i` under the same id (in its collection).
+    fn earlier_copies(&self, i: usize) -> Vec<usize> {
+        (0..i)
+            .filter(|k| self.same_id(*k, i) && self.stored(*k))
+            .collect()
+    }
+    fn same_id(&self, a: usize, b: usize) -> bool {
+        let c = |i| self.s.collection(i);
+        match (self.s.kind(a), self.s.kind(b)) {
+            (Kind::Observable(x), Kind::Observable(y)) => x == y && c(a) == c(b),
+            (Kind::Observable(_), _) | (_, Kind::Observable(_)) => false,
+            _ => self.s.root(a) == self.s.root(b),
+        }
+    }
+    fn new(s: &'a Scenario) -> Model<'a> {
+        let mut model = Model {
+            s,
+            stored: Vec::new(),
+        };
+        for i in 0..s.objects.len() {
+            let stored = model.decide_stored(i);
+            model.stored.push(stored);
+        }
+        model
+    }
+    /// Was the object stored (a row of its own)?
+    fn stored(&self, i: usize) -> bool {
+        self.stored[i]
+    }
+    /// Whether object `i` is stored, given what was stored before it.
+    fn decide_stored(&self, i: usize) -> bool {
+        if !self.acceptable(i) {
+            return false;
+        }
+        let o = &self.s.objects[i];
+        let poster_org = self.org_of(o.poster);
+        let earlier = self.earlier_copies(i);
+        match self.s.kind(i) {
+            // One copy per source: a later post by the same source is a
+            // duplicate (or a conflict), never a second row.
+            Kind::Observable(_) => !earlier
+                .iter()
+                .any(|k| self.org_of(self.s.objects[*k].poster) == poster_org),
+            Kind::Version(_) => {
+                let known: Vec<usize> = earlier
+                    .iter()
+                    .copied()
+                    .filter(|k| {
+                        self.sees_by_markings(Some(o.poster), *k)
+                            || self.org_of(self.s.objects[*k].poster) == poster_org
+                    })
+                    .collect();
+                match known.first() {
+                    // Only the source makes new versions.
+                    Some(first) => self.org_of(self.s.objects[*first].poster) == poster_org,
+                    // A hidden version in this collection cannot be stood in for.
+                    None => earlier.is_empty(),
+                }
+            }
+            Kind::Indicator | Kind::Report(_) => true,
+        }
     }
     fn sees_by_markings(&self, reader: Option<usize>, i: usize) -> bool {
         let o = &self.s.objects[i];
-        let c = o.collection;
+        let c = self.s.collection(i);
         if !self.can_read(reader, c) {
             return false;
         }
         let Some(u) = reader else {
-            return self.level(o) == Some(Tlp::Clear);
+            return self.level(i) == Some(Tlp::Clear);
         };
         let org = self.org_of(u);
         let source = self.org_of(o.poster);
-        match self.level(o) {
+        match self.level(i) {
             None => org == source,
             Some(Tlp::Clear) => true,
             Some(Tlp::Green) => self.member(org, c) || org == source,
@@ -228,6 +377,7 @@ impl Model<'_> {
             Some(Tlp::Red) => o.recipient_users.contains(&u) || u == o.poster,
         }
     }
+    /// May the reader see the stored copy `i` (markings, then pointers)?
     fn sees(&self, reader: Option<usize>, i: usize) -> bool {
         if !self.stored(i) || !self.sees_by_markings(reader, i) {
             return false;
@@ -237,8 +387,43 @@ impl Model<'_> {
         let own = reader.is_some_and(|u| self.org_of(u) == self.org_of(self.s.objects[i].poster));
         match self.s.target(i) {
             Some(_) if own => true,
-            Some(t) if self.stored(t) => self.sees(reader, t),
-            _ => true,
+            Some(t) => self.target_visible(reader, t),
+            None => true,
+        }
+    }
+    /// Is the id of object `t`, as a pointer's target, visible to the
+    /// reader? Not held: yes. Held: when a copy is, except a copy the
+    /// reader's organisation added after another source's first one.
+    fn target_visible(&self, reader: Option<usize>, t: usize) -> bool {
+        let copies: Vec<usize> = (0..self.s.objects.len())
+            .filter(|k| self.same_id(*k, t) && self.stored(*k))
+            .collect();
+        let Some(first) = copies.first() else {
+            return true;
+        };
+        let first_org = self.org_of(self.s.objects[*first].poster);
+        let reader_org = reader.map(|u| self.org_of(u));
+        copies.iter().any(|k| {
+            let org = self.org_of(self.s.objects[*k].poster);
+            let planted = reader_org == Some(org) && first_org != org;
+            !planted && self.sees(reader, *k)
+        })
+    }
+    /// Does the reader see the id of object `i` in its collection at all?
+    fn sees_id(&self, reader: Option<usize>, i: usize) -> bool {
+        (0..self.s.objects.len()).any(|k| self.same_id(k, i) && self.sees(reader, k))
+    }
+    /// Does a listing of latest versions show the reader the id of `i`? An
+    /// indicator whose latest version is hidden from it is missing there.
+    fn sees_latest(&self, reader: Option<usize>, i: usize) -> bool {
+        match self.s.kind(i) {
+            Kind::Indicator | Kind::Version(_) => {
+                let latest = (0..self.s.objects.len())
+                    .filter(|k| self.same_id(*k, i) && self.stored(*k))
+                    .max();
+                latest.is_some_and(|k| self.sees(reader, k))
+            }
+            _ => self.sees_id(reader, i),
         }
     }
 }
@@ -248,19 +433,19 @@ fn marking_json(tlp: Tlp) -> String {
 }
 
 fn run_case(s: &Scenario, half: usize) -> Result<(), TestCaseError> {
-    let (_dir, node, counter) = shared_node(half);
+    let (_dir, node, store, counter) = shared_node(half);
     let case = {
         let mut c = counter.lock().unwrap();
         *c += 1;
         *c * 2 + half as u64
     };
-    let store = node.store();
     let orgs: Vec<_> = (0..s.orgs)
         .map(|o| {
             store
                 .create_org(
                     &format!("org-{case}-{o}"),
                     &format!("identity--{}", uuid(case, 1, o)),
+                    &store::AuditEntry::default(),
                 )
                 .unwrap()
         })
@@ -275,6 +460,7 @@ fn run_case(s: &Scenario, half: usize) -> Result<(), TestCaseError> {
                     orgs[*o].id,
                     &format!("u{i}"),
                     if *w { Role::Analyst } else { Role::Reader },
+                    &store::AuditEntry::default(),
                 )
                 .unwrap()
         })
@@ -285,10 +471,16 @@ fn run_case(s: &Scenario, half: usize) -> Result<(), TestCaseError> {
         .enumerate()
         .map(|(k, members)| {
             let c = store
-                .create_community(&format!("comm-{case}-{k}"), false)
+                .create_community(
+                    &format!("comm-{case}-{k}"),
+                    false,
+                    &store::AuditEntry::default(),
+                )
                 .unwrap();
             for m in members {
-                store.add_member(c.id, orgs[*m].id, false).unwrap();
+                store
+                    .add_member(c.id, orgs[*m].id, false, &store::AuditEntry::default())
+                    .unwrap();
             }
             c
         })
@@ -299,26 +491,42 @@ fn run_case(s: &Scenario, half: usize) -> Result<(), TestCaseError> {
         .enumerate()
         .map(|(i, spec)| {
             store
-                .create_collection(&NewCollection {
-                    id: uuid(case, 2, i),
-                    api_root: "api1".into(),
-                    title: "c".into(),
-                    description: None,
-                    alias: None,
-                    owner: match spec.owner {
-                        Ok(o) => Owner::Org(orgs[o].id),
-                        Err(k) => Owner::Community(communities[k].id),
+                .create_collection(
+                    &NewCollection {
+                        id: uuid(case, 2, i),
+                        api_root: "api1".into(),
+                        title: "c".into(),
+                        description: None,
+                        alias: None,
+                        owner: match spec.owner {
+                            Ok(o) => Owner::Org(orgs[o].id),
+                            Err(k) => Owner::Community(communities[k].id),
+                        },
+                        default_tlp: spec.default_tlp,
+                        public: spec.public,
+                        signed: true,
                     },
-                    default_tlp: spec.default_tlp,
-                    public: spec.public,
-                })
+                    &store::AuditEntry::default(),
+                )
                 .unwrap()
         })
         .collect();
     let principal = |u: usize| node.user_principal(&users[u]).unwrap();
-    let id_of = |i: usize| match s.target(i) {
-        Some(_) => format!("report--{}", uuid(case, 3, i)),
-        None => format!("indicator--{}", uuid(case, 3, i)),
+    let value_of = |i: usize| match s.kind(i) {
+        Kind::Observable(k) => format!("v{}-{k}-{case}.example", s.collection(i)),
+        _ => String::new(),
+    };
+    let id_of = |i: usize| match s.kind(i) {
+        Kind::Report(_) => format!("report--{}", uuid(case, 3, i)),
+        Kind::Indicator => format!("indicator--{}", uuid(case, 3, i)),
+        Kind::Version(r) => format!("indicator--{}", uuid(case, 3, r)),
+        Kind::Observable(_) => format!(
+            "domain-name--{}",
+            uuid::Uuid::new_v5(
+                &uuid::Uuid::parse_str("00abedb4-aa42-466c-9c01-fed23315a9b7").unwrap(),
+                format!(r#"{{"value":"{}"}}"#, value_of(i)).as_bytes()
+            )
+        ),
     };
 
     // Post every object as its poster, in order, through the ingest path.
@@ -356,35 +564,51 @@ fn run_case(s: &Scenario, half: usize) -> Result<(), TestCaseError> {
             ));
             markings.push(format!("\"{rid}\""));
         }
+        let selector = if matches!(s.kind(i), Kind::Observable(_)) {
+            "value"
+        } else {
+            "name"
+        };
         let granular = match o.granular {
             Some(t) => {
                 envelope.push(marking_json(t));
                 format!(
-                    r#","granular_markings":[{{"marking_ref":"{}","selectors":["name"]}}]"#,
+                    r#","granular_markings":[{{"marking_ref":"{}","selectors":["{selector}"]}}]"#,
                     t.marking_id()
                 )
             }
             None => String::new(),
+        };
+        let claim = match (s.kind(i), o.claims) {
+            (Kind::Observable(_), _) | (_, None) => String::new(),
+            (_, Some(org)) => format!(r#","created_by_ref":"{}""#, orgs[org].identity_id),
         };
         let marking_refs = if markings.is_empty() {
             String::new()
         } else {
             format!(r#","object_marking_refs":[{}]"#, markings.join(","))
         };
-        let body = match s.target(i) {
-            Some(t) => format!(
-                r#"{{"type":"report","spec_version":"2.1","id":"report--{}","created":"2020-01-01T00:00:00.000Z","modified":"2020-01-01T00:00:00.000Z","name":"r","published":"2020-01-01T00:00:00Z","object_refs":["{}","malware--{}"]{marking_refs}{granular}}}"#,
+        let body = match s.kind(i) {
+            Kind::Report(t) => format!(
+                r#"{{"type":"report","spec_version":"2.1","id":"report--{}","created":"2020-01-01T00:00:00.000Z","modified":"2020-01-01T00:00:00.000Z","name":"r","published":"2020-01-01T00:00:00Z","object_refs":["{}","malware--{}"]{marking_refs}{granular}{claim}}}"#,
                 uuid(case, 3, i),
                 id_of(t),
                 uuid(case, 9, 9)
             ),
-            None => format!(
-                r#"{{"type":"indicator","spec_version":"2.1","id":"{}","created":"2020-01-01T00:00:00.000Z","modified":"2020-01-01T00:00:00.000Z","name":"n","pattern":"[domain-name:value = 'x.example']","pattern_type":"stix","valid_from":"2020-01-01T00:00:00Z"{marking_refs}{granular}}}"#,
-                id_of(i)
+            // Every version of an indicator has its own `modified`.
+            Kind::Indicator | Kind::Version(_) => format!(
+                r#"{{"type":"indicator","spec_version":"2.1","id":"{}","created":"2020-01-01T00:00:00.000Z","modified":"2020-01-01T00:00:{:02}.000Z","name":"n{i}","pattern":"[domain-name:value = 'x.example']","pattern_type":"stix","valid_from":"2020-01-01T00:00:00Z"{marking_refs}{granular}{claim}}}"#,
+                id_of(i),
+                i
+            ),
+            Kind::Observable(_) => format!(
+                r#"{{"type":"domain-name","spec_version":"2.1","id":"{}","value":"{}"{marking_refs}{granular}}}"#,
+                id_of(i),
+                value_of(i)
             ),
         };
         envelope.push(body);
-        let collection = &collections[o.collection];
+        let collection = &collections[s.collection(i)];
         let poster = principal(o.poster);
         if !poster.can_write(&collection.policy()) {
             continue;
@@ -394,14 +618,18 @@ fn run_case(s: &Scenario, half: usize) -> Result<(), TestCaseError> {
             .unwrap();
     }
 
-    let model = Model { s };
+    let model = Model::new(s);
     let readers: Vec<(Option<usize>, Principal)> = std::iter::once((None, Principal::anonymous()))
         .chain((0..s.users.len()).map(|u| (Some(u), principal(u))))
         .collect();
     for (ci, collection) in collections.iter().enumerate() {
         for (reader, p) in &readers {
             let expected: BTreeSet<String> = (0..s.objects.len())
-                .filter(|i| s.objects[*i].collection == ci && model.sees(*reader, *i))
+                .filter(|i| s.collection(*i) == ci && model.sees_id(*reader, *i))
+                .map(id_of)
+                .collect();
+            let expected_latest: BTreeSet<String> = (0..s.objects.len())
+                .filter(|i| s.collection(*i) == ci && model.sees_latest(*reader, *i))
                 .map(id_of)
                 .collect();
             let readable = p.can_read(&collection.policy());
@@ -417,6 +645,7 @@ fn run_case(s: &Scenario, half: usize) -> Result<(), TestCaseError> {
             }
             // Shape 1: every version, paged two at a time (as TAXII clients page).
             let mut got = BTreeSet::new();
+            let mut observables = Vec::new();
             let mut q = ObjectQuery {
                 limit: 2,
                 versions: VersionMatch::all(),
@@ -427,6 +656,9 @@ fn run_case(s: &Scenario, half: usize) -> Result<(), TestCaseError> {
                 for item in &page.items {
                     if item.object_type != "marking-definition" && item.object_type != "identity" {
                         got.insert(item.id.clone());
+                    }
+                    if item.object_type == "domain-name" {
+                        observables.push(item.id.clone());
                     }
                 }
                 match (page.more, page.resume_after) {
@@ -441,8 +673,16 @@ fn run_case(s: &Scenario, half: usize) -> Result<(), TestCaseError> {
                 reader,
                 ci
             );
-            // Shape 2: by type (manifest and objects filters).
-            for ty in ["indicator", "report"] {
+            // One copy of an observable per reader, however many sources hold one.
+            let distinct: BTreeSet<&String> = observables.iter().collect();
+            prop_assert_eq!(
+                distinct.len(),
+                observables.len(),
+                "observable copies, reader {:?}",
+                reader
+            );
+            // Shape 2: by type, latest versions (manifest and objects filters).
+            for ty in ["indicator", "report", "domain-name"] {
                 let q = ObjectQuery {
                     limit: 100,
                     types: vec![ty.into()],
@@ -455,15 +695,15 @@ fn run_case(s: &Scenario, half: usize) -> Result<(), TestCaseError> {
                     .into_iter()
                     .map(|o| o.id)
                     .collect();
-                let want: BTreeSet<String> = expected
+                let want: BTreeSet<String> = expected_latest
                     .iter()
-                    .filter(|id| id.starts_with(ty))
+                    .filter(|id| id.starts_with(&format!("{ty}--")))
                     .cloned()
                     .collect();
                 prop_assert_eq!(got, want, "type {}, reader {:?}", ty, reader);
             }
             // Shape 3: each object by id (the object and versions endpoints).
-            for i in (0..s.objects.len()).filter(|i| s.objects[*i].collection == ci) {
+            for i in (0..s.objects.len()).filter(|i| s.collection(*i) == ci) {
                 let q = ObjectQuery {
                     limit: 10,
                     ids: vec![id_of(i)],
@@ -492,11 +732,11 @@ fn run_case(s: &Scenario, half: usize) -> Result<(), TestCaseError> {
             .unwrap()
             .items
             .into_iter()
-            .filter(|o| o.object_type == "indicator" || o.object_type == "report")
+            .filter(|o| ["indicator", "report", "domain-name"].contains(&o.object_type.as_str()))
             .map(|o| o.id)
             .collect();
         let stored: BTreeSet<String> = (0..s.objects.len())
-            .filter(|i| s.objects[*i].collection == ci && model.stored(*i))
+            .filter(|i| s.collection(*i) == ci && model.stored(*i))
             .map(id_of)
             .collect();
         prop_assert_eq!(all, stored, "stored set, collection {}", ci);

@@ -27,47 +27,11 @@ const NAMESPACE: Uuid = Uuid::from_u128(0x4405916d_cd9c_4c13_85e4_0fc39a9ef4d8);
 const DEFINITIONS_CREATED: &str = "2026-11-26T00:00:00.000Z";
 
 /// FIRST TLP 2.0 extension definition (oasis-open/cti-stix-common-objects).
-pub const TLP2_EXTENSION_ID: &str = "extension-definition--60a3c5c5-0d10-413e-aab3-9e08dde9e88d";
+pub const TLP2_EXTENSION_ID: &str = stix::tlp::TLP_2_EXTENSION_ID;
 
-impl Tlp {
-    /// The marking-definition id of this label in the TLP 2.0 STIX objects.
-    pub fn marking_definition_id(self) -> &'static str {
-        match self {
-            Tlp::Clear => "marking-definition--94868c89-83c2-464b-929b-a1a8aa3c8487",
-            Tlp::Green => "marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb",
-            Tlp::Amber => "marking-definition--55d920b0-5e8b-4f79-9ee9-91f868d9b421",
-            Tlp::AmberStrict => "marking-definition--939a9414-2ddd-4d32-a0cd-375ea402b003",
-            Tlp::Red => "marking-definition--e828b379-4e03-4974-9ac4-e53a884c97c1",
-        }
-    }
-
-    /// The `TLP:…` name of the marking definition.
-    pub fn marking_name(self) -> &'static str {
-        match self {
-            Tlp::Clear => "TLP:CLEAR",
-            Tlp::Green => "TLP:GREEN",
-            Tlp::Amber => "TLP:AMBER",
-            Tlp::AmberStrict => "TLP:AMBER+STRICT",
-            Tlp::Red => "TLP:RED",
-        }
-    }
-
-    /// The full TLP 2.0 marking-definition object.
-    pub fn marking_definition(self) -> Value {
-        json!({
-            "type": "marking-definition",
-            "spec_version": "2.1",
-            "id": self.marking_definition_id(),
-            "created": "2022-10-01T00:00:00.000Z",
-            "name": self.marking_name(),
-            "extensions": {
-                TLP2_EXTENSION_ID: {
-                    "extension_type": "property-extension",
-                    "tlp_2_0": self.as_str(),
-                }
-            }
-        })
-    }
+/// A TLP 2.0 marking-definition object as a JSON value.
+fn marking_definition(tlp: Tlp) -> Value {
+    serde_json::from_str(&tlp.marking_definition()).unwrap_or(Value::Null)
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -95,8 +59,12 @@ impl ExportOptions {
     }
 }
 
+/// STIX times of the export: whole milliseconds, so that each record
+/// version (a millisecond apart) exports as its own `modified`.
 fn stix_time(t: Timestamp) -> String {
-    format!("{t:.3}")
+    stix::Timestamp::from_micros(t.as_microsecond())
+        .truncated_to_millis()
+        .to_stix()
 }
 
 /// The incident's STIX id: the record's own, else one derived from the
@@ -145,7 +113,7 @@ fn extension_definition() -> Value {
         "schema": "Properties (all optional): detected_at, occurred_start, occurred_end, aware_at, recovered_at, resolved_at (timestamps); incident_severity (low|medium|high|critical; `severity` is reserved in STIX 2.1); incident_type; threat_type; suspected_malicious, cross_border (yes|no|unknown); member_states_affected (ISO 3166-1 alpha-2 list); us_ci_sector; ttps (ATT&CK technique ids); vulnerabilities (CVE ids); ioc_refs, threat_actor_refs (STIX identifiers); ransom_paid (boolean); regimes_applicable (regime ids: nis2, cra, gdpr, dora, circia, sec-8k, hipaa); submissions (dictionary regime id -> dictionary stage id -> timestamp); reported_by (legal name, only when the reporter chose to be named).",
         "version": "1.0.0",
         "extension_types": ["property-extension"],
-        "object_marking_refs": [Tlp::Clear.marking_definition_id()],
+        "object_marking_refs": [Tlp::Clear.marking_id()],
     })
 }
 
@@ -159,7 +127,7 @@ fn entente_identity() -> Value {
         "name": "Entente",
         "identity_class": "system",
         "description": "Entente threat-intelligence and incident sharing hub; defines the incident reporting extension.",
-        "object_marking_refs": [Tlp::Clear.marking_definition_id()],
+        "object_marking_refs": [Tlp::Clear.marking_id()],
     })
 }
 
@@ -267,7 +235,7 @@ pub fn export_bundle(
         .map_or(options.now, |c| c.min(options.now));
     let now = stix_time(options.now);
     let created = stix_time(created);
-    let marking = options.tlp.marking_definition_id();
+    let marking = options.tlp.marking_id();
     let mut object = Map::new();
     object.insert("type".into(), json!("incident"));
     object.insert("spec_version".into(), json!("2.1"));
@@ -321,10 +289,10 @@ pub fn export_bundle(
     objects.insert(0, Value::Object(object));
     objects.push(extension_definition());
     objects.push(entente_identity());
-    objects.push(options.tlp.marking_definition());
+    objects.push(marking_definition(options.tlp));
     if options.tlp != Tlp::Clear {
         // The extension definition and Entente's identity are TLP:CLEAR.
-        objects.push(Tlp::Clear.marking_definition());
+        objects.push(marking_definition(Tlp::Clear));
     }
     let bundle_id = format!(
         "bundle--{}",
@@ -342,10 +310,10 @@ mod tests {
         // Checked against oasis-open/cti-stix-common-objects,
         // extension-definition-specifications/tlp-2.0/.
         assert_eq!(
-            Tlp::AmberStrict.marking_definition_id(),
+            Tlp::AmberStrict.marking_id(),
             "marking-definition--939a9414-2ddd-4d32-a0cd-375ea402b003"
         );
-        let md = Tlp::Green.marking_definition();
+        let md = marking_definition(Tlp::Green);
         assert_eq!(md["extensions"][TLP2_EXTENSION_ID]["tlp_2_0"], "green");
         assert_eq!(md["name"], "TLP:GREEN");
     }

@@ -192,28 +192,9 @@ vocabulary! {
     }
 }
 
-vocabulary! {
-    /// FIRST TLP 2.0 labels. `TLP:AMBER+STRICT` and `white` (TLP 1.0 for CLEAR) are accepted.
-    Tlp {
-        Clear => "clear" | "white",
-        Green => "green",
-        Amber => "amber",
-        AmberStrict => "amber+strict",
-        Red => "red",
-    }
-}
-
-impl Tlp {
-    /// Parses `AMBER+STRICT`, `TLP:AMBER+STRICT`, `amber_strict` and so on.
-    pub fn parse_label(input: &str) -> Option<Self> {
-        let trimmed = input.trim();
-        let without_prefix = trimmed
-            .get(..4)
-            .filter(|p| p.eq_ignore_ascii_case("tlp:"))
-            .map_or(trimmed, |_| &trimmed[4..]);
-        Tlp::parse(without_prefix)
-    }
-}
+/// FIRST TLP 2.0 labels: the workspace's one TLP type (`TLP:AMBER+STRICT`,
+/// `amber_strict` and `white` for CLEAR are accepted).
+pub use stix::Tlp;
 
 /// Deserialises a [`TriState`] from either a string or a JSON boolean.
 pub(crate) fn tri_state_from_any<'de, D: Deserializer<'de>>(
@@ -253,9 +234,9 @@ mod tests {
             Some(DoraType::CreditInstitution)
         );
         assert_eq!(SecFiler::parse("Form8K"), Some(SecFiler::Form8K));
-        assert_eq!(Tlp::parse_label("TLP:AMBER+STRICT"), Some(Tlp::AmberStrict));
-        assert_eq!(Tlp::parse_label("amber_strict"), Some(Tlp::AmberStrict));
-        assert_eq!(Tlp::parse_label("amber"), Some(Tlp::Amber));
+        assert_eq!("TLP:AMBER+STRICT".parse(), Ok(Tlp::AmberStrict));
+        assert_eq!("amber_strict".parse(), Ok(Tlp::AmberStrict));
+        assert_eq!("amber".parse(), Ok(Tlp::Amber));
         assert_eq!(Nis2Class::parse("essentiall"), None);
     }
 

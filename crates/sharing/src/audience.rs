@@ -14,9 +14,67 @@
 //! | `org:N`     | org N is the source or a named recipient | it is a user of org N                   |
 //! | `user:N`    | user N is a named RED recipient or poster| it is user N                            |
 
+use std::fmt;
+use std::str::FromStr;
+
 use crate::Tlp;
 use crate::model::{CollectionPolicy, OrgId, ReaderKind, UserId};
 use crate::principal::Principal;
+
+/// One audience key (see the table above). Stored as its text form
+/// (`org:7`), which [`fmt::Display`] writes and [`FromStr`] reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum AudienceKey {
+    Clear,
+    Green,
+    /// The default recipients of AMBER: the organisations reading the
+    /// collection as members.
+    Members,
+    Org(OrgId),
+    User(UserId),
+}
+
+impl fmt::Display for AudienceKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            AudienceKey::Clear => f.write_str("clear"),
+            AudienceKey::Green => f.write_str("green"),
+            AudienceKey::Members => f.write_str("members"),
+            AudienceKey::Org(o) => write!(f, "org:{o}"),
+            AudienceKey::User(u) => write!(f, "user:{u}"),
+        }
+    }
+}
+
+/// Text that is not an audience key (a damaged database row).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{0:?} is not an audience key")]
+pub struct UnknownAudienceKey(pub String);
+
+impl FromStr for AudienceKey {
+    type Err = UnknownAudienceKey;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let bad = || UnknownAudienceKey(s.to_string());
+        Ok(match s {
+            "clear" => AudienceKey::Clear,
+            "green" => AudienceKey::Green,
+            "members" => AudienceKey::Members,
+            _ => match s.split_once(':') {
+                Some(("org", n)) => AudienceKey::Org(n.parse().map_err(|_| bad())?),
+                Some(("user", n)) => AudienceKey::User(n.parse().map_err(|_| bad())?),
+                _ => return Err(bad()),
+            },
+        })
+    }
+}
+
+impl AudienceKey {
+    /// Parses a space-separated key set as the store keeps it; unreadable
+    /// keys are dropped (they admit no reader).
+    pub fn parse_set(text: &str) -> Vec<AudienceKey> {
+        text.split(' ').filter_map(|k| k.parse().ok()).collect()
+    }
+}
 
 /// Who posted an object.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -41,6 +99,18 @@ pub enum Refusal {
     RedWithoutRecipients,
     #[error("{0}")]
     Onward(String),
+    #[error(
+        "only the organisation that first shared this object may create new versions of it (STIX 2.1, section 3.6); post your changes as a new object and link it with a derived-from relationship"
+    )]
+    NotTheCreator,
+    #[error(
+        "recipients: {0:?} is not an organisation or user you can address in this collection; name your own organisation, or member organisations of the collection's community and their users (a pseudonymous member by its pseudonym identity id)"
+    )]
+    NotAddressable(String),
+    #[error(
+        "created_by_ref names another organisation of this node; an object may name only your own organisation as its creator, unless it is an unchanged copy of that organisation's version"
+    )]
+    ForeignCreator,
 }
 
 /// The TLP an object is handled at: the most restrictive TLP among its
@@ -57,24 +127,24 @@ pub fn object_keys(
     tlp: Option<Tlp>,
     origin: Origin,
     named: &Recipients,
-) -> Result<Vec<String>, Refusal> {
-    let mut keys: Vec<String> = Vec::new();
-    let org_key = |o: OrgId| format!("org:{o}");
-    let user_key = |u: UserId| format!("user:{u}");
+) -> Result<Vec<AudienceKey>, Refusal> {
+    let mut keys: Vec<AudienceKey> = Vec::new();
+    let org_key = AudienceKey::Org;
+    let user_key = AudienceKey::User;
     match tlp {
         // Unmarked without a default: the source organisation only.
         None => keys.extend(origin.org.map(org_key)),
         Some(Tlp::Clear) => {
-            keys.push("clear".into());
+            keys.push(AudienceKey::Clear);
             keys.extend(origin.org.map(org_key));
         }
         Some(Tlp::Green) => {
-            keys.push("green".into());
+            keys.push(AudienceKey::Green);
             keys.extend(origin.org.map(org_key));
         }
         Some(Tlp::Amber | Tlp::AmberStrict) => {
             if named.orgs.is_empty() && named.users.is_empty() {
-                keys.push("members".into());
+                keys.push(AudienceKey::Members);
             }
             keys.extend(named.orgs.iter().copied().map(org_key));
             keys.extend(named.users.iter().copied().map(user_key));
@@ -99,11 +169,11 @@ pub enum ReadKeys {
     /// Everything (node administrators).
     All,
     /// Objects carrying at least one of these keys.
-    Keys(Vec<String>),
+    Keys(Vec<AudienceKey>),
 }
 
 impl ReadKeys {
-    pub fn admits(&self, object_keys: &[String]) -> bool {
+    pub fn admits(&self, object_keys: &[AudienceKey]) -> bool {
         match self {
             ReadKeys::All => true,
             ReadKeys::Keys(mine) => object_keys.iter().any(|k| mine.contains(k)),
@@ -117,19 +187,15 @@ pub fn read_keys(principal: &Principal, collection: &CollectionPolicy) -> Option
         return None;
     }
     let kind = principal.reader_kind(collection)?;
-    let mut keys: Vec<String> = vec!["clear".into()];
+    let mut keys = vec![AudienceKey::Clear];
     match kind {
         ReaderKind::Admin => return Some(ReadKeys::All),
-        ReaderKind::Member => keys.extend(["green".to_string(), "members".to_string()]),
-        ReaderKind::Service => keys.push("green".into()),
+        ReaderKind::Member => keys.extend([AudienceKey::Green, AudienceKey::Members]),
+        ReaderKind::Service => keys.push(AudienceKey::Green),
         ReaderKind::Public => {}
     }
-    if let Some(o) = principal.org() {
-        keys.push(format!("org:{o}"));
-    }
-    if let Some(u) = principal.user_id() {
-        keys.push(format!("user:{u}"));
-    }
+    keys.extend(principal.org().map(AudienceKey::Org));
+    keys.extend(principal.user_id().map(AudienceKey::User));
     Some(ReadKeys::Keys(keys))
 }
 
@@ -171,11 +237,10 @@ mod tests {
                 role: Role::Analyst,
                 communities,
             },
-            [],
         )
     }
 
-    fn sees(p: &Principal, c: &CollectionPolicy, keys: &[String]) -> bool {
+    fn sees(p: &Principal, c: &CollectionPolicy, keys: &[AudienceKey]) -> bool {
         read_keys(p, c).is_some_and(|k| k.admits(keys))
     }
 
@@ -233,7 +298,7 @@ mod tests {
     fn the_most_restrictive_marking_wins_and_defaults_apply() {
         let c = community_collection(Some(Tlp::Green), false);
         assert_eq!(
-            effective_tlp([crate::tlp::TLP2_CLEAR, crate::tlp::TLP1_RED], &c),
+            effective_tlp([Tlp::Clear.marking_id(), stix::tlp::TLP_1[3].id], &c),
             Some(Tlp::Red)
         );
         assert_eq!(

@@ -9,16 +9,20 @@
 //! Every path that accepts or returns objects decides through this crate;
 //! the store only intersects the key sets computed here. No I/O.
 
+pub mod administration;
 pub mod audience;
+pub mod authorship;
 pub mod model;
 pub mod onward;
 pub mod principal;
 pub mod pseudonym;
 pub mod recipients;
-pub mod tlp;
 pub mod token;
 
-pub use audience::{Origin, ReadKeys, Recipients, Refusal, effective_tlp, object_keys, read_keys};
+pub use audience::{
+    AudienceKey, Origin, ReadKeys, Recipients, Refusal, effective_tlp, object_keys, read_keys,
+};
 pub use model::{Access, CollectionPolicy, CommunityId, OrgId, Owner, ReaderKind, Role, UserId};
 pub use principal::{Member, Principal};
-pub use tlp::Tlp;
+/// TLP levels are STIX's: one type across the workspace.
+pub use stix::Tlp;

@@ -91,3 +91,15 @@ pub enum ReaderKind {
     /// Anyone reading a public collection from outside its audience.
     Public,
 }
+
+/// The TLP of objects posted without a TLP marking into a collection of
+/// `owner`: the one asked for; else GREEN for node-level collections (the
+/// TAXII-core behaviour: every token granted read sees unmarked objects);
+/// else none, so that unmarked objects reach only their source.
+pub fn default_tlp_for(owner: Owner, asked: Option<Tlp>) -> Option<Tlp> {
+    match (asked, owner) {
+        (Some(t), _) => Some(t),
+        (None, Owner::Node) => Some(Tlp::Green),
+        (None, _) => None,
+    }
+}

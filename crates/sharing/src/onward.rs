@@ -7,16 +7,16 @@
 //! RED is never shared onward. The source itself may always share again.
 
 use crate::Tlp;
-use crate::audience::Refusal;
+use crate::audience::{AudienceKey, Refusal};
 use crate::model::{CollectionPolicy, OrgId, Owner};
 
 /// One stored copy of the object (any version, any collection).
 #[derive(Clone, Debug)]
-pub struct Copy<'a> {
+pub struct StoredCopy<'a> {
     pub collection: &'a CollectionPolicy,
     pub origin_org: Option<OrgId>,
     pub tlp: Option<Tlp>,
-    pub keys: &'a [String],
+    pub keys: &'a [AudienceKey],
     /// Organisations reading that collection as members (its owner, or its community's members).
     pub member_orgs: &'a [OrgId],
 }
@@ -29,12 +29,12 @@ pub struct Target<'a> {
 }
 
 /// The organisations a copy's audience names, expanding the default recipients.
-fn recipient_orgs(copy: &Copy<'_>, out: &mut Vec<OrgId>) {
+fn recipient_orgs(copy: &StoredCopy<'_>, out: &mut Vec<OrgId>) {
     for key in copy.keys {
-        if key == "members" {
-            out.extend_from_slice(copy.member_orgs);
-        } else if let Some(n) = key.strip_prefix("org:").and_then(|n| n.parse().ok()) {
-            out.push(n);
+        match key {
+            AudienceKey::Members => out.extend_from_slice(copy.member_orgs),
+            AudienceKey::Org(n) => out.push(*n),
+            _ => {}
         }
     }
     out.extend(copy.origin_org);
@@ -49,7 +49,7 @@ fn refuse(why: impl Into<String>) -> Result<(), Refusal> {
 /// object's source.
 pub fn check_onward(
     poster_org: Option<OrgId>,
-    copies: &[Copy<'_>],
+    copies: &[StoredCopy<'_>],
     target: &Target<'_>,
 ) -> Result<(), Refusal> {
     let Some(first) = copies.first() else {
@@ -132,6 +132,18 @@ pub fn check_onward(
     }
 }
 
+/// May an object that `reader_org` reads leave the node on its behalf (an
+/// export file, a federation peer)? TLP:RED never leaves: it is for named
+/// people on this node. An object without TLP (private to its source) leaves
+/// only with its source.
+pub fn may_leave_node(reader_org: Option<OrgId>, tlp: Option<Tlp>, origin: Option<OrgId>) -> bool {
+    match tlp {
+        Some(Tlp::Red) => false,
+        None => origin == reader_org,
+        Some(_) => true,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -154,14 +166,14 @@ mod tests {
         let other_org = coll("o4", Owner::Org(4), false);
         let public = coll("pub", Owner::Community(1), true);
         let members = [1, 2, 3];
-        let keys_default = ["members".to_string()];
-        let keys_named = ["org:3".to_string()];
+        let keys_default = [AudienceKey::Members];
+        let keys_named = [AudienceKey::Org(3)];
         let check = |tlp: Option<Tlp>,
-                     keys: &[String],
+                     keys: &[AudienceKey],
                      target: &CollectionPolicy,
                      target_members: &[OrgId],
                      poster| {
-            let copies = [Copy {
+            let copies = [StoredCopy {
                 collection: &source,
                 origin_org: Some(1),
                 tlp,
@@ -210,5 +222,13 @@ mod tests {
         assert!(check(Some(Tlp::Red), &[], &other_org, &[4], 1).is_ok());
         let err = check(Some(Tlp::Red), &[], &recipient_org, &[3], 3).unwrap_err();
         assert!(err.to_string().contains("never shared onward"));
+    }
+
+    #[test]
+    fn red_never_leaves_the_node() {
+        assert!(!may_leave_node(Some(1), Some(Tlp::Red), Some(1)));
+        assert!(may_leave_node(Some(2), Some(Tlp::AmberStrict), Some(1)));
+        assert!(may_leave_node(Some(1), None, Some(1)));
+        assert!(!may_leave_node(Some(2), None, Some(1)));
     }
 }

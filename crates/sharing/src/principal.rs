@@ -2,6 +2,7 @@
 
 use std::collections::HashMap;
 
+use crate::Tlp;
 use crate::model::{Access, CollectionPolicy, CommunityId, OrgId, Owner, ReaderKind, Role, UserId};
 
 /// A user of an organisation, as far as the policy is concerned.
@@ -23,6 +24,12 @@ pub struct Principal {
     pub member: Option<Member>,
     /// Per-collection rights granted to the token itself (node-level tokens).
     grants: HashMap<String, Access>,
+    /// A user token narrowed to these collections and rights (least
+    /// privilege for automation); `None`: all of the user's rights.
+    scope: Option<HashMap<String, Access>>,
+    /// The most restrictive TLP the token may read (a federation peer's
+    /// relationship can be narrower than its organisation's rights).
+    ceiling: Option<Tlp>,
 }
 
 impl Principal {
@@ -32,6 +39,8 @@ impl Principal {
             node_admin: false,
             member: None,
             grants: HashMap::new(),
+            scope: None,
+            ceiling: None,
         }
     }
 
@@ -43,6 +52,8 @@ impl Principal {
             node_admin: true,
             member: None,
             grants: HashMap::new(),
+            scope: None,
+            ceiling: None,
         }
     }
 
@@ -52,6 +63,8 @@ impl Principal {
             node_admin: true,
             member: None,
             grants: HashMap::new(),
+            scope: None,
+            ceiling: None,
         }
     }
 
@@ -63,14 +76,44 @@ impl Principal {
         p
     }
 
-    pub fn user(
-        token_id: i64,
-        member: Member,
-        grants: impl IntoIterator<Item = (String, Access)>,
-    ) -> Self {
-        let mut p = Principal::service(token_id, grants);
+    /// A user's token: the rights of the user's organisation and role.
+    pub fn user(token_id: i64, member: Member) -> Self {
+        let mut p = Principal::service(token_id, []);
         p.member = Some(member);
         p
+    }
+
+    /// Narrows the principal to `scope`: on each collection at most the
+    /// rights named there, and no right on any other collection. A scope
+    /// never adds a right the principal lacks.
+    pub fn scoped_to(mut self, scope: impl IntoIterator<Item = (String, Access)>) -> Self {
+        let mut narrowed: HashMap<String, Access> = HashMap::new();
+        for (collection, access) in scope {
+            let entry = narrowed.entry(collection).or_default();
+            entry.read |= access.read;
+            entry.write |= access.write;
+        }
+        self.scope = Some(narrowed);
+        self
+    }
+
+    /// Reads at most `tlp`: objects handled at a more restrictive TLP (or
+    /// without one) are not served to this principal.
+    pub fn with_ceiling(mut self, tlp: Tlp) -> Self {
+        self.ceiling = Some(tlp);
+        self
+    }
+
+    /// See [`Principal::with_ceiling`].
+    pub fn ceiling(&self) -> Option<Tlp> {
+        self.ceiling
+    }
+
+    /// Whether the token is narrowed to some collections (see
+    /// [`Principal::scoped_to`]): such a token reaches nothing else, such as
+    /// its organisation's incidents.
+    pub fn is_scoped(&self) -> bool {
+        self.scope.is_some() || self.ceiling.is_some()
     }
 
     fn add_grants(&mut self, grants: impl IntoIterator<Item = (String, Access)>) {
@@ -106,6 +149,21 @@ impl Principal {
     /// Rights on a collection; `None` when the principal has none, in which
     /// case the collection's existence is not disclosed either.
     pub fn access(&self, collection: &CollectionPolicy) -> Option<Access> {
+        let access = self.unscoped_access(collection)?;
+        let access = match &self.scope {
+            None => access,
+            Some(scope) => {
+                let allowed = scope.get(&collection.id).copied().unwrap_or_default();
+                Access {
+                    read: access.read && allowed.read,
+                    write: access.write && allowed.write,
+                }
+            }
+        };
+        (access.read || access.write).then_some(access)
+    }
+
+    fn unscoped_access(&self, collection: &CollectionPolicy) -> Option<Access> {
         if self.node_admin {
             return Some(Access {
                 read: true,
@@ -133,6 +191,9 @@ impl Principal {
 
     /// How the principal reads the collection, if at all.
     pub fn reader_kind(&self, collection: &CollectionPolicy) -> Option<ReaderKind> {
+        if !self.can_read(collection) {
+            return None;
+        }
         if self.node_admin {
             return Some(ReaderKind::Admin);
         }
@@ -143,5 +204,66 @@ impl Principal {
             return Some(ReaderKind::Service);
         }
         collection.public.then_some(ReaderKind::Public)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Role;
+
+    fn collection(id: &str, owner: Owner) -> CollectionPolicy {
+        CollectionPolicy {
+            id: id.into(),
+            owner,
+            default_tlp: None,
+            public: false,
+        }
+    }
+
+    #[test]
+    fn a_scope_narrows_and_never_widens() {
+        let member = Member {
+            user: 10,
+            org: 1,
+            role: Role::Analyst,
+            communities: vec![7],
+        };
+        let c1 = collection("c1", Owner::Community(7));
+        let c2 = collection("c2", Owner::Community(7));
+        let foreign = collection("c3", Owner::Org(2));
+        let full = Principal::user(1, member.clone());
+        assert!(full.can_write(&c1) && full.can_write(&c2) && !full.is_scoped());
+        let read_c1_write_c2 = Principal::user(2, member.clone()).scoped_to([
+            (
+                "c1".to_string(),
+                Access {
+                    read: true,
+                    write: false,
+                },
+            ),
+            (
+                "c2".to_string(),
+                Access {
+                    read: false,
+                    write: true,
+                },
+            ),
+            (
+                "c3".to_string(),
+                Access {
+                    read: true,
+                    write: true,
+                },
+            ),
+        ]);
+        assert!(read_c1_write_c2.can_read(&c1) && !read_c1_write_c2.can_write(&c1));
+        assert!(!read_c1_write_c2.can_read(&c2) && read_c1_write_c2.can_write(&c2));
+        assert_eq!(read_c1_write_c2.reader_kind(&c2), None);
+        // Naming a collection the user has no right on grants nothing.
+        assert_eq!(read_c1_write_c2.access(&foreign), None);
+        let mut public = collection("c4", Owner::Org(2));
+        public.public = true;
+        assert!(full.can_read(&public) && !read_c1_write_c2.can_read(&public));
     }
 }

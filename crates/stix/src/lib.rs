@@ -18,4 +18,5 @@ pub use envelope::{Envelope, EnvelopeError, InputShape, split_envelope};
 pub use id::{Identifier, IdentifierError, is_valid_type_name, split_identifier};
 pub use object::{ObjectKind, StixObject};
 pub use timestamp::{Timestamp, TimestampError};
+pub use tlp::{Tlp, UnknownTlp};
 pub use validate::{PatternCheck, Problem, Rejection, Validator};

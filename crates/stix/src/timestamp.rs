@@ -134,6 +134,23 @@ impl Timestamp {
         out.push('Z');
         out
     }
+
+    /// The STIX form of an object time (`modified`, a version): milliseconds
+    /// when that is exact, microseconds otherwise, so that the text read back
+    /// is the same instant. TAXII `date_added` values use [`fmt::Display`]
+    /// (always six digits) instead.
+    pub fn to_stix(self) -> String {
+        if self.micros.rem_euclid(1000) == 0 {
+            self.format_with_precision(3)
+        } else {
+            self.format_with_precision(6)
+        }
+    }
+
+    /// This instant with its microseconds dropped to whole milliseconds.
+    pub fn truncated_to_millis(self) -> Timestamp {
+        Timestamp::from_micros(self.micros - self.micros.rem_euclid(1000))
+    }
 }
 
 impl fmt::Display for Timestamp {

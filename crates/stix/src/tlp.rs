@@ -7,6 +7,24 @@
 //! published marking definitions. Validation holds any object claiming one of
 //! these identifiers to the published content, so a marking id can be trusted
 //! to mean its level.
+//!
+//! [`Tlp`] is the one TLP level type of Entente: the sharing policy ranks
+//! by it, the incident record names it, exports write its marking
+//! definitions. Levels are recognised by exact marking id only: look-alike
+//! ids circulate in public code and a name proves nothing.
+
+use std::fmt;
+use std::str::FromStr;
+
+/// TLP levels, least to most restrictive (the derived order is the ranking).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Tlp {
+    Clear,
+    Green,
+    Amber,
+    AmberStrict,
+    Red,
+}
 
 /// One published TLP marking definition.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -94,6 +112,137 @@ pub fn tlp_2(marking_id: &str) -> Option<&'static TlpMarking> {
     TLP_2.iter().find(|m| m.id == marking_id)
 }
 
+impl Tlp {
+    /// Every level, least restrictive first.
+    pub const ALL: [Tlp; 5] = [
+        Tlp::Clear,
+        Tlp::Green,
+        Tlp::Amber,
+        Tlp::AmberStrict,
+        Tlp::Red,
+    ];
+
+    /// The level a marking-definition id stands for, if it is a published
+    /// TLP 1.0 or TLP 2.0 one (TLP 1.0 WHITE is CLEAR).
+    pub fn from_marking(id: &str) -> Option<Tlp> {
+        let level = tlp_2(id).or_else(|| tlp_1(id))?.level;
+        Tlp::from_level(level)
+    }
+
+    fn from_level(level: &str) -> Option<Tlp> {
+        Some(match level {
+            "clear" | "white" => Tlp::Clear,
+            "green" => Tlp::Green,
+            "amber" => Tlp::Amber,
+            "amber+strict" | "amberstrict" => Tlp::AmberStrict,
+            "red" => Tlp::Red,
+            _ => return None,
+        })
+    }
+
+    /// The published TLP 2.0 marking definition of this level.
+    pub fn marking(self) -> &'static TlpMarking {
+        &TLP_2[self as usize]
+    }
+
+    /// The id of this level's TLP 2.0 marking definition.
+    pub fn marking_id(self) -> &'static str {
+        self.marking().id
+    }
+
+    /// `TLP:AMBER+STRICT`, as the marking definition names it.
+    pub fn marking_name(self) -> &'static str {
+        self.marking().name
+    }
+
+    /// The most restrictive TLP among `markings`; `None` when none is TLP.
+    pub fn most_restrictive<'a>(markings: impl IntoIterator<Item = &'a str>) -> Option<Tlp> {
+        markings.into_iter().filter_map(Tlp::from_marking).max()
+    }
+
+    /// The level as TLP 2.0 writes it in lower case: `amber+strict`.
+    pub fn as_str(self) -> &'static str {
+        self.marking().level
+    }
+
+    /// The TLP 2.0 marking-definition object of this level, as OASIS
+    /// publishes it (compact JSON).
+    pub fn marking_definition(self) -> String {
+        format!(
+            r#"{{"type":"marking-definition","spec_version":"2.1","id":"{}","created":"{TLP_2_CREATED}","name":"{}","extensions":{{"{TLP_2_EXTENSION_ID}":{{"extension_type":"property-extension","{TLP_2_PROPERTY}":"{}"}}}}}}"#,
+            self.marking_id(),
+            self.marking_name(),
+            self.as_str()
+        )
+    }
+
+    /// Every spelling [`Tlp::from_str`] accepts, for error messages.
+    pub fn expected() -> &'static str {
+        "clear, green, amber, amber+strict or red (TLP: prefix, any case; white means clear)"
+    }
+}
+
+impl fmt::Display for Tlp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.marking_name())
+    }
+}
+
+/// A name that is not a TLP level.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UnknownTlp(pub String);
+
+impl fmt::Display for UnknownTlp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{:?} is not a TLP level; use {}",
+            self.0,
+            Tlp::expected()
+        )
+    }
+}
+
+impl std::error::Error for UnknownTlp {}
+
+impl FromStr for Tlp {
+    type Err = UnknownTlp;
+    /// `AMBER+STRICT`, `TLP:amber+strict`, `amber_strict`, `amber-strict`,
+    /// `amber strict`; `white` for CLEAR.
+    fn from_str(s: &str) -> Result<Tlp, UnknownTlp> {
+        let trimmed = s.trim();
+        let bare = match trimmed.get(..4) {
+            Some(p) if p.eq_ignore_ascii_case("tlp:") => &trimmed[4..],
+            _ => trimmed,
+        };
+        let folded: String = bare
+            .chars()
+            .map(|c| match c {
+                '_' | '-' | ' ' => '+',
+                c => c.to_ascii_lowercase(),
+            })
+            .collect();
+        Tlp::from_level(&folded).ok_or_else(|| UnknownTlp(s.to_string()))
+    }
+}
+
+impl serde::Serialize for Tlp {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Tlp {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        text.parse().map_err(|_| {
+            serde::de::Error::custom(format!(
+                "unknown value `{text}`; expected one of: clear, green, amber, amber+strict, red"
+            ))
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -108,5 +257,52 @@ mod tests {
         }
         assert_eq!(tlp_2(TLP_2[3].id).map(|m| m.level), Some("amber+strict"));
         assert!(tlp_1(TLP_2[0].id).is_none());
+    }
+
+    #[test]
+    fn levels_by_exact_id_from_both_generations() {
+        assert_eq!(Tlp::from_marking(TLP_1[0].id), Some(Tlp::Clear));
+        assert_eq!(Tlp::from_marking(TLP_2[3].id), Some(Tlp::AmberStrict));
+        // A look-alike AMBER+STRICT id seen in public code.
+        assert_eq!(
+            Tlp::from_marking("marking-definition--939a9414-2ddd-4d32-a0cd-b7571b03f430"),
+            None
+        );
+        assert_eq!(
+            Tlp::most_restrictive([TLP_2[1].id, TLP_1[2].id, "marking-definition--x"]),
+            Some(Tlp::Amber)
+        );
+        assert_eq!(Tlp::most_restrictive(["marking-definition--x"]), None);
+        for t in Tlp::ALL {
+            assert_eq!(Tlp::from_marking(t.marking_id()), Some(t));
+            let md: serde_json::Value = serde_json::from_str(&t.marking_definition()).unwrap();
+            assert_eq!(md["name"], t.marking_name());
+        }
+        assert!(Tlp::Clear < Tlp::Green && Tlp::AmberStrict < Tlp::Red);
+    }
+
+    #[test]
+    fn names_parse_leniently_and_print_as_tlp_2() {
+        for (text, tlp) in [
+            ("amber+strict", Tlp::AmberStrict),
+            ("TLP:AMBER+STRICT", Tlp::AmberStrict),
+            ("amber_strict", Tlp::AmberStrict),
+            ("Amber-Strict", Tlp::AmberStrict),
+            ("TLP:WHITE", Tlp::Clear),
+            (" red ", Tlp::Red),
+        ] {
+            assert_eq!(text.parse::<Tlp>(), Ok(tlp), "{text}");
+        }
+        assert!("orange".parse::<Tlp>().is_err());
+        assert!("tlp:".parse::<Tlp>().is_err());
+        assert_eq!(Tlp::AmberStrict.to_string(), "TLP:AMBER+STRICT");
+        assert_eq!(
+            serde_json::to_string(&Tlp::AmberStrict).unwrap(),
+            "\"amber+strict\""
+        );
+        assert_eq!(
+            serde_json::from_str::<Tlp>("\"TLP:Green\"").unwrap(),
+            Tlp::Green
+        );
     }
 }

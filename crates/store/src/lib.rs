@@ -1,10 +1,18 @@
-//! Persistence for an Entente node, behind one trait.
+//! Persistence for an Entente node, behind focused traits.
 //!
-//! [`Store`] is what the HTTP layer and the CLI use; [`SqliteStore`] is the
-//! embedded implementation (one writer, readers in parallel, WAL). The store
-//! keeps objects exactly as received and indexes the few facts queries need;
-//! it knows nothing about HTTP, and it does not decide who may see what: it
+//! [`ObjectStore`] (objects and their audiences), [`DirectoryStore`] (API
+//! roots, collections, organisations, users, communities, tokens),
+//! [`AuditStore`] (the hash-chained log), [`StatusStore`] (TAXII status
+//! resources) and [`IncidentStore`] (incident records) are what `node` uses;
+//! [`Store`] is all of them, for one backend. [`SqliteStore`] is the embedded
+//! implementation (one writer, readers in parallel, WAL). The store keeps
+//! objects exactly as received and indexes the few facts queries need; it
+//! knows nothing about HTTP, and it does not decide who may see what: it
 //! answers the questions it is asked, each through an index.
+//!
+//! Every write that the audit log records takes its [`AuditEntry`] and
+//! commits it in the write's own transaction: a committed write always has
+//! its entry, and an entry never describes a write that did not commit.
 //!
 //! Time: every `date_added` is a [`stix::Timestamp`] in microseconds, strictly
 //! increasing across the whole database (so also per collection). It doubles
@@ -12,9 +20,7 @@
 //! skips nor repeats an object, whatever else is written meanwhile.
 
 mod audit;
-mod id_index;
 mod incidents;
-mod schema;
 mod sqlite;
 
 pub use incidents::{
@@ -23,7 +29,7 @@ pub use incidents::{
 };
 pub use sqlite::{SqliteOptions, SqliteStore, now};
 
-use sharing::{CollectionPolicy, CommunityId, OrgId, Owner, Role, Tlp, UserId};
+use sharing::{AudienceKey, CollectionPolicy, CommunityId, OrgId, Owner, Role, Tlp, UserId};
 use stix::{StixObject, Timestamp};
 
 pub use audit::{entry_hash, verify_chain};
@@ -76,6 +82,8 @@ pub struct Collection {
     pub default_tlp: Option<Tlp>,
     /// Readable (its TLP:CLEAR objects) without authentication.
     pub public: bool,
+    /// What is posted into it is listed in manifests the node signs.
+    pub signed: bool,
 }
 
 impl Collection {
@@ -100,6 +108,7 @@ pub struct NewCollection {
     pub owner: Owner,
     pub default_tlp: Option<Tlp>,
     pub public: bool,
+    pub signed: bool,
 }
 
 /// An organisation.
@@ -163,6 +172,8 @@ pub struct TokenRecord {
     pub revoked: Option<Timestamp>,
     pub last_used: Option<Timestamp>,
     pub grants: Vec<Grant>,
+    /// The most restrictive TLP it may read (`None`: its user's rights).
+    pub max_tlp: Option<Tlp>,
 }
 
 #[derive(Clone, Debug)]
@@ -173,6 +184,7 @@ pub struct NewToken {
     pub user: Option<UserId>,
     pub expires: Option<Timestamp>,
     pub grants: Vec<Grant>,
+    pub max_tlp: Option<Tlp>,
 }
 
 /// Which versions of each object a query returns. Several selectors are
@@ -223,10 +235,13 @@ pub struct ObjectQuery {
     /// Also load each object's JSON (manifests do not need it).
     pub with_raw: bool,
     /// Only objects whose audience has one of these keys (`None`: all).
-    pub audience: Option<Vec<String>>,
+    pub audience: Option<Vec<AudienceKey>>,
     /// Stop before the objects' JSON passes this many bytes (`None`:
     /// [`PAGE_BYTES`]); the first object comes whatever its size.
     pub max_bytes: Option<usize>,
+    /// Only objects handled at this TLP or a less restrictive one (objects
+    /// without a TLP, private to their source, are left out too).
+    pub max_tlp: Option<Tlp>,
 }
 
 /// One stored object version.
@@ -247,6 +262,65 @@ pub struct StoredObject {
     /// The identifiers it points at that decide whether it may be shown
     /// (see `sharing`); empty for most objects.
     pub refs: Vec<String>,
+    /// An observable stored while other sources' copies of it were already
+    /// in the collection: a reader who may see an earlier copy receives
+    /// that one instead (one copy per reader).
+    pub prior_copies: bool,
+    /// Where it came from and whether that is proven.
+    pub provenance: Provenance,
+    /// The fingerprint of the node whose signed manifest vouches for it
+    /// (received objects whose provenance is verified).
+    pub origin_node: Option<String>,
+}
+
+/// An object's provenance as the node records it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Provenance {
+    /// Posted on this node; its signed manifest is still to be written.
+    LocalPending,
+    /// Posted on this node and listed in a manifest this node signed.
+    LocalSigned,
+    /// Received from a peer without a manifest by a pinned key.
+    Unsigned,
+    /// Received from a peer and listed, byte for byte, in a manifest signed
+    /// by a pinned key.
+    Verified,
+    /// Received from a peer and not what its signed manifest lists (or the
+    /// manifest's signature does not hold).
+    Invalid,
+}
+
+impl Provenance {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Provenance::LocalPending => "local",
+            Provenance::LocalSigned => "local-signed",
+            Provenance::Unsigned => "unsigned",
+            Provenance::Verified => "verified",
+            Provenance::Invalid => "invalid",
+        }
+    }
+
+    /// Its code in the database.
+    pub fn code(self) -> i64 {
+        match self {
+            Provenance::LocalPending => 0,
+            Provenance::LocalSigned => 1,
+            Provenance::Unsigned => 2,
+            Provenance::Verified => 3,
+            Provenance::Invalid => 4,
+        }
+    }
+
+    pub fn from_code(code: i64) -> Provenance {
+        match code {
+            1 => Provenance::LocalSigned,
+            2 => Provenance::Unsigned,
+            3 => Provenance::Verified,
+            4 => Provenance::Invalid,
+            _ => Provenance::LocalPending,
+        }
+    }
 }
 
 /// How an object enters the store: the object and what the policy decided.
@@ -254,12 +328,16 @@ pub struct StoredObject {
 pub struct Ingest {
     pub object: StixObject,
     /// Audience keys (see `sharing::audience`).
-    pub audience: Vec<String>,
+    pub audience: Vec<AudienceKey>,
     pub origin_org: Option<OrgId>,
     pub origin_user: Option<UserId>,
     pub tlp: Option<Tlp>,
     /// Identifiers whose visibility gates this object's.
     pub refs: Vec<String>,
+    /// [`Provenance::LocalPending`] for what is posted on this node.
+    pub provenance: Provenance,
+    /// See [`StoredObject::origin_node`].
+    pub origin_node: Option<String>,
 }
 
 impl Ingest {
@@ -268,13 +346,140 @@ impl Ingest {
     pub fn open(object: StixObject) -> Ingest {
         Ingest {
             object,
-            audience: vec!["clear".into()],
+            audience: vec![AudienceKey::Clear],
             origin_org: None,
             origin_user: None,
             tlp: Some(Tlp::Clear),
             refs: Vec::new(),
+            provenance: Provenance::LocalPending,
+            origin_node: None,
         }
     }
+}
+
+/// An object posted on this node that no manifest lists yet.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PendingObject {
+    pub date_added: Timestamp,
+    pub collection: i64,
+    pub id: String,
+    pub raw: String,
+    pub audience: Vec<AudienceKey>,
+    pub tlp: Option<Tlp>,
+    pub origin_org: Option<OrgId>,
+}
+
+/// A remote TAXII server this node exchanges objects with.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Peer {
+    pub id: i64,
+    /// The operator's name for it (also the name of its credential file).
+    pub name: String,
+    /// Its TAXII API root URL.
+    pub url: String,
+    /// The local organisation that stands for it.
+    pub org: OrgId,
+    /// The local user that acts for it (pulled objects are posted as it).
+    pub user: UserId,
+    /// Fingerprints of the signing keys whose content counts as verified.
+    pub keys: Vec<String>,
+    /// The highest TLP it may receive (below what its organisation may see).
+    pub max_tlp: Tlp,
+    /// Refuse content that is not verified.
+    pub refuse_unsigned: bool,
+    /// A PEM file of the CA to verify its TLS certificate with (instead of
+    /// the platform's roots).
+    pub ca_file: Option<String>,
+    pub created: Timestamp,
+}
+
+#[derive(Clone, Debug)]
+pub struct NewPeer {
+    pub name: String,
+    pub url: String,
+    pub org: OrgId,
+    pub user: UserId,
+    pub keys: Vec<String>,
+    pub max_tlp: Tlp,
+    pub refuse_unsigned: bool,
+    pub ca_file: Option<String>,
+}
+
+/// Which way a sync job moves objects.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Direction {
+    Pull,
+    Push,
+}
+
+impl Direction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Direction::Pull => "pull",
+            Direction::Push => "push",
+        }
+    }
+}
+
+/// A pull (remote collection into a local one) or a push (local into remote).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SyncJob {
+    pub id: i64,
+    pub peer: i64,
+    pub direction: Direction,
+    pub remote_collection: String,
+    /// The local collection's key.
+    pub collection: i64,
+    /// Pull: the remote `date_added` up to which everything is stored (the
+    /// next poll asks from there, a little before, since identical versions
+    /// are no-ops). Push: the local `date_added` up to which everything the
+    /// peer may receive was accepted by it.
+    pub cursor: Option<Timestamp>,
+    pub stats: SyncStats,
+    pub last_run: Option<Timestamp>,
+    pub last_success: Option<Timestamp>,
+    pub last_error: Option<String>,
+}
+
+/// What a job has moved, in all.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SyncStats {
+    pub stored: u64,
+    pub duplicates: u64,
+    pub refused: u64,
+    pub verified: u64,
+    pub unsigned: u64,
+    pub invalid: u64,
+}
+
+impl std::ops::AddAssign for SyncStats {
+    fn add_assign(&mut self, other: SyncStats) {
+        self.stored += other.stored;
+        self.duplicates += other.duplicates;
+        self.refused += other.refused;
+        self.verified += other.verified;
+        self.unsigned += other.unsigned;
+        self.invalid += other.invalid;
+    }
+}
+
+/// Where a pull stands once a batch is stored (see [`PeerStore::add_pulled`]).
+pub struct PullProgress<'a> {
+    pub job: i64,
+    /// The job's cursor after this batch (`None`: unchanged).
+    pub cursor: Option<Timestamp>,
+    /// What the batch adds to the job's totals, given its outcomes.
+    pub stats: &'a dyn Fn(&[AddOutcome]) -> SyncStats,
+}
+
+/// One object a peer refused on a push, as recorded.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PushFailure {
+    pub job: i64,
+    pub id: String,
+    pub version: Option<String>,
+    pub message: String,
+    pub at: Timestamp,
 }
 
 /// A stored copy of an object, for onward-sharing and reference checks.
@@ -283,11 +488,18 @@ pub struct CopyRecord {
     pub id: String,
     pub collection: i64,
     pub date_added: Timestamp,
+    /// Its version (`modified`, else `created`); `None` for observables,
+    /// which have none.
+    pub version: Option<Timestamp>,
     pub origin_org: Option<OrgId>,
     pub tlp: Option<Tlp>,
-    pub audience: Vec<String>,
+    pub audience: Vec<AudienceKey>,
     /// The identifiers this copy's visibility depends on (see [`Ingest::refs`]).
     pub refs: Vec<String>,
+    /// Its JSON, given to an add's guard for the copies of exactly the
+    /// version being added (to tell an unchanged copy from a changed one);
+    /// `None` elsewhere.
+    pub raw: Option<String>,
 }
 
 /// One entry of the audit log.
@@ -348,13 +560,14 @@ pub enum AddOutcome {
     /// A different object with the same id and version is in the collection
     /// (added at that time); the new one was not stored.
     Conflict(Timestamp),
-    /// The guard refused it (see [`Store::add_objects`]); not stored.
+    /// The guard refused it (see [`ObjectStore::add_objects`]); not stored.
     Refused(String),
 }
 
-/// Decides on an object the node already holds: called with the object's
-/// position in the batch and every stored copy of its id (all collections,
-/// oldest first); `Some(reason)` refuses it.
+/// Decides on each object of an add before it is written: called with the
+/// object's position in the batch and every stored copy of its id (all
+/// collections, oldest first; empty for an id the node does not hold);
+/// `Some(reason)` refuses it.
 pub type CopyGuard<'a> = dyn FnMut(usize, &[CopyRecord]) -> Option<String> + 'a;
 
 /// A status resource as stored: the TAXII layer owns its JSON shape.
@@ -368,88 +581,189 @@ pub struct StatusRecord {
     pub body: String,
 }
 
-/// Everything the node persists.
+/// Objects in collections, with the facts the sharing policy decided at ingest.
 ///
 /// Methods block; async callers run them on a blocking thread. Every read
 /// is served by an index: none scans a whole collection.
-pub trait Store: Send + Sync + 'static {
-    // API roots and collections.
-    fn api_roots(&self) -> Result<Vec<ApiRoot>>;
-    fn api_root(&self, path: &str) -> Result<Option<ApiRoot>>;
-    fn create_api_root(&self, root: &ApiRoot) -> Result<()>;
-    fn collections(&self, api_root: &str) -> Result<Vec<Collection>>;
-    fn all_collections(&self) -> Result<Vec<Collection>>;
-    fn collection(&self, id: &str) -> Result<Option<Collection>>;
-    /// By internal key.
-    fn collection_by_key(&self, key: i64) -> Result<Option<Collection>>;
-    fn create_collection(&self, new: &NewCollection) -> Result<Collection>;
-
-    // Organisations, users, communities.
-    fn create_org(&self, name: &str, identity_id: &str) -> Result<Org>;
-    fn orgs(&self) -> Result<Vec<Org>>;
-    fn org_by_id(&self, id: OrgId) -> Result<Option<Org>>;
-    /// By name (case-insensitive) or STIX identity id.
-    fn org(&self, name_or_identity: &str) -> Result<Option<Org>>;
-    fn create_user(&self, org: OrgId, name: &str, role: Role) -> Result<User>;
-    fn users(&self) -> Result<Vec<User>>;
-    /// By `org/user`, or by user name when it is unique on the node.
-    fn user(&self, path: &str) -> Result<Option<User>>;
-    fn create_community(&self, name: &str, show_members: bool) -> Result<Community>;
-    fn communities(&self) -> Result<Vec<Community>>;
-    fn community(&self, name: &str) -> Result<Option<Community>>;
-    /// Adds (or updates) an organisation's membership of a community.
-    fn add_member(&self, community: CommunityId, org: OrgId, pseudonymous: bool) -> Result<()>;
-    fn members(&self, community: CommunityId) -> Result<Vec<Membership>>;
-    fn memberships(&self, org: OrgId) -> Result<Vec<Membership>>;
-    /// A random secret of this node (pseudonym derivation), created once.
-    fn node_secret(&self) -> Result<Vec<u8>>;
-
-    // Tokens.
-    fn create_token(&self, new: &NewToken) -> Result<TokenRecord>;
-    fn token_by_hash(&self, secret_hash: &[u8; 32]) -> Result<Option<TokenRecord>>;
-    fn tokens(&self) -> Result<Vec<TokenRecord>>;
-    /// Revokes by id or name; returns the revoked token.
-    fn revoke_token(&self, id_or_name: &str, at: Timestamp) -> Result<TokenRecord>;
-    fn touch_token(&self, id: i64, at: Timestamp) -> Result<()>;
-
-    // Objects.
+pub trait ObjectStore: Send + Sync + 'static {
     /// Adds objects to a collection in one transaction: when this returns
-    /// `Ok`, every object is durably committed. `guard` sees the stored
-    /// copies of every object the node already holds, before it is written,
-    /// and may refuse it (onward-sharing rules live with the caller).
+    /// `Ok`, every object is durably committed, and so is `audit` (with
+    /// `objects` set to the ids added) when anything was added. `guard` sees
+    /// the stored copies of every object before it is written and may refuse
+    /// it (the rules live with the caller).
+    ///
+    /// A versioned object is one row per (collection, id, version). An
+    /// observable is one row per (collection, id, source organisation): each
+    /// source keeps its own copy, so a copy hidden from a poster never
+    /// decides what happens to the poster's.
     fn add_objects(
         &self,
         collection: i64,
         objects: &[Ingest],
         guard: &mut CopyGuard<'_>,
+        audit: &AuditEntry,
     ) -> Result<Vec<AddOutcome>>;
     fn query_objects(&self, collection: i64, query: &ObjectQuery) -> Result<Page>;
-    /// Deletes the versions of `id` that `versions` and `spec_versions`
-    /// select; returns how many were deleted.
-    fn delete_object(
+    /// Deletes the rows of `id` in `collection` added at `rows` (their
+    /// `date_added`), and appends `audit` in the same transaction; returns
+    /// how many were deleted.
+    fn delete_rows(
         &self,
         collection: i64,
         id: &str,
-        versions: &VersionMatch,
-        spec_versions: &[String],
+        rows: &[Timestamp],
+        audit: &AuditEntry,
     ) -> Result<usize>;
-
     /// Every stored copy (any collection, any version) of these ids, oldest first.
     fn copies(&self, ids: &[String]) -> Result<Vec<CopyRecord>>;
     /// The stored marking definitions among `ids`, as (id, JSON).
     fn marking_definitions(&self, ids: &[String]) -> Result<Vec<(String, String)>>;
 
-    // Audit log: append-only, hash-chained.
-    fn append_audit(&self, entry: &AuditEntry) -> Result<()>;
-    /// Appends several entries, in order, in one transaction.
+    /// Objects posted on this node that no manifest lists yet, oldest
+    /// first, at most `limit` (served by a partial index).
+    fn pending_signature(&self, limit: usize) -> Result<Vec<PendingObject>>;
+    /// Stores a manifest this node signed into `collection` and marks the
+    /// rows it lists (`covers`, by `date_added`) as signed, in one
+    /// transaction.
+    fn add_manifest(
+        &self,
+        collection: i64,
+        manifest: &Ingest,
+        covers: &[Timestamp],
+        audit: &AuditEntry,
+    ) -> Result<()>;
+    /// Records what is now known of received rows (by `date_added`): their
+    /// provenance and, when verified, the node that vouches for them.
+    fn set_provenance(&self, rows: &[(Timestamp, Provenance, Option<String>)]) -> Result<()>;
+}
+
+/// Peers and the jobs that move objects to and from them.
+pub trait PeerStore: Send + Sync + 'static {
+    fn create_peer(&self, new: &NewPeer, audit: &AuditEntry) -> Result<Peer>;
+    fn peers(&self) -> Result<Vec<Peer>>;
+    fn peer(&self, name: &str) -> Result<Option<Peer>>;
+    /// Adds a pull or push of a peer (the same one twice is a conflict).
+    fn create_job(
+        &self,
+        peer: i64,
+        direction: Direction,
+        remote_collection: &str,
+        collection: i64,
+        audit: &AuditEntry,
+    ) -> Result<SyncJob>;
+    fn jobs(&self, peer: i64) -> Result<Vec<SyncJob>>;
+    /// Adds pulled objects exactly as [`ObjectStore::add_objects`] does, and
+    /// in the same transaction moves the pull's cursor to `cursor` and adds
+    /// `stats` to its totals: a crash never separates the objects from the
+    /// cursor that covers them.
+    fn add_pulled(
+        &self,
+        collection: i64,
+        objects: &[Ingest],
+        guard: &mut CopyGuard<'_>,
+        audit: &AuditEntry,
+        progress: &PullProgress<'_>,
+    ) -> Result<Vec<AddOutcome>>;
+    /// Records a run of a job: its cursor (pushes), what it added to the
+    /// totals, and its error (`None`: it succeeded).
+    fn record_run(
+        &self,
+        job: i64,
+        cursor: Option<Timestamp>,
+        stats: SyncStats,
+        error: Option<&str>,
+        at: Timestamp,
+    ) -> Result<()>;
+    fn record_push_failures(&self, failures: &[PushFailure]) -> Result<()>;
+    /// The most recent push failures of a job, newest first.
+    fn push_failures(&self, job: i64, limit: usize) -> Result<Vec<PushFailure>>;
+}
+
+/// Who and what the node knows: API roots, collections, organisations,
+/// users, communities and tokens. Every write takes its audit entry.
+pub trait DirectoryStore: Send + Sync + 'static {
+    fn api_roots(&self) -> Result<Vec<ApiRoot>>;
+    fn api_root(&self, path: &str) -> Result<Option<ApiRoot>>;
+    fn create_api_root(&self, root: &ApiRoot, audit: &AuditEntry) -> Result<()>;
+    fn collections(&self, api_root: &str) -> Result<Vec<Collection>>;
+    fn all_collections(&self) -> Result<Vec<Collection>>;
+    /// By TAXII id.
+    fn collection(&self, id: &str) -> Result<Option<Collection>>;
+    /// By internal key.
+    fn collection_by_key(&self, key: i64) -> Result<Option<Collection>>;
+    fn create_collection(&self, new: &NewCollection, audit: &AuditEntry) -> Result<Collection>;
+
+    fn create_org(&self, name: &str, identity_id: &str, audit: &AuditEntry) -> Result<Org>;
+    fn orgs(&self) -> Result<Vec<Org>>;
+    fn org_by_id(&self, id: OrgId) -> Result<Option<Org>>;
+    /// By name (case-insensitive) or STIX identity id.
+    fn org(&self, name_or_identity: &str) -> Result<Option<Org>>;
+    fn create_user(&self, org: OrgId, name: &str, role: Role, audit: &AuditEntry) -> Result<User>;
+    fn users(&self) -> Result<Vec<User>>;
+    /// By `org/user`, or by user name when it is unique on the node.
+    fn user(&self, path: &str) -> Result<Option<User>>;
+    fn create_community(
+        &self,
+        name: &str,
+        show_members: bool,
+        audit: &AuditEntry,
+    ) -> Result<Community>;
+    fn communities(&self) -> Result<Vec<Community>>;
+    fn community(&self, name: &str) -> Result<Option<Community>>;
+    /// Adds (or updates) an organisation's membership of a community.
+    fn add_member(
+        &self,
+        community: CommunityId,
+        org: OrgId,
+        pseudonymous: bool,
+        audit: &AuditEntry,
+    ) -> Result<()>;
+    fn members(&self, community: CommunityId) -> Result<Vec<Membership>>;
+    fn memberships(&self, org: OrgId) -> Result<Vec<Membership>>;
+    /// Every pseudonymous membership of the node (few: served by an index).
+    fn pseudonymous_memberships(&self) -> Result<Vec<Membership>>;
+    /// A random secret of this node (pseudonym derivation), created once.
+    fn node_secret(&self) -> Result<Vec<u8>>;
+
+    fn create_token(&self, new: &NewToken, audit: &AuditEntry) -> Result<TokenRecord>;
+    fn token_by_hash(&self, secret_hash: &[u8; 32]) -> Result<Option<TokenRecord>>;
+    fn tokens(&self) -> Result<Vec<TokenRecord>>;
+    /// Revokes by id or name; returns the revoked token.
+    fn revoke_token(
+        &self,
+        id_or_name: &str,
+        at: Timestamp,
+        audit: &AuditEntry,
+    ) -> Result<TokenRecord>;
+    /// Records a token's use (and its audit entry) at `at`.
+    fn touch_token(&self, id: i64, at: Timestamp, audit: &AuditEntry) -> Result<()>;
+}
+
+/// The audit log: append-only, hash-chained.
+pub trait AuditStore: Send + Sync + 'static {
+    /// Appends entries that record no write of their own (reads), in order,
+    /// in one transaction.
     fn append_audit_batch(&self, entries: &[AuditEntry]) -> Result<()>;
     fn audit(&self, filter: &AuditFilter) -> Result<Vec<AuditRecord>>;
     /// Every record in order, for verification.
     fn audit_chain(&self) -> Result<Vec<AuditRecord>>;
+}
 
-    // Status resources.
+/// TAXII status resources.
+pub trait StatusStore: Send + Sync + 'static {
     fn put_status(&self, status: &StatusRecord) -> Result<()>;
     fn status(&self, id: &str) -> Result<Option<StatusRecord>>;
     /// Drops status resources created before `before`; returns how many.
     fn purge_statuses(&self, before: Timestamp) -> Result<usize>;
+}
+
+/// Everything a node persists, on one backend.
+pub trait Store:
+    ObjectStore + DirectoryStore + AuditStore + StatusStore + IncidentStore + PeerStore
+{
+}
+
+impl<T> Store for T where
+    T: ObjectStore + DirectoryStore + AuditStore + StatusStore + IncidentStore + PeerStore
+{
 }

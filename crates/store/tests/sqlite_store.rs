@@ -5,8 +5,8 @@ use std::sync::Arc;
 use sharing::Owner;
 use stix::{StixObject, Timestamp, Validator};
 use store::{
-    AddOutcome, ApiRoot, Ingest, NewCollection, ObjectQuery, SqliteOptions, SqliteStore, Store,
-    VersionMatch,
+    AddOutcome, ApiRoot, AuditEntry, AuditStore, DirectoryStore, Ingest, NewCollection,
+    ObjectQuery, ObjectStore, SqliteOptions, SqliteStore, VersionMatch,
 };
 
 fn open(dir: &tempfile::TempDir) -> SqliteStore {
@@ -16,25 +16,32 @@ fn open(dir: &tempfile::TempDir) -> SqliteStore {
 fn setup(store: &SqliteStore) -> i64 {
     if store.api_root("api1").unwrap().is_none() {
         store
-            .create_api_root(&ApiRoot {
-                path: "api1".into(),
-                title: "Test root".into(),
-                description: None,
-                max_content_length: 1 << 20,
-            })
+            .create_api_root(
+                &ApiRoot {
+                    path: "api1".into(),
+                    title: "Test root".into(),
+                    description: None,
+                    max_content_length: 1 << 20,
+                },
+                &AuditEntry::default(),
+            )
             .unwrap();
     }
     store
-        .create_collection(&NewCollection {
-            id: "91a7b528-80eb-42ed-a74d-c6fbd5a26116".into(),
-            api_root: "api1".into(),
-            title: "Spyware indicators".into(),
-            description: None,
-            alias: None,
-            owner: Owner::Node,
-            default_tlp: None,
-            public: false,
-        })
+        .create_collection(
+            &NewCollection {
+                id: "91a7b528-80eb-42ed-a74d-c6fbd5a26116".into(),
+                api_root: "api1".into(),
+                title: "Spyware indicators".into(),
+                description: None,
+                alias: None,
+                owner: Owner::Node,
+                default_tlp: None,
+                public: false,
+                signed: true,
+            },
+            &AuditEntry::default(),
+        )
         .unwrap()
         .key
 }
@@ -45,8 +52,32 @@ trait AddAll {
 
 impl AddAll for SqliteStore {
     fn add_objects_all(&self, c: i64, objects: &[Ingest]) -> store::Result<Vec<AddOutcome>> {
-        self.add_objects(c, objects, &mut |_, _| None)
+        self.add_objects(c, objects, &mut |_, _| None, &write_entry())
     }
+}
+
+fn write_entry() -> AuditEntry {
+    AuditEntry {
+        action: "write".into(),
+        ..Default::default()
+    }
+}
+
+/// The rows of `id` that `versions` selects, by `date_added`.
+fn rows(store: &SqliteStore, c: i64, id: &str, versions: VersionMatch) -> Vec<Timestamp> {
+    let q = ObjectQuery {
+        ids: vec![id.to_string()],
+        versions,
+        limit: 100,
+        ..Default::default()
+    };
+    store
+        .query_objects(c, &q)
+        .unwrap()
+        .items
+        .iter()
+        .map(|o| o.date_added)
+        .collect()
 }
 
 fn open_all(objects: &[StixObject]) -> Vec<Ingest> {
@@ -202,9 +233,10 @@ fn deleting_the_latest_version_promotes_the_previous_one() {
         )
         .unwrap();
     let id = indicator(3, "2020-01-01T00:00:00.000Z").id;
+    let latest = rows(&store, c, &id, VersionMatch::last_only());
     assert_eq!(
         store
-            .delete_object(c, &id, &VersionMatch::last_only(), &[])
+            .delete_rows(c, &id, &latest, &AuditEntry::default())
             .unwrap(),
         1
     );
@@ -214,9 +246,10 @@ fn deleting_the_latest_version_promotes_the_previous_one() {
         page.items[0].version.format_with_precision(3),
         "2020-01-01T00:00:00.000Z"
     );
+    let all = rows(&store, c, &id, VersionMatch::all());
     assert_eq!(
         store
-            .delete_object(c, &id, &VersionMatch::all(), &[])
+            .delete_rows(c, &id, &all, &AuditEntry::default())
             .unwrap(),
         1
     );
@@ -427,4 +460,73 @@ fn reopening_keeps_everything_and_schema_is_versioned() {
     let store = open(&dir);
     assert_eq!(store.query_objects(c, &query()).unwrap().items.len(), 1);
     assert_eq!(store.collections("api1").unwrap().len(), 1);
+}
+
+#[test]
+fn an_add_commits_its_audit_entry_in_the_same_transaction() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir);
+    let c = setup(&store);
+    let before = store.audit_chain().unwrap().len();
+    let objs = [indicator(1, "2020-01-01T00:00:00.000Z"), domain(1)];
+    store.add_objects_all(c, &open_all(&objs)).unwrap();
+    let chain = store.audit_chain().unwrap();
+    assert_eq!(chain.len(), before + 1);
+    let last = &chain.last().unwrap().entry;
+    assert_eq!(last.action, "write");
+    assert_eq!(last.objects, [objs[0].id.clone(), objs[1].id.clone()]);
+    // A re-post adds nothing, so it writes no entry.
+    store.add_objects_all(c, &open_all(&objs)).unwrap();
+    assert_eq!(store.audit_chain().unwrap().len(), before + 1);
+    // A write that fails (an unknown collection key) leaves no entry either.
+    let failed = store.add_objects(
+        c,
+        &open_all(&[indicator(2, "2020-01-01T00:00:00.000Z")]),
+        &mut |_, _| Some("refused".into()),
+        &write_entry(),
+    );
+    assert!(matches!(failed.unwrap()[0], AddOutcome::Refused(_)));
+    assert_eq!(store.audit_chain().unwrap().len(), before + 1);
+    assert!(store::verify_chain(&store.audit_chain().unwrap()).is_ok());
+}
+
+#[test]
+fn each_source_keeps_its_own_copy_of_an_observable() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir);
+    let c = setup(&store);
+    let from = |org: i64| {
+        let mut i = Ingest::open(domain(7));
+        i.origin_org = Some(org);
+        i
+    };
+    let first = store.add_objects_all(c, &[from(1)]).unwrap();
+    let second = store.add_objects_all(c, &[from(2)]).unwrap();
+    let again = store.add_objects_all(c, &[from(2)]).unwrap();
+    let (AddOutcome::Added(a), AddOutcome::Added(b)) = (&first[0], &second[0]) else {
+        panic!("both sources' copies are stored: {first:?} {second:?}");
+    };
+    assert_eq!(again[0], AddOutcome::Duplicate(*b));
+    let page = store
+        .query_objects(
+            c,
+            &ObjectQuery {
+                limit: 10,
+                with_raw: true,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    let copies: Vec<_> = page
+        .items
+        .iter()
+        .map(|o| (o.date_added, o.origin_org, o.prior_copies))
+        .collect();
+    assert_eq!(copies, [(*a, Some(1), false), (*b, Some(2), true)]);
+    // Deleting one source's copy leaves the other's, still the latest of its own.
+    store
+        .delete_rows(c, &domain(7).id, &[*a], &AuditEntry::default())
+        .unwrap();
+    let left = rows(&store, c, &domain(7).id, VersionMatch::last_only());
+    assert_eq!(left, [*b]);
 }

@@ -4,8 +4,8 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::bail;
+use node::{AuditFilter, AuditVerdict};
 use stix::Timestamp;
-use store::{AuditFilter, Store};
 
 use crate::site::Site;
 
@@ -37,20 +37,18 @@ pub enum Command {
 
 pub fn run(dir: &Path, command: Command) -> anyhow::Result<ExitCode> {
     let site = Site::open(dir)?;
+    let operator = site.operator();
     match command {
-        Command::Verify => {
-            let chain = site.store.audit_chain()?;
-            match store::verify_chain(&chain) {
-                Ok(n) => {
-                    println!("audit log intact: {n} entries");
-                    Ok(ExitCode::SUCCESS)
-                }
-                Err((seq, why)) => {
-                    println!("audit log BROKEN at entry {seq}: {why}");
-                    Ok(ExitCode::from(1))
-                }
+        Command::Verify => match site.node.verify_audit(&operator)? {
+            AuditVerdict::Intact(n) => {
+                println!("audit log intact: {n} entries");
+                Ok(ExitCode::SUCCESS)
             }
-        }
+            AuditVerdict::Broken { seq, why } => {
+                println!("audit log BROKEN at entry {seq}: {why}");
+                Ok(ExitCode::from(1))
+            }
+        },
         Command::Show {
             org,
             user,
@@ -59,18 +57,20 @@ pub fn run(dir: &Path, command: Command) -> anyhow::Result<ExitCode> {
             until,
             limit,
         } => {
+            let orgs = site.node.orgs(&operator)?;
+            let users = site.node.users(&operator)?;
             let org = match org {
-                Some(name) => match site.store.org(&name)? {
+                Some(name) => match orgs
+                    .iter()
+                    .find(|o| o.name.eq_ignore_ascii_case(&name) || o.identity_id == name)
+                {
                     Some(o) => Some(o.id),
-                    None => bail!("no organisation named {name:?}"),
+                    None => bail!("no organisation named {name:?} (entente org list shows them)"),
                 },
                 None => None,
             };
             let user = match user {
-                Some(path) => match site.store.user(&path)? {
-                    Some(u) => Some(u.id),
-                    None => bail!("no user {path:?}"),
-                },
+                Some(path) => Some(site.node.user_named(&path)?.id),
                 None => None,
             };
             let parse = |t: Option<String>| -> anyhow::Result<Option<Timestamp>> {
@@ -79,16 +79,17 @@ pub fn run(dir: &Path, command: Command) -> anyhow::Result<ExitCode> {
                     None => None,
                 })
             };
-            let records = site.store.audit(&AuditFilter {
-                org,
-                user,
-                object,
-                since: parse(since)?,
-                until: parse(until)?,
-                limit,
-            })?;
-            let orgs = site.store.orgs()?;
-            let users = site.store.users()?;
+            let records = site.node.audit_records(
+                &operator,
+                &AuditFilter {
+                    org,
+                    user,
+                    object,
+                    since: parse(since)?,
+                    until: parse(until)?,
+                    limit,
+                },
+            )?;
             for r in records {
                 let e = &r.entry;
                 let who = match (e.user, e.org, e.token) {

@@ -3,9 +3,8 @@
 use std::path::Path;
 use std::process::ExitCode;
 
-use anyhow::bail;
+use node::{Collection, CollectionRequest};
 use sharing::{Owner, Tlp};
-use store::{NewCollection, Store};
 
 use crate::site::Site;
 
@@ -46,72 +45,35 @@ pub struct CreateArgs {
     /// Let anyone, without a token, read its TLP:CLEAR objects.
     #[arg(long)]
     pub public: bool,
+    /// Do not list what is posted into it in the node's signed manifests
+    /// (no x-entente-manifest objects in it; its objects reach peers unsigned).
+    #[arg(long)]
+    pub unsigned: bool,
 }
 
-pub fn create(node: &Site, args: CreateArgs) -> anyhow::Result<store::Collection> {
-    let id = match args.id {
-        Some(id) => match uuid::Uuid::parse_str(&id) {
-            Ok(u) if u.hyphenated().to_string() == id => id,
-            _ => bail!(
-                "--id {id:?} is not a lowercase hyphenated UUID such as 91a7b528-80eb-42ed-a74d-c6fbd5a26116"
-            ),
-        },
-        None => uuid::Uuid::new_v4().to_string(),
-    };
-    if args.title.trim().is_empty() {
-        bail!("--title must not be empty");
-    }
-    let roots = node.store.api_roots()?;
-    let api_root = match args.api_root {
-        Some(r) if roots.iter().any(|x| x.path == r) => r,
-        Some(r) => bail!(
-            "API root {r:?} does not exist; this node has: {}",
-            roots
-                .iter()
-                .map(|r| r.path.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
-        None => match roots.first() {
-            Some(r) => r.path.clone(),
-            None => bail!("this node has no API root; was it created with entente init?"),
-        },
-    };
-    let owner = match (&args.org, &args.community) {
-        (Some(org), _) => match node.store.org(org)? {
-            Some(o) => Owner::Org(o.id),
-            None => {
-                bail!("no organisation named {org:?} (create it with: entente org create {org:?})")
-            }
-        },
-        (None, Some(c)) => match node.store.community(c)? {
-            Some(c) => Owner::Community(c.id),
-            None => {
-                bail!("no community named {c:?} (create it with: entente community create {c:?})")
-            }
-        },
-        (None, None) => Owner::Node,
-    };
+pub fn create(site: &Site, args: CreateArgs) -> anyhow::Result<Collection> {
     let default_tlp = match &args.default_tlp {
         Some(t) => Some(t.parse::<Tlp>()?),
-        // Node-level collections keep the TAXII-core behaviour: every token
-        // granted read sees unmarked objects.
-        None if owner == Owner::Node => Some(Tlp::Green),
         None => None,
     };
     if args.public && default_tlp.is_some_and(|t| t != Tlp::Clear) {
         eprintln!("note: a public collection shows anonymous readers only its TLP:CLEAR objects");
     }
-    Ok(node.store.create_collection(&NewCollection {
-        id,
-        api_root,
-        title: args.title,
-        description: args.description,
-        alias: args.alias,
-        owner,
-        default_tlp,
-        public: args.public,
-    })?)
+    Ok(site.node.create_collection(
+        &site.operator(),
+        CollectionRequest {
+            title: args.title,
+            id: args.id,
+            description: args.description,
+            alias: args.alias,
+            api_root: args.api_root,
+            org: args.org,
+            community: args.community,
+            default_tlp,
+            public: args.public,
+            unsigned: args.unsigned,
+        },
+    )?)
 }
 
 pub fn run(dir: &Path, command: Command) -> anyhow::Result<ExitCode> {
@@ -122,12 +84,18 @@ pub fn run(dir: &Path, command: Command) -> anyhow::Result<ExitCode> {
             println!("{}", c.id);
         }
         Command::List => {
-            let all = node.store.all_collections()?;
+            let operator = node.operator();
+            let all = node.node.all_collections(&operator)?;
             if all.is_empty() {
                 println!("no collections (create one with: entente collection create --title ...)");
             }
-            let orgs = node.store.orgs()?;
-            let communities = node.store.communities()?;
+            let orgs = node.node.orgs(&operator)?;
+            let communities: Vec<_> = node
+                .node
+                .communities_admin(&operator)?
+                .into_iter()
+                .map(|v| v.community)
+                .collect();
             for c in all {
                 let owner = match c.owner {
                     Owner::Node => "node".to_string(),
@@ -146,13 +114,14 @@ pub fn run(dir: &Path, command: Command) -> anyhow::Result<ExitCode> {
                     ),
                 };
                 println!(
-                    "{}  /{}/  {}  [{owner}; default {}{}]{}",
+                    "{}  /{}/  {}  [{owner}; default {}{}{}]{}",
                     c.id,
                     c.api_root,
                     c.title,
                     c.default_tlp
                         .map_or("none (source only)".to_string(), |t| t.to_string()),
                     if c.public { "; public" } else { "" },
+                    if c.signed { "" } else { "; unsigned" },
                     c.description.map(|d| format!(" — {d}")).unwrap_or_default()
                 );
             }

@@ -4,7 +4,6 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::bail;
-use store::Store;
 
 use crate::site::Site;
 
@@ -33,20 +32,10 @@ pub enum Command {
 
 pub fn run(dir: &Path, command: Command) -> anyhow::Result<ExitCode> {
     let site = Site::open(dir)?;
-    let anyone = sharing::Principal::anonymous();
+    let operator = site.operator();
     match command {
         Command::Create { name, show_members } => {
-            if name.trim().is_empty() || name.len() > 128 {
-                bail!("community names are 1-128 characters");
-            }
-            let c = site.store.create_community(&name, show_members)?;
-            site.service()?.audit(
-                &anyone,
-                "community-create",
-                None,
-                Vec::new(),
-                format!("community {}", c.name),
-            )?;
+            let c = site.node.create_community(&operator, &name, show_members)?;
             println!("{}", c.name);
         }
         Command::Add {
@@ -54,25 +43,9 @@ pub fn run(dir: &Path, command: Command) -> anyhow::Result<ExitCode> {
             org,
             pseudonymous,
         } => {
-            let Some(c) = site.store.community(&community)? else {
-                bail!("no community named {community:?} (entente community create {community:?})");
-            };
-            let Some(o) = site.store.org(&org)? else {
-                bail!("no organisation named {org:?} (entente org create {org:?})");
-            };
-            site.store.add_member(c.id, o.id, pseudonymous)?;
-            site.service()?.audit(
-                &anyone,
-                "membership",
-                None,
-                Vec::new(),
-                format!(
-                    "{} joins {}{}",
-                    o.name,
-                    c.name,
-                    if pseudonymous { " (pseudonymous)" } else { "" }
-                ),
-            )?;
+            let (c, o) = site
+                .node
+                .add_member(&operator, &community, &org, pseudonymous)?;
             println!(
                 "{} is a member of {}{}",
                 o.name,
@@ -81,12 +54,12 @@ pub fn run(dir: &Path, command: Command) -> anyhow::Result<ExitCode> {
             );
         }
         Command::List => {
-            for c in site.store.communities()? {
-                let n = site.store.members(c.id)?.len();
+            for view in site.node.communities_admin(&operator)? {
                 println!(
-                    "{:<32} {n} members{}",
-                    c.name,
-                    if c.show_members {
+                    "{:<32} {} members{}",
+                    view.community.name,
+                    view.members.len(),
+                    if view.community.show_members {
                         ", member list visible to members"
                     } else {
                         ", member list private"
@@ -95,18 +68,18 @@ pub fn run(dir: &Path, command: Command) -> anyhow::Result<ExitCode> {
             }
         }
         Command::Members { community } => {
-            let Some(c) = site.store.community(&community)? else {
-                bail!("no community named {community:?}");
+            let views = site.node.communities_admin(&operator)?;
+            let Some(view) = views
+                .iter()
+                .find(|v| v.community.name.eq_ignore_ascii_case(&community))
+            else {
+                bail!("no community named {community:?} (entente community list shows them)");
             };
-            let orgs = site.store.orgs()?;
-            for m in site.store.members(c.id)? {
-                let name = orgs
-                    .iter()
-                    .find(|o| o.id == m.org)
-                    .map_or("?", |o| o.name.as_str());
+            for (org, pseudonymous) in &view.members {
                 println!(
-                    "{name}{}",
-                    if m.pseudonymous {
+                    "{}{}",
+                    org.name,
+                    if *pseudonymous {
                         "  (pseudonymous)"
                     } else {
                         ""

@@ -11,8 +11,8 @@
 use std::path::Path;
 
 use anyhow::{Context, bail};
+use node::Collection;
 use sharing::{Principal, Role, Tlp};
-use store::{Collection, NewToken, Store};
 
 use crate::commands::{collection, init};
 use crate::site::{self, Site};
@@ -58,12 +58,15 @@ pub fn prepare(dir: &Path, listen: std::net::SocketAddr) -> anyhow::Result<()> {
         );
     }
     let site = Site::open(dir)?;
-    let store = &site.store;
-    let org = |name: &str, identity: &str| -> anyhow::Result<store::Org> {
-        Ok(match store.org(name)? {
-            Some(o) => o,
-            None => store.create_org(name, identity)?,
-        })
+    let node = &site.node;
+    let operator = site.operator();
+    let org = |name: &str, identity: &str| -> anyhow::Result<node::Org> {
+        Ok(
+            match node.orgs(&operator)?.into_iter().find(|o| o.name == name) {
+                Some(o) => o,
+                None => node.create_org(&operator, name, Some(identity))?,
+            },
+        )
     };
     let cert = org(CERT, CERT_IDENTITY)?;
     let helpdesk = org(HELPDESK, HELPDESK_IDENTITY)?;
@@ -71,23 +74,31 @@ pub fn prepare(dir: &Path, listen: std::net::SocketAddr) -> anyhow::Result<()> {
         VENDOR,
         &format!("identity--{}", "3e7c9a1b-5d2f-4b8e-a6c4-9f0e1d2c3b4a"),
     )?;
-    let community = |name: &str| -> anyhow::Result<store::Community> {
-        Ok(match store.community(name)? {
-            Some(c) => c,
-            None => store.create_community(name, false)?,
-        })
+    let community = |name: &str| -> anyhow::Result<()> {
+        let known = node
+            .communities_admin(&operator)?
+            .iter()
+            .any(|v| v.community.name == name);
+        if !known {
+            node.create_community(&operator, name, false)?;
+        }
+        Ok(())
     };
-    let dialogue = community(DIALOGUE)?;
-    let network = community(NETWORK)?;
-    store.add_member(dialogue.id, cert.id, false)?;
-    store.add_member(dialogue.id, vendor.id, false)?;
-    store.add_member(dialogue.id, helpdesk.id, true)?;
-    store.add_member(network.id, helpdesk.id, false)?;
-    store.add_member(network.id, cert.id, false)?;
-    let user = |o: &store::Org, name: &str, role: Role| -> anyhow::Result<store::User> {
-        Ok(match store.user(&format!("{}/{name}", o.name))? {
-            Some(u) => u,
-            None => store.create_user(o.id, name, role)?,
+    community(DIALOGUE)?;
+    community(NETWORK)?;
+    for (c, o, pseudonymous) in [
+        (DIALOGUE, CERT, false),
+        (DIALOGUE, VENDOR, false),
+        (DIALOGUE, HELPDESK, true),
+        (NETWORK, HELPDESK, false),
+        (NETWORK, CERT, false),
+    ] {
+        node.add_member(&operator, c, o, pseudonymous)?;
+    }
+    let user = |o: &node::Org, name: &str, role: Role| -> anyhow::Result<node::User> {
+        Ok(match node.user_named(&format!("{}/{name}", o.name)) {
+            Ok(u) => u,
+            Err(_) => node.create_user(&operator, &o.name, name, role)?,
         })
     };
     let cert_analyst = user(&cert, "analyst", Role::Analyst)?;
@@ -96,7 +107,7 @@ pub fn prepare(dir: &Path, listen: std::net::SocketAddr) -> anyhow::Result<()> {
 
     let coll =
         |id: &str, title: &str, owner: DemoOwner, default_tlp: Tlp| -> anyhow::Result<Collection> {
-            if let Some(c) = store.collection(id)? {
+            if let Ok((c, _)) = node.collection_for(&operator, None, id, node::Need::Any) {
                 return Ok(c);
             }
             let (org, community) = match owner {
@@ -115,6 +126,7 @@ pub fn prepare(dir: &Path, listen: std::net::SocketAddr) -> anyhow::Result<()> {
                     community,
                     default_tlp: Some(default_tlp.as_str().into()),
                     public: false,
+                    unsigned: false,
                 },
             )
         };
@@ -137,8 +149,8 @@ pub fn prepare(dir: &Path, listen: std::net::SocketAddr) -> anyhow::Result<()> {
         Tlp::AmberStrict,
     )?;
 
-    let service = site.service()?;
-    let as_user = |u: &store::User| service.user_principal(u);
+    let service = &site.node;
+    let as_user = |u: &node::User| service.user_principal(u);
     let validator = site::validator();
     let parse = |text: &str| -> anyhow::Result<Vec<(usize, stix::StixObject)>> {
         let env = stix::split_envelope(text.as_bytes()).context("the demo data is damaged")?;
@@ -183,28 +195,29 @@ pub fn prepare(dir: &Path, listen: std::net::SocketAddr) -> anyhow::Result<()> {
         &cert_coll,
         parse(DEMO_CERT_INTERNAL)?,
     )?;
+    service.sign_pending()?;
     if !refused.is_empty() {
         bail!("the demo data was refused: {}", refused.join("; "));
     }
 
     let mut tokens = Vec::new();
     for u in [&cert_analyst, &helpdesk_analyst, &vendor_reader] {
-        let secret = sharing::token::generate()?;
-        store.create_token(&NewToken {
-            name: format!(
-                "demo {}/{} {}",
-                u.org_name,
-                u.name,
-                crate::commands::token::now().as_micros()
-            ),
-            secret_hash: sharing::token::digest(&secret),
-            admin: false,
-            user: Some(u.id),
-            expires: Some(stix::Timestamp::from_micros(
-                crate::commands::token::now().as_micros() + 7 * 86_400 * 1_000_000,
-            )),
-            grants: Vec::new(),
-        })?;
+        let (_, secret) = node.create_token(
+            &operator,
+            &node::TokenRequest {
+                name: Some(format!(
+                    "demo {}/{} {}",
+                    u.org_name,
+                    u.name,
+                    node::now().as_micros()
+                )),
+                user: Some(format!("{}/{}", u.org_name, u.name)),
+                expires: Some(stix::Timestamp::from_micros(
+                    node::now().as_micros() + 7 * 86_400 * 1_000_000,
+                )),
+                ..Default::default()
+            },
+        )?;
         tokens.push((format!("{}/{}", u.org_name, u.name), secret));
     }
     eprintln!("Demo: {total} objects in three collections, shared at every TLP level.");

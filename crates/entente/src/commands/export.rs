@@ -8,9 +8,8 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
-use sharing::{Principal, Tlp};
+use node::{ObjectQuery, VersionMatch};
 use stix::Timestamp;
-use store::{ObjectQuery, Store, VersionMatch};
 
 use crate::site::Site;
 
@@ -56,16 +55,9 @@ pub enum Format {
 const SHOWN_SKIPPED: usize = 20;
 
 pub fn run(dir: &Path, args: Args) -> anyhow::Result<ExitCode> {
-    let node = Site::open(dir)?;
-    let service = node.service()?;
-    let collection = node.collection(&args.collection)?;
-    let principal = match &args.as_user {
-        Some(path) => match node.store.user(path)? {
-            Some(u) => service.user_principal(&u)?,
-            None => bail!("no user {path:?} (entente user list shows them)"),
-        },
-        None => Principal::operator(),
-    };
+    let site = Site::open(dir)?;
+    let collection = site.collection(&args.collection)?;
+    let principal = site.acting_as(args.as_user.as_deref())?;
     if !principal.can_read(&collection.policy()) {
         bail!(
             "{} may not read collection {}",
@@ -73,7 +65,6 @@ pub fn run(dir: &Path, args: Args) -> anyhow::Result<ExitCode> {
             collection.id
         );
     }
-    let onward = args.as_user.is_some();
     let versions = match args.versions.as_str() {
         "last" => VersionMatch::last_only(),
         "first" => VersionMatch {
@@ -111,6 +102,7 @@ pub fn run(dir: &Path, args: Args) -> anyhow::Result<ExitCode> {
         with_raw: true,
         audience: None,
         max_bytes: None,
+        max_tlp: None,
     };
     let mvt = args.format == Format::Mvt;
     // MVT's file is built from the whole selection at once.
@@ -125,14 +117,10 @@ pub fn run(dir: &Path, args: Args) -> anyhow::Result<ExitCode> {
     let mut count = 0usize;
     let mut withheld_red = 0usize;
     loop {
-        let page = service.read(&principal, &collection, &query)?;
+        // An export leaves the node: the node withholds what may not.
+        let page = site.node.export_page(&principal, &collection, &query)?;
+        withheld_red += page.withheld;
         for o in &page.items {
-            // An export leaves the hub: TLP:RED is never shared onward.
-            let private_to_other = o.tlp.is_none() && o.origin_org != principal.org();
-            if onward && (o.tlp == Some(Tlp::Red) || private_to_other) {
-                withheld_red += 1;
-                continue;
-            }
             if mvt {
                 collected.push(o.raw.to_string());
                 continue;

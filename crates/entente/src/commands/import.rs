@@ -13,11 +13,11 @@ use std::sync::mpsc;
 
 use anyhow::{Context, bail};
 use indicatif::{ProgressBar, ProgressStyle};
+use node::Collection;
 use node::{IngestOutcome, Outcome};
 use sharing::Principal;
 use sharing::recipients::NamedRecipients;
 use stix::{Rejection, StixObject};
-use store::{Collection, Store};
 
 use crate::site::{self, Site};
 
@@ -132,7 +132,7 @@ pub fn import(
     if formats.iter().any(|f| *f != Format::Stix) {
         return formats::import(site, principal, collection, args, recipients, &formats);
     }
-    let service = site.service()?;
+    let service = &site.node;
     let validator = site::validator();
     let mut summary = Summary::default();
     let inputs: Vec<(String, Vec<u8>)> = args
@@ -249,15 +249,8 @@ pub fn import(
 
 pub fn run(dir: &Path, args: Args) -> anyhow::Result<ExitCode> {
     let site = Site::open(dir)?;
-    let service = site.service()?;
     let collection = site.collection(&args.collection)?;
-    let principal = match &args.as_user {
-        Some(path) => match site.store.user(path)? {
-            Some(u) => service.user_principal(&u)?,
-            None => bail!("no user {path:?} (entente user list shows them)"),
-        },
-        None => Principal::operator(),
-    };
+    let principal = site.acting_as(args.as_user.as_deref())?;
     if !principal.can_write(&collection.policy()) {
         bail!(
             "{} may not write to collection {}",
@@ -265,17 +258,8 @@ pub fn run(dir: &Path, args: Args) -> anyhow::Result<ExitCode> {
             collection.id
         );
     }
-    // The operator names recipients explicitly, so unknown names are errors here.
-    for o in &args.recipient_orgs {
-        if site.store.org(o)?.is_none() {
-            bail!("--recipient-org {o:?}: no such organisation");
-        }
-    }
-    for u in &args.recipient_users {
-        if site.store.user(u)?.is_none() {
-            bail!("--recipient-user {u:?}: no such user (write it as ORG/USER)");
-        }
-    }
+    // Whether each recipient may be named is the node's rule: a name the
+    // importer may not address stops the import before anything is stored.
     let recipients = NamedRecipients {
         organizations: args.recipient_orgs.clone(),
         users: args.recipient_users.clone(),
@@ -291,6 +275,9 @@ pub fn run(dir: &Path, args: Args) -> anyhow::Result<ExitCode> {
     };
     let started = std::time::Instant::now();
     let summary = import(&site, &principal, &collection, &args, &recipients)?;
+    // This node vouches for what was posted here, as a serving node would
+    // within moments.
+    site.node.sign_pending()?;
     let secs = started.elapsed().as_secs_f64();
     println!(
         "stored {}, duplicates {}, rejected {} ({:.2} s)",

@@ -14,7 +14,7 @@ use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use jiff::Timestamp;
 use node::{
     DeadlineItem, IncidentError, IncidentList, IncidentView, ShareOutcome, ShareRequest,
@@ -27,7 +27,6 @@ use reporting::{
     RuleSetBuilder, Tlp,
 };
 use sharing::Principal;
-use store::Store;
 
 use crate::site::Site;
 
@@ -251,7 +250,7 @@ pub fn run(data: &Path, command: Command) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Export(args) => {
-            let tlp = Tlp::parse_label(&args.tlp).with_context(|| {
+            let tlp = args.tlp.parse::<Tlp>().ok().with_context(|| {
                 format!(
                     "--tlp `{}` is not a TLP 2.0 label; use clear, green, amber, amber+strict or red",
                     args.tlp
@@ -369,7 +368,7 @@ pub fn run(data: &Path, command: Command) -> anyhow::Result<ExitCode> {
         }),
         Command::Share(args) => on_node(data, Some(&args.as_user), |node, who| {
             let tlp = match &args.tlp {
-                Some(label) => Some(Tlp::parse_label(label).with_context(|| {
+                Some(label) => Some(label.parse::<Tlp>().ok().with_context(|| {
                     format!(
                         "--tlp `{label}` is not a TLP 2.0 label; use clear, green, amber, amber+strict or red"
                     )
@@ -406,17 +405,8 @@ fn on_node(
     f: impl FnOnce(&node::Node, &Principal) -> anyhow::Result<ExitCode>,
 ) -> anyhow::Result<ExitCode> {
     let site = Site::open(data)?;
-    let node = site.service()?;
-    let principal = match as_user {
-        Some(path) => match site.store.user(path)? {
-            Some(user) => node.user_principal(&user)?,
-            None => bail!(
-                "no user {path:?} on this node; write it as ORG/USER (entente user list shows them)"
-            ),
-        },
-        None => Principal::operator(),
-    };
-    f(&node, &principal)
+    let principal = site.acting_as(as_user)?;
+    f(&site.node, &principal)
 }
 
 fn instant(text: Option<&str>, flag: &str) -> anyhow::Result<Timestamp> {
@@ -807,8 +797,8 @@ mod tests {
 
     #[test]
     fn unknown_tlp_labels_are_refused_by_the_parser() {
-        assert!(Tlp::parse_label("amber+strict").is_some());
-        assert!(Tlp::parse_label("purple").is_none());
+        assert!("amber+strict".parse::<Tlp>().ok().is_some());
+        assert!("purple".parse::<Tlp>().ok().is_none());
     }
 
     #[test]

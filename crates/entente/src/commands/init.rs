@@ -4,7 +4,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
-use store::{ApiRoot, NewToken, Store};
+use node::{ApiRoot, TokenRequest};
 
 use crate::config::{Config, FILE_NAME};
 use crate::site::{Site, database_path};
@@ -46,22 +46,25 @@ pub fn create_node(dir: &Path, args: &Args) -> anyhow::Result<String> {
         std::fs::write(&config_path, Config::template()?)
             .with_context(|| format!("cannot write {}", config_path.display()))?;
     }
-    let node = Site::open_or_create(dir)?;
-    node.store.create_api_root(&ApiRoot {
-        path: args.api_root.clone(),
-        title: args.title.clone(),
-        description: None,
-        max_content_length: args.max_content_length,
-    })?;
-    let secret = sharing::token::generate()?;
-    node.store.create_token(&NewToken {
-        name: "admin".into(),
-        secret_hash: sharing::token::digest(&secret),
-        admin: true,
-        user: None,
-        expires: None,
-        grants: Vec::new(),
-    })?;
+    let site = Site::open_or_create(dir)?;
+    let operator = site.operator();
+    site.node.create_api_root(
+        &operator,
+        &ApiRoot {
+            path: args.api_root.clone(),
+            title: args.title.clone(),
+            description: None,
+            max_content_length: args.max_content_length,
+        },
+    )?;
+    let (_, secret) = site.node.create_token(
+        &operator,
+        &TokenRequest {
+            name: Some("admin".into()),
+            admin: true,
+            ..Default::default()
+        },
+    )?;
     Ok(secret)
 }
 

@@ -423,19 +423,20 @@ fn load_indicators(data: &Path, args: &Args) -> anyhow::Result<Vec<Indicator>> {
 /// The indicators of a collection of this node, as the operator sees them.
 fn local_collection(data: &Path, id: &str) -> anyhow::Result<Vec<Indicator>> {
     let site = crate::site::Site::open(data)?;
-    let service = site.service()?;
+    let service = &site.node;
     let collection = site.collection(id)?;
-    let principal = sharing::Principal::operator();
-    let mut query = store::ObjectQuery {
+    let principal = site.operator();
+    let mut query = node::ObjectQuery {
         added_after: None,
         ids: Vec::new(),
         types: vec!["indicator".into()],
-        versions: store::VersionMatch::last_only(),
+        versions: node::VersionMatch::last_only(),
         spec_versions: Vec::new(),
         limit: 5_000,
         with_raw: true,
         audience: None,
         max_bytes: None,
+        max_tlp: None,
     };
     let mut objects = Vec::new();
     loop {

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
-use taxii::{AppState, ServeOptions, TlsFiles};
+use entente_http::{AppState, ServeOptions, TlsFiles};
 
 use crate::commands::demo;
 use crate::site::{self, Site};
@@ -62,14 +62,26 @@ pub fn run(dir: &Path, args: Args) -> anyhow::Result<ExitCode> {
         tls: tls.clone(),
         allow_plain_http: server.allow_plain_http,
     };
-    taxii::serve::check(&options)?;
-    let state = AppState::new(node.service()?, node.config.taxii_config(), tls.is_some());
+    entente_http::serve::check(&options)?;
+    // What was posted while no server ran (imports, the demo) is signed now;
+    // what is posted from here on, within moments of being stored.
+    node.node.sign_pending()?;
+    node.node.start_signing()?;
+    let peers = federation::Runner::start(
+        node.node.clone(),
+        dir.to_path_buf(),
+        std::time::Duration::from_secs(node.config.federation.interval_seconds),
+    )?;
+    if peers.peers() > 0 {
+        eprintln!("Running the pulls and pushes of {} peer(s).", peers.peers());
+    }
+    let state = AppState::new(node.node.clone(), node.config.http_config(), tls.is_some());
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
     let scheme = if tls.is_some() { "https" } else { "http" };
-    runtime.block_on(taxii::serve_with_limits(
+    runtime.block_on(entente_http::serve(
         state,
         options,
         node.config.connection_limits(),

@@ -4,8 +4,8 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::bail;
+use node::TokenRequest;
 use stix::Timestamp;
-use store::{Grant, NewToken, Store};
 
 use crate::site::Site;
 
@@ -25,13 +25,16 @@ pub struct CreateArgs {
     #[arg(long)]
     pub name: Option<String>,
     /// The user the token acts for (ORG/USER, or USER when unique): it gets
-    /// the user's rights through the user's organisation and communities.
+    /// the user's rights through the user's organisation and communities;
+    /// with --read/--write, only those rights on those collections.
     #[arg(long)]
     pub user: Option<String>,
-    /// Collection id this token may read (repeatable).
+    /// Collection id this token may read (repeatable). For a user's token:
+    /// narrows it to reading this collection (which the user must be able to read).
     #[arg(long = "read", value_name = "COLLECTION")]
     pub read: Vec<String>,
-    /// Collection id this token may write (repeatable).
+    /// Collection id this token may write (repeatable). For a user's token:
+    /// narrows it to writing this collection (which the user must be able to write).
     #[arg(long = "write", value_name = "COLLECTION")]
     pub write: Vec<String>,
     /// Node administrator: every right on every collection.
@@ -40,6 +43,10 @@ pub struct CreateArgs {
     /// Lifetime, e.g. 90d, 12h, 30m (default: no expiry).
     #[arg(long)]
     pub expires: Option<String>,
+    /// The most restrictive TLP the token may read (clear, green, amber,
+    /// amber+strict): e.g. the token a federation peer pulls with.
+    #[arg(long)]
+    pub max_tlp: Option<String>,
 }
 
 /// Parses `90d`, `12h`, `30m`, `45s` into seconds.
@@ -64,76 +71,50 @@ pub fn parse_duration(text: &str) -> anyhow::Result<i64> {
     Ok(n * scale)
 }
 
-pub use store::now;
-
 /// Creates a token and returns its name and its secret.
-pub fn create(node: &Site, args: &CreateArgs) -> anyhow::Result<(String, String)> {
-    let user = match &args.user {
-        Some(path) => match node.store.user(path)? {
-            Some(u) => Some(u),
-            None => bail!(
-                "no user {path:?} (create one with: entente user create --org ORG --role ROLE NAME)"
-            ),
-        },
-        None => None,
-    };
-    let name = match (&args.name, &user) {
-        (Some(n), _) if n.trim().is_empty() => bail!("--name must not be empty"),
-        (Some(n), _) => n.clone(),
-        (None, Some(u)) => format!("{}/{}-{}", u.org_name, u.name, now().as_micros()),
-        (None, None) => bail!("give the token a --name (or a --user to act for)"),
-    };
-    let mut grants: Vec<Grant> = Vec::new();
-    for id in &args.read {
-        node.collection(id)?;
-        grants.push(Grant {
-            collection_id: id.clone(),
-            can_read: true,
-            can_write: false,
-        });
-    }
-    for id in &args.write {
-        node.collection(id)?;
-        grants.push(Grant {
-            collection_id: id.clone(),
-            can_read: false,
-            can_write: true,
-        });
-    }
-    if grants.is_empty() && !args.admin && user.is_none() {
-        bail!(
-            "this token could do nothing: give --user USER, --read COLLECTION, --write COLLECTION or --admin"
-        );
-    }
+pub fn create(site: &Site, args: &CreateArgs) -> anyhow::Result<(String, String)> {
     let expires = match &args.expires {
         Some(d) => Some(Timestamp::from_micros(
-            now().as_micros() + parse_duration(d)? * 1_000_000,
+            node::now().as_micros() + parse_duration(d)? * 1_000_000,
         )),
         None => None,
     };
-    let secret = sharing::token::generate()?;
-    node.store.create_token(&NewToken {
-        name: name.clone(),
-        secret_hash: sharing::token::digest(&secret),
-        admin: args.admin,
-        user: user.map(|u| u.id),
-        expires,
-        grants,
-    })?;
-    Ok((name, secret))
+    let (record, secret) = site.node.create_token(
+        &site.operator(),
+        &TokenRequest {
+            name: args.name.clone(),
+            user: args.user.clone(),
+            admin: args.admin,
+            read: args.read.clone(),
+            write: args.write.clone(),
+            expires,
+            max_tlp: match &args.max_tlp {
+                Some(t) => Some(t.parse::<sharing::Tlp>()?),
+                None => None,
+            },
+        },
+    )?;
+    Ok((record.name, secret))
 }
 
 pub fn run(dir: &Path, command: Command) -> anyhow::Result<ExitCode> {
-    let node = Site::open(dir)?;
+    let site = Site::open(dir)?;
     match command {
         Command::Create(args) => {
-            let (name, secret) = create(&node, &args)?;
+            let (name, secret) = create(&site, &args)?;
             let for_user = args
                 .user
                 .as_deref()
                 .map(|u| format!(" for {u}"))
                 .unwrap_or_default();
-            eprintln!("Token {name:?} created{for_user}. It is shown once; store it safely:");
+            let scope = if args.user.is_some() && !(args.read.is_empty() && args.write.is_empty()) {
+                ", narrowed to the collections named"
+            } else {
+                ""
+            };
+            eprintln!(
+                "Token {name:?} created{for_user}{scope}. It is shown once; store it safely:"
+            );
             println!("{secret}");
         }
         Command::List => {
@@ -141,10 +122,10 @@ pub fn run(dir: &Path, command: Command) -> anyhow::Result<ExitCode> {
                 t.map(|t| t.format_with_precision(0))
                     .unwrap_or_else(|| "-".into())
             };
-            for t in node.store.tokens()? {
+            for t in site.node.tokens(&site.operator())? {
                 let state = if t.revoked.is_some() {
                     "revoked"
-                } else if t.expires.is_some_and(|e| e <= now()) {
+                } else if t.expires.is_some_and(|e| e <= node::now()) {
                     "expired"
                 } else {
                     "active"
@@ -167,6 +148,16 @@ pub fn run(dir: &Path, command: Command) -> anyhow::Result<ExitCode> {
                     (Some(u), _) => format!("{}/{} ({})", u.org_name, u.name, u.role.as_str()),
                     (None, false) => "service".to_string(),
                 };
+                // A user's token with collections named is narrowed to them;
+                // a service token is granted them.
+                let mut rights = match (&t.user, rights.is_empty()) {
+                    (_, true) => String::new(),
+                    (Some(_), false) => format!("only {}", rights.join(" ")),
+                    (None, false) => rights.join(" "),
+                };
+                if let Some(ceiling) = t.max_tlp {
+                    rights.push_str(&format!(" (reads at most {ceiling})"));
+                }
                 println!(
                     "{:>4}  {:<28} {:<8} {:<24} created {}  expires {}  last used {}  {}",
                     t.id,
@@ -176,12 +167,12 @@ pub fn run(dir: &Path, command: Command) -> anyhow::Result<ExitCode> {
                     show(Some(t.created)),
                     show(t.expires),
                     show(t.last_used),
-                    rights.join(" ")
+                    rights
                 );
             }
         }
         Command::Revoke { name_or_id } => {
-            let t = node.store.revoke_token(&name_or_id, now())?;
+            let t = site.node.revoke_token(&site.operator(), &name_or_id)?;
             println!("revoked token {} ({})", t.id, t.name);
         }
     }

@@ -1,7 +1,8 @@
 //! `entente import --format misp|csv`: inputs converted to STIX (crate
 //! `convert`), then validated and ingested exactly like STIX input (same
 //! validator, same `Node::ingest`, so markings, TLP, onward rules and the
-//! audit log apply), with the same progress bar and summary.
+//! audit log apply), with the same progress bar and summary; `run` then has
+//! the node sign what was stored, whatever the input format.
 //!
 //! A record the converter cannot convert, and a converted object the node
 //! refuses, are reported with the record it came from (`line 12`, `event …,
@@ -15,11 +16,11 @@ use std::sync::mpsc;
 
 use anyhow::{Context, bail};
 use indicatif::{ProgressBar, ProgressStyle};
+use node::Collection;
 use node::{IngestOutcome, Outcome};
 use sharing::Principal;
 use sharing::recipients::NamedRecipients;
 use stix::{StixObject, Validator};
-use store::Collection;
 
 use super::{Args, BATCH, Summary, progress, read_input};
 use crate::site::{self, Site};
@@ -126,14 +127,14 @@ pub fn import(
     recipients: &NamedRecipients,
     formats: &[Format],
 ) -> anyhow::Result<Summary> {
-    let service = site.service()?;
+    let service = &site.node;
     let validator = site::validator();
     let columns = if args.columns.is_empty() {
         convert::csv::ColumnSpec::FromHeader
     } else {
         convert::csv::ColumnSpec::parse(&args.columns.join(","))?
     };
-    let now = store::now();
+    let now = node::now();
     // STIX wants milliseconds; the converter prints what it is given.
     let now = stix::Timestamp::from_micros(now.as_micros() / 1000 * 1000);
     let id_seed = format!(

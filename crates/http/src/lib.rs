@@ -1,0 +1,141 @@
+//! The HTTP surface of an Entente node (axum), one router per audience:
+//!
+//! - [`taxii`]: TAXII 2.1 (negotiated media types, 406/415/413), for any
+//!   TAXII client;
+//! - [`api`]: Entente's own JSON API under `/entente/v1/` (communities,
+//!   incidents) and its OpenAPI 3.1 document.
+//!
+//! Handlers are thin: extract, call one `node` use case on a blocking
+//! thread, shape the answer. Authentication ([`auth`]), request body limits
+//! and the shape of every error are layers around the routers, so no
+//! handler can forget them. This crate never talks to the store and never
+//! decides who may see or change what: `node` and `sharing` do.
+
+pub mod api;
+pub mod auth;
+pub mod error;
+mod response;
+pub mod serve;
+pub mod taxii;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use node::Node;
+
+pub use error::ApiError;
+pub use serve::{ConnectionLimits, ServeOptions, TlsFiles, serve};
+
+/// Settings of the HTTP service.
+#[derive(Clone, Debug)]
+pub struct HttpConfig {
+    pub title: String,
+    pub description: Option<String>,
+    pub contact: Option<String>,
+    /// Page size when the client gives no `limit`.
+    pub default_page_size: usize,
+    /// Largest page served, whatever `limit` asks for.
+    pub max_page_size: usize,
+    /// How long status resources are kept (at least 24 hours).
+    pub status_retention: Duration,
+    /// Base URL clients reach this server at (e.g. `https://cti.example.org`),
+    /// used for the API root URLs of the discovery resource. When unset, the
+    /// request's `Host` header and the listener's scheme are used.
+    pub public_url: Option<String>,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        HttpConfig {
+            title: "Entente node".into(),
+            description: None,
+            contact: None,
+            default_page_size: 1000,
+            max_page_size: 10_000,
+            status_retention: Duration::from_secs(7 * 24 * 3600),
+            public_url: None,
+        }
+    }
+}
+
+/// Shared state of every request.
+#[derive(Clone)]
+pub struct AppState {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    node: Node,
+    config: HttpConfig,
+    /// Whether the listener speaks TLS (for self-referencing URLs).
+    tls: bool,
+    /// Last time each token's `last_used` was written, to write it at most once a minute.
+    token_touched: Mutex<HashMap<i64, Instant>>,
+}
+
+impl AppState {
+    pub fn new(node: Node, config: HttpConfig, tls: bool) -> Self {
+        AppState {
+            inner: Arc::new(Inner {
+                node,
+                config,
+                tls,
+                token_touched: Mutex::new(HashMap::new()),
+            }),
+        }
+    }
+
+    pub fn node(&self) -> &Node {
+        &self.inner.node
+    }
+
+    pub fn config(&self) -> &HttpConfig {
+        &self.inner.config
+    }
+
+    /// Runs a blocking use case off the async executor.
+    pub(crate) async fn blocking<T, F>(&self, f: F) -> Result<T, ApiError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&AppState) -> Result<T, ApiError> + Send + 'static,
+    {
+        let state = self.clone();
+        tokio::task::spawn_blocking(move || f(&state))
+            .await
+            .map_err(|e| ApiError::internal(format!("request task failed: {e}")))?
+    }
+}
+
+/// Every route of the node: the TAXII 2.1 API and Entente's own JSON API,
+/// both authenticated.
+pub fn router(state: AppState) -> Router {
+    let routes = Router::new()
+        .merge(taxii::routes(state.clone()))
+        .merge(api::routes())
+        .fallback(taxii::not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            auth::authenticate,
+        ))
+        .with_state(state);
+    // Around the whole router, not each route: the 405 answers (and their
+    // Allow header) are made outside the routes' own layers.
+    Router::new()
+        .fallback_service(routes)
+        .layer(axum::middleware::from_fn(error::error_resources))
+}
+
+/// Registers `path` with and without its trailing slash.
+fn both(
+    mut app: Router<AppState>,
+    routes: Vec<(&str, axum::routing::MethodRouter<AppState>)>,
+) -> Router<AppState> {
+    for (path, route) in routes {
+        app = app
+            .route(path.trim_end_matches('/'), route.clone())
+            .route(path, route);
+    }
+    app
+}

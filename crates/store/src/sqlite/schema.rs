@@ -1,0 +1,303 @@
+//! Versioned schema migrations. Each entry moves the schema from version
+//! `index` to `index + 1`; `PRAGMA user_version` records where a database is.
+//! Never edit a shipped migration: append a new one.
+
+use rusqlite::Connection;
+
+use crate::{Result, StoreError};
+
+const MIGRATIONS: &[&str] = &[
+    // 1: the TAXII core.
+    "
+    CREATE TABLE api_roots (
+        path TEXT PRIMARY KEY,
+        title TEXT NOT NULL,
+        description TEXT,
+        max_content_length INTEGER NOT NULL
+    );
+    CREATE TABLE collections (
+        key INTEGER PRIMARY KEY,
+        id TEXT NOT NULL UNIQUE,
+        api_root TEXT NOT NULL REFERENCES api_roots(path),
+        title TEXT NOT NULL,
+        description TEXT,
+        alias TEXT,
+        created INTEGER NOT NULL
+    );
+    CREATE INDEX collections_by_root ON collections(api_root);
+
+    -- date_added is unique across the database and is the row key.
+    -- version: modified, else created, in microseconds; 0 for unversioned objects,
+    -- whose reported version is their date_added.
+    CREATE TABLE objects (
+        date_added INTEGER PRIMARY KEY,
+        collection INTEGER NOT NULL,
+        stix_id TEXT NOT NULL,
+        type TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        versioned INTEGER NOT NULL,
+        is_latest INTEGER NOT NULL,
+        is_first INTEGER NOT NULL,
+        spec_version TEXT NOT NULL,
+        raw TEXT NOT NULL
+    );
+    CREATE UNIQUE INDEX objects_by_version ON objects(collection, stix_id, version);
+    CREATE INDEX objects_by_added ON objects(collection, date_added);
+    CREATE INDEX objects_by_type ON objects(collection, type, date_added);
+
+    CREATE TABLE tokens (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        secret_hash BLOB NOT NULL UNIQUE,
+        admin INTEGER NOT NULL,
+        created INTEGER NOT NULL,
+        expires INTEGER,
+        revoked INTEGER,
+        last_used INTEGER
+    );
+    CREATE TABLE token_grants (
+        token INTEGER NOT NULL REFERENCES tokens(id),
+        collection INTEGER NOT NULL REFERENCES collections(key),
+        can_read INTEGER NOT NULL,
+        can_write INTEGER NOT NULL,
+        PRIMARY KEY (token, collection)
+    ) WITHOUT ROWID;
+
+    CREATE TABLE statuses (
+        id TEXT PRIMARY KEY,
+        api_root TEXT NOT NULL,
+        owner_token INTEGER,
+        created INTEGER NOT NULL,
+        body TEXT NOT NULL
+    );
+    CREATE INDEX statuses_by_created ON statuses(created);
+    ",
+    // 2: organisations, users, communities, TLP audiences, audit.
+    // Objects stored under schema 1 had no policy: they keep being visible to
+    // every reader of their collection (the `clear` audience).
+    "
+    CREATE TABLE node_meta (key TEXT PRIMARY KEY, value BLOB NOT NULL);
+    INSERT INTO node_meta (key, value) VALUES ('pseudonym_secret', randomblob(32));
+
+    CREATE TABLE orgs (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE COLLATE NOCASE,
+        identity_id TEXT NOT NULL UNIQUE,
+        created INTEGER NOT NULL
+    );
+    CREATE TABLE users (
+        id INTEGER PRIMARY KEY,
+        org INTEGER NOT NULL REFERENCES orgs(id),
+        name TEXT NOT NULL COLLATE NOCASE,
+        role TEXT NOT NULL CHECK (role IN ('admin', 'analyst', 'reader')),
+        created INTEGER NOT NULL,
+        UNIQUE (org, name)
+    );
+    CREATE TABLE communities (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE COLLATE NOCASE,
+        show_members INTEGER NOT NULL,
+        created INTEGER NOT NULL
+    );
+    CREATE TABLE community_members (
+        community INTEGER NOT NULL REFERENCES communities(id),
+        org INTEGER NOT NULL REFERENCES orgs(id),
+        pseudonymous INTEGER NOT NULL,
+        added INTEGER NOT NULL,
+        PRIMARY KEY (community, org)
+    ) WITHOUT ROWID;
+    CREATE INDEX community_members_by_org ON community_members(org, community);
+
+    ALTER TABLE collections ADD COLUMN owner_org INTEGER REFERENCES orgs(id);
+    ALTER TABLE collections ADD COLUMN owner_community INTEGER REFERENCES communities(id);
+    ALTER TABLE collections ADD COLUMN default_tlp INTEGER;
+    ALTER TABLE collections ADD COLUMN public INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE tokens ADD COLUMN user INTEGER REFERENCES users(id);
+
+    -- An audience is a set of keys, interned: many objects share one.
+    CREATE TABLE audiences (id INTEGER PRIMARY KEY, keys TEXT NOT NULL UNIQUE);
+    CREATE TABLE audience_keys (
+        key TEXT NOT NULL,
+        audience INTEGER NOT NULL REFERENCES audiences(id),
+        PRIMARY KEY (key, audience)
+    ) WITHOUT ROWID;
+    INSERT INTO audiences (id, keys) VALUES (1, 'clear');
+    INSERT INTO audience_keys (key, audience) VALUES ('clear', 1);
+
+    ALTER TABLE objects ADD COLUMN audience INTEGER NOT NULL DEFAULT 1;
+    ALTER TABLE objects ADD COLUMN origin_org INTEGER;
+    ALTER TABLE objects ADD COLUMN origin_user INTEGER;
+    ALTER TABLE objects ADD COLUMN tlp INTEGER DEFAULT 0;
+    ALTER TABLE objects ADD COLUMN refs TEXT;
+    -- Lookups by id across collections (onward sharing, references) and
+    -- within one collection both use this index.
+    DROP INDEX objects_by_version;
+    CREATE UNIQUE INDEX objects_by_version ON objects(stix_id, collection, version);
+
+    CREATE TABLE audit (
+        seq INTEGER PRIMARY KEY,
+        at INTEGER NOT NULL,
+        token INTEGER,
+        user INTEGER,
+        org INTEGER,
+        action TEXT NOT NULL,
+        collection TEXT,
+        objects TEXT NOT NULL,
+        detail TEXT NOT NULL,
+        prev_hash BLOB NOT NULL,
+        hash BLOB NOT NULL
+    );
+    CREATE INDEX audit_by_org ON audit(org, seq);
+    CREATE INDEX audit_by_user ON audit(user, seq);
+    CREATE INDEX audit_by_time ON audit(at);
+    CREATE TRIGGER audit_append_only_update BEFORE UPDATE ON audit
+        BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+    CREATE TRIGGER audit_append_only_delete BEFORE DELETE ON audit
+        BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+    ",
+    // 3: incidents recorded on the node (see incidents.rs).
+    // Times are microseconds, kept to whole milliseconds so that each version
+    // has its own STIX `modified` when the incident is exported.
+    "
+    CREATE TABLE incidents (
+        id TEXT PRIMARY KEY,
+        org INTEGER NOT NULL REFERENCES orgs(id),
+        created INTEGER NOT NULL,
+        created_by INTEGER REFERENCES users(id),
+        updated INTEGER NOT NULL,
+        updated_by INTEGER REFERENCES users(id),
+        version INTEGER NOT NULL,
+        record TEXT NOT NULL
+    );
+    -- An organisation's incidents, most recently updated first, without
+    -- touching any other organisation's rows.
+    CREATE INDEX incidents_by_org ON incidents(org, updated);
+    CREATE INDEX incidents_by_updated ON incidents(updated);
+
+    -- Every version of every record, the current one included.
+    CREATE TABLE incident_versions (
+        incident TEXT NOT NULL REFERENCES incidents(id),
+        version INTEGER NOT NULL,
+        recorded_at INTEGER NOT NULL,
+        recorded_by INTEGER REFERENCES users(id),
+        record TEXT NOT NULL,
+        PRIMARY KEY (incident, version)
+    );
+
+    -- Reports made to authorities, as recorded (append-only log; the
+    -- record's `submissions` is what assessments read).
+    CREATE TABLE incident_submissions (
+        seq INTEGER PRIMARY KEY,
+        incident TEXT NOT NULL REFERENCES incidents(id),
+        regime TEXT NOT NULL,
+        stage TEXT NOT NULL,
+        submitted_at INTEGER NOT NULL,
+        reference TEXT,
+        recorded_by INTEGER REFERENCES users(id),
+        recorded_at INTEGER NOT NULL,
+        version INTEGER NOT NULL
+    );
+    CREATE INDEX incident_submissions_by_incident ON incident_submissions(incident, seq);
+    ",
+    // 4: ids are found through the in-memory index (id_index.rs), not a
+    // B-tree of random UUIDs that every add would dirty at a random page.
+    // The date index covers stix_id so that index can be rebuilt quickly.
+    "
+    DROP INDEX objects_by_version;
+    DROP INDEX objects_by_added;
+    CREATE INDEX objects_by_added ON objects(collection, date_added, stix_id);
+    ",
+    // 5: each source organisation keeps its own copy of an observable; a
+    // copy stored while other sources' copies were in the collection is
+    // marked, so that a reader who may see several receives one.
+    "
+    ALTER TABLE objects ADD COLUMN prior_copies INTEGER NOT NULL DEFAULT 0;
+    CREATE INDEX community_members_pseudonymous ON community_members(pseudonymous)
+        WHERE pseudonymous = 1;
+    ",
+    // 6: federation. Each object's provenance (0 posted here, awaiting its
+    // manifest; 1 posted here and signed; 2 received unsigned; 3 received
+    // and verified; 4 received and invalid) and the node that vouches for
+    // it; peers, their pull and push jobs, and push failures.
+    "
+    ALTER TABLE tokens ADD COLUMN max_tlp INTEGER;
+    ALTER TABLE collections ADD COLUMN signed INTEGER NOT NULL DEFAULT 1;
+    ALTER TABLE objects ADD COLUMN provenance INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE objects ADD COLUMN origin_node TEXT;
+    CREATE INDEX objects_pending_signature ON objects(date_added) WHERE provenance = 0;
+
+    CREATE TABLE peers (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        url TEXT NOT NULL,
+        org INTEGER NOT NULL REFERENCES orgs(id),
+        user INTEGER NOT NULL REFERENCES users(id),
+        keys TEXT NOT NULL,
+        max_tlp INTEGER NOT NULL,
+        refuse_unsigned INTEGER NOT NULL,
+        ca_file TEXT,
+        created INTEGER NOT NULL
+    );
+    CREATE TABLE sync_jobs (
+        id INTEGER PRIMARY KEY,
+        peer INTEGER NOT NULL REFERENCES peers(id),
+        direction TEXT NOT NULL CHECK (direction IN ('pull', 'push')),
+        remote_collection TEXT NOT NULL,
+        collection INTEGER NOT NULL REFERENCES collections(key),
+        cursor INTEGER,
+        stored INTEGER NOT NULL DEFAULT 0,
+        duplicates INTEGER NOT NULL DEFAULT 0,
+        refused INTEGER NOT NULL DEFAULT 0,
+        verified INTEGER NOT NULL DEFAULT 0,
+        unsigned INTEGER NOT NULL DEFAULT 0,
+        invalid INTEGER NOT NULL DEFAULT 0,
+        last_run INTEGER,
+        last_success INTEGER,
+        last_error TEXT,
+        UNIQUE (peer, direction, remote_collection, collection)
+    );
+    CREATE TABLE push_failures (
+        seq INTEGER PRIMARY KEY,
+        job INTEGER NOT NULL REFERENCES sync_jobs(id),
+        stix_id TEXT NOT NULL,
+        version TEXT,
+        message TEXT NOT NULL,
+        at INTEGER NOT NULL
+    );
+    CREATE INDEX push_failures_by_job ON push_failures(job, seq);
+    ",
+];
+
+/// The schema version this build writes.
+pub const CURRENT: i64 = MIGRATIONS.len() as i64;
+
+/// Brings the database to [`CURRENT`], one transaction per step.
+pub fn migrate(conn: &mut Connection) -> Result<()> {
+    let db = |e: rusqlite::Error| StoreError::Database(e.to_string());
+    let found: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .map_err(db)?;
+    if found > CURRENT {
+        return Err(StoreError::SchemaTooNew {
+            found,
+            supported: CURRENT,
+        });
+    }
+    for (step, sql) in MIGRATIONS.iter().enumerate().skip(found as usize) {
+        let tx = conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(db)?;
+        // Another process may have migrated while we waited for the lock.
+        let now: i64 = tx
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(db)?;
+        if now > step as i64 {
+            continue;
+        }
+        tx.execute_batch(sql).map_err(db)?;
+        tx.pragma_update(None, "user_version", step as i64 + 1)
+            .map_err(db)?;
+        tx.commit().map_err(db)?;
+    }
+    Ok(())
+}
