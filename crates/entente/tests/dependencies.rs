@@ -1,6 +1,6 @@
 //! The boundaries ARCHITECTURE.md promises, checked in the dependency graph
-//! itself: `node` is the only crate above `store`, and the domain crates
-//! never depend on an adapter.
+//! itself: `node` is the only crate above `store`, the domain crates never
+//! depend on an adapter, and `convert` builds on `stix` alone.
 
 use std::process::Command;
 
@@ -50,7 +50,7 @@ fn only_node_depends_on_the_store() {
 #[test]
 fn domain_crates_depend_on_no_adapter() {
     let adapters = ["store", "node", "entente-http", "scan", "entente"];
-    for package in ["stix", "patterning", "sharing", "reporting"] {
+    for package in ["stix", "patterning", "sharing", "reporting", "convert"] {
         let deps = direct_dependencies(package);
         for a in adapters {
             assert!(
@@ -59,4 +59,11 @@ fn domain_crates_depend_on_no_adapter() {
             );
         }
     }
+}
+
+#[test]
+fn convert_depends_on_stix_alone() {
+    // Converted input reaches the node only through the binary, which hands
+    // it to `node`'s ingest like any other input.
+    assert_eq!(direct_dependencies("convert"), ["stix"]);
 }
