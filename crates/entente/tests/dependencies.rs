@@ -37,7 +37,7 @@ fn direct_dependencies(package: &str) -> Vec<String> {
 
 #[test]
 fn only_node_depends_on_the_store() {
-    for package in ["entente", "entente-http", "scan"] {
+    for package in ["entente", "entente-http", "scan", "federation"] {
         let deps = direct_dependencies(package);
         assert!(
             !deps.iter().any(|d| d == "store"),
@@ -49,8 +49,22 @@ fn only_node_depends_on_the_store() {
 
 #[test]
 fn domain_crates_depend_on_no_adapter() {
-    let adapters = ["store", "node", "entente-http", "scan", "entente"];
-    for package in ["stix", "patterning", "sharing", "reporting", "convert"] {
+    let adapters = [
+        "store",
+        "node",
+        "entente-http",
+        "scan",
+        "federation",
+        "entente",
+    ];
+    for package in [
+        "stix",
+        "patterning",
+        "sharing",
+        "reporting",
+        "convert",
+        "provenance",
+    ] {
         let deps = direct_dependencies(package);
         for a in adapters {
             assert!(
