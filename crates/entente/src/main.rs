@@ -79,10 +79,17 @@ enum Command {
 }
 
 /// Logs to standard error; `RUST_LOG` filters (default `info`). Client IP
-/// addresses are never logged.
+/// addresses are never logged, nor is a peer's token: the HTTP client's own
+/// logs (which dump request headers and bodies at `trace`) stay at `info`
+/// or above whatever `RUST_LOG` says.
 fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+    let mut filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    for quiet in ["ureq=info", "ureq_proto=info"] {
+        if let Ok(directive) = quiet.parse() {
+            filter = filter.add_directive(directive);
+        }
+    }
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

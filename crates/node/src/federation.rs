@@ -43,6 +43,9 @@ pub struct PeerRequest {
     pub max_tlp: Option<Tlp>,
     pub refuse_unsigned: bool,
     pub ca_file: Option<String>,
+    /// Allow `http://` to a host other than loopback (the token and the
+    /// content would travel in clear text).
+    pub allow_plain_http: bool,
 }
 
 /// What one run of a job did.
@@ -82,6 +85,11 @@ impl Node {
         if !scheme_ok || url.len() > 2048 || url.chars().any(char::is_whitespace) {
             return Err(NodeError::Unprocessable(format!(
                 "--url {url:?} is not an http(s) URL of a TAXII API root, such as https://cti.example.org/api1/"
+            )));
+        }
+        if url.starts_with("http://") && !request.allow_plain_http && !loopback_url(url) {
+            return Err(NodeError::Unprocessable(format!(
+                "--url {url:?}: plain HTTP to another host would send the token and the content in clear text; use https, or --allow-plain-http for a network you trust"
             )));
         }
         let mut keys = Vec::new();
@@ -469,5 +477,47 @@ impl Node {
             )));
         }
         Ok(page.items)
+    }
+}
+
+/// Whether an `http://` URL names this machine (`localhost`, 127.0.0.0/8, `[::1]`).
+fn loopback_url(url: &str) -> bool {
+    let rest = url.trim_start_matches("http://");
+    let authority = rest.split('/').next().unwrap_or_default();
+    let authority = authority.rsplit('@').next().unwrap_or_default();
+    let host = if let Some(v6) = authority.strip_prefix('[') {
+        v6.split(']').next().unwrap_or_default()
+    } else {
+        authority.split(':').next().unwrap_or_default()
+    };
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::loopback_url;
+
+    #[test]
+    fn only_loopback_urls_count_as_loopback() {
+        for url in [
+            "http://127.0.0.1:8080/api1/",
+            "http://localhost/api1/",
+            "http://[::1]:9000/api1/",
+            "http://127.1.2.3/",
+        ] {
+            assert!(loopback_url(url), "{url}");
+        }
+        for url in [
+            "http://192.0.2.10/api1/",
+            "http://127.0.0.1.evil.example/api1/",
+            "http://localhost.evil.example/",
+            "http://user@192.0.2.1/",
+            "http://[2001:db8::1]/",
+        ] {
+            assert!(!loopback_url(url), "{url}");
+        }
     }
 }

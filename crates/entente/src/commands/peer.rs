@@ -81,6 +81,10 @@ pub struct AddArgs {
     /// (default: the platform's roots).
     #[arg(long)]
     pub ca: Option<PathBuf>,
+    /// Allow an `http://` URL to a host other than loopback: the token and
+    /// what is exchanged then travel in clear text.
+    #[arg(long)]
+    pub allow_plain_http: bool,
 }
 
 pub fn run(dir: &Path, command: Command) -> anyhow::Result<ExitCode> {
@@ -125,6 +129,7 @@ pub fn run(dir: &Path, command: Command) -> anyhow::Result<ExitCode> {
                     max_tlp,
                     refuse_unsigned: args.refuse_unsigned,
                     ca_file,
+                    allow_plain_http: args.allow_plain_http,
                 },
             )?;
             if let Some(token) = &token {
