@@ -50,7 +50,14 @@ fn only_node_depends_on_the_store() {
 #[test]
 fn domain_crates_depend_on_no_adapter() {
     let adapters = ["store", "node", "entente-http", "scan", "entente"];
-    for package in ["stix", "patterning", "sharing", "reporting", "convert"] {
+    for package in [
+        "stix",
+        "patterning",
+        "freshness",
+        "sharing",
+        "reporting",
+        "convert",
+    ] {
         let deps = direct_dependencies(package);
         for a in adapters {
             assert!(
@@ -66,4 +73,12 @@ fn convert_depends_on_stix_alone() {
     // Converted input reaches the node only through the binary, which hands
     // it to `node`'s ingest like any other input.
     assert_eq!(direct_dependencies("convert"), ["stix"]);
+}
+
+#[test]
+fn freshness_builds_on_stix_and_patterning_alone() {
+    // A pure model: no store, no node, no adapter.
+    let mut deps = direct_dependencies("freshness");
+    deps.sort();
+    assert_eq!(deps, ["patterning", "stix"]);
 }
