@@ -18,6 +18,9 @@ pub struct Assessment {
     pub kind: Kind,
     /// 0–100 (see the crate documentation).
     pub score: f64,
+    /// The score by age and sightings alone, as if it had neither expired
+    /// nor been revoked.
+    pub decay_score: f64,
     /// Below this, the indicator is stale (its kind's threshold).
     pub threshold: f64,
     /// At or after its `valid_until`.
@@ -32,6 +35,34 @@ pub struct Assessment {
     pub sightings: u64,
     /// The latest time a sighting says it was seen.
     pub last_sighted: Option<Timestamp>,
+}
+
+impl Assessment {
+    /// Stale: scoring below `below`, else below its kind's threshold.
+    pub fn is_stale(&self, below: Option<f64>) -> bool {
+        self.score < below.unwrap_or(self.threshold)
+    }
+
+    /// The JSON form the CLI (`--format json`) and the Entente API share.
+    pub fn to_json(&self) -> Value {
+        let t = |t: Option<Timestamp>| t.map(Timestamp::to_stix);
+        let round = |x: f64| (x * 100.0).round() / 100.0;
+        serde_json::json!({
+            "id": self.id,
+            "name": self.name,
+            "kind": self.kind.as_str(),
+            "pattern": self.pattern,
+            "score": round(self.score),
+            "threshold": self.threshold,
+            "expired": self.expired,
+            "revoked": self.revoked,
+            "valid_from": t(self.valid_from),
+            "valid_until": t(self.valid_until),
+            "age_days": round(self.age_days),
+            "sightings": self.sightings,
+            "last_sighted": t(self.last_sighted),
+        })
+    }
 }
 
 fn time(o: &Value, key: &str) -> Option<Timestamp> {
@@ -125,17 +156,15 @@ pub fn assess(objects: &[Value], model: &Model, now: Timestamp) -> Vec<Assessmen
                 .and_then(Value::as_f64)
                 .filter(|c| (0.0..=100.0).contains(c))
                 .unwrap_or(params.base_score);
-            let score = if revoked || expired {
-                0.0
-            } else {
-                params.score(base, days(since))
-            };
+            let decay_score = params.score(base, days(since));
+            let score = if revoked || expired { 0.0 } else { decay_score };
             Assessment {
                 id: id.to_owned(),
                 name: text(o, "name"),
                 pattern,
                 kind,
                 score,
+                decay_score,
                 threshold: params.threshold,
                 expired,
                 revoked,
@@ -222,6 +251,7 @@ mod tests {
         assert!(by(hash).score > 79.0);
         assert!(by(gone).expired);
         assert_eq!(by(gone).score, 0.0);
+        assert!(by(gone).decay_score > 0.0);
         assert!(by(revoked).revoked);
         assert_eq!(by(revoked).score, 0.0);
         // Sighted a day ago: one day of decay, not fifteen.
