@@ -60,6 +60,10 @@ enum Command {
     /// needed); record, track and share incidents on the node.
     #[command(subcommand)]
     Incident(commands::incident::Command),
+    /// How fresh shared indicators are: `stale` lists those to review or
+    /// revoke by their decay score; `model` prints the decay model.
+    #[command(subcommand)]
+    Indicators(commands::indicators::Command),
     /// Export a collection as a STIX bundle.
     Export(commands::export::Args),
     /// Check STIX objects without a node: exit 0 when all are valid, 1 otherwise.
@@ -114,6 +118,7 @@ fn main() -> ExitCode {
         Command::Import(args) => commands::import::run(data, args),
         Command::Incident(command) => commands::incident::run(data, command),
         Command::Export(args) => commands::export::run(data, args),
+        Command::Indicators(command) => commands::indicators::run(data, command),
         Command::Validate(args) => commands::validate::run(args),
         Command::Pattern(args) => commands::pattern::run(args),
         Command::Scan(args) => commands::scan::run(data, args),

@@ -60,6 +60,7 @@ fn domain_crates_depend_on_no_adapter() {
     for package in [
         "stix",
         "patterning",
+        "freshness",
         "sharing",
         "reporting",
         "convert",
@@ -80,4 +81,12 @@ fn convert_depends_on_stix_alone() {
     // Converted input reaches the node only through the binary, which hands
     // it to `node`'s ingest like any other input.
     assert_eq!(direct_dependencies("convert"), ["stix"]);
+}
+
+#[test]
+fn freshness_builds_on_stix_and_patterning_alone() {
+    // A pure model: no store, no node, no adapter.
+    let mut deps = direct_dependencies("freshness");
+    deps.sort();
+    assert_eq!(deps, ["patterning", "stix"]);
 }

@@ -20,6 +20,7 @@ mod auth;
 mod collections;
 mod export;
 mod federation;
+mod fresh;
 mod incidents;
 mod ingest;
 mod objects;
@@ -34,6 +35,8 @@ use sharing::Principal;
 use stix::Validator;
 use store::{AuditEntry, Store};
 
+/// The decay model and the assessments `Node::indicator_freshness` returns.
+pub use ::freshness;
 pub use admin::{AuditVerdict, CollectionRequest, CommunityAdminView, TokenRequest, valid_name};
 pub use auth::AuthFailure;
 pub use collections::CommunityView;
@@ -45,7 +48,7 @@ pub use incidents::{
     VersionSummary, VersionView,
 };
 pub use ingest::{IngestOutcome, IngestReport, MAX_ENVELOPE_OBJECTS, Outcome};
-pub use read::ReadPage;
+pub use read::{Expired, ReadPage};
 pub use signer::Signer;
 pub use store::{
     ApiRoot, AuditFilter, AuditRecord, Collection, Community, Direction, Grant, ObjectQuery, Org,

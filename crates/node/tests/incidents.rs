@@ -118,6 +118,7 @@ fn world() -> World {
                     default_tlp: None,
                     public: false,
                     signed: true,
+                    hide_expired: false,
                 },
                 &store::AuditEntry::default(),
             )

@@ -106,6 +106,7 @@ fn world() -> World {
                     default_tlp,
                     public: false,
                     signed: true,
+                    hide_expired: false,
                 },
                 &store::AuditEntry::default(),
             )
@@ -760,6 +761,7 @@ fn a_collection_alias_or_id_does_not_tell_of_hidden_collections() {
                     default_tlp: Some(Tlp::Green),
                     public: false,
                     signed: true,
+                    hide_expired: false,
                 },
                 &store::AuditEntry::default(),
             )

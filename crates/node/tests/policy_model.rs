@@ -505,6 +505,7 @@ fn run_case(s: &Scenario, half: usize) -> Result<(), TestCaseError> {
                         default_tlp: spec.default_tlp,
                         public: spec.public,
                         signed: true,
+                        hide_expired: false,
                     },
                     &store::AuditEntry::default(),
                 )

@@ -84,6 +84,10 @@ pub struct Collection {
     pub public: bool,
     /// What is posted into it is listed in manifests the node signs.
     pub signed: bool,
+    /// TAXII readers do not see its indicators whose `valid_until` has
+    /// passed (decided at read time). Kept in `node_meta`, not a column of
+    /// `collections` (see `sqlite::directory::HIDE_EXPIRED`).
+    pub hide_expired: bool,
 }
 
 impl Collection {
@@ -109,6 +113,7 @@ pub struct NewCollection {
     pub default_tlp: Option<Tlp>,
     pub public: bool,
     pub signed: bool,
+    pub hide_expired: bool,
 }
 
 /// An organisation.
@@ -696,6 +701,8 @@ pub trait DirectoryStore: Send + Sync + 'static {
     /// By internal key.
     fn collection_by_key(&self, key: i64) -> Result<Option<Collection>>;
     fn create_collection(&self, new: &NewCollection, audit: &AuditEntry) -> Result<Collection>;
+    /// Sets whether TAXII readers see the collection's expired indicators.
+    fn set_hide_expired(&self, collection: i64, hide: bool, audit: &AuditEntry) -> Result<()>;
 
     fn create_org(&self, name: &str, identity_id: &str, audit: &AuditEntry) -> Result<Org>;
     fn orgs(&self) -> Result<Vec<Org>>;

@@ -127,6 +127,7 @@ pub fn prepare(dir: &Path, listen: std::net::SocketAddr) -> anyhow::Result<()> {
                     default_tlp: Some(default_tlp.as_str().into()),
                     public: false,
                     unsigned: false,
+                    hide_expired: false,
                 },
             )
         };

@@ -32,10 +32,42 @@ fn collection_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Collection> {
         default_tlp: tlp_from(r.get(9)?),
         public: r.get(10)?,
         signed: r.get(11)?,
+        hide_expired: r.get(12)?,
     })
 }
 
-const COLLECTION_COLUMNS: &str = "key, id, api_root, title, description, alias, created, owner_org, owner_community, default_tlp, public, signed";
+/// The `node_meta` key prefix of the collections that hide expired
+/// indicators (followed by the collection's key; the row's presence is the
+/// setting). A collection setting kept there rather than in a new column
+/// of `collections`, so that it needs no schema migration.
+macro_rules! hide_expired_prefix {
+    () => {
+        "collection.hide_expired."
+    };
+}
+const HIDE_EXPIRED: &str = hide_expired_prefix!();
+
+const COLLECTION_COLUMNS: &str = concat!(
+    "key, id, api_root, title, description, alias, created, owner_org, owner_community, default_tlp, public, signed, ",
+    "EXISTS(SELECT 1 FROM node_meta WHERE node_meta.key = '",
+    hide_expired_prefix!(),
+    "' || collections.key)"
+);
+fn set_hide_expired_in(conn: &Connection, collection: i64, hide: bool) -> Result<()> {
+    let key = format!("{HIDE_EXPIRED}{collection}");
+    if hide {
+        cached_exec(
+            conn,
+            "INSERT OR IGNORE INTO node_meta (key, value) VALUES (?1, X'01')",
+            [&key],
+        )
+    } else {
+        cached_exec(conn, "DELETE FROM node_meta WHERE key = ?1", [&key])
+    }
+    .map_err(db)?;
+    Ok(())
+}
+
 fn role_from(text: &str) -> rusqlite::Result<Role> {
     text.parse().map_err(|e: sharing::model::UnknownRole| {
         rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
@@ -271,8 +303,10 @@ impl DirectoryStore for SqliteStore {
                 }
                 other => other,
             })?;
+            let key = conn.last_insert_rowid();
+            set_hide_expired_in(conn, key, new.hide_expired)?;
             Ok(Collection {
-                key: conn.last_insert_rowid(),
+                key,
                 id: new.id.clone(),
                 api_root: new.api_root.clone(),
                 title: new.title.clone(),
@@ -283,8 +317,13 @@ impl DirectoryStore for SqliteStore {
                 default_tlp: new.default_tlp,
                 public: new.public,
                 signed: new.signed,
+                hide_expired: new.hide_expired,
             })
         })
+    }
+
+    fn set_hide_expired(&self, collection: i64, hide: bool, audit: &AuditEntry) -> Result<()> {
+        self.audited(audit, |conn| set_hide_expired_in(conn, collection, hide))
     }
 
     fn create_org(&self, name: &str, identity_id: &str, audit: &AuditEntry) -> Result<Org> {
