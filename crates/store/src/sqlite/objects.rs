@@ -244,8 +244,11 @@ impl SqliteStore {
         let raw_col = if query.with_raw { ", raw" } else { "" };
         // Rows of known ids are read by their key; other shapes name the
         // index that bounds them.
+        // (`NOT INDEXED`: with many ids the planner may otherwise walk a
+        // collection's whole index to keep `date_added` order, testing each
+        // row against the lists.)
         let index = if by_rows {
-            String::new()
+            "NOT INDEXED".to_string()
         } else {
             format!("INDEXED BY {}", index_for(restriction))
         };
