@@ -44,7 +44,7 @@ pub use incidents::{
     ShareOutcome, ShareRequest, SharedObject, SubmissionOutcome, SubmissionRequest, SubmissionView,
     VersionSummary, VersionView,
 };
-pub use ingest::{IngestOutcome, IngestReport, MAX_ENVELOPE_OBJECTS, Outcome};
+pub use ingest::{IngestOutcome, IngestReport, MAX_ENVELOPE_OBJECTS, Outcome, RefusalReason};
 pub use read::ReadPage;
 pub use signer::Signer;
 pub use store::{
