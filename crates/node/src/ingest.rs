@@ -759,6 +759,7 @@ impl Node {
             outcomes.push(outcome);
         }
         outcomes.sort_by_key(|o| o.index);
+        self.count_ingested(&outcomes, peer.is_some());
         if peer.is_none()
             && outcomes
                 .iter()
