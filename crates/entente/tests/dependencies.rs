@@ -60,3 +60,20 @@ fn domain_crates_depend_on_no_adapter() {
         }
     }
 }
+
+#[test]
+fn metrics_stand_alone_and_the_store_knows_nothing_of_them() {
+    let deps = direct_dependencies("entente-metrics");
+    assert!(
+        deps.is_empty(),
+        "entente-metrics depends on Entente crates: {deps:?}"
+    );
+    for package in ["store", "stix", "patterning", "sharing", "reporting"] {
+        assert!(
+            !direct_dependencies(package)
+                .iter()
+                .any(|d| d == "entente-metrics"),
+            "{package} depends on entente-metrics"
+        );
+    }
+}
