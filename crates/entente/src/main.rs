@@ -8,6 +8,7 @@ use clap::{Parser, Subcommand};
 
 mod commands;
 mod config;
+mod logging;
 mod site;
 
 #[derive(Parser)]
@@ -82,24 +83,6 @@ enum Command {
     Scan(commands::scan::Args),
 }
 
-/// Logs to standard error; `RUST_LOG` filters (default `info`). Client IP
-/// addresses are never logged, nor is a peer's token: the HTTP client's own
-/// logs (which dump request headers and bodies at `trace`) stay at `info`
-/// or above whatever `RUST_LOG` says.
-fn init_logging() {
-    let mut filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    for quiet in ["ureq=info", "ureq_proto=info"] {
-        if let Ok(directive) = quiet.parse() {
-            filter = filter.add_directive(directive);
-        }
-    }
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .try_init();
-}
-
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let data = cli.data.as_path();
@@ -111,10 +94,8 @@ fn main() -> ExitCode {
         Command::User(command) => commands::org::run_user(data, command),
         Command::Community(command) => commands::community::run(data, command),
         Command::Audit(command) => commands::audit::run(data, command),
-        Command::Serve(args) => {
-            init_logging();
-            commands::serve::run(data, args)
-        }
+        // It sets up its logging once it knows the format.
+        Command::Serve(args) => commands::serve::run(data, args),
         Command::Import(args) => commands::import::run(data, args),
         Command::Incident(command) => commands::incident::run(data, command),
         Command::Export(args) => commands::export::run(data, args),
@@ -124,7 +105,12 @@ fn main() -> ExitCode {
         Command::Scan(args) => commands::scan::run(data, args),
         Command::Node(command) => commands::node::run(data, command),
         Command::Peer(command) => {
-            init_logging();
+            // The configured format; a node that cannot be read is
+            // reported by the command itself.
+            let format = config::Config::load(data)
+                .map(|c| c.log.format)
+                .unwrap_or_default();
+            logging::init(format);
             commands::peer::run(data, command)
         }
         Command::Verify(args) => commands::verify::run(args),

@@ -90,3 +90,20 @@ fn freshness_builds_on_stix_and_patterning_alone() {
     deps.sort();
     assert_eq!(deps, ["patterning", "stix"]);
 }
+
+#[test]
+fn metrics_stand_alone_and_the_store_knows_nothing_of_them() {
+    let deps = direct_dependencies("entente-metrics");
+    assert!(
+        deps.is_empty(),
+        "entente-metrics depends on Entente crates: {deps:?}"
+    );
+    for package in ["store", "stix", "patterning", "sharing", "reporting"] {
+        assert!(
+            !direct_dependencies(package)
+                .iter()
+                .any(|d| d == "entente-metrics"),
+            "{package} depends on entente-metrics"
+        );
+    }
+}

@@ -16,9 +16,10 @@ pub mod client;
 pub mod credentials;
 pub mod sync;
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -91,6 +92,77 @@ pub fn sync_once(
 pub struct Runner {
     stop: Arc<AtomicBool>,
     threads: Vec<JoinHandle<()>>,
+    monitor: SyncMonitor,
+}
+
+/// Objects left for the next run by each job's last successful run in
+/// this process, by job id.
+type Pending = Arc<Mutex<HashMap<i64, usize>>>;
+
+/// How far behind each peer is, for monitoring: from the node's records of
+/// every job (which outlive the process) and the runner's last runs.
+#[derive(Clone)]
+pub struct SyncMonitor {
+    node: Node,
+    pending: Pending,
+}
+
+/// The sync state of a peer's jobs in one direction.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PeerSyncState {
+    /// The peer's name (the operator's, never its organisation or URL).
+    pub peer: String,
+    pub direction: Direction,
+    pub jobs: u64,
+    /// Jobs whose last run ended with an error.
+    pub failing_jobs: u64,
+    /// Time since the least recently successful of these jobs last
+    /// succeeded; a job that never did counts from the peer's creation.
+    pub lag: Duration,
+    /// Objects the last successful runs (in this process) left for the
+    /// next: pulled objects waiting for their signed manifest. `None`
+    /// until one of these jobs has succeeded here.
+    pub pending: Option<u64>,
+}
+
+impl SyncMonitor {
+    /// The state of every peer with jobs, per direction, at `now`.
+    pub fn report(&self, now: stix::Timestamp) -> Result<Vec<PeerSyncState>, SyncError> {
+        let operator = Principal::operator();
+        let pending = self
+            .pending
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        let mut out = Vec::new();
+        for peer in self.node.peers(&operator)? {
+            let jobs = self.node.sync_jobs(&operator, &peer)?;
+            for direction in [Direction::Pull, Direction::Push] {
+                let these: Vec<&SyncJob> =
+                    jobs.iter().filter(|j| j.direction == direction).collect();
+                let Some(oldest) = these
+                    .iter()
+                    .map(|j| j.last_success.unwrap_or(peer.created).as_micros())
+                    .min()
+                else {
+                    continue;
+                };
+                let known: Vec<usize> = these
+                    .iter()
+                    .filter_map(|j| pending.get(&j.id).copied())
+                    .collect();
+                out.push(PeerSyncState {
+                    peer: peer.name.clone(),
+                    direction,
+                    jobs: these.len() as u64,
+                    failing_jobs: these.iter().filter(|j| j.last_error.is_some()).count() as u64,
+                    lag: Duration::from_micros(now.as_micros().saturating_sub(oldest).max(0) as u64),
+                    pending: (!known.is_empty()).then(|| known.iter().sum::<usize>() as u64),
+                });
+            }
+        }
+        Ok(out)
+    }
 }
 
 impl Runner {
@@ -98,13 +170,15 @@ impl Runner {
     /// `interval` (waiting longer after failures, up to five minutes).
     pub fn start(node: Node, data: PathBuf, interval: Duration) -> Result<Runner, SyncError> {
         let stop = Arc::new(AtomicBool::new(false));
+        let pending = Pending::default();
         let mut threads = Vec::new();
         for peer in node.peers(&Principal::operator())? {
             let (node, data, flag) = (node.clone(), data.clone(), stop.clone());
+            let pending = pending.clone();
             let name = peer.name.clone();
             let thread = std::thread::Builder::new()
                 .name(format!("peer-{name}"))
-                .spawn(move || run_peer(&node, &data, &peer, interval, &flag))
+                .spawn(move || run_peer(&node, &data, &peer, interval, &flag, &pending))
                 .map_err(|e| {
                     SyncError::Peer(ClientError::Failed(format!(
                         "cannot start the thread of peer {name}: {e}"
@@ -112,12 +186,21 @@ impl Runner {
                 })?;
             threads.push(thread);
         }
-        Ok(Runner { stop, threads })
+        Ok(Runner {
+            stop,
+            threads,
+            monitor: SyncMonitor { node, pending },
+        })
     }
 
     /// How many peers it runs.
     pub fn peers(&self) -> usize {
         self.threads.len()
+    }
+
+    /// What it knows of the peers' sync state, for monitoring.
+    pub fn monitor(&self) -> SyncMonitor {
+        self.monitor.clone()
     }
 }
 
@@ -130,15 +213,30 @@ impl Drop for Runner {
     }
 }
 
-fn run_peer(node: &Node, data: &Path, peer: &Peer, interval: Duration, stop: &AtomicBool) {
+fn run_peer(
+    node: &Node,
+    data: &Path,
+    peer: &Peer,
+    interval: Duration,
+    stop: &AtomicBool,
+    pending: &Pending,
+) {
     let stopped = || stop.load(Ordering::Relaxed);
     let mut failures = 0u32;
     while !stopped() {
         let ok = match sync_once(node, data, peer, &stopped) {
             Ok(outcomes) => {
                 for o in &outcomes {
-                    if let Err(e) = &o.result {
-                        tracing::warn!(peer = %peer.name, job = o.job.id, error = %e, "sync run failed");
+                    match &o.result {
+                        Ok(run) => {
+                            pending
+                                .lock()
+                                .unwrap_or_else(|p| p.into_inner())
+                                .insert(o.job.id, run.pending);
+                        }
+                        Err(e) => {
+                            tracing::warn!(peer = %peer.name, job = o.job.id, error = %e, "sync run failed");
+                        }
                     }
                 }
                 outcomes.iter().all(|o| o.result.is_ok())

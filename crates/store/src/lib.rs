@@ -53,6 +53,21 @@ pub enum StoreError {
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
+/// How busy one pool of a backend's database connections is, for
+/// monitoring (each backend reports its own pools).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PoolUse {
+    /// The pool's name, e.g. `read` or `write`.
+    pub pool: &'static str,
+    /// Connections an operation holds now.
+    pub busy: u64,
+    /// Connections open and free.
+    pub idle: u64,
+    /// Operations waiting for one of its connections; `None` for a pool
+    /// that never makes them wait.
+    pub waiting: Option<u64>,
+}
+
 /// A TAXII API root.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ApiRoot {

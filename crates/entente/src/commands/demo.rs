@@ -178,7 +178,7 @@ pub fn prepare(dir: &Path, listen: std::net::SocketAddr) -> anyhow::Result<()> {
      -> anyhow::Result<usize> {
         let report = service.ingest(p, c, objects, Vec::new(), &Default::default())?;
         for o in &report.outcomes {
-            if let node::Outcome::Refused(why) = &o.outcome {
+            if let node::Outcome::Refused { message: why, .. } = &o.outcome {
                 refused.push(why.clone());
             }
         }

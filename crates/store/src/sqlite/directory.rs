@@ -6,8 +6,7 @@ use stix::Timestamp;
 
 use super::audit::append_in;
 use super::{
-    SqliteStore, cached_exec, cached_row, cached_rows, db, lock, now, opt_ts, tlp_from, tlp_rank,
-    ts,
+    SqliteStore, cached_exec, cached_row, cached_rows, db, now, opt_ts, tlp_from, tlp_rank, ts,
 };
 use crate::{
     ApiRoot, AuditEntry, Collection, Community, DirectoryStore, Grant, Membership, NewCollection,
@@ -534,7 +533,7 @@ impl DirectoryStore for SqliteStore {
     }
 
     fn create_token(&self, new: &NewToken, audit: &AuditEntry) -> Result<TokenRecord> {
-        let mut conn = lock(&self.writer);
+        let mut conn = self.write_connection();
         let tx = conn.transaction().map_err(db)?;
         let created = now();
         cached_exec(&tx,

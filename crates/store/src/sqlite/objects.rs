@@ -8,9 +8,7 @@ use sharing::AudienceKey;
 use stix::{ObjectKind, Timestamp, Tlp};
 
 use super::audit::append_in;
-use super::{
-    SqliteStore, cached_exec, cached_row, db, lock, now, same_json, tlp_from, tlp_rank, ts,
-};
+use super::{SqliteStore, cached_exec, cached_row, db, now, same_json, tlp_from, tlp_rank, ts};
 use crate::{
     AddOutcome, AuditEntry, CopyGuard, CopyRecord, Ingest, ObjectQuery, ObjectStore, PAGE_BYTES,
     Page, PendingObject, Provenance, Result, StoredObject, VersionMatch,
@@ -331,7 +329,7 @@ impl SqliteStore {
         audit: &AuditEntry,
         also: impl FnOnce(&rusqlite::Transaction<'_>, &[AddOutcome]) -> Result<()>,
     ) -> Result<Vec<AddOutcome>> {
-        let mut conn = lock(&self.writer);
+        let mut conn = self.write_connection();
         let tx = conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
             .map_err(db)?;
@@ -611,7 +609,7 @@ impl ObjectStore for SqliteStore {
         if rows.is_empty() {
             return Ok(());
         }
-        let mut conn = lock(&self.writer);
+        let mut conn = self.write_connection();
         let tx = conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
             .map_err(db)?;
@@ -697,7 +695,7 @@ impl ObjectStore for SqliteStore {
         rows: &[Timestamp],
         audit: &AuditEntry,
     ) -> Result<usize> {
-        let mut conn = lock(&self.writer);
+        let mut conn = self.write_connection();
         let tx = conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
             .map_err(db)?;
