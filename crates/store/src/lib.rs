@@ -736,7 +736,8 @@ pub trait DirectoryStore: Send + Sync + 'static {
     ) -> Result<Community>;
     fn communities(&self) -> Result<Vec<Community>>;
     fn community(&self, name: &str) -> Result<Option<Community>>;
-    /// Adds (or updates) an organisation's membership of a community.
+    /// Adds an organisation to a community; `StoreError::Conflict` when it
+    /// is a member already (a membership's terms never change).
     fn add_member(
         &self,
         community: CommunityId,
