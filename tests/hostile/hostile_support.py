@@ -9,6 +9,7 @@ import json
 import os
 import re
 import shutil
+import sys
 import socket
 import subprocess
 import tempfile
@@ -20,10 +21,12 @@ from pathlib import Path
 
 import requests
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "interop"))
+import interop_support  # noqa: E402  (one `entente serve` runner for every suite)
+
 ROOT = Path(__file__).resolve().parents[2]
 BINARY = Path(os.environ.get("ENTENTE_BIN", ROOT / "target" / "debug" / "entente"))
 TAXII = "application/taxii+json;version=2.1"
-LISTENING = re.compile(r"serving TAXII 2\.1 at (https?://[^\s]+)/taxii2/")
 
 
 def env():
@@ -59,37 +62,8 @@ def rss_peak_kib(pid):
     return 0
 
 
-class Server:
+class Server(interop_support.Server):
     """One `entente serve` process on 127.0.0.1:0."""
-
-    def __init__(self, data_dir):
-        self.process = subprocess.Popen(
-            [str(BINARY), "--data", str(data_dir), "serve", "--listen", "127.0.0.1:0"],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-            env=env(),
-        )
-        self.log = []
-        self.base = None
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            line = self.process.stderr.readline()
-            if not line:
-                break
-            self.log.append(line)
-            m = LISTENING.search(line)
-            if m:
-                self.base = m.group(1)
-                break
-        if self.base is None:
-            self.stop()
-            raise RuntimeError("entente serve did not start:\n" + "".join(self.log))
-        threading.Thread(target=self._drain, daemon=True).start()
-
-    def _drain(self):
-        for line in self.process.stderr:
-            self.log.append(line)
 
     @property
     def port(self):
@@ -97,15 +71,6 @@ class Server:
 
     def alive(self):
         return self.process.poll() is None
-
-    def stop(self):
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
 
 
 class Node:
