@@ -14,7 +14,7 @@ for a peer two hops away.
 
 import time
 
-from leak_support import (TLP, add_pull, add_push, backup, hub, indicator, now, register,
+from leak_support import (TLP, add_pull, add_push, backup, hub, indicator, now, register, session,
                           recipients_marking, sid, sync, token_file)
 
 
@@ -110,3 +110,34 @@ def test_a_manifest_of_pushed_amber_does_not_reach_the_next_peer(work):
     assert amber["id"] not in _readable(at_c)
     assert amber["id"] not in _manifest_entries(at_c), \
         "C learns from B's manifest of an AMBER object A shared with B"
+
+
+def test_the_source_cannot_delete_or_re_version_the_nodes_manifest(work):
+    """A manifest is stored with the source organisation of what it lists,
+    but it is the node's signed statement: that organisation may neither
+    delete it nor post another version of it (a node administrator may
+    delete it)."""
+    a = work.node("a")
+    a.org("CERT")
+    a.user("CERT", "ana")
+    k = a.collection("K", "--org", "CERT", "--default-tlp", "green", signed=True)
+    t = a.user_token("CERT/ana")
+    ioc = indicator(name="signed")
+    assert a.post_status(t, k, [ioc])["success_count"] == 1
+    time.sleep(1.5)  # the signer
+    manifests = [o for o in a.get_objects(t, k) if o["type"] == "x-entente-manifest"]
+    assert len(manifests) == 1
+    m = manifests[0]
+    r = session(t).delete(a.objects_url(k) + m["id"] + "/")
+    assert r.status_code == 403, (r.status_code, r.text)
+
+    later = dict(m, modified=now())
+    later["entries"] = [dict(e, sha256="0" * 64) for e in m["entries"]]
+    status = a.post_status(t, k, [later])
+    assert status["success_count"] == 0, "the source posted a new version of the node's manifest"
+    again = [o for o in a.get_objects(t, k) if o["type"] == "x-entente-manifest"]
+    assert again == [m]
+
+    admin = a.last_line("token", "create", "--admin", "--name", "root")
+    r = session(admin).delete(a.objects_url(k) + m["id"] + "/")
+    assert r.status_code == 200, (r.status_code, r.text)
