@@ -297,18 +297,22 @@ impl Node {
         for (i, o) in valid {
             let is_manifest = o.object_type == provenance::extension::MANIFEST_TYPE;
             let signed_by = manifests.iter().find(|m| m.id == o.id);
-            let state = match index.state_of(&o.raw) {
-                // A manifest is not listed in itself: its own signature is
-                // what vouches for it.
-                _ if signed_by.is_some() => (
+            // A manifest is not listed in itself: its own signature is
+            // what vouches for it.
+            let assessed = match signed_by {
+                Some(_) => None,
+                None => Some(index.assess(&o.raw)),
+            };
+            let state = match assessed {
+                None => (
                     Provenance::Verified,
                     signed_by.map(|m| m.origin.to_string()),
                 ),
-                ProvenanceState::Verified { origin, .. } => {
+                Some(ProvenanceState::Verified { origin, .. }) => {
                     (Provenance::Verified, Some(origin.to_string()))
                 }
-                ProvenanceState::Unsigned => (Provenance::Unsigned, None),
-                ProvenanceState::Invalid { .. } => (Provenance::Invalid, None),
+                Some(ProvenanceState::Unsigned) => (Provenance::Unsigned, None),
+                Some(ProvenanceState::Invalid { .. }) => (Provenance::Invalid, None),
             };
             let vouched = is_manifest && signed_by.is_some();
             if peer.refuse_unsigned && state.0 != Provenance::Verified && !vouched {
@@ -349,12 +353,14 @@ impl Node {
     }
 
     /// Objects of `peer` stored before the manifests that list them arrived:
-    /// their provenance now.
+    /// their provenance now. The index kept the digests of what it assessed
+    /// in this run, so most need only their rows; the others (stored by an
+    /// earlier run, or past the index's bound) are read and hashed again.
     fn upgrade_provenance(
         &self,
         collection: &Collection,
         peer: &Peer,
-        index: &ProvenanceIndex,
+        index: &mut ProvenanceIndex,
         manifests: &[provenance::VerifiedManifest],
     ) -> Result<()> {
         let ids: Vec<String> = manifests
@@ -363,13 +369,47 @@ impl Node {
             .collect::<std::collections::BTreeSet<_>>()
             .into_iter()
             .collect();
+        // Per id, each version assessed and its state now.
+        type Versions = Vec<(Option<Timestamp>, ProvenanceState)>;
+        let mut known: HashMap<String, Versions> = HashMap::new();
+        let mut unknown = Vec::new();
+        for id in ids {
+            let parsed: Option<Versions> = index.take_unclaimed(&id).and_then(|states| {
+                states
+                    .into_iter()
+                    .map(|(v, s)| match v {
+                        None => Some((None, s)),
+                        Some(v) => Timestamp::parse(&v).ok().map(|t| (Some(t), s)),
+                    })
+                    .collect()
+            });
+            match parsed {
+                // Several unversioned copies: which row is which takes the text.
+                Some(v) if !(v.len() > 1 && v.iter().any(|(t, _)| t.is_none())) => {
+                    known.insert(id, v);
+                }
+                _ => unknown.push(id),
+            }
+        }
+        let provenance_of = |state: &ProvenanceState| match state {
+            ProvenanceState::Verified { origin, .. } => {
+                Some((Provenance::Verified, Some(origin.to_string())))
+            }
+            ProvenanceState::Invalid { .. } => Some((Provenance::Invalid, None)),
+            ProvenanceState::Unsigned => None,
+        };
         let mut updates = Vec::new();
-        for chunk in ids.chunks(200) {
+        let known_ids: Vec<String> = known.keys().cloned().collect();
+        for (chunk, with_raw) in known_ids
+            .chunks(200)
+            .map(|c| (c, false))
+            .chain(unknown.chunks(200).map(|c| (c, true)))
+        {
             let query = ObjectQuery {
                 ids: chunk.to_vec(),
                 versions: VersionMatch::all(),
                 limit: 10_000,
-                with_raw: true,
+                with_raw,
                 ..Default::default()
             };
             let page = self.store.query_objects(collection.key, &query)?;
@@ -377,14 +417,18 @@ impl Node {
                 if o.origin_org != Some(peer.org) || o.provenance != Provenance::Unsigned {
                     continue;
                 }
-                match index.state_of(&o.raw) {
-                    ProvenanceState::Verified { origin, .. } => {
-                        updates.push((o.date_added, Provenance::Verified, Some(origin.to_string())))
-                    }
-                    ProvenanceState::Invalid { .. } => {
-                        updates.push((o.date_added, Provenance::Invalid, None))
-                    }
-                    ProvenanceState::Unsigned => {}
+                let now = if with_raw {
+                    provenance_of(&index.state_of(&o.raw))
+                } else {
+                    known.get(&o.id).and_then(|versions| {
+                        versions
+                            .iter()
+                            .find(|(v, _)| v.is_none_or(|v| v == o.version))
+                            .and_then(|(_, s)| provenance_of(s))
+                    })
+                };
+                if let Some((p, node)) = now {
+                    updates.push((o.date_added, p, node));
                 }
             }
         }

@@ -627,13 +627,30 @@ impl ObjectStore for SqliteStore {
         let tx = conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
             .map_err(db)?;
+        // Rows that get the same values are set together, many per statement.
+        let mut groups: std::collections::BTreeMap<(i64, Option<&str>), Vec<i64>> =
+            std::collections::BTreeMap::new();
         for (row, provenance, node) in rows {
-            cached_exec(
-                &tx,
-                "UPDATE objects SET provenance = ?2, origin_node = ?3 WHERE date_added = ?1",
-                params![row.as_micros(), provenance.code(), node],
-            )
-            .map_err(db)?;
+            groups
+                .entry((provenance.code(), node.as_deref()))
+                .or_default()
+                .push(row.as_micros());
+        }
+        for ((code, node), rows) in groups {
+            for chunk in rows.chunks(COVER_CHUNK) {
+                let marks = vec!["?"; chunk.len()].join(",");
+                let mut values: Vec<rusqlite::types::Value> =
+                    vec![code.into(), node.map(str::to_owned).into()];
+                values.extend(chunk.iter().map(|r| rusqlite::types::Value::from(*r)));
+                cached_exec(
+                    &tx,
+                    &format!(
+                        "UPDATE objects SET provenance = ?, origin_node = ? WHERE date_added IN ({marks})"
+                    ),
+                    params_from_iter(values),
+                )
+                .map_err(db)?;
+            }
         }
         tx.commit().map_err(db)
     }
