@@ -7,7 +7,7 @@
 //! where the caller's words arrive, so that the CLI and the HTTP console
 //! give the same answers.
 
-use sharing::administration::may_administer_node;
+use sharing::administration::{MembershipChange, may_administer_node, membership_change};
 use sharing::{Access, Owner, Principal, Role, Tlp};
 use stix::Timestamp;
 use store::{
@@ -371,17 +371,34 @@ impl Node {
         Ok(self.store.create_community(name, show_members, &entry)?)
     }
 
-    /// Adds an organisation to a community (or changes whether it is pseudonymous there).
+    /// Adds an organisation to a community, pseudonymous or not. Adding a
+    /// member again on the same terms changes nothing (`Ok(false)`: it was
+    /// a member already); on other terms it is refused, because whether a
+    /// member is pseudonymous is fixed when it joins
+    /// (`sharing::administration::membership_change`).
     pub fn add_member(
         &self,
         principal: &Principal,
         community: &str,
         org: &str,
         pseudonymous: bool,
-    ) -> Result<(Community, Org)> {
+    ) -> Result<(Community, Org, bool)> {
         self.administrator(principal)?;
         let c = self.community_named(community)?;
         let o = self.org_named(org)?;
+        let current = self
+            .store
+            .members(c.id)?
+            .into_iter()
+            .find(|m| m.org == o.id)
+            .map(|m| m.pseudonymous);
+        match membership_change(current, pseudonymous) {
+            Ok(MembershipChange::Unchanged) => return Ok((c, o, false)),
+            Ok(MembershipChange::Join) => {}
+            Err(refusal) => {
+                return Err(NodeError::Conflict(format!("{} {refusal}", o.name)));
+            }
+        }
         let entry = Node::entry(
             principal,
             "membership",
@@ -395,7 +412,7 @@ impl Node {
             ),
         );
         self.store.add_member(c.id, o.id, pseudonymous, &entry)?;
-        Ok((c, o))
+        Ok((c, o, true))
     }
 
     /// Every community with its members (administrators).

@@ -646,6 +646,8 @@ pub trait PeerStore: Send + Sync + 'static {
     fn create_peer(&self, new: &NewPeer, audit: &AuditEntry) -> Result<Peer>;
     fn peers(&self) -> Result<Vec<Peer>>;
     fn peer(&self, name: &str) -> Result<Option<Peer>>;
+    /// Replaces the signing keys pinned for a peer (`NotFound` without it).
+    fn set_peer_keys(&self, peer: i64, keys: &[String], audit: &AuditEntry) -> Result<()>;
     /// Adds a pull or push of a peer (the same one twice is a conflict).
     fn create_job(
         &self,
@@ -714,7 +716,8 @@ pub trait DirectoryStore: Send + Sync + 'static {
     ) -> Result<Community>;
     fn communities(&self) -> Result<Vec<Community>>;
     fn community(&self, name: &str) -> Result<Option<Community>>;
-    /// Adds (or updates) an organisation's membership of a community.
+    /// Adds an organisation to a community; `StoreError::Conflict` when it
+    /// is a member already (a membership's terms never change).
     fn add_member(
         &self,
         community: CommunityId,

@@ -460,12 +460,19 @@ impl DirectoryStore for SqliteStore {
         audit: &AuditEntry,
     ) -> Result<()> {
         self.audited(audit, |conn| {
-            cached_exec(conn,
+            // A membership's terms never change here: a pseudonymous member
+            // turned named would be unmasked on everything it shared.
+            let added = cached_exec(conn,
                 "INSERT INTO community_members (community, org, pseudonymous, added) VALUES (?1, ?2, ?3, ?4)
-                 ON CONFLICT (community, org) DO UPDATE SET pseudonymous = excluded.pseudonymous",
+                 ON CONFLICT (community, org) DO NOTHING",
                 params![community, org, pseudonymous, now().as_micros()],
             )
             .map_err(db)?;
+            if added == 0 {
+                return Err(StoreError::Conflict(
+                    "this organisation is a member of this community already".into(),
+                ));
+            }
             Ok(())
         })
     }
