@@ -9,6 +9,7 @@ use sharing::authorship::{may_claim_creator, may_version};
 use sharing::onward::{StoredCopy, Target, check_onward};
 use sharing::recipients::{
     Addressable, MemberOrg, NamedRecipients, addressable, named_recipients, not_addressable,
+    recipients_fit,
 };
 use sharing::{CollectionPolicy, OrgId, Owner, Principal, Tlp};
 use stix::{InputShape, ObjectKind, Rejection, StixObject, Timestamp};
@@ -338,10 +339,45 @@ impl Node {
                 origin.org.map(AudienceKey::Org).into_iter().collect()
             } else {
                 let mut named = Recipients::default();
+                let mut names_recipients = false;
                 for m in &markings {
                     if let Some(r) = recipients_of.get(*m) {
+                        names_recipients = true;
                         named.orgs.extend(&r.orgs);
                         named.users.extend(&r.users);
+                    }
+                }
+                // Recipients named with the input (`import --recipient-org`)
+                // are for its AMBER and RED objects; an object without a TLP
+                // marking of its own takes them too, whatever the
+                // collection's default, so that they are never dropped in
+                // silence.
+                let extra_named = !extra.orgs.is_empty() || !extra.users.is_empty();
+                let own_tlp = markings.iter().any(|m| Tlp::from_marking(m).is_some());
+                if extra_named && !own_tlp && object.kind != ObjectKind::MarkingDefinition {
+                    names_recipients = true;
+                }
+                if names_recipients && object.kind != ObjectKind::MarkingDefinition {
+                    // Named recipients narrow AMBER and RED only: below
+                    // AMBER the object would reach everyone they leave out.
+                    let refusal = match tlp {
+                        None => Some(format!(
+                            "object {index}: recipients are named for TLP:AMBER, TLP:AMBER+STRICT or TLP:RED; this object has no TLP marking and the collection no default TLP: mark it TLP:AMBER, AMBER+STRICT or RED"
+                        )),
+                        Some(t) => recipients_fit(t, true, true).err().map(|why| {
+                            let fallback = if own_tlp {
+                                String::new()
+                            } else {
+                                format!(
+                                    " (it has no TLP marking and takes the collection's default {t}: mark it TLP:AMBER, AMBER+STRICT or RED)"
+                                )
+                            };
+                            format!("object {index}: {why}{fallback}")
+                        }),
+                    };
+                    if let Some(why) = refusal {
+                        outcomes.push(refused(index, id, version, why));
+                        continue;
                     }
                 }
                 if tlp.is_some_and(|t| t >= Tlp::Amber) {
