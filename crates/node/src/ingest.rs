@@ -617,11 +617,21 @@ impl Node {
                     .copied()
                     .unwrap_or((true, None))
             };
+            let own_row =
+                |row_origin: Option<OrgId>| origin.org.is_some() && row_origin == origin.org;
+            let known_row = |at: &Timestamp| {
+                let (seen, row_origin) = row_seen(at);
+                seen || own_row(row_origin)
+            };
             // What the poster sees of a stored version: nothing, or a copy
             // that may differ from the stored bytes by a pseudonym.
             let result = match result {
                 AddOutcome::Duplicate(at) => {
-                    let (seen, origin) = row_seen(at);
+                    let (seen, row_origin) = row_seen(at);
+                    // Its organisation's own copies are always known to
+                    // the poster, even with a token that cannot read.
+                    let seen = seen || own_row(row_origin);
+                    let origin = row_origin;
                     let masked = masks
                         .iter()
                         .any(|m| m.covers(origin) && mentions(&ingest.object.raw, &m.real));
@@ -659,12 +669,12 @@ impl Node {
                     Some(id),
                     // An observable's version is when it was added: not told
                     // of a row the poster may not see.
-                    if row_seen(at).0 {
+                    if known_row(at) {
                         Some(ingest.object.version().unwrap_or(*at))
                     } else {
                         ingest.object.version()
                     },
-                    if row_seen(at).0 {
+                    if known_row(at) {
                         format!(
                             "object {index}: a different object with this id and version is already stored; a changed object needs a new modified timestamp"
                         )
