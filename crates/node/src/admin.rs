@@ -513,6 +513,12 @@ impl Node {
                     .into(),
             ));
         }
+        if request.admin && !(request.read.is_empty() && request.write.is_empty()) {
+            return Err(NodeError::Unprocessable(
+                "an admin token has every right on every collection, so collections to read or write would not narrow it: give --admin alone, or a token without --admin that reads and writes only the collections named"
+                    .into(),
+            ));
+        }
         let member = match &user {
             Some(u) => Some(self.user_principal(u)?),
             None => None,

@@ -29,15 +29,16 @@ pub struct CreateArgs {
     /// with --read/--write, only those rights on those collections.
     #[arg(long)]
     pub user: Option<String>,
-    /// Collection id this token may read (repeatable). For a user's token:
+    /// Collection (id or alias) this token may read (repeatable). For a user's token:
     /// narrows it to reading this collection (which the user must be able to read).
     #[arg(long = "read", value_name = "COLLECTION")]
     pub read: Vec<String>,
-    /// Collection id this token may write (repeatable). For a user's token:
+    /// Collection (id or alias) this token may write (repeatable). For a user's token:
     /// narrows it to writing this collection (which the user must be able to write).
     #[arg(long = "write", value_name = "COLLECTION")]
     pub write: Vec<String>,
-    /// Node administrator: every right on every collection.
+    /// Node administrator: every right on every collection (so not with
+    /// --read or --write, which would not narrow it).
     #[arg(long, conflicts_with = "user")]
     pub admin: bool,
     /// Lifetime, e.g. 90d, 12h, 30m (default: no expiry).
