@@ -78,14 +78,16 @@ enum Command {
     Scan(commands::scan::Args),
 }
 
-/// Logs to standard error; `RUST_LOG` filters (default `info`). Client IP
-/// addresses are never logged.
+/// Logs to standard error, coloured only on a terminal; `RUST_LOG` filters
+/// (default `info`). Client IP addresses are never logged.
 fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    // Colours only on a terminal: journald, files and CI logs get plain text.
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .try_init();
 }
 

@@ -1,0 +1,111 @@
+"""Federation as an operator runs it from the CLI: keys, peers, sync, serve."""
+
+import json
+import socket
+import time
+
+from cli_support import indicator
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def token_file(node, name, secret):
+    path = node.dir / name
+    path.write_text(secret + "\n")
+    path.chmod(0o600)
+    return path
+
+
+def current_key(node):
+    [key] = [line.split()[0] for line in node.cli("node", "keys").splitlines()
+             if line.split()[1] == "current"]
+    return key
+
+
+def community_collection(node, *orgs):
+    """A community `Fed` of `orgs` with a GREEN-default collection; its id."""
+    node.cli("community", "create", "Fed")
+    for org in orgs:
+        node.org(org)
+        node.cli("community", "add", "Fed", org)
+    return node.last_line("collection", "create", "--title", "Fed", "--community", "Fed",
+                          "--default-tlp", "green")
+
+
+def post_green(node, collection, name):
+    """Imports one GREEN indicator as CERT/ana; returns its id."""
+    if "CERT/ana" not in node.cli("user", "list"):
+        node.user("CERT", "ana")
+    ind = indicator(name, markings=("green",))
+    node.cli("import", "-q", "--as", "CERT/ana", "--collection", collection,
+             node.write(f"{name}.json", [ind]))
+    return ind["id"]
+
+
+def holds(node, collection, oid):
+    return any(o["id"] == oid for o in node.exported(collection))
+
+
+def wait_until(predicate, seconds):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.5)
+    return predicate()
+
+
+def unreachable_peer(node):
+    """A peer on a closed loopback port, with a pull into a local collection."""
+    local = community_collection(node, "P", "CERT")
+    node.cli("peer", "add", "p", "--url", f"http://127.0.0.1:{free_port()}/api1/",
+             "--token-file", token_file(node, "p.token", "ent_dummy"), "--org", "P")
+    remote = "00000000-0000-4000-8000-000000000000"
+    node.cli("peer", "pull", "p", "--remote-collection", remote, "--into", local)
+    return local, remote
+
+
+def test_sync_names_the_local_collection_and_logs_without_colour_codes(work):
+    n = work.node()
+    local, remote = unreachable_peer(n)
+    out = n.run("peer", "sync", "p", "--once", extra_env={"RUST_LOG": "info"})
+    assert out.returncode == 2, out.stdout
+    assert f"pull remote collection {remote} into {local}: FAILED" in out.stdout, out.stdout
+    assert out.stderr.strip(), "expected retry messages on standard error"
+    assert "\x1b[" not in out.stderr, repr(out.stderr[:300])
+
+
+def push_pair(work, receiving_collection):
+    """Node A with a Fed collection pushing to node B's collection (B serves)."""
+    a, b = work.node("a"), work.node("b")
+    ca = community_collection(a, "Node B", "CERT")
+    b.org("Node A")
+    cb = b.last_line("collection", "create", "--title", "From A", *receiving_collection)
+    b.user("Node A", "push")
+    secret = b.last_line("token", "create", "--user", "Node A/push")
+    b.serve()
+    a.cli("peer", "add", "b", "--url", b.url("/api1/"),
+          "--token-file", token_file(a, "b.token", secret), "--org", "Node B")
+    a.cli("peer", "push", "b", "--from", ca, "--remote-collection", cb)
+    return a, b, ca, cb
+
+
+def test_sync_exits_1_when_the_peer_refused_objects(work):
+    a, b, ca, cb = push_pair(work, ("--org", "Node A", "--default-tlp", "green"))
+    taken = post_green(a, ca, "taken")
+    [mine] = [o for o in a.exported(ca) if o["id"] == taken]
+    # B already holds other content under that id and version.
+    b.cli("import", "-q", "--as", "Node A/push", "--collection", cb,
+          b.write("other.json", [dict(mine, name="other content")]))
+    post_green(a, ca, "fine")
+    out = a.run("peer", "sync", "b", "--once")
+    assert f"push {ca} to remote collection {cb}: " in out.stdout, out.stdout
+    assert "1 refused" in out.stdout, out.stdout
+    assert out.returncode == 1, out.stdout
+    assert "refused by the peer" in a.cli("peer", "status", "b")
