@@ -71,6 +71,35 @@ def unreachable_peer(node):
     return local, remote
 
 
+def test_verify_passes_a_relayed_bundle_whose_objects_the_pinned_key_signed(work):
+    # A -> B: B's export holds A's objects, A's manifest and B's own; B's
+    # manifest, by a key not pinned, vouches for nothing and fails nothing.
+    a, b = work.node("a"), work.node("b")
+    ca = a.last_line("collection", "create", "--title", "a")
+    cb = b.last_line("collection", "create", "--title", "b")
+    objects = [indicator(f"relay-{i}", markings=("green",)) for i in range(3)]
+    a.cli("import", "-q", "--collection", ca, a.write("in.json", objects))
+    a.cli("export", "--collection", ca, "-o", a.dir / "a.json")
+    b.cli("import", "-q", "--collection", cb, a.dir / "a.json")
+    b.cli("export", "--collection", cb, "-o", b.dir / "b.json")
+    out = b.run("verify", b.dir / "b.json", "--key", current_key(a))
+    verified = [line for line in out.stdout.splitlines() if line.startswith("verified")]
+    assert len(verified) == 3, out.stdout
+    assert "not pinned: vouches for nothing" in out.stdout, out.stdout
+    assert out.returncode == 0, out.stdout + out.stderr
+    # With a key that signed none of it, nothing is verified.
+    nobody = "mldsa65-ed25519:" + "0" * 64
+    assert b.run("verify", b.dir / "b.json", "--key", nobody).returncode == 1
+    # An altered object still fails.
+    bundle = json.loads((b.dir / "b.json").read_text())
+    for o in bundle["objects"]:
+        if o["type"] == "indicator":
+            o["name"] = "altered"
+            break
+    (b.dir / "altered.json").write_text(json.dumps(bundle))
+    assert b.run("verify", b.dir / "altered.json", "--key", current_key(a)).returncode == 1
+
+
 def test_sync_names_the_local_collection_and_logs_without_colour_codes(work):
     n = work.node()
     local, remote = unreachable_peer(n)
