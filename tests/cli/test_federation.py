@@ -138,3 +138,41 @@ def test_sync_exits_1_when_the_peer_refused_objects(work):
     assert "1 refused" in out.stdout, out.stdout
     assert out.returncode == 1, out.stdout
     assert "refused by the peer" in a.cli("peer", "status", "b")
+
+
+def test_serve_runs_a_peer_added_while_it_runs(work):
+    a, b, ca, cb = push_pair(work, ("--org", "Node A", "--default-tlp", "green"))
+    a.cli("peer", "sync", "b", "--once")  # the pair works
+    a.org("Node C")
+    a.cli("community", "add", "Fed", "Node C")
+    a.serve()  # with peer b only
+    b.org("Node C")
+    cc = b.last_line("collection", "create", "--title", "From C", "--org", "Node C",
+                     "--default-tlp", "green")
+    b.user("Node C", "push")
+    secret = b.last_line("token", "create", "--user", "Node C/push")
+    a.cli("peer", "add", "c", "--url", b.url("/api1/"),
+          "--token-file", token_file(a, "c.token", secret), "--org", "Node C")
+    a.cli("peer", "push", "c", "--from", ca, "--remote-collection", cc)
+    oid = post_green(a, ca, "late-peer")
+    assert wait_until(lambda: holds(b, cc, oid), 30), a.cli("peer", "status")
+
+
+def test_a_failing_job_does_not_hold_back_the_other_jobs_of_its_peer(work):
+    a, b = work.node("a"), work.node("b")
+    ca = community_collection(a, "Node B", "CERT")
+    a.user("Node B", "sync")
+    secret = a.last_line("token", "create", "--user", "Node B/sync")
+    a.serve()
+    cb = community_collection(b, "Node A")
+    config = b.dir / "entente.toml"
+    config.write_text(config.read_text().replace("interval_seconds = 2", "interval_seconds = 1"))
+    b.cli("peer", "add", "a", "--url", a.url("/api1/"),
+          "--token-file", token_file(b, "a.token", secret), "--org", "Node A")
+    b.cli("peer", "pull", "a", "--remote-collection", ca, "--into", cb)
+    b.cli("peer", "pull", "a", "--remote-collection", "00000000-0000-4000-8000-000000000000",
+          "--into", cb)
+    b.serve()
+    time.sleep(20)  # the broken pull has failed four times: it now waits 16 s
+    oid = post_green(a, ca, "healthy-job")
+    assert wait_until(lambda: holds(b, cb, oid), 8), b.cli("peer", "status")
