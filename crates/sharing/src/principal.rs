@@ -327,12 +327,22 @@ mod tests {
 
         // Org 3 stands for a node; orgs 3 and 4 are peers' organisations.
         let node = Principal::user(1, member(3)).with_relay_guard(vec![3, 4]);
-        assert_eq!(node.relay_guard(), &[4], "its own organisation is not guarded");
+        assert_eq!(
+            node.relay_guard(),
+            &[4],
+            "its own organisation is not guarded"
+        );
         assert!(node.sees_copy(Some(Tlp::Green), Some(4)));
         assert!(!node.sees_copy(Some(Tlp::Amber), Some(4)));
         assert!(!node.sees_copy(Some(Tlp::AmberStrict), Some(4)));
         assert!(!node.sees_copy(None, Some(4)));
-        assert!(node.sees_copy(Some(Tlp::Amber), Some(1)), "local content is not relayed");
-        assert!(node.sees_copy(Some(Tlp::Amber), Some(3)), "what it sent itself");
+        assert!(
+            node.sees_copy(Some(Tlp::Amber), Some(1)),
+            "local content is not relayed"
+        );
+        assert!(
+            node.sees_copy(Some(Tlp::Amber), Some(3)),
+            "what it sent itself"
+        );
     }
 }
