@@ -71,6 +71,50 @@ def unreachable_peer(node):
     return local, remote
 
 
+def test_node_keys_lists_the_current_key_first_after_a_rotation(work):
+    n = work.node()
+    old = n.cli("node", "keys").split()[0]
+    n.cli("node", "keys", "--rotate")
+    lines = n.cli("node", "keys").splitlines()
+    assert lines[0].split()[1] == "current", lines
+    assert lines[1].startswith(old) and "retired" in lines[1], lines
+
+
+def test_a_peer_pins_the_new_key_after_a_rotation(work):
+    a, b = work.node("a"), work.node("b")
+    old = current_key(a)
+    b.org("Node A")
+    b.cli("peer", "add", "a", "--url", "https://a.example.org/api1/", "--token-file",
+          token_file(b, "a.token", "ent_dummy"), "--org", "Node A", "--key", old)
+    rotated = a.run("node", "keys", "--rotate")
+    new = current_key(a)
+    # What the rotation tells the operator to run on the peers.
+    assert "entente peer keys NAME --key" in rotated.stderr, rotated.stderr
+    again = b.run("peer", "add", "a", "--url", "https://a.example.org/api1/", "--org", "Node A")
+    assert again.returncode != 0 and "entente peer keys a" in again.stderr, again.stderr
+    b.cli("peer", "keys", "a", "--key", new, "--key", old)
+    status = b.cli("peer", "status", "a")
+    assert f"keys: {new}, {old}" in status, status
+    bad = b.run("peer", "keys", "a", "--key", "not-a-key")
+    assert bad.returncode != 0 and f"keys: {new}, {old}" in b.cli("peer", "status", "a")
+    assert "peer-keys" in b.cli("audit", "show")
+
+
+def test_a_pull_needs_a_remote_collection_id(work):
+    n = work.node()
+    local = community_collection(n, "P")
+    n.cli("peer", "add", "p", "--url", "https://cti.example.org/api1/",
+          "--token-file", token_file(n, "p.token", "ent_dummy"), "--org", "P")
+    for typo in ("not a uuid", "../objects", "fed/extra", ".."):
+        out = n.run("peer", "pull", "p", "--remote-collection", typo, "--into", local)
+        assert out.returncode != 0 and "is not a collection id" in out.stderr, (typo, out.stderr)
+    assert "job" not in n.cli("peer", "status", "p")
+    # A UUID, or an Entente node's alias, is taken.
+    n.cli("peer", "pull", "p", "--remote-collection", "91a7b528-80eb-42ed-a74d-c6fbd5a26116",
+          "--into", local)
+    n.cli("peer", "pull", "p", "--remote-collection", "fed", "--into", local)
+
+
 def test_verify_passes_a_relayed_bundle_whose_objects_the_pinned_key_signed(work):
     # A -> B: B's export holds A's objects, A's manifest and B's own; B's
     # manifest, by a key not pinned, vouches for nothing and fails nothing.
@@ -176,3 +220,29 @@ def test_a_failing_job_does_not_hold_back_the_other_jobs_of_its_peer(work):
     time.sleep(20)  # the broken pull has failed four times: it now waits 16 s
     oid = post_green(a, ca, "healthy-job")
     assert wait_until(lambda: holds(b, cb, oid), 8), b.cli("peer", "status")
+
+
+def test_peer_add_refuses_credentials_in_the_url(work):
+    # The URL is printed, listed and written to the append-only audit log.
+    n = work.node()
+    n.org("P")
+    secret = "s3cr3t-Pa55"
+    out = n.run("peer", "add", "p", "--url", f"https://admin:{secret}@cti.example.org/api1/",
+                "--token-file", token_file(n, "p.token", "ent_dummy"), "--org", "P")
+    assert out.returncode != 0 and "--token-file" in out.stderr, out.stderr
+    shown = out.stdout + out.stderr + n.cli("peer", "status") + n.cli("audit", "show")
+    assert secret not in shown, shown
+
+
+def test_peer_add_refuses_plain_http_off_loopback_unless_allowed(work):
+    n = work.node()
+    n.org("P")
+    tf = token_file(n, "p.token", "ent_dummy")
+    out = n.run("peer", "add", "p", "--url", "http://cti.example.org/api1/",
+                "--token-file", tf, "--org", "P")
+    assert out.returncode != 0 and "unencrypted" in out.stderr, out.stdout + out.stderr
+    assert "no peers" in n.cli("peer", "status")
+    n.cli("peer", "add", "p", "--url", "http://cti.example.org/api1/", "--token-file", tf,
+          "--org", "P", "--allow-plain-http")
+    n.cli("peer", "add", "q", "--url", "http://127.0.0.1:9000/api1/", "--token-file", tf,
+          "--org", "P")

@@ -43,6 +43,20 @@ pub struct PeerRequest {
     pub max_tlp: Option<Tlp>,
     pub refuse_unsigned: bool,
     pub ca_file: Option<String>,
+    /// Accept a plain-HTTP URL off loopback.
+    pub allow_plain_http: bool,
+}
+
+/// Whether a URL's host (and port) is this machine.
+fn is_loopback(authority: &str) -> bool {
+    let host = match authority.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or_default(),
+        None => authority.rsplit_once(':').map_or(authority, |(h, _)| h),
+    };
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 /// What one run of a job did.
@@ -60,6 +74,38 @@ pub fn valid_peer_name(name: &str) -> bool {
         && name
             .bytes()
             .all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_loopback;
+
+    #[test]
+    fn loopback_hosts() {
+        for host in ["127.0.0.1:9000", "127.0.0.1", "localhost:80", "[::1]:9000", "LOCALHOST"] {
+            assert!(is_loopback(host), "{host}");
+        }
+        for host in ["cti.example.org", "10.0.0.1:9000", "[2001:db8::1]:443", "127.0.0.1.example.org"] {
+            assert!(!is_loopback(host), "{host}");
+        }
+    }
+}
+
+/// Key fingerprints as an operator gives them, checked and in one spelling.
+fn fingerprints(given: &[String]) -> Result<Vec<String>> {
+    let mut keys: Vec<String> = Vec::new();
+    for k in given {
+        let fp: Fingerprint = k.parse().map_err(|e| {
+            NodeError::Unprocessable(format!(
+                "--key {k:?} is not a key fingerprint ({e}); `entente node keys` on the peer prints it"
+            ))
+        })?;
+        let fp = fp.to_string();
+        if !keys.contains(&fp) {
+            keys.push(fp);
+        }
+    }
+    Ok(keys)
 }
 
 impl Node {
@@ -84,15 +130,21 @@ impl Node {
                 "--url {url:?} is not an http(s) URL of a TAXII API root, such as https://cti.example.org/api1/"
             )));
         }
-        let mut keys = Vec::new();
-        for k in &request.keys {
-            let fp: Fingerprint = k.parse().map_err(|e| {
-                NodeError::Unprocessable(format!(
-                    "--key {k:?} is not a key fingerprint ({e}); `entente node keys` on the peer prints it"
-                ))
-            })?;
-            keys.push(fp.to_string());
+        let (scheme, rest) = url.split_once("://").unwrap_or(("", url));
+        let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+        // The URL is printed, listed and written to the append-only audit
+        // log: credentials in it would be there for good. (Not echoed here.)
+        if authority.contains('@') {
+            return Err(NodeError::Unprocessable(
+                "--url holds a user name or password: give the URL without them, and the credentials in --token-file (a token, or user:password)".into(),
+            ));
         }
+        if scheme == "http" && !request.allow_plain_http && !is_loopback(authority) {
+            return Err(NodeError::Unprocessable(format!(
+                "--url {url:?}: plain HTTP would send this node's token and the shared objects unencrypted; use https (or --allow-plain-http for a network you trust)"
+            )));
+        }
+        let keys = fingerprints(&request.keys)?;
         let max_tlp = request.max_tlp.unwrap_or(Tlp::AmberStrict);
         if max_tlp == Tlp::Red {
             return Err(NodeError::Unprocessable(
@@ -139,6 +191,37 @@ impl Node {
             },
             &entry,
         )?)
+    }
+
+    /// Replaces the signing keys pinned for a peer (node administrators):
+    /// after the peer rotates its key, pin the new one (and keep the old one
+    /// for what it signed before, or drop it).
+    pub fn pin_peer_keys(
+        &self,
+        principal: &Principal,
+        name: &str,
+        keys: &[String],
+    ) -> Result<Peer> {
+        let mut peer = self.peer(principal, name)?;
+        let keys = fingerprints(keys)?;
+        let entry = Node::entry(
+            principal,
+            "peer-keys",
+            None,
+            Vec::new(),
+            format!(
+                "peer {} pins {}",
+                peer.name,
+                if keys.is_empty() {
+                    "no key".to_string()
+                } else {
+                    keys.join(", ")
+                }
+            ),
+        );
+        self.store.set_peer_keys(peer.id, &keys, &entry)?;
+        peer.keys = keys;
+        Ok(peer)
     }
 
     /// Every peer (node administrators).
@@ -198,10 +281,19 @@ impl Node {
         collection: &str,
     ) -> Result<SyncJob> {
         let peer = self.peer(principal, peer)?;
-        if remote_collection.trim().is_empty() || remote_collection.len() > 256 {
-            return Err(NodeError::Unprocessable(
-                "--remote-collection needs the remote collection's id".into(),
-            ));
+        // A TAXII collection id is a UUID; an Entente node also answers to
+        // an alias. Anything else is a typo that would fail on every run.
+        let uuid = uuid::Uuid::parse_str(remote_collection).is_ok();
+        let alias = (1..=64).contains(&remote_collection.len())
+            && remote_collection
+                .bytes()
+                .all(|c| c.is_ascii_alphanumeric() || b"-_.".contains(&c))
+            && !remote_collection.bytes().all(|c| c == b'.');
+        if !uuid && !alias {
+            return Err(NodeError::Unprocessable(format!(
+                "--remote-collection {:?} is not a collection id (a UUID such as 91a7b528-80eb-42ed-a74d-c6fbd5a26116, or an Entente node's alias)",
+                remote_collection.chars().take(80).collect::<String>()
+            )));
         }
         let acting = self.peer_principal(&peer)?;
         let need = match direction {

@@ -15,6 +15,15 @@ pub enum Command {
     /// Add a peer: a remote TAXII 2.1 API root, the token to reach it, and
     /// the local organisation that stands for it.
     Add(AddArgs),
+    /// Pin the peer's signing keys, replacing those pinned (e.g. after it
+    /// ran `entente node keys --rotate`: pin the new key, and keep the old
+    /// one to verify what it signed before).
+    Keys {
+        name: String,
+        /// A key fingerprint (repeatable): `entente node keys` on the peer prints them.
+        #[arg(long = "key", value_name = "FINGERPRINT", required = true)]
+        keys: Vec<String>,
+    },
     /// Pull a remote collection into a local one (continuously under `serve`).
     Pull {
         name: String,
@@ -77,6 +86,10 @@ pub struct AddArgs {
     /// Store only content verified by a pinned key.
     #[arg(long)]
     pub refuse_unsigned: bool,
+    /// Accept a plain-HTTP URL that is not on loopback (the token and the
+    /// objects then cross the network unencrypted).
+    #[arg(long)]
+    pub allow_plain_http: bool,
     /// A PEM CA certificate the peer's TLS certificate must chain to
     /// (default: the platform's roots).
     #[arg(long)]
@@ -125,6 +138,7 @@ pub fn run(dir: &Path, command: Command) -> anyhow::Result<ExitCode> {
                     max_tlp,
                     refuse_unsigned: args.refuse_unsigned,
                     ca_file,
+                    allow_plain_http: args.allow_plain_http,
                 },
             )?;
             if let Some(token) = &token {
@@ -143,6 +157,11 @@ pub fn run(dir: &Path, command: Command) -> anyhow::Result<ExitCode> {
                 },
                 peer.keys.len()
             );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Keys { name, keys } => {
+            let peer = site.node.pin_peer_keys(&operator, &name, &keys)?;
+            println!("peer {} pins {}", peer.name, peer.keys.join(", "));
             Ok(ExitCode::SUCCESS)
         }
         Command::Pull {
