@@ -76,21 +76,6 @@ pub fn valid_peer_name(name: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_')
 }
 
-#[cfg(test)]
-mod tests {
-    use super::is_loopback;
-
-    #[test]
-    fn loopback_hosts() {
-        for host in ["127.0.0.1:9000", "127.0.0.1", "localhost:80", "[::1]:9000", "LOCALHOST"] {
-            assert!(is_loopback(host), "{host}");
-        }
-        for host in ["cti.example.org", "10.0.0.1:9000", "[2001:db8::1]:443", "127.0.0.1.example.org"] {
-            assert!(!is_loopback(host), "{host}");
-        }
-    }
-}
-
 /// Key fingerprints as an operator gives them, checked and in one spelling.
 fn fingerprints(given: &[String]) -> Result<Vec<String>> {
     let mut keys: Vec<String> = Vec::new();
@@ -561,5 +546,31 @@ impl Node {
             )));
         }
         Ok(page.items)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_loopback;
+
+    #[test]
+    fn loopback_hosts() {
+        for host in [
+            "127.0.0.1:9000",
+            "127.0.0.1",
+            "localhost:80",
+            "[::1]:9000",
+            "LOCALHOST",
+        ] {
+            assert!(is_loopback(host), "{host}");
+        }
+        for host in [
+            "cti.example.org",
+            "10.0.0.1:9000",
+            "[2001:db8::1]:443",
+            "127.0.0.1.example.org",
+        ] {
+            assert!(!is_loopback(host), "{host}");
+        }
     }
 }
