@@ -79,6 +79,8 @@ CALLERS = {
             ("GET", "/entente/v1/incidents/{id}/versions/", 200),
             ("GET", "/entente/v1/collections/{collection}/objects/{object}/provenance/", 200),
             ("GET", "/entente/v1/collections/{collection}/objects/{object}/provenance/", 404),
+            ("GET", "/entente/v1/collections/{collection}/indicators/", 200),
+            ("GET", "/entente/v1/collections/{collection}/indicators/", 400),
             ("POST", "/entente/v1/incidents/{id}/submissions/", 201),
             ("POST", "/entente/v1/incidents/{id}/share/", 201),
         ],
@@ -278,6 +280,7 @@ def template(url):
     path = "/" + path.split("/", 1)[1] if "/" in path else "/"
     path = path.split("?", 1)[0]
     path = re.sub(r"^(/entente/v1/incidents/)[^/]+/", r"\1{id}/", path)
+    path = re.sub(r"^/entente/v1/collections/[^/]+/indicators", "/entente/v1/collections/{collection}/indicators", path)
     return re.sub(
         r"^/entente/v1/collections/[^/]+/objects/[^/]+/provenance",
         "/entente/v1/collections/{collection}/objects/{object}/provenance",

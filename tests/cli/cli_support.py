@@ -10,19 +10,21 @@ import json
 import os
 import re
 import shutil
+import sys
 import subprocess
 import tempfile
-import threading
 import time
 import uuid
 from pathlib import Path
 
 import requests
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "interop"))
+from interop_support import Server  # noqa: E402  (one `entente serve` runner for every suite)
+
 ROOT = Path(__file__).resolve().parents[2]
 BINARY = Path(os.environ.get("ENTENTE_BIN", ROOT / "target" / "debug" / "entente"))
 TAXII = "application/taxii+json;version=2.1"
-LISTENING = re.compile(r"serving TAXII 2\.1 at (https?://[^\s]+)/taxii2/")
 TLP = {
     "clear": "marking-definition--94868c89-83c2-464b-929b-a1a8aa3c8487",
     "green": "marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb",
@@ -37,48 +39,6 @@ def env():
     e.setdefault("RUST_LOG", "warn")
     e["RUST_BACKTRACE"] = "0"
     return e
-
-
-class Server:
-    """One `entente serve` process on loopback."""
-
-    def __init__(self, data_dir):
-        self.process = subprocess.Popen(
-            [str(BINARY), "--data", str(data_dir), "serve", "--listen", "127.0.0.1:0"],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-            env=env(),
-        )
-        self.log = []
-        self.base = None
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            line = self.process.stderr.readline()
-            if not line:
-                break
-            self.log.append(line)
-            m = LISTENING.search(line)
-            if m:
-                self.base = m.group(1)
-                break
-        if self.base is None:
-            self.stop()
-            raise RuntimeError("entente serve did not start:\n" + "".join(self.log))
-        threading.Thread(target=self._drain, daemon=True).start()
-
-    def _drain(self):
-        for line in self.process.stderr:
-            self.log.append(line)
-
-    def stop(self):
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
 
 
 class Node:

@@ -240,7 +240,7 @@ def test_peer_add_refuses_plain_http_off_loopback_unless_allowed(work):
     tf = token_file(n, "p.token", "ent_dummy")
     out = n.run("peer", "add", "p", "--url", "http://cti.example.org/api1/",
                 "--token-file", tf, "--org", "P")
-    assert out.returncode != 0 and "unencrypted" in out.stderr, out.stdout + out.stderr
+    assert out.returncode != 0 and "clear text" in out.stderr, out.stdout + out.stderr
     assert "no peers" in n.cli("peer", "status")
     n.cli("peer", "add", "p", "--url", "http://cti.example.org/api1/", "--token-file", tf,
           "--org", "P", "--allow-plain-http")

@@ -8,6 +8,7 @@ use clap::{Parser, Subcommand};
 
 mod commands;
 mod config;
+mod logging;
 mod site;
 
 #[derive(Parser)]
@@ -60,6 +61,10 @@ enum Command {
     /// needed); record, track and share incidents on the node.
     #[command(subcommand)]
     Incident(commands::incident::Command),
+    /// How fresh shared indicators are: `stale` lists those to review or
+    /// revoke by their decay score; `model` prints the decay model.
+    #[command(subcommand)]
+    Indicators(commands::indicators::Command),
     /// Export a collection as a STIX bundle.
     Export(commands::export::Args),
     /// Check STIX objects without a node: exit 0 when all are valid, 1 otherwise.
@@ -76,19 +81,6 @@ enum Command {
     Verify(commands::verify::Args),
     /// Scan logs and observed data with shared indicators: exit 0 when nothing matched, 1 when something did, 2 on error.
     Scan(commands::scan::Args),
-}
-
-/// Logs to standard error, coloured only on a terminal; `RUST_LOG` filters
-/// (default `info`). Client IP addresses are never logged.
-fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    // Colours only on a terminal: journald, files and CI logs get plain text.
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .try_init();
 }
 
 /// The status of a command whose standard output was closed by its reader
@@ -145,19 +137,23 @@ fn run() -> ExitCode {
         Command::User(command) => commands::org::run_user(data, command),
         Command::Community(command) => commands::community::run(data, command),
         Command::Audit(command) => commands::audit::run(data, command),
-        Command::Serve(args) => {
-            init_logging();
-            commands::serve::run(data, args)
-        }
+        // It sets up its logging once it knows the format.
+        Command::Serve(args) => commands::serve::run(data, args),
         Command::Import(args) => commands::import::run(data, args),
         Command::Incident(command) => commands::incident::run(data, command),
         Command::Export(args) => commands::export::run(data, args),
+        Command::Indicators(command) => commands::indicators::run(data, command),
         Command::Validate(args) => commands::validate::run(args),
         Command::Pattern(args) => commands::pattern::run(args),
         Command::Scan(args) => commands::scan::run(data, args),
         Command::Node(command) => commands::node::run(data, command),
         Command::Peer(command) => {
-            init_logging();
+            // The configured format; a node that cannot be read is
+            // reported by the command itself.
+            let format = config::Config::load(data)
+                .map(|c| c.log.format)
+                .unwrap_or_default();
+            logging::init(format);
             commands::peer::run(data, command)
         }
         Command::Verify(args) => commands::verify::run(args),

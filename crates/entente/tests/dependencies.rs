@@ -60,6 +60,7 @@ fn domain_crates_depend_on_no_adapter() {
     for package in [
         "stix",
         "patterning",
+        "freshness",
         "sharing",
         "reporting",
         "convert",
@@ -80,4 +81,29 @@ fn convert_depends_on_stix_alone() {
     // Converted input reaches the node only through the binary, which hands
     // it to `node`'s ingest like any other input.
     assert_eq!(direct_dependencies("convert"), ["stix"]);
+}
+
+#[test]
+fn freshness_builds_on_stix_and_patterning_alone() {
+    // A pure model: no store, no node, no adapter.
+    let mut deps = direct_dependencies("freshness");
+    deps.sort();
+    assert_eq!(deps, ["patterning", "stix"]);
+}
+
+#[test]
+fn metrics_stand_alone_and_the_store_knows_nothing_of_them() {
+    let deps = direct_dependencies("entente-metrics");
+    assert!(
+        deps.is_empty(),
+        "entente-metrics depends on Entente crates: {deps:?}"
+    );
+    for package in ["store", "stix", "patterning", "sharing", "reporting"] {
+        assert!(
+            !direct_dependencies(package)
+                .iter()
+                .any(|d| d == "entente-metrics"),
+            "{package} depends on entente-metrics"
+        );
+    }
 }

@@ -19,8 +19,8 @@ pub mod sync;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -108,6 +108,77 @@ pub struct Runner {
     stop: Arc<AtomicBool>,
     supervisor: Option<JoinHandle<()>>,
     peers: usize,
+    monitor: SyncMonitor,
+}
+
+/// Objects left for the next run by each job's last successful run in
+/// this process, by job id.
+type Pending = Arc<Mutex<HashMap<i64, usize>>>;
+
+/// How far behind each peer is, for monitoring: from the node's records of
+/// every job (which outlive the process) and the runner's last runs.
+#[derive(Clone)]
+pub struct SyncMonitor {
+    node: Node,
+    pending: Pending,
+}
+
+/// The sync state of a peer's jobs in one direction.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PeerSyncState {
+    /// The peer's name (the operator's, never its organisation or URL).
+    pub peer: String,
+    pub direction: Direction,
+    pub jobs: u64,
+    /// Jobs whose last run ended with an error.
+    pub failing_jobs: u64,
+    /// Time since the least recently successful of these jobs last
+    /// succeeded; a job that never did counts from the peer's creation.
+    pub lag: Duration,
+    /// Objects the last successful runs (in this process) left for the
+    /// next: pulled objects waiting for their signed manifest. `None`
+    /// until one of these jobs has succeeded here.
+    pub pending: Option<u64>,
+}
+
+impl SyncMonitor {
+    /// The state of every peer with jobs, per direction, at `now`.
+    pub fn report(&self, now: stix::Timestamp) -> Result<Vec<PeerSyncState>, SyncError> {
+        let operator = Principal::operator();
+        let pending = self
+            .pending
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        let mut out = Vec::new();
+        for peer in self.node.peers(&operator)? {
+            let jobs = self.node.sync_jobs(&operator, &peer)?;
+            for direction in [Direction::Pull, Direction::Push] {
+                let these: Vec<&SyncJob> =
+                    jobs.iter().filter(|j| j.direction == direction).collect();
+                let Some(oldest) = these
+                    .iter()
+                    .map(|j| j.last_success.unwrap_or(peer.created).as_micros())
+                    .min()
+                else {
+                    continue;
+                };
+                let known: Vec<usize> = these
+                    .iter()
+                    .filter_map(|j| pending.get(&j.id).copied())
+                    .collect();
+                out.push(PeerSyncState {
+                    peer: peer.name.clone(),
+                    direction,
+                    jobs: these.len() as u64,
+                    failing_jobs: these.iter().filter(|j| j.last_error.is_some()).count() as u64,
+                    lag: Duration::from_micros(now.as_micros().saturating_sub(oldest).max(0) as u64),
+                    pending: (!known.is_empty()).then(|| known.iter().sum::<usize>() as u64),
+                });
+            }
+        }
+        Ok(out)
+    }
 }
 
 impl Runner {
@@ -119,10 +190,15 @@ impl Runner {
     pub fn start(node: Node, data: PathBuf, interval: Duration) -> Result<Runner, SyncError> {
         let stop = Arc::new(AtomicBool::new(false));
         let peers = node.peers(&Principal::operator())?.len();
+        let pending = Pending::default();
+        let monitor = SyncMonitor {
+            node: node.clone(),
+            pending: pending.clone(),
+        };
         let flag = stop.clone();
         let supervisor = std::thread::Builder::new()
             .name("peers".into())
-            .spawn(move || supervise(&node, &data, interval, &flag))
+            .spawn(move || supervise(&node, &data, interval, &flag, &pending))
             .map_err(|e| {
                 SyncError::Peer(ClientError::Failed(format!(
                     "cannot start the thread that runs the peers: {e}"
@@ -132,12 +208,18 @@ impl Runner {
             stop,
             supervisor: Some(supervisor),
             peers,
+            monitor,
         })
     }
 
     /// How many peers there were when it started.
     pub fn peers(&self) -> usize {
         self.peers
+    }
+
+    /// What it knows of the peers' sync state, for monitoring.
+    pub fn monitor(&self) -> SyncMonitor {
+        self.monitor.clone()
     }
 }
 
@@ -151,7 +233,13 @@ impl Drop for Runner {
 }
 
 /// Starts a thread for each peer as it appears; joins them when stopped.
-fn supervise(node: &Node, data: &Path, interval: Duration, stop: &Arc<AtomicBool>) {
+fn supervise(
+    node: &Node,
+    data: &Path,
+    interval: Duration,
+    stop: &Arc<AtomicBool>,
+    pending: &Pending,
+) {
     let stopped = || stop.load(Ordering::Relaxed);
     let mut threads: HashMap<String, JoinHandle<()>> = HashMap::new();
     while !stopped() {
@@ -162,10 +250,10 @@ fn supervise(node: &Node, data: &Path, interval: Duration, stop: &Arc<AtomicBool
                         continue;
                     }
                     let (node, data, flag) = (node.clone(), data.to_path_buf(), stop.clone());
-                    let name = peer.name.clone();
+                    let (name, pending) = (peer.name.clone(), pending.clone());
                     let spawned = std::thread::Builder::new()
                         .name(format!("peer-{name}"))
-                        .spawn(move || run_peer(&node, &data, &name, interval, &flag));
+                        .spawn(move || run_peer(&node, &data, &name, interval, &flag, &pending));
                     match spawned {
                         Ok(t) => {
                             tracing::info!(peer = %peer.name, "running the pulls and pushes of a peer");
@@ -195,7 +283,14 @@ fn backoff(interval: Duration, failures: u32) -> Duration {
     }
 }
 
-fn run_peer(node: &Node, data: &Path, name: &str, interval: Duration, stop: &AtomicBool) {
+fn run_peer(
+    node: &Node,
+    data: &Path,
+    name: &str,
+    interval: Duration,
+    stop: &AtomicBool,
+    pending: &Pending,
+) {
     let stopped = || stop.load(Ordering::Relaxed);
     // Per job: failures in a row, and when it may run next.
     let mut state: HashMap<i64, (u32, Instant)> = HashMap::new();
@@ -220,7 +315,13 @@ fn run_peer(node: &Node, data: &Path, name: &str, interval: Duration, stop: &Ato
                         let outcome = run_job(node, &peer, job, &client, &stopped);
                         let failures = state.get(&outcome.job.id).map_or(0, |(f, _)| *f);
                         let failures = match &outcome.result {
-                            Ok(_) => 0,
+                            Ok(run) => {
+                                pending
+                                    .lock()
+                                    .unwrap_or_else(|p| p.into_inner())
+                                    .insert(outcome.job.id, run.pending);
+                                0
+                            }
                             Err(e) => {
                                 tracing::warn!(peer = %peer.name, job = outcome.job.id, error = %e, "sync run failed");
                                 failures.saturating_add(1)

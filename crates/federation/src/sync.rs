@@ -33,6 +33,9 @@ const MAX_WAIT: Duration = Duration::from_secs(60);
 /// Longest a push waits for a status resource to complete.
 const STATUS_WAIT: Duration = Duration::from_secs(120);
 
+/// Pages in a row without progress after which a pull run stops.
+const MAX_STALLED_PAGES: usize = 5;
+
 /// Why a run stopped early.
 #[derive(Debug, thiserror::Error)]
 pub enum SyncError {
@@ -94,6 +97,10 @@ pub fn pull(
     let mut next: Option<String> = None;
     let mut added_after = start;
     let mut last_seen: Option<Timestamp> = None;
+    // Pages that brought nothing new and no later date: a peer that keeps
+    // answering `more` without progress is given up on, not followed forever.
+    let mut stalled = 0;
+    let mut latest: Option<Timestamp> = job.cursor;
     loop {
         if stop() {
             break;
@@ -136,8 +143,10 @@ pub fn pull(
             None => page_cursor,
         };
         let refs: Vec<&RawValue> = batch.iter().map(|b| b.as_ref()).collect();
+        let mut stored = 0;
         if !refs.is_empty() {
             let report = node.ingest_pulled(peer, job, &refs, stored_cursor, &mut index)?;
+            stored = report.stored();
             run.stats.stored += report.stored() as u64;
             run.stats.duplicates += report.duplicates() as u64;
             run.stats.refused += report.refused() as u64;
@@ -147,6 +156,22 @@ pub fn pull(
         cursor = stored_cursor;
         if !page.more {
             break;
+        }
+        let later = page
+            .date_added_last
+            .is_some_and(|d| latest.is_none_or(|l| d > l));
+        if later {
+            latest = page.date_added_last;
+        }
+        if stored > 0 || later {
+            stalled = 0;
+        } else {
+            stalled += 1;
+            if stalled >= MAX_STALLED_PAGES {
+                return Err(SyncError::Peer(ClientError::Failed(format!(
+                    "the peer answered {MAX_STALLED_PAGES} pages in a row with `more` but no new object and no later date; stopped this run"
+                ))));
+            }
         }
         match page.next {
             Some(n) => next = Some(n),

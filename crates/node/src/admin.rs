@@ -36,6 +36,8 @@ pub struct CollectionRequest {
     /// Leave what is posted into it out of the node's signed manifests
     /// (for clients that cannot bear custom STIX objects in a collection).
     pub unsigned: bool,
+    /// TAXII readers do not see its indicators whose `valid_until` has passed.
+    pub hide_expired: bool,
 }
 
 /// A new token as an administrator describes it.
@@ -259,6 +261,7 @@ impl Node {
                 default_tlp,
                 public: request.public,
                 signed: !request.unsigned,
+                hide_expired: request.hide_expired,
             },
             &entry,
         )?)
@@ -286,6 +289,31 @@ impl Node {
                 named.len()
             ))),
         }
+    }
+
+    /// Sets whether TAXII readers of `collection` (id or alias) see its
+    /// indicators whose `valid_until` has passed (administrators).
+    pub fn set_hide_expired(
+        &self,
+        principal: &Principal,
+        collection: &str,
+        hide: bool,
+    ) -> Result<Collection> {
+        self.administrator(principal)?;
+        let (mut c, _) = self.collection_for(principal, None, collection, crate::Need::Any)?;
+        let entry = Node::entry(
+            principal,
+            "collection-settings",
+            Some(&c.id),
+            Vec::new(),
+            format!(
+                "hide expired indicators: {}",
+                if hide { "yes" } else { "no" }
+            ),
+        );
+        self.store.set_hide_expired(c.key, hide, &entry)?;
+        c.hide_expired = hide;
+        Ok(c)
     }
 
     /// Every collection of the node, oldest first (administrators).

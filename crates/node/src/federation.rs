@@ -43,20 +43,9 @@ pub struct PeerRequest {
     pub max_tlp: Option<Tlp>,
     pub refuse_unsigned: bool,
     pub ca_file: Option<String>,
-    /// Accept a plain-HTTP URL off loopback.
+    /// Allow `http://` to a host other than loopback (the token and the
+    /// content would travel in clear text).
     pub allow_plain_http: bool,
-}
-
-/// Whether a URL's host (and port) is this machine.
-fn is_loopback(authority: &str) -> bool {
-    let host = match authority.strip_prefix('[') {
-        Some(v6) => v6.split(']').next().unwrap_or_default(),
-        None => authority.rsplit_once(':').map_or(authority, |(h, _)| h),
-    };
-    host.eq_ignore_ascii_case("localhost")
-        || host
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback())
 }
 
 /// What one run of a job did.
@@ -124,9 +113,9 @@ impl Node {
                 "--url holds a user name or password: give the URL without them, and the credentials in --token-file (a token, or user:password)".into(),
             ));
         }
-        if scheme == "http" && !request.allow_plain_http && !is_loopback(authority) {
+        if scheme == "http" && !request.allow_plain_http && !loopback_url(url) {
             return Err(NodeError::Unprocessable(format!(
-                "--url {url:?}: plain HTTP would send this node's token and the shared objects unencrypted; use https (or --allow-plain-http for a network you trust)"
+                "--url {url:?}: plain HTTP to another host would send the token and the content in clear text; use https, or --allow-plain-http for a network you trust"
             )));
         }
         let keys = fingerprints(&request.keys)?;
@@ -549,28 +538,44 @@ impl Node {
     }
 }
 
+/// Whether an `http://` URL names this machine (`localhost`, 127.0.0.0/8, `[::1]`).
+fn loopback_url(url: &str) -> bool {
+    let rest = url.trim_start_matches("http://");
+    let authority = rest.split('/').next().unwrap_or_default();
+    let authority = authority.rsplit('@').next().unwrap_or_default();
+    let host = if let Some(v6) = authority.strip_prefix('[') {
+        v6.split(']').next().unwrap_or_default()
+    } else {
+        authority.split(':').next().unwrap_or_default()
+    };
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
 #[cfg(test)]
 mod tests {
-    use super::is_loopback;
+    use super::loopback_url;
 
     #[test]
-    fn loopback_hosts() {
-        for host in [
-            "127.0.0.1:9000",
-            "127.0.0.1",
-            "localhost:80",
-            "[::1]:9000",
-            "LOCALHOST",
+    fn only_loopback_urls_count_as_loopback() {
+        for url in [
+            "http://127.0.0.1:8080/api1/",
+            "http://localhost/api1/",
+            "http://[::1]:9000/api1/",
+            "http://127.1.2.3/",
         ] {
-            assert!(is_loopback(host), "{host}");
+            assert!(loopback_url(url), "{url}");
         }
-        for host in [
-            "cti.example.org",
-            "10.0.0.1:9000",
-            "[2001:db8::1]:443",
-            "127.0.0.1.example.org",
+        for url in [
+            "http://192.0.2.10/api1/",
+            "http://127.0.0.1.evil.example/api1/",
+            "http://localhost.evil.example/",
+            "http://user@192.0.2.1/",
+            "http://[2001:db8::1]/",
         ] {
-            assert!(!is_loopback(host), "{host}");
+            assert!(!loopback_url(url), "{url}");
         }
     }
 }

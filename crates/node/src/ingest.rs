@@ -25,8 +25,83 @@ pub enum Outcome {
     Stored(Timestamp),
     /// Already there; nothing changed.
     Duplicate,
-    /// Not stored, and why.
-    Refused(String),
+    /// Not stored: why, for the poster (`message`), and which of a few
+    /// kinds of refusal it is (`reason`, what the node's metrics count).
+    Refused {
+        reason: RefusalReason,
+        message: String,
+    },
+}
+
+/// The kinds of refusal of an object: a small fixed set, so that refusals
+/// can be counted without their messages (which name ids and recipients).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum RefusalReason {
+    /// Not valid STIX 2.1 (a pattern that does not parse included).
+    Invalid,
+    /// It references a marking definition the node does not know (or the
+    /// poster may not see).
+    UnknownMarking,
+    /// It names recipients its poster may not address, or relies on a
+    /// recipients marking that is malformed or refused.
+    Recipients,
+    /// TLP:RED without named recipients.
+    RedWithoutRecipients,
+    /// Authorship: a new version of another organisation's object, or
+    /// another organisation named as its creator.
+    Authorship,
+    /// Onward sharing: the object may not be shared into this collection.
+    Onward,
+    /// Posting it here would tie a pseudonym to its organisation.
+    Pseudonym,
+    /// Different content under a version already stored.
+    Conflict,
+    /// A copy the poster may not see holds this id and version.
+    Hidden,
+    /// The node could not decide (an error while checking).
+    Error,
+}
+
+impl RefusalReason {
+    /// Every reason, in a fixed order.
+    pub const ALL: [RefusalReason; 10] = [
+        RefusalReason::Invalid,
+        RefusalReason::UnknownMarking,
+        RefusalReason::Recipients,
+        RefusalReason::RedWithoutRecipients,
+        RefusalReason::Authorship,
+        RefusalReason::Onward,
+        RefusalReason::Pseudonym,
+        RefusalReason::Conflict,
+        RefusalReason::Hidden,
+        RefusalReason::Error,
+    ];
+
+    /// Its name as a metric label.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RefusalReason::Invalid => "invalid",
+            RefusalReason::UnknownMarking => "unknown_marking",
+            RefusalReason::Recipients => "recipients",
+            RefusalReason::RedWithoutRecipients => "red_without_recipients",
+            RefusalReason::Authorship => "authorship",
+            RefusalReason::Onward => "onward",
+            RefusalReason::Pseudonym => "pseudonym",
+            RefusalReason::Conflict => "conflict",
+            RefusalReason::Hidden => "hidden",
+            RefusalReason::Error => "error",
+        }
+    }
+
+    /// The kind of a refusal by the sharing rules.
+    fn of(refusal: &Refusal) -> RefusalReason {
+        match refusal {
+            Refusal::RedWithoutRecipients => RefusalReason::RedWithoutRecipients,
+            Refusal::Onward(_) => RefusalReason::Onward,
+            Refusal::NotTheCreator | Refusal::ForeignCreator => RefusalReason::Authorship,
+            Refusal::NotAddressable(_) => RefusalReason::Recipients,
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -53,7 +128,7 @@ impl IngestReport {
         self.count(|o| matches!(o, Outcome::Duplicate))
     }
     pub fn refused(&self) -> usize {
-        self.count(|o| matches!(o, Outcome::Refused(_)))
+        self.count(|o| matches!(o, Outcome::Refused { .. }))
     }
     fn count(&self, f: impl Fn(&Outcome) -> bool) -> usize {
         self.outcomes.iter().filter(|o| f(&o.outcome)).count()
@@ -64,13 +139,14 @@ fn refused(
     index: usize,
     id: Option<String>,
     version: Option<Timestamp>,
-    why: String,
+    reason: RefusalReason,
+    message: String,
 ) -> IngestOutcome {
     IngestOutcome {
         index,
         id,
         version,
-        outcome: Outcome::Refused(why),
+        outcome: Outcome::Refused { reason, message },
     }
 }
 
@@ -213,7 +289,13 @@ impl Node {
             .into_iter()
             .map(|r| {
                 let message = format!("object {}: {}", r.index, r.message());
-                refused(r.index, r.id.clone(), r.version, message)
+                refused(
+                    r.index,
+                    r.id.clone(),
+                    r.version,
+                    RefusalReason::Invalid,
+                    message,
+                )
             })
             .collect();
 
@@ -288,6 +370,7 @@ impl Node {
                     index,
                     id,
                     version,
+                    RefusalReason::Recipients,
                     format!("object {index}: {why}"),
                 ));
                 continue;
@@ -304,6 +387,7 @@ impl Node {
                         index,
                         id,
                         version,
+                        RefusalReason::UnknownMarking,
                         unknown_marking(index, &format!("$.object_marking_refs[{i}]"), m),
                     ));
                     continue 'objects;
@@ -315,6 +399,7 @@ impl Node {
                         index,
                         id,
                         version,
+                        RefusalReason::UnknownMarking,
                         unknown_marking(index, "$.granular_markings", m),
                     ));
                     continue 'objects;
@@ -327,6 +412,7 @@ impl Node {
                     index,
                     id,
                     version,
+                    RefusalReason::Recipients,
                     format!("object {index}: {why}"),
                 ));
                 continue;
@@ -376,7 +462,7 @@ impl Node {
                         }),
                     };
                     if let Some(why) = refusal {
-                        outcomes.push(refused(index, id, version, why));
+                        outcomes.push(refused(index, id, version, RefusalReason::Recipients, why));
                         continue;
                     }
                 }
@@ -391,6 +477,7 @@ impl Node {
                             index,
                             id,
                             version,
+                            RefusalReason::of(&refusal),
                             format!("object {index}: {refusal}"),
                         ));
                         continue;
@@ -472,10 +559,15 @@ impl Node {
             Vec::new(),
             String::new(),
         );
+        // The kind of each refusal the guard makes, by position in `batch`
+        // (the store hands back its message only).
+        let mut guard_reasons: HashMap<usize, RefusalReason> = HashMap::new();
         let results = if batch.is_empty() {
             Vec::new()
         } else {
-            let mut guard = |position: usize, copies: &[CopyRecord]| -> Option<String> {
+            let mut decide = |position: usize,
+                              copies: &[CopyRecord]|
+             -> Option<(RefusalReason, String)> {
                 if position < pseudonym_slots {
                     // The node's own pseudonym identity: identical in every version.
                     return None;
@@ -490,15 +582,16 @@ impl Node {
                     // A new object: its poster is its creator.
                     return claimed
                         .and_then(|c| may_claim_creator(origin.org, c, false).err())
-                        .map(|refusal| format!("object {index}: {refusal}"));
+                        .map(|refusal| policy_refusal(index, &refusal));
                 }
                 let decision =
                     self.onward_decision(principal, &policy, &target_members, copies, &mut lookups);
                 let (seen, verdict) = match decision {
                     Ok(d) => d,
                     Err(e) => {
-                        return Some(format!(
-                            "object {index}: could not check onward sharing: {e}"
+                        return Some((
+                            RefusalReason::Error,
+                            format!("object {index}: could not check onward sharing: {e}"),
                         ));
                     }
                 };
@@ -522,14 +615,14 @@ impl Node {
                         // A version of an object the poster may not see
                         // would stand in for the source's as the latest one
                         // its recipients read.
-                        return Some(cannot_store(index));
+                        return Some((RefusalReason::Hidden, cannot_store(index)));
                     }
                     // The poster's own object: it cannot have it from this
                     // node (observables' ids follow from their values, and
                     // each source keeps its own copy).
                     return claimed
                         .and_then(|c| may_claim_creator(origin.org, c, false).err())
-                        .map(|refusal| format!("object {index}: {refusal}"));
+                        .map(|refusal| policy_refusal(index, &refusal));
                 };
                 // An organisation's own identity object is its to version,
                 // whoever planted a copy of the id first.
@@ -547,20 +640,20 @@ impl Node {
                     if let Err(refusal) = may_version(origin.org, first.origin_org)
                         && !unchanged_from(None, &mut lookups)
                     {
-                        return Some(format!("object {index}: {refusal}"));
+                        return Some(policy_refusal(index, &refusal));
                     }
                     if let Some(c) = claimed {
                         let copy =
                             origin.org != Some(c) && unchanged_from(Some(Some(c)), &mut lookups);
                         if let Err(refusal) = may_claim_creator(origin.org, c, copy) {
-                            return Some(format!("object {index}: {refusal}"));
+                            return Some(policy_refusal(index, &refusal));
                         }
                     }
                 } else if !versioned
                     && let Some(c) = claimed
                     && let Err(refusal) = may_claim_creator(origin.org, c, false)
                 {
-                    return Some(format!("object {index}: {refusal}"));
+                    return Some(policy_refusal(index, &refusal));
                 }
                 if let Some((real, pseudonymous)) = &faces
                     && mentions(&ingest.object.raw, real)
@@ -572,17 +665,23 @@ impl Node {
                         .filter_map(|c| lookups.policies.get(&c.collection).cloned().flatten());
                     for p in elsewhere {
                         if face(&p, pseudonymous) != here {
-                            return Some(format!(
-                                "object {index}: your organisation shared this object in another collection under {}; sharing it here under {} would show readers of both that the pseudonym and your organisation are one source (or two pseudonyms are): post it under a new id instead",
-                                face_name(face(&p, pseudonymous)),
-                                face_name(here)
+                            return Some((
+                                RefusalReason::Pseudonym,
+                                format!(
+                                    "object {index}: your organisation shared this object in another collection under {}; sharing it here under {} would show readers of both that the pseudonym and your organisation are one source (or two pseudonyms are): post it under a new id instead",
+                                    face_name(face(&p, pseudonymous)),
+                                    face_name(here)
+                                ),
                             ));
                         }
                     }
                 }
-                verdict
-                    .err()
-                    .map(|refusal| format!("object {index}: {refusal}"))
+                verdict.err().map(|refusal| policy_refusal(index, &refusal))
+            };
+            let mut guard = |position: usize, copies: &[CopyRecord]| -> Option<String> {
+                let (reason, message) = decide(position, copies)?;
+                guard_reasons.insert(position, reason);
+                Some(message)
             };
             match peer {
                 None => self
@@ -605,11 +704,13 @@ impl Node {
                 }
             }
         };
-        for ((index, ingest), result) in indexes
+        for (position, ((index, ingest), result)) in indexes
             .into_iter()
             .zip(batch.iter().skip(pseudonym_slots))
             .zip(results.iter().skip(pseudonym_slots))
+            .enumerate()
         {
+            let position = position + pseudonym_slots;
             let id = ingest.object.id.clone();
             let row_seen = |at: &Timestamp| {
                 rows_seen
@@ -625,6 +726,7 @@ impl Node {
             };
             // What the poster sees of a stored version: nothing, or a copy
             // that may differ from the stored bytes by a pseudonym.
+            let hidden_duplicate;
             let result = match result {
                 AddOutcome::Duplicate(at) => {
                     let (seen, row_origin) = row_seen(at);
@@ -636,7 +738,9 @@ impl Node {
                         .iter()
                         .any(|m| m.covers(origin) && mentions(&ingest.object.raw, &m.real));
                     if !seen {
-                        &AddOutcome::Refused(cannot_store(index))
+                        guard_reasons.insert(position, RefusalReason::Hidden);
+                        hidden_duplicate = AddOutcome::Refused(cannot_store(index));
+                        &hidden_duplicate
                     } else if masked {
                         // The poster sees this version under a pseudonym: bytes
                         // naming the real identity are not what it sees, and
@@ -661,9 +765,16 @@ impl Node {
                     version: Some(ingest.object.version().unwrap_or(*at)),
                     outcome: Outcome::Duplicate,
                 },
-                AddOutcome::Refused(why) => {
-                    refused(index, Some(id), ingest.object.version(), why.clone())
-                }
+                AddOutcome::Refused(why) => refused(
+                    index,
+                    Some(id),
+                    ingest.object.version(),
+                    guard_reasons
+                        .get(&position)
+                        .copied()
+                        .unwrap_or(RefusalReason::Error),
+                    why.clone(),
+                ),
                 AddOutcome::Conflict(at) => refused(
                     index,
                     Some(id),
@@ -673,6 +784,11 @@ impl Node {
                         Some(ingest.object.version().unwrap_or(*at))
                     } else {
                         ingest.object.version()
+                    },
+                    if known_row(at) {
+                        RefusalReason::Conflict
+                    } else {
+                        RefusalReason::Hidden
                     },
                     if known_row(at) {
                         format!(
@@ -687,6 +803,7 @@ impl Node {
             outcomes.push(outcome);
         }
         outcomes.sort_by_key(|o| o.index);
+        self.count_ingested(&outcomes, peer.is_some());
         if peer.is_none()
             && outcomes
                 .iter()
@@ -1143,6 +1260,14 @@ fn face_name(face: Option<i64>) -> &'static str {
 /// The refusal of an object whose id the node holds in a version the poster
 /// may not see: the same words whatever is stored, so that a re-post tells
 /// nothing about it.
+/// A refusal by the sharing rules, with its kind.
+fn policy_refusal(index: usize, refusal: &Refusal) -> (RefusalReason, String) {
+    (
+        RefusalReason::of(refusal),
+        format!("object {index}: {refusal}"),
+    )
+}
+
 fn cannot_store(index: usize) -> String {
     format!("object {index}: this id and version cannot be stored in this collection")
 }

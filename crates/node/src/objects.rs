@@ -6,7 +6,7 @@ use sharing::authorship::{may_delete, may_read_status};
 use stix::Timestamp;
 use store::{Collection, ObjectQuery, StatusRecord, VersionMatch};
 
-use crate::{Node, NodeError, Result};
+use crate::{Expired, Node, NodeError, Result};
 
 /// Most versions of one object a delete considers.
 const MAX_DELETED_VERSIONS: usize = 10_000;
@@ -33,10 +33,12 @@ impl Node {
             limit: MAX_DELETED_VERSIONS,
             ..Default::default()
         };
-        let visible = self.read(
+        // Expired indicators hidden from readers may still be deleted.
+        let visible = self.read_with(
             principal,
             collection,
             &probe(VersionMatch::all(), Vec::new()),
+            Expired::Include,
         )?;
         if visible.items.is_empty() {
             return Err(NodeError::NotFound(format!(
@@ -48,10 +50,11 @@ impl Node {
         } else {
             versions.clone()
         };
-        let chosen = self.read(
+        let chosen = self.read_with(
             principal,
             collection,
             &probe(selector, spec_versions.to_vec()),
+            Expired::Include,
         )?;
         if chosen.items.is_empty() {
             return Ok(0);

@@ -53,6 +53,21 @@ pub enum StoreError {
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
+/// How busy one pool of a backend's database connections is, for
+/// monitoring (each backend reports its own pools).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PoolUse {
+    /// The pool's name, e.g. `read` or `write`.
+    pub pool: &'static str,
+    /// Connections an operation holds now.
+    pub busy: u64,
+    /// Connections open and free.
+    pub idle: u64,
+    /// Operations waiting for one of its connections; `None` for a pool
+    /// that never makes them wait.
+    pub waiting: Option<u64>,
+}
+
 /// A TAXII API root.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ApiRoot {
@@ -84,6 +99,10 @@ pub struct Collection {
     pub public: bool,
     /// What is posted into it is listed in manifests the node signs.
     pub signed: bool,
+    /// TAXII readers do not see its indicators whose `valid_until` has
+    /// passed (decided at read time). Kept in `node_meta`, not a column of
+    /// `collections` (see `sqlite::directory::HIDE_EXPIRED`).
+    pub hide_expired: bool,
 }
 
 impl Collection {
@@ -109,6 +128,7 @@ pub struct NewCollection {
     pub default_tlp: Option<Tlp>,
     pub public: bool,
     pub signed: bool,
+    pub hide_expired: bool,
 }
 
 /// An organisation.
@@ -698,6 +718,8 @@ pub trait DirectoryStore: Send + Sync + 'static {
     /// By internal key.
     fn collection_by_key(&self, key: i64) -> Result<Option<Collection>>;
     fn create_collection(&self, new: &NewCollection, audit: &AuditEntry) -> Result<Collection>;
+    /// Sets whether TAXII readers see the collection's expired indicators.
+    fn set_hide_expired(&self, collection: i64, hide: bool, audit: &AuditEntry) -> Result<()>;
 
     fn create_org(&self, name: &str, identity_id: &str, audit: &AuditEntry) -> Result<Org>;
     fn orgs(&self) -> Result<Vec<Org>>;

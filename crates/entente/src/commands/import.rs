@@ -111,7 +111,7 @@ fn tally(summary: &mut Summary, file: &str, outcomes: &[IngestOutcome]) {
         match &o.outcome {
             Outcome::Stored(_) => summary.stored += 1,
             Outcome::Duplicate => summary.duplicates += 1,
-            Outcome::Refused(why) => {
+            Outcome::Refused { message: why, .. } => {
                 summary
                     .refused
                     .push((file.to_string(), o.index, o.id.clone(), why.clone()))

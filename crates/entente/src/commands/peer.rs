@@ -86,14 +86,14 @@ pub struct AddArgs {
     /// Store only content verified by a pinned key.
     #[arg(long)]
     pub refuse_unsigned: bool,
-    /// Accept a plain-HTTP URL that is not on loopback (the token and the
-    /// objects then cross the network unencrypted).
-    #[arg(long)]
-    pub allow_plain_http: bool,
     /// A PEM CA certificate the peer's TLS certificate must chain to
     /// (default: the platform's roots).
     #[arg(long)]
     pub ca: Option<PathBuf>,
+    /// Allow an `http://` URL to a host other than loopback: the token and
+    /// what is exchanged then travel in clear text.
+    #[arg(long)]
+    pub allow_plain_http: bool,
 }
 
 pub fn run(dir: &Path, command: Command) -> anyhow::Result<ExitCode> {

@@ -398,7 +398,7 @@ pub async fn add_objects(
                             "this version was already in the collection",
                         );
                     }
-                    Outcome::Refused(why) => {
+                    Outcome::Refused { message: why, .. } => {
                         failure_count += 1;
                         push_detail(&mut failures, &id, o.version, why);
                     }

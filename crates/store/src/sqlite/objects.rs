@@ -8,9 +8,7 @@ use sharing::AudienceKey;
 use stix::{ObjectKind, Timestamp, Tlp};
 
 use super::audit::append_in;
-use super::{
-    SqliteStore, cached_exec, cached_row, db, lock, now, same_json, tlp_from, tlp_rank, ts,
-};
+use super::{SqliteStore, cached_exec, cached_row, db, now, same_json, tlp_from, tlp_rank, ts};
 use crate::{
     AddOutcome, AuditEntry, CopyGuard, CopyRecord, Ingest, ObjectQuery, ObjectStore, PAGE_BYTES,
     Page, PendingObject, Provenance, Result, StoredObject, VersionMatch,
@@ -244,8 +242,11 @@ impl SqliteStore {
         let raw_col = if query.with_raw { ", raw" } else { "" };
         // Rows of known ids are read by their key; other shapes name the
         // index that bounds them.
+        // (`NOT INDEXED`: with many ids the planner may otherwise walk a
+        // collection's whole index to keep `date_added` order, testing each
+        // row against the lists.)
         let index = if by_rows {
-            String::new()
+            "NOT INDEXED".to_string()
         } else {
             format!("INDEXED BY {}", index_for(restriction))
         };
@@ -328,7 +329,7 @@ impl SqliteStore {
         audit: &AuditEntry,
         also: impl FnOnce(&rusqlite::Transaction<'_>, &[AddOutcome]) -> Result<()>,
     ) -> Result<Vec<AddOutcome>> {
-        let mut conn = lock(&self.writer);
+        let mut conn = self.write_connection();
         let tx = conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
             .map_err(db)?;
@@ -608,7 +609,7 @@ impl ObjectStore for SqliteStore {
         if rows.is_empty() {
             return Ok(());
         }
-        let mut conn = lock(&self.writer);
+        let mut conn = self.write_connection();
         let tx = conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
             .map_err(db)?;
@@ -694,7 +695,7 @@ impl ObjectStore for SqliteStore {
         rows: &[Timestamp],
         audit: &AuditEntry,
     ) -> Result<usize> {
-        let mut conn = lock(&self.writer);
+        let mut conn = self.write_connection();
         let tx = conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
             .map_err(db)?;

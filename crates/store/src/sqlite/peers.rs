@@ -4,7 +4,7 @@ use rusqlite::{OptionalExtension, params};
 use sharing::Tlp;
 use stix::Timestamp;
 
-use super::{SqliteStore, cached_exec, cached_row, cached_rows, db, lock, now, opt_ts, ts};
+use super::{SqliteStore, cached_exec, cached_row, cached_rows, db, now, opt_ts, ts};
 use crate::{
     AddOutcome, AuditEntry, CopyGuard, Direction, Ingest, NewPeer, Peer, PeerStore, PullProgress,
     PushFailure, Result, StoreError, SyncJob, SyncStats,
@@ -240,7 +240,7 @@ impl PeerStore for SqliteStore {
         error: Option<&str>,
         at: Timestamp,
     ) -> Result<()> {
-        let mut conn = lock(&self.writer);
+        let mut conn = self.write_connection();
         let tx = conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
             .map_err(db)?;
@@ -260,7 +260,7 @@ impl PeerStore for SqliteStore {
         if failures.is_empty() {
             return Ok(());
         }
-        let mut conn = lock(&self.writer);
+        let mut conn = self.write_connection();
         let tx = conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
             .map_err(db)?;

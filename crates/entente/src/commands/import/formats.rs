@@ -366,7 +366,7 @@ fn tally(summary: &mut Summary, batch: &Batch, outcomes: &[IngestOutcome]) {
         match &o.outcome {
             Outcome::Stored(_) => summary.stored += 1,
             Outcome::Duplicate => summary.duplicates += 1,
-            Outcome::Refused(why) => {
+            Outcome::Refused { message: why, .. } => {
                 let origin = batch
                     .objects_index(o.index)
                     .and_then(|k| batch.origins.get(k))
