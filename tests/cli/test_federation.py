@@ -241,6 +241,11 @@ def test_peer_add_refuses_plain_http_off_loopback_unless_allowed(work):
     out = n.run("peer", "add", "p", "--url", "http://cti.example.org/api1/",
                 "--token-file", tf, "--org", "P")
     assert out.returncode != 0 and "clear text" in out.stderr, out.stdout + out.stderr
+    # The host ends where the path, query or fragment begins: a loopback
+    # address after `?` or `#` does not make a remote host loopback.
+    for url in ["http://192.0.2.10?@127.0.0.1/api1/", "http://cti.example.org#@localhost/api1/"]:
+        out = n.run("peer", "add", "p", "--url", url, "--token-file", tf, "--org", "P")
+        assert out.returncode != 0 and "clear text" in out.stderr, url + out.stdout + out.stderr
     assert "no peers" in n.cli("peer", "status")
     n.cli("peer", "add", "p", "--url", "http://cti.example.org/api1/", "--token-file", tf,
           "--org", "P", "--allow-plain-http")

@@ -541,7 +541,10 @@ impl Node {
 /// Whether an `http://` URL names this machine (`localhost`, 127.0.0.0/8, `[::1]`).
 fn loopback_url(url: &str) -> bool {
     let rest = url.trim_start_matches("http://");
-    let authority = rest.split('/').next().unwrap_or_default();
+    // The authority ends at the path, the query or the fragment (and at a
+    // backslash, which WHATWG parsers read as a slash): in
+    // `http://192.0.2.10?@127.0.0.1/` the host is 192.0.2.10.
+    let authority = rest.split(['/', '?', '#', '\\']).next().unwrap_or_default();
     let authority = authority.rsplit('@').next().unwrap_or_default();
     let host = if let Some(v6) = authority.strip_prefix('[') {
         v6.split(']').next().unwrap_or_default()
@@ -574,6 +577,11 @@ mod tests {
             "http://localhost.evil.example/",
             "http://user@192.0.2.1/",
             "http://[2001:db8::1]/",
+            // The authority ends at `?` or `#`: what follows is not the host.
+            "http://192.0.2.10?@127.0.0.1/api1/",
+            "http://cti.example.org#@localhost/api1/",
+            "http://cti.example.org?x=127.0.0.1",
+            "http://cti.example.org\\@127.0.0.1/api1/",
         ] {
             assert!(!loopback_url(url), "{url}");
         }
