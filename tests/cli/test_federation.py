@@ -4,7 +4,7 @@ import json
 import socket
 import time
 
-from cli_support import indicator
+from cli_support import indicator, session
 
 
 def free_port():
@@ -182,6 +182,43 @@ def test_sync_exits_1_when_the_peer_refused_objects(work):
     assert "1 refused" in out.stdout, out.stdout
     assert out.returncode == 1, out.stdout
     assert "refused by the peer" in a.cli("peer", "status", "b")
+
+
+def provenance_at(node, collection, oid):
+    """Each stored version's provenance, as the Entente API shows it."""
+    r = session(node.admin).get(
+        node.url(f"/entente/v1/collections/{collection}/objects/{oid}/provenance/"),
+        headers={"Accept": "application/json"})
+    assert r.status_code == 200, r.text
+    return [(v["provenance"], v.get("origin_node")) for v in r.json()["versions"]]
+
+
+def test_pushed_objects_are_verified_with_the_pushing_peers_pinned_key(work):
+    # What a peer pushes gets the provenance its origin's manifest gives it,
+    # as a pull does: never re-signed by the receiver as its own.
+    a, b, ca, cb = push_pair(work, ("--org", "Node A", "--default-tlp", "green"))
+    b.cli("peer", "add", "a", "--url", "https://a.example.org/api1/", "--org", "Node A",
+          "--key", current_key(a))
+    signed = post_green(a, ca, "pushed-signed")
+    a.cli("peer", "sync", "b", "--once")
+    assert holds(b, cb, signed)
+    assert provenance_at(b, cb, signed) == [("verified", current_key(a))]
+    # Content of that organisation no pinned key vouches for is unsigned.
+    unsigned = indicator("pushed-unsigned", markings=("green",))
+    b.cli("import", "-q", "--as", "Node A/push", "--collection", cb,
+          b.write("unsigned.json", [unsigned]))
+    assert [p for p, _ in provenance_at(b, cb, unsigned["id"])] == ["unsigned"]
+    # An object that arrives before the manifest listing it is verified
+    # when the manifest comes.
+    late = post_green(a, ca, "manifest-later")
+    exported = a.exported(ca)
+    [obj] = [o for o in exported if o["id"] == late]
+    manifests = [o for o in exported if o["type"] == "x-entente-manifest"]
+    b.cli("import", "-q", "--as", "Node A/push", "--collection", cb, b.write("late.json", [obj]))
+    assert [p for p, _ in provenance_at(b, cb, late)] == ["unsigned"]
+    b.cli("import", "-q", "--as", "Node A/push", "--collection", cb,
+          b.write("manifests.json", manifests))
+    assert provenance_at(b, cb, late) == [("verified", current_key(a))]
 
 
 def test_serve_runs_a_peer_added_while_it_runs(work):

@@ -11,21 +11,21 @@
 //! - what a peer sends is posted as the peer's organisation (through a user
 //!   of it that acts for the peer), so authorship, onward sharing and the
 //!   audit log apply as to any post; each object keeps the provenance its
-//!   origin's signed manifest proves (`verified`), or `unsigned`/`invalid`.
-
-use std::collections::HashMap;
+//!   origin's signed manifest proves (`verified`), or `unsigned`/`invalid`,
+//!   whether it was pulled or pushed here (posted by a peer's organisation,
+//!   see [`Node::pushed_provenance`]): this node never signs it as its own.
 
 use provenance::{Fingerprint, PinnedKeys, ProvenanceIndex, ProvenanceState};
 use serde_json::value::RawValue;
-use sharing::{Principal, Role, Tlp};
-use stix::Timestamp;
+use sharing::{OrgId, Principal, Role, Tlp};
+use stix::{StixObject, Timestamp};
 use store::{
     Collection, Direction, NewPeer, ObjectQuery, Peer, Provenance, PushFailure, SyncJob, SyncStats,
     VersionMatch,
 };
 
 use crate::export::ExportPage;
-use crate::ingest::PeerIngest;
+use crate::ingest::{Arrival, PeerIngest, Vouched};
 use crate::{IngestReport, Need, Node, NodeError, Result};
 
 /// A new peer as the operator describes it.
@@ -339,37 +339,17 @@ impl Node {
         let collection = self.job_collection(job)?;
         let acting = self.peer_principal(peer)?;
         let (valid, rejected) = self.validate_all(objects);
-        let pinned = Node::pinned_keys(peer);
-        let mut manifests = Vec::new();
-        for (_, o) in &valid {
-            if o.object_type == provenance::extension::MANIFEST_TYPE
-                && index.add_manifest(&o.raw).is_ok()
-                && let Ok(verified) = provenance::verify_manifest(&o.raw, &pinned)
-            {
-                manifests.push(verified);
-            }
-        }
-        let mut found: HashMap<usize, (Provenance, Option<String>)> = HashMap::new();
+        let (manifests, found) = vouched_for(&valid, index, &Node::pinned_keys(peer));
         let mut kept = Vec::with_capacity(valid.len());
         let mut refused = rejected;
         for (i, o) in valid {
-            let is_manifest = o.object_type == provenance::extension::MANIFEST_TYPE;
-            let signed_by = manifests.iter().find(|m| m.id == o.id);
-            let state = match index.state_of(&o.raw) {
-                // A manifest is not listed in itself: its own signature is
-                // what vouches for it.
-                _ if signed_by.is_some() => (
-                    Provenance::Verified,
-                    signed_by.map(|m| m.origin.to_string()),
-                ),
-                ProvenanceState::Verified { origin, .. } => {
-                    (Provenance::Verified, Some(origin.to_string()))
-                }
-                ProvenanceState::Unsigned => (Provenance::Unsigned, None),
-                ProvenanceState::Invalid { .. } => (Provenance::Invalid, None),
-            };
-            let vouched = is_manifest && signed_by.is_some();
-            if peer.refuse_unsigned && state.0 != Provenance::Verified && !vouched {
+            let state = found
+                .get(&i)
+                .cloned()
+                .unwrap_or((Provenance::Unsigned, None));
+            // A manifest signed by a pinned key is verified by its own
+            // signature.
+            if peer.refuse_unsigned && state.0 != Provenance::Verified {
                 refused.push(stix::Rejection {
                     index: i,
                     id: Some(o.id.clone()),
@@ -385,7 +365,6 @@ impl Node {
                 });
                 continue;
             }
-            found.insert(i, state);
             kept.push((i, o));
         }
         let report = self.ingest_with(
@@ -394,27 +373,64 @@ impl Node {
             kept,
             refused,
             &Default::default(),
-            Some(&PeerIngest {
+            Arrival::Pulled(&PeerIngest {
                 provenance: found,
                 job: job.id,
                 cursor,
             }),
         )?;
-        if !manifests.is_empty() {
-            self.upgrade_provenance(&collection, peer, index, &manifests)?;
-        }
+        self.upgrade_provenance(&collection, peer.org, index, &manifests)?;
         Ok(report)
     }
 
-    /// Objects of `peer` stored before the manifests that list them arrived:
-    /// their provenance now.
-    fn upgrade_provenance(
+    /// What a peer's organisation posts (a push to this node, or an import
+    /// as one of its users): the provenance of each object as a pull from
+    /// that peer would find it, from the manifests among `objects` signed by
+    /// a key pinned for it (for any peer of that organisation). `None` for
+    /// any other poster: what it posts is this node's to sign.
+    pub(crate) fn pushed_provenance(
+        &self,
+        principal: &Principal,
+        objects: &[(usize, StixObject)],
+    ) -> Result<Option<Pushed>> {
+        let Some(org) = principal.org() else {
+            return Ok(None);
+        };
+        let peers: Vec<Peer> = self
+            .store
+            .peers()?
+            .into_iter()
+            .filter(|p| p.org == org)
+            .collect();
+        if peers.is_empty() {
+            return Ok(None);
+        }
+        let pinned: PinnedKeys = peers
+            .iter()
+            .flat_map(|p| p.keys.iter().filter_map(|k| k.parse().ok()))
+            .collect();
+        let mut index = ProvenanceIndex::new(pinned.clone());
+        let (manifests, found) = vouched_for(objects, &mut index, &pinned);
+        Ok(Some(Pushed {
+            org,
+            index,
+            manifests,
+            found,
+        }))
+    }
+
+    /// Objects of `org` (a peer's organisation) stored before the manifests
+    /// that list them arrived: their provenance now.
+    pub(crate) fn upgrade_provenance(
         &self,
         collection: &Collection,
-        peer: &Peer,
+        org: OrgId,
         index: &ProvenanceIndex,
         manifests: &[provenance::VerifiedManifest],
     ) -> Result<()> {
+        if manifests.is_empty() {
+            return Ok(());
+        }
         let ids: Vec<String> = manifests
             .iter()
             .flat_map(|m| m.entries.iter().map(|e| e.id.clone()))
@@ -432,7 +448,7 @@ impl Node {
             };
             let page = self.store.query_objects(collection.key, &query)?;
             for o in page.items {
-                if o.origin_org != Some(peer.org) || o.provenance != Provenance::Unsigned {
+                if o.origin_org != Some(org) || o.provenance != Provenance::Unsigned {
                     continue;
                 }
                 match index.state_of(&o.raw) {
@@ -536,6 +552,51 @@ impl Node {
         }
         Ok(page.items)
     }
+}
+
+/// What a peer's organisation posted: the provenance found for each object,
+/// and what upgrades the objects it posted earlier.
+pub(crate) struct Pushed {
+    pub(crate) org: OrgId,
+    pub(crate) index: ProvenanceIndex,
+    pub(crate) manifests: Vec<provenance::VerifiedManifest>,
+    pub(crate) found: Vouched,
+}
+
+/// What the manifests among `objects` prove, once added to `index` (which
+/// may hold manifests seen earlier): the manifests a `pinned` key signed,
+/// and each object's provenance by its position in the input. A manifest
+/// is not listed in itself: its own signature vouches for it.
+fn vouched_for(
+    objects: &[(usize, StixObject)],
+    index: &mut ProvenanceIndex,
+    pinned: &PinnedKeys,
+) -> (Vec<provenance::VerifiedManifest>, Vouched) {
+    let mut manifests = Vec::new();
+    for (_, o) in objects {
+        if o.object_type == provenance::extension::MANIFEST_TYPE
+            && index.add_manifest(&o.raw).is_ok()
+            && let Ok(verified) = provenance::verify_manifest(&o.raw, pinned)
+        {
+            manifests.push(verified);
+        }
+    }
+    let found = objects
+        .iter()
+        .map(|(i, o)| {
+            let signed_by = manifests.iter().find(|m| m.id == o.id);
+            let state = match (signed_by, index.state_of(&o.raw)) {
+                (Some(m), _) => (Provenance::Verified, Some(m.origin.to_string())),
+                (None, ProvenanceState::Verified { origin, .. }) => {
+                    (Provenance::Verified, Some(origin.to_string()))
+                }
+                (None, ProvenanceState::Unsigned) => (Provenance::Unsigned, None),
+                (None, ProvenanceState::Invalid { .. }) => (Provenance::Invalid, None),
+            };
+            (*i, state)
+        })
+        .collect();
+    (manifests, found)
 }
 
 /// Whether an `http://` URL names this machine (`localhost`, 127.0.0.0/8, `[::1]`).

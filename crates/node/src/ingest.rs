@@ -263,14 +263,36 @@ impl Node {
         rejected: Vec<Rejection>,
         extra: &NamedRecipients,
     ) -> Result<IngestReport> {
-        self.ingest_with(principal, collection, objects, rejected, extra, None)
+        // An organisation that stands for a peer posts what that node sent
+        // (a push): its objects keep the provenance their origin's
+        // manifests prove, as pulled ones do, and this node never signs
+        // them as its own.
+        let pushed = self.pushed_provenance(principal, &objects)?;
+        let report = self.ingest_with(
+            principal,
+            collection,
+            objects,
+            rejected,
+            extra,
+            match &pushed {
+                Some(p) => Arrival::Pushed(&p.found),
+                None => Arrival::Local,
+            },
+        )?;
+        if let Some(p) = &pushed {
+            self.upgrade_provenance(collection, p.org, &p.index, &p.manifests)?;
+        }
+        Ok(report)
     }
 
-    /// [`Node::ingest`]; with `peer`, as objects pulled from a federation
-    /// peer: the origin node's recipients markings are not resolved here
-    /// (they name its organisations; it does not serve them to peers, so
-    /// they read as unknown); each object gets the provenance `peer` found, and the pull's
-    /// cursor moves in the same transaction.
+    /// [`Node::ingest`], the objects arriving as `arrival` says. Pulled
+    /// from a federation peer: the origin node's recipients markings are
+    /// not resolved here (they name its organisations; it does not serve
+    /// them to peers, so they read as unknown); each object gets the
+    /// provenance the pull found, and the pull's cursor moves in the same
+    /// transaction. Pushed (posted by an organisation standing for a peer):
+    /// each object gets the provenance found for it instead of being this
+    /// node's to sign.
     pub(crate) fn ingest_with(
         &self,
         principal: &Principal,
@@ -278,8 +300,13 @@ impl Node {
         objects: Vec<(usize, StixObject)>,
         rejected: Vec<Rejection>,
         extra: &NamedRecipients,
-        peer: Option<&PeerIngest>,
+        arrival: Arrival<'_>,
     ) -> Result<IngestReport> {
+        let (peer, pushed) = match arrival {
+            Arrival::Local => (None, None),
+            Arrival::Pushed(found) => (None, Some(found)),
+            Arrival::Pulled(p) => (Some(p), None),
+        };
         let policy = collection.policy();
         let origin = Origin {
             org: principal.org(),
@@ -485,9 +512,9 @@ impl Node {
                 }
             };
             let refs = gating_refs(&object.references, object.created_by_ref.as_deref());
-            let (provenance, origin_node) = match peer {
-                Some(p) => p
-                    .provenance
+            let vouched = peer.map(|p| &p.provenance).or(pushed);
+            let (provenance, origin_node) = match vouched {
+                Some(found) => found
                     .get(&index)
                     .cloned()
                     .unwrap_or((Provenance::Unsigned, None)),
@@ -1104,10 +1131,26 @@ impl Node {
     }
 }
 
+/// The provenance of each object of an input, by its position there, and
+/// the fingerprint of the node that signed it when verified.
+pub(crate) type Vouched = HashMap<usize, (Provenance, Option<String>)>;
+
+/// How the objects of an input arrive at [`Node::ingest_with`].
+pub(crate) enum Arrival<'a> {
+    /// Posted or imported here: this node signs what it stores (in a
+    /// signed collection).
+    Local,
+    /// Posted by an organisation that stands for a peer (a push): each
+    /// object's provenance as its origin's manifests prove it.
+    Pushed(&'a Vouched),
+    /// Pulled from a peer by one of its jobs.
+    Pulled(&'a PeerIngest),
+}
+
 /// What a pull adds to an ingest: the provenance found for each object (by
 /// its index in the input), and the pull's job and cursor.
 pub(crate) struct PeerIngest {
-    pub(crate) provenance: HashMap<usize, (Provenance, Option<String>)>,
+    pub(crate) provenance: Vouched,
     pub(crate) job: i64,
     pub(crate) cursor: Option<Timestamp>,
 }
