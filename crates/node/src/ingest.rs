@@ -664,7 +664,15 @@ impl Node {
                                 .filter(|c| by.is_none_or(|o| c.origin_org == o))
                                 .any(|c| self.unchanged(principal, c, &ingest.object.raw, lookups))
                         };
-                    if let Err(refusal) = may_version(origin.org, first.origin_org)
+                    // A manifest is signed once: no one, its objects'
+                    // source included, makes another version of it.
+                    let allowed =
+                        if ingest.object.object_type == provenance::extension::MANIFEST_TYPE {
+                            Err(Refusal::NotTheCreator)
+                        } else {
+                            may_version(origin.org, first.origin_org)
+                        };
+                    if let Err(refusal) = allowed
                         && !unchanged_from(None, &mut lookups)
                     {
                         return Some(policy_refusal(index, &refusal));

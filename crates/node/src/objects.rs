@@ -62,7 +62,7 @@ impl Node {
         let own: Vec<Timestamp> = chosen
             .items
             .iter()
-            .filter(|v| may_delete(principal, v.origin_org))
+            .filter(|v| may_delete(principal, author(v)))
             .map(|v| v.date_added)
             .collect();
         if own.is_empty() {
@@ -124,5 +124,18 @@ impl Node {
         };
         let entry = Node::entry(principal, "token-use", None, Vec::new(), String::new());
         Ok(self.store.touch_token(token, at, &entry)?)
+    }
+}
+
+/// Who posted a stored version, for the rules of who may change it: a
+/// manifest this node signed is the node's (`None`), though it is stored
+/// with the source organisation of the objects it lists (see `signer`).
+pub(crate) fn author(v: &store::StoredObject) -> Option<sharing::OrgId> {
+    if v.provenance == store::Provenance::LocalSigned
+        && v.object_type == provenance::extension::MANIFEST_TYPE
+    {
+        None
+    } else {
+        v.origin_org
     }
 }

@@ -391,6 +391,8 @@ pub struct PendingObject {
     pub audience: Vec<AudienceKey>,
     pub tlp: Option<Tlp>,
     pub origin_org: Option<OrgId>,
+    /// The references that gate its visibility (see [`StoredObject::refs`]).
+    pub refs: Vec<String>,
 }
 
 /// A remote TAXII server this node exchanges objects with.

@@ -553,7 +553,8 @@ impl ObjectStore for SqliteStore {
         let conn = self.reader()?;
         let mut stmt = conn
             .prepare_cached(
-                "SELECT o.date_added, o.collection, o.stix_id, o.raw, a.keys, o.tlp, o.origin_org
+                "SELECT o.date_added, o.collection, o.stix_id, o.raw, a.keys, o.tlp, o.origin_org,
+                        o.refs
                  FROM objects o INDEXED BY objects_pending_signature
                  JOIN audiences a ON a.id = o.audience
                  WHERE o.provenance = 0 ORDER BY o.date_added LIMIT ?1",
@@ -570,6 +571,10 @@ impl ObjectStore for SqliteStore {
                     audience: AudienceKey::parse_set(&keys),
                     tlp: tlp_from(r.get(5)?),
                     origin_org: r.get(6)?,
+                    refs: r
+                        .get::<_, Option<String>>(7)?
+                        .map(|t| t.split(' ').map(str::to_owned).collect())
+                        .unwrap_or_default(),
                 })
             })
             .map_err(db)?;
