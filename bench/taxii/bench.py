@@ -209,12 +209,17 @@ class Entente:
     name = "entente"
     env = {}
 
-    def __init__(self, binary, workdir):
+    def __init__(self, binary, workdir, name=None, collection_args=()):
+        """`name` labels the row (another binary, or another setting);
+        `collection_args` go to `collection create` (e.g. --unsigned)."""
         self.binary = binary
-        self.data = workdir / "entente-node"
+        if name:
+            self.name = name
+        self.data = workdir / ("entente-node" if not name else name.replace(" ", "-"))
         shutil.rmtree(self.data, ignore_errors=True)
         self.cli("init")
-        self.collection = self.cli("collection", "create", "--title", "bench").split()[-1]
+        self.collection = self.cli("collection", "create", "--title", "bench",
+                                   *collection_args).split()[-1]
         token = self.cli("token", "create", "--name", "bench",
                          "--read", self.collection, "--write", self.collection).split()[-1]
         self.authorization = "Bearer " + token
@@ -590,6 +595,16 @@ def print_table(scale, rows):
         cells = "".join(f"{r[key][0]:>7.0%} /{r[key][1]:>6.0%}" for r in rows)
         print(f"{'CPU client/server ' + label:<26}{cells}")
     print(f"{'load average after':<26}" + "".join(f"{r['loadavg_after']:>16.1f}" for r in rows))
+    base = next((r for r in rows if r["server"] == "baseline"), None)
+    if base:
+        print("against the baseline binary (throughput: row / baseline; CPU per object: row / baseline):")
+        for r in rows:
+            if r is base or r["server"] == "medallion":
+                continue
+            q = [r[k] / base[k] if base[k] else float("nan") for k in
+                 ("add_ops", "read_ops", "add_us_per_object", "read_us_per_object")]
+            print(f"  {r['server']:<24} add {q[0]:.2f}x  read {q[1]:.2f}x  "
+                  f"CPU/object add {q[2]:.2f}x  read {q[3]:.2f}x")
     print("(ratio: Entente over medallion for throughput, medallion over Entente for latency, RSS and CPU; "
           "CPU client/server: share of one core during the phase; server CPU/object: the server's CPU "
           "time divided by the objects, which machine load does not inflate)")
@@ -704,6 +719,11 @@ def main():
                    help="off/on pairs, alternating which runs first")
     p.add_argument("--scrape-interval", type=float, default=1.0,
                    help="seconds between two scrapes of the metrics while they are on")
+    p.add_argument("--unsigned", action="store_true",
+                   help="also run Entente on an unsigned collection (what signing costs)")
+    p.add_argument("--baseline", metavar="BINARY",
+                   help="also run this entente binary (e.g. a build of an earlier commit) on the "
+                        "same workload, and print each Entente row's ratio to it")
     p.add_argument("--policy", action="store_true",
                    help="also run Entente with 20 organisations, 5 communities and mixed TLP markings "
                         "(issue 3: the sharing policy must not cost more than 20%%)")
@@ -731,6 +751,10 @@ def main():
               file=sys.stderr)
         rows = []
         servers = [lambda: Entente(binary, workdir / f"{scale}")]
+        if args.unsigned:
+            servers.append(lambda: Entente(binary, workdir / f"{scale}", "unsigned", ["--unsigned"]))
+        if args.baseline:
+            servers.append(lambda: Entente(Path(args.baseline), workdir / f"{scale}", "baseline"))
         if args.medallion == "yes" or (args.medallion == "auto" and scale <= args.medallion_max):
             servers.append(lambda: Medallion(workdir / f"{scale}", args.page))
         for make in servers:

@@ -110,6 +110,10 @@ fn in_list(column: &str, values: &[String], params: &mut Vec<rusqlite::types::Va
     format!("{column} IN ({marks})")
 }
 
+/// Rows a manifest marks signed per statement (SQLite allows 32,766
+/// parameters; a full chunk's statement stays in the statement cache).
+const COVER_CHUNK: usize = 500;
+
 const STORED_COLUMNS: &str = "date_added, stix_id, type, version, versioned, spec_version, origin_org, tlp, refs, prior_copies, provenance, origin_node";
 
 fn stored_from_row(r: &rusqlite::Row<'_>, with_raw: bool) -> rusqlite::Result<StoredObject> {
@@ -596,11 +600,16 @@ impl ObjectStore for SqliteStore {
             &mut |_, _| None,
             audit,
             |tx, _| {
-                for row in covers {
+                // A few statements of many rows each rather than one per row.
+                for chunk in covers.chunks(COVER_CHUNK) {
+                    let marks = vec!["?"; chunk.len()].join(",");
                     cached_exec(
                         tx,
-                        "UPDATE objects SET provenance = 1 WHERE date_added = ?1 AND provenance = 0",
-                        [row.as_micros()],
+                        &format!(
+                            "UPDATE objects SET provenance = 1
+                             WHERE date_added IN ({marks}) AND provenance = 0"
+                        ),
+                        params_from_iter(chunk.iter().map(|t| t.as_micros())),
                     )
                     .map_err(db)?;
                 }
