@@ -14,8 +14,8 @@ for a peer two hops away.
 
 import time
 
-from leak_support import (TLP, add_pull, add_push, backup, hub, indicator, now, register, session,
-                          recipients_marking, sid, sync, token_file)
+from leak_support import (TLP, add_pull, add_push, backup, hub, indicator, node_key, now, register,
+                          session, recipients_marking, sid, sync, token_file)
 
 
 def _manifest_entries(objects):
@@ -81,26 +81,29 @@ def test_every_manifest_entry_a_reader_receives_is_an_object_it_reads(work):
 
 
 def test_a_manifest_of_pushed_amber_does_not_reach_the_next_peer(work):
-    """B signs what A pushes into its signed collection. C pulls from B; C
-    must not receive, in B's manifests, the AMBER objects that A's node
-    addressed (the relay guard keeps them from C)."""
-    a = hub(work, "a", peer_orgs=["Node B"], locals_=["CERT"])
+    """What A pushes into B's signed collection keeps the provenance A's
+    manifests give it (B signs none of it, as for a pull): B holds A's
+    manifests with it. C pulls from B; C must not receive, in the manifests
+    B holds, the AMBER objects that A's node addressed (the relay guard
+    keeps them from C)."""
+    a = hub(work, "a", peer_orgs=["Node B"], locals_=["CERT"], signed=True)
     b = hub(work, "b", peer_orgs=["Node A", "Node C"], signed=True)
     c = hub(work, "c", peer_orgs=["Node B"])
-    # B knows which of its organisations stand for nodes.
-    register(b, "a", a, "Node A")
+    # B knows which of its organisations stand for nodes, and A's key.
+    b.cli("peer", "add", "a", "--url", a.api_root, "--org", "Node A", "--key", node_key(a))
     register(b, "c", c, "Node C")
     a.user("CERT", "ana")
     t = a.user_token("CERT/ana")
     amber = indicator(markings=("amber",), name="AMBER from A")
     green = indicator(name="GREEN from A")
     assert a.post_status(t, a.collection_id, [amber, green])["success_count"] == 2
+    time.sleep(1.5)  # A's signer
     tf = token_file(b, "Node A", "pusher", a)
     add_push(a, "b", b, "Node B", tf, a.collection_id, b.collection_id)
     assert sync(a, "b").returncode == 0
-    time.sleep(1.5)  # B's signer
+    time.sleep(1.5)  # B's signer, which leaves A's objects alone
     at_b = backup(b, b.collection_id)
-    assert amber["id"] in _manifest_entries(at_b), "B signs what A pushed"
+    assert amber["id"] in _manifest_entries(at_b), "A's manifest of what it pushed is at B"
 
     tf = token_file(b, "Node C", "sync", c, "--max-tlp", "amber+strict")
     add_pull(c, "b", b, "Node B", tf, b.collection_id, c.collection_id)

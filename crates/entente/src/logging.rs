@@ -1,5 +1,6 @@
 //! Logging of the long-running commands (`serve`, `peer`) to standard
-//! error, as text or as JSON lines; `RUST_LOG` filters (default `info`).
+//! error, as text (coloured only on a terminal) or as JSON lines;
+//! `RUST_LOG` filters (default `info`).
 //!
 //! What is logged never holds a token, a password, a client's address or
 //! an object's content: events carry fixed messages and a few fields
@@ -19,9 +20,12 @@ pub fn init(format: LogFormat) {
             filter = filter.add_directive(directive);
         }
     }
+    // Colours only on a terminal: journald, files and CI logs get plain
+    // text (and JSON lines never carry escape codes).
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
     let _ = match format {
         LogFormat::Text => builder.try_init(),
         // One object per line: timestamp, level, target, message and the

@@ -83,7 +83,50 @@ enum Command {
     Scan(commands::scan::Args),
 }
 
+/// The status of a command whose standard output was closed by its reader
+/// (`entente … | head`): that of a process ended by SIGPIPE, as shells
+/// report it.
+const CLOSED_STDOUT: u8 = 128 + 13;
+
+/// Whether a panic is `println!` finding standard output closed. Rust
+/// ignores SIGPIPE (the server's sockets need that), so a reader that has
+/// gone shows up as this panic.
+fn is_closed_stdout(message: Option<&str>) -> bool {
+    message.is_some_and(|m| m.starts_with("failed printing to stdout") && m.contains("Broken pipe"))
+}
+
+/// A command whose reader has gone ends quietly with [`CLOSED_STDOUT`]:
+/// the panic prints nothing and unwinds, so that what the command holds is
+/// dropped in order (the audit queue writes its entries) before it exits.
+fn quiet_when_stdout_closes() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if !is_closed_stdout(info.payload_as_str()) {
+            default(info);
+        }
+    }));
+}
+
 fn main() -> ExitCode {
+    quiet_when_stdout_closes();
+    match std::panic::catch_unwind(run) {
+        Ok(code) => code,
+        Err(payload) => {
+            let message = payload
+                .downcast_ref::<String>()
+                .map(String::as_str)
+                .or_else(|| payload.downcast_ref::<&str>().copied());
+            if is_closed_stdout(message) {
+                ExitCode::from(CLOSED_STDOUT)
+            } else {
+                // The hook has printed it.
+                ExitCode::from(101)
+            }
+        }
+    }
+}
+
+fn run() -> ExitCode {
     let cli = Cli::parse();
     let data = cli.data.as_path();
     let result = match cli.command {
@@ -121,5 +164,22 @@ fn main() -> ExitCode {
             eprintln!("error: {e:#}");
             ExitCode::from(2)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_closed_stdout;
+
+    #[test]
+    fn only_a_closed_stdout_is_quiet() {
+        assert!(is_closed_stdout(Some(
+            "failed printing to stdout: Broken pipe (os error 32)"
+        )));
+        assert!(!is_closed_stdout(Some(
+            "failed printing to stdout: No space left on device (os error 28)"
+        )));
+        assert!(!is_closed_stdout(Some("index out of bounds")));
+        assert!(!is_closed_stdout(None));
     }
 }

@@ -189,6 +189,26 @@ impl Node {
                 "alias {alias:?} must be 1-64 characters of letters, digits, '-', '_' and '.'"
             )));
         }
+        // An alias stands for one collection wherever a collection is named
+        // (CLI, TAXII URLs, tokens, peers): a second one would name neither.
+        if let Some(alias) = &request.alias {
+            if uuid::Uuid::parse_str(alias).is_ok() {
+                return Err(NodeError::Unprocessable(format!(
+                    "alias {alias:?} reads as a collection id; choose a short name"
+                )));
+            }
+            if let Some(taken) = self
+                .store
+                .all_collections()?
+                .into_iter()
+                .find(|c| c.alias.as_deref() == Some(alias.as_str()))
+            {
+                return Err(NodeError::Conflict(format!(
+                    "alias {alias:?} is taken by collection {} ({}); choose another (entente collection list shows them)",
+                    taken.id, taken.title
+                )));
+            }
+        }
         let roots = self.store.api_roots()?;
         let api_root = match request.api_root {
             Some(r) if roots.iter().any(|x| x.path == r) => r,
@@ -245,6 +265,30 @@ impl Node {
             },
             &entry,
         )?)
+    }
+
+    /// A collection by id or alias, as an administrator names it (every
+    /// collection of the node is visible to one), or 404.
+    fn collection_named(&self, id_or_alias: &str) -> Result<Collection> {
+        if let Some(c) = self.store.collection(id_or_alias)? {
+            return Ok(c);
+        }
+        let mut named: Vec<Collection> = self
+            .store
+            .all_collections()?
+            .into_iter()
+            .filter(|c| c.alias.as_deref() == Some(id_or_alias))
+            .collect();
+        match named.len() {
+            1 => Ok(named.remove(0)),
+            0 => Err(NodeError::NotFound(format!(
+                "collection {id_or_alias} does not exist (entente collection list shows them)"
+            ))),
+            _ => Err(NodeError::Conflict(format!(
+                "the alias {id_or_alias} names {} collections (created before aliases had to be unique): name one by its id",
+                named.len()
+            ))),
+        }
     }
 
     /// Sets whether TAXII readers of `collection` (id or alias) see its
@@ -497,6 +541,12 @@ impl Node {
                     .into(),
             ));
         }
+        if request.admin && !(request.read.is_empty() && request.write.is_empty()) {
+            return Err(NodeError::Unprocessable(
+                "an admin token has every right on every collection, so collections to read or write would not narrow it: give --admin alone, or a token without --admin that reads and writes only the collections named"
+                    .into(),
+            ));
+        }
         let member = match &user {
             Some(u) => Some(self.user_principal(u)?),
             None => None,
@@ -504,11 +554,7 @@ impl Node {
         let mut grants: Vec<Grant> = Vec::new();
         for (ids, right) in [(&request.read, "read"), (&request.write, "write")] {
             for id in ids {
-                let collection = self.store.collection(id)?.ok_or_else(|| {
-                    NodeError::NotFound(format!(
-                        "collection {id} does not exist (entente collection list shows them)"
-                    ))
-                })?;
+                let collection = self.collection_named(id)?;
                 let wanted = Access {
                     read: right == "read",
                     write: right == "write",

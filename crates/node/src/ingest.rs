@@ -9,6 +9,7 @@ use sharing::authorship::{may_claim_creator, may_version};
 use sharing::onward::{StoredCopy, Target, check_onward};
 use sharing::recipients::{
     Addressable, MemberOrg, NamedRecipients, addressable, named_recipients, not_addressable,
+    recipients_fit,
 };
 use sharing::{CollectionPolicy, OrgId, Owner, Principal, Tlp};
 use stix::{InputShape, ObjectKind, Rejection, StixObject, Timestamp};
@@ -262,14 +263,36 @@ impl Node {
         rejected: Vec<Rejection>,
         extra: &NamedRecipients,
     ) -> Result<IngestReport> {
-        self.ingest_with(principal, collection, objects, rejected, extra, None)
+        // An organisation that stands for a peer posts what that node sent
+        // (a push): its objects keep the provenance their origin's
+        // manifests prove, as pulled ones do, and this node never signs
+        // them as its own.
+        let mut pushed = self.pushed_provenance(principal, &objects)?;
+        let report = self.ingest_with(
+            principal,
+            collection,
+            objects,
+            rejected,
+            extra,
+            match &pushed {
+                Some(p) => Arrival::Pushed(&p.found),
+                None => Arrival::Local,
+            },
+        )?;
+        if let Some(p) = &mut pushed {
+            self.upgrade_provenance(collection, p.org, &mut p.index, &p.manifests)?;
+        }
+        Ok(report)
     }
 
-    /// [`Node::ingest`]; with `peer`, as objects pulled from a federation
-    /// peer: the origin node's recipients markings are not resolved here
-    /// (they name its organisations; it does not serve them to peers, so
-    /// they read as unknown); each object gets the provenance `peer` found, and the pull's
-    /// cursor moves in the same transaction.
+    /// [`Node::ingest`], the objects arriving as `arrival` says. Pulled
+    /// from a federation peer: the origin node's recipients markings are
+    /// not resolved here (they name its organisations; it does not serve
+    /// them to peers, so they read as unknown); each object gets the
+    /// provenance the pull found, and the pull's cursor moves in the same
+    /// transaction. Pushed (posted by an organisation standing for a peer):
+    /// each object gets the provenance found for it instead of being this
+    /// node's to sign.
     pub(crate) fn ingest_with(
         &self,
         principal: &Principal,
@@ -277,8 +300,13 @@ impl Node {
         objects: Vec<(usize, StixObject)>,
         rejected: Vec<Rejection>,
         extra: &NamedRecipients,
-        peer: Option<&PeerIngest>,
+        arrival: Arrival<'_>,
     ) -> Result<IngestReport> {
+        let (peer, pushed) = match arrival {
+            Arrival::Local => (None, None),
+            Arrival::Pushed(found) => (None, Some(found)),
+            Arrival::Pulled(p) => (Some(p), None),
+        };
         let policy = collection.policy();
         let origin = Origin {
             org: principal.org(),
@@ -424,10 +452,45 @@ impl Node {
                 origin.org.map(AudienceKey::Org).into_iter().collect()
             } else {
                 let mut named = Recipients::default();
+                let mut names_recipients = false;
                 for m in &markings {
                     if let Some(r) = recipients_of.get(*m) {
+                        names_recipients = true;
                         named.orgs.extend(&r.orgs);
                         named.users.extend(&r.users);
+                    }
+                }
+                // Recipients named with the input (`import --recipient-org`)
+                // are for its AMBER and RED objects; an object without a TLP
+                // marking of its own takes them too, whatever the
+                // collection's default, so that they are never dropped in
+                // silence.
+                let extra_named = !extra.orgs.is_empty() || !extra.users.is_empty();
+                let own_tlp = markings.iter().any(|m| Tlp::from_marking(m).is_some());
+                if extra_named && !own_tlp && object.kind != ObjectKind::MarkingDefinition {
+                    names_recipients = true;
+                }
+                if names_recipients && object.kind != ObjectKind::MarkingDefinition {
+                    // Named recipients narrow AMBER and RED only: below
+                    // AMBER the object would reach everyone they leave out.
+                    let refusal = match tlp {
+                        None => Some(format!(
+                            "object {index}: recipients are named for TLP:AMBER, TLP:AMBER+STRICT or TLP:RED; this object has no TLP marking and the collection no default TLP: mark it TLP:AMBER, AMBER+STRICT or RED"
+                        )),
+                        Some(t) => recipients_fit(t, true, true).err().map(|why| {
+                            let fallback = if own_tlp {
+                                String::new()
+                            } else {
+                                format!(
+                                    " (it has no TLP marking and takes the collection's default {t}: mark it TLP:AMBER, AMBER+STRICT or RED)"
+                                )
+                            };
+                            format!("object {index}: {why}{fallback}")
+                        }),
+                    };
+                    if let Some(why) = refusal {
+                        outcomes.push(refused(index, id, version, RefusalReason::Recipients, why));
+                        continue;
                     }
                 }
                 if tlp.is_some_and(|t| t >= Tlp::Amber) {
@@ -449,9 +512,9 @@ impl Node {
                 }
             };
             let refs = gating_refs(&object.references, object.created_by_ref.as_deref());
-            let (provenance, origin_node) = match peer {
-                Some(p) => p
-                    .provenance
+            let vouched = peer.map(|p| &p.provenance).or(pushed);
+            let (provenance, origin_node) = match vouched {
+                Some(found) => found
                     .get(&index)
                     .cloned()
                     .unwrap_or((Provenance::Unsigned, None)),
@@ -690,12 +753,22 @@ impl Node {
                     .copied()
                     .unwrap_or((true, None))
             };
+            let own_row =
+                |row_origin: Option<OrgId>| origin.org.is_some() && row_origin == origin.org;
+            let known_row = |at: &Timestamp| {
+                let (seen, row_origin) = row_seen(at);
+                seen || own_row(row_origin)
+            };
             // What the poster sees of a stored version: nothing, or a copy
             // that may differ from the stored bytes by a pseudonym.
             let hidden_duplicate;
             let result = match result {
                 AddOutcome::Duplicate(at) => {
-                    let (seen, origin) = row_seen(at);
+                    let (seen, row_origin) = row_seen(at);
+                    // Its organisation's own copies are always known to
+                    // the poster, even with a token that cannot read.
+                    let seen = seen || own_row(row_origin);
+                    let origin = row_origin;
                     let masked = masks
                         .iter()
                         .any(|m| m.covers(origin) && mentions(&ingest.object.raw, &m.real));
@@ -742,17 +815,17 @@ impl Node {
                     Some(id),
                     // An observable's version is when it was added: not told
                     // of a row the poster may not see.
-                    if row_seen(at).0 {
+                    if known_row(at) {
                         Some(ingest.object.version().unwrap_or(*at))
                     } else {
                         ingest.object.version()
                     },
-                    if row_seen(at).0 {
+                    if known_row(at) {
                         RefusalReason::Conflict
                     } else {
                         RefusalReason::Hidden
                     },
-                    if row_seen(at).0 {
+                    if known_row(at) {
                         format!(
                             "object {index}: a different object with this id and version is already stored; a changed object needs a new modified timestamp"
                         )
@@ -1066,10 +1139,26 @@ impl Node {
     }
 }
 
+/// The provenance of each object of an input, by its position there, and
+/// the fingerprint of the node that signed it when verified.
+pub(crate) type Vouched = HashMap<usize, (Provenance, Option<String>)>;
+
+/// How the objects of an input arrive at [`Node::ingest_with`].
+pub(crate) enum Arrival<'a> {
+    /// Posted or imported here: this node signs what it stores (in a
+    /// signed collection).
+    Local,
+    /// Posted by an organisation that stands for a peer (a push): each
+    /// object's provenance as its origin's manifests prove it.
+    Pushed(&'a Vouched),
+    /// Pulled from a peer by one of its jobs.
+    Pulled(&'a PeerIngest),
+}
+
 /// What a pull adds to an ingest: the provenance found for each object (by
 /// its index in the input), and the pull's job and cursor.
 pub(crate) struct PeerIngest {
-    pub(crate) provenance: HashMap<usize, (Provenance, Option<String>)>,
+    pub(crate) provenance: Vouched,
     pub(crate) job: i64,
     pub(crate) cursor: Option<Timestamp>,
 }

@@ -145,6 +145,9 @@ impl PeerStore for TimedStore {
     fn peer(&self, name: &str) -> Result<Option<Peer>> {
         timed!(self.peer(name))
     }
+    fn set_peer_keys(&self, peer: i64, keys: &[String], audit: &AuditEntry) -> Result<()> {
+        timed!(self.set_peer_keys(peer, keys, audit))
+    }
     fn create_job(
         &self,
         peer: i64,

@@ -668,6 +668,8 @@ pub trait PeerStore: Send + Sync + 'static {
     fn create_peer(&self, new: &NewPeer, audit: &AuditEntry) -> Result<Peer>;
     fn peers(&self) -> Result<Vec<Peer>>;
     fn peer(&self, name: &str) -> Result<Option<Peer>>;
+    /// Replaces the signing keys pinned for a peer (`NotFound` without it).
+    fn set_peer_keys(&self, peer: i64, keys: &[String], audit: &AuditEntry) -> Result<()>;
     /// Adds a pull or push of a peer (the same one twice is a conflict).
     fn create_job(
         &self,

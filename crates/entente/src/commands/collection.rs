@@ -37,7 +37,8 @@ pub struct CreateArgs {
     pub id: Option<String>,
     #[arg(long)]
     pub description: Option<String>,
-    /// Short name, usable in place of the id in URLs.
+    /// Short name, usable in place of the id in URLs and commands; unique
+    /// on the node.
     #[arg(long)]
     pub alias: Option<String>,
     /// API root to create it in (default: the node's first).
@@ -147,10 +148,14 @@ pub fn run(dir: &Path, command: Command) -> anyhow::Result<ExitCode> {
                     ),
                 };
                 println!(
-                    "{}  /{}/  {}  [{owner}; default {}{}{}{}]{}",
+                    "{}  /{}/  {}{}  [{owner}; default {}{}{}{}]{}",
                     c.id,
                     c.api_root,
                     c.title,
+                    c.alias
+                        .as_deref()
+                        .map(|a| format!("  (alias {a})"))
+                        .unwrap_or_default(),
                     c.default_tlp
                         .map_or("none (source only)".to_string(), |t| t.to_string()),
                     if c.public { "; public" } else { "" },

@@ -15,6 +15,15 @@ pub enum Command {
     /// Add a peer: a remote TAXII 2.1 API root, the token to reach it, and
     /// the local organisation that stands for it.
     Add(AddArgs),
+    /// Pin the peer's signing keys, replacing those pinned (e.g. after it
+    /// ran `entente node keys --rotate`: pin the new key, and keep the old
+    /// one to verify what it signed before).
+    Keys {
+        name: String,
+        /// A key fingerprint (repeatable): `entente node keys` on the peer prints them.
+        #[arg(long = "key", value_name = "FINGERPRINT", required = true)]
+        keys: Vec<String>,
+    },
     /// Pull a remote collection into a local one (continuously under `serve`).
     Pull {
         name: String,
@@ -36,7 +45,7 @@ pub enum Command {
         remote_collection: String,
     },
     /// Run every pull and push of a peer; exit 0 when all succeeded, 1 when
-    /// some failed, 2 on an error.
+    /// some failed or objects were refused, 2 when every one failed.
     Sync {
         name: String,
         /// Run each job once and exit (the only mode: `serve` runs them continuously).
@@ -150,6 +159,11 @@ pub fn run(dir: &Path, command: Command) -> anyhow::Result<ExitCode> {
             );
             Ok(ExitCode::SUCCESS)
         }
+        Command::Keys { name, keys } => {
+            let peer = site.node.pin_peer_keys(&operator, &name, &keys)?;
+            println!("peer {} pins {}", peer.name, peer.keys.join(", "));
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Pull {
             name,
             remote_collection,
@@ -198,39 +212,56 @@ pub fn run(dir: &Path, command: Command) -> anyhow::Result<ExitCode> {
             // when it originated here; pushes need nothing more.
             site.node.sign_pending()?;
             let mut failed = 0;
+            let mut partial = 0;
             for o in &outcomes {
-                let what = format!(
-                    "{} {} {}",
-                    o.job.direction.as_str(),
-                    o.job.remote_collection,
-                    if o.job.direction == Direction::Pull {
-                        "into"
-                    } else {
-                        "from"
-                    }
-                );
-                match &o.result {
-                    Ok(run) => println!(
-                        "{what} collection: {} stored, {} already there, {} refused{}",
-                        run.stats.stored,
-                        run.stats.duplicates,
-                        run.stats.refused,
-                        if run.pending > 0 {
-                            format!(", {} waiting for their signed manifest", run.pending)
-                        } else {
-                            String::new()
-                        }
+                let local = site
+                    .node
+                    .job_collection(&o.job)
+                    .map_or_else(|_| "(a deleted collection)".to_string(), |c| c.id);
+                let what = match o.job.direction {
+                    Direction::Pull => format!(
+                        "pull remote collection {} into {local}",
+                        o.job.remote_collection
                     ),
+                    Direction::Push => format!(
+                        "push {local} to remote collection {}",
+                        o.job.remote_collection
+                    ),
+                };
+                match &o.result {
+                    Ok(run) => {
+                        // Objects the other side refused (or that were
+                        // refused here) make the run partial.
+                        if run.stats.refused > 0 {
+                            partial += 1;
+                        }
+                        println!(
+                            "{what}: {} stored, {} already there, {} refused{}",
+                            run.stats.stored,
+                            run.stats.duplicates,
+                            run.stats.refused,
+                            if run.pending > 0 {
+                                format!(", {} waiting for their signed manifest", run.pending)
+                            } else {
+                                String::new()
+                            }
+                        )
+                    }
                     Err(e) => {
                         failed += 1;
-                        println!("{what} collection: FAILED: {e}");
+                        println!("{what}: FAILED: {e}");
                     }
                 }
             }
-            Ok(match failed {
-                0 => ExitCode::SUCCESS,
-                n if n == outcomes.len() => ExitCode::from(2),
-                _ => ExitCode::from(1),
+            if partial > 0 {
+                println!("(entente peer status {name} shows why objects were refused)");
+            }
+            Ok(if failed == outcomes.len() {
+                ExitCode::from(2)
+            } else if failed > 0 || partial > 0 {
+                ExitCode::from(1)
+            } else {
+                ExitCode::SUCCESS
             })
         }
         Command::Status { name } => {

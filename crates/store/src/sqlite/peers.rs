@@ -114,7 +114,7 @@ impl PeerStore for SqliteStore {
             )
             .map_err(|e| match db(e) {
                 StoreError::Conflict(_) => {
-                    StoreError::Conflict(format!("a peer named {:?} already exists", new.name))
+                    StoreError::Conflict(format!("a peer named {:?} already exists (entente peer keys {} --key … pins other keys)", new.name, new.name))
                 }
                 other => other,
             })?;
@@ -154,6 +154,21 @@ impl PeerStore for SqliteStore {
         )
         .optional()
         .map_err(db)
+    }
+
+    fn set_peer_keys(&self, peer: i64, keys: &[String], audit: &AuditEntry) -> Result<()> {
+        self.audited(audit, |tx| {
+            let changed = cached_exec(
+                tx,
+                "UPDATE peers SET keys = ?2 WHERE id = ?1",
+                params![peer, keys.join(" ")],
+            )
+            .map_err(db)?;
+            if changed == 0 {
+                return Err(StoreError::NotFound(format!("peer {peer}")));
+            }
+            Ok(())
+        })
     }
 
     fn create_job(
