@@ -136,7 +136,40 @@ pub fn pull(
                 }
             }
         } else {
-            batch = page.objects;
+            // Objects are stored with the provenance they have when stored,
+            // and a manifest comes after what it lists: an object no
+            // manifest lists yet waits (up to HOLD_MAX objects) for one to
+            // arrive, so that it is stored verified rather than stored and
+            // then rewritten. What none lists by then is stored unsigned
+            // (and still upgraded if its manifest comes later).
+            for raw in &page.objects {
+                if is_manifest(raw.get()) {
+                    let _ = index.add_manifest(raw.get());
+                }
+            }
+            let listed = |o: &RawValue| id_of(o.get()).is_none_or(|id| index.lists(id));
+            let (ready, waiting): (Vec<_>, Vec<_>) = std::mem::take(&mut held)
+                .into_iter()
+                .partition(|o| listed(o));
+            batch.extend(ready);
+            held = waiting;
+            for raw in page.objects {
+                if is_manifest(raw.get()) || listed(&raw) {
+                    batch.push(raw);
+                } else {
+                    if hold_at.is_none() {
+                        hold_at = Some(before);
+                    }
+                    held.push(raw);
+                }
+            }
+            if held.len() > HOLD_MAX || !page.more {
+                batch.append(&mut held);
+                hold_at = None;
+            }
+            if held.is_empty() {
+                hold_at = None;
+            }
         }
         let stored_cursor = match hold_at {
             Some(at) => at,
@@ -191,6 +224,20 @@ pub fn pull(
     }
     run.pending = held.len();
     Ok(run)
+}
+
+/// How many objects a pull keeps waiting for the manifest that lists them
+/// (a manifest lists up to 5,000; about 400 bytes each).
+const HOLD_MAX: usize = 20_000;
+
+/// The `id` of a STIX object's JSON text (`None` when it has none).
+fn id_of(raw: &str) -> Option<&str> {
+    #[derive(serde::Deserialize)]
+    struct Id<'a> {
+        #[serde(borrow)]
+        id: Option<&'a str>,
+    }
+    serde_json::from_str::<Id>(raw).ok().and_then(|o| o.id)
 }
 
 fn is_manifest(raw: &str) -> bool {

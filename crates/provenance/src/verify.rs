@@ -305,6 +305,11 @@ impl ProvenanceIndex {
         )
     }
 
+    /// Whether a manifest taken in so far lists some version of `id`.
+    pub fn lists(&self, id: &str) -> bool {
+        self.claims.contains_key(id)
+    }
+
     /// The provenance state of an object whose digest the caller computed.
     pub fn state_of_digest(&self, object: &ObjectDigest) -> ProvenanceState {
         let Some(claims) = self.claims.get(object.id.as_str()) else {
