@@ -340,6 +340,7 @@ impl Node {
         let acting = self.peer_principal(peer)?;
         let (valid, rejected) = self.validate_all(objects);
         let (manifests, found) = vouched_for(&valid, index, &Node::pinned_keys(peer));
+        let settled = settled(&valid, &found);
         let mut kept = Vec::with_capacity(valid.len());
         let mut refused = rejected;
         for (i, o) in valid {
@@ -379,7 +380,7 @@ impl Node {
                 cursor,
             }),
         )?;
-        self.upgrade_provenance(&collection, peer.org, index, &manifests)?;
+        self.upgrade_provenance(&collection, peer.org, index, &manifests, &settled)?;
         Ok(report)
     }
 
@@ -415,6 +416,7 @@ impl Node {
             org,
             index,
             manifests,
+            settled: settled(objects, &found),
             found,
         }))
     }
@@ -429,13 +431,21 @@ impl Node {
         org: OrgId,
         index: &mut ProvenanceIndex,
         manifests: &[provenance::VerifiedManifest],
+        settled: &Settled,
     ) -> Result<()> {
         if manifests.is_empty() {
             return Ok(());
         }
+        // What the same arrival stored verified needs nothing (in a pull,
+        // most of what a manifest lists: see `federation::sync`).
         let ids: Vec<String> = manifests
             .iter()
-            .flat_map(|m| m.entries.iter().map(|e| e.id.clone()))
+            .flat_map(|m| m.entries.iter())
+            .filter(|e| {
+                let version = e.version.as_deref().and_then(|v| Timestamp::parse(v).ok());
+                !settled.contains(&(e.id.clone(), version))
+            })
+            .map(|e| e.id.clone())
             .collect::<std::collections::BTreeSet<_>>()
             .into_iter()
             .collect();
@@ -612,12 +622,26 @@ pub(crate) struct Pushed {
     pub(crate) index: ProvenanceIndex,
     pub(crate) manifests: Vec<provenance::VerifiedManifest>,
     pub(crate) found: Vouched,
+    pub(crate) settled: Settled,
 }
 
 /// What the manifests among `objects` prove, once added to `index` (which
 /// may hold manifests seen earlier): the manifests a `pinned` key signed,
 /// and each object's provenance by its position in the input. A manifest
 /// is not listed in itself: its own signature vouches for it.
+/// The (id, version) pairs among `objects` that `found` stored verified:
+/// a manifest that lists them has nothing to upgrade there.
+pub(crate) fn settled(objects: &[(usize, StixObject)], found: &Vouched) -> Settled {
+    objects
+        .iter()
+        .filter(|(i, _)| found.get(i).is_some_and(|s| s.0 == Provenance::Verified))
+        .map(|(_, o)| (o.id.clone(), o.version()))
+        .collect()
+}
+
+/// See [`settled`].
+pub(crate) type Settled = std::collections::HashSet<(String, Option<Timestamp>)>;
+
 fn vouched_for(
     objects: &[(usize, StixObject)],
     index: &mut ProvenanceIndex,

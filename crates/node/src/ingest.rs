@@ -280,7 +280,7 @@ impl Node {
             },
         )?;
         if let Some(p) = &mut pushed {
-            self.upgrade_provenance(collection, p.org, &mut p.index, &p.manifests)?;
+            self.upgrade_provenance(collection, p.org, &mut p.index, &p.manifests, &p.settled)?;
         }
         Ok(report)
     }

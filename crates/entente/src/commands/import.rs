@@ -174,6 +174,7 @@ pub fn import(
                 let tail = rest.split_off(rest.len().min(BATCH));
                 let n = rest.len();
                 let report = service.ingest(principal, collection, rest, Vec::new(), recipients)?;
+                service.sign_pending()?;
                 tally(&mut summary, &name, &report.outcomes);
                 bar.inc(n as u64);
                 rest = tail;
@@ -198,6 +199,10 @@ pub fn import(
                 for (name, batch, rejected) in rx {
                     let report =
                         service.ingest(&principal, &collection, batch, rejected, &recipients)?;
+                    // Each batch's manifest follows it, as a serving node's
+                    // would: a peer pulling the collection receives a
+                    // manifest right after what it lists.
+                    service.sign_pending()?;
                     done.push((name, report.outcomes));
                 }
                 Ok(done)
