@@ -183,6 +183,9 @@ pub struct ProvenanceIndex {
     /// [`ProvenanceIndex::assess`]), by id; at most [`MAX_UNCLAIMED`].
     unclaimed: HashMap<String, Vec<ObjectDigest>>,
     unclaimed_count: usize,
+    /// The manifests taken in, by the SHA-256 of their text, with what
+    /// taking them in answered: the same text again changes nothing.
+    taken: HashMap<[u8; 32], Result<ManifestSummary, VerificationError>>,
 }
 
 /// How many digests of not yet claimed objects an index keeps: enough for
@@ -201,8 +204,22 @@ impl ProvenanceIndex {
     /// Takes in the manifest `raw`. A manifest validly signed by a pinned
     /// key vouches for what it lists; one whose signature fails makes what
     /// it lists invalid; one validly signed by another key changes nothing.
-    /// The result says which, and why.
+    /// The result says which, and why. The same text taken in again
+    /// changes nothing and gives the same answer.
     pub fn add_manifest(&mut self, raw: &str) -> Result<ManifestSummary, VerificationError> {
+        let mut key = [0u8; 32];
+        key.copy_from_slice(
+            aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, raw.as_bytes()).as_ref(),
+        );
+        if let Some(answer) = self.taken.get(&key) {
+            return answer.clone();
+        }
+        let answer = self.take_in(raw);
+        self.taken.insert(key, answer.clone());
+        answer
+    }
+
+    fn take_in(&mut self, raw: &str) -> Result<ManifestSummary, VerificationError> {
         let examined = manifest::examine(raw, &self.pinned);
         match examined.verdict {
             Ok(m) => {

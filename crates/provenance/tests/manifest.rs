@@ -342,3 +342,33 @@ fn manifests_and_extension_definitions_pass_the_stix_validator() {
         validator.validate_str(i, d).expect("a valid STIX object");
     }
 }
+
+#[test]
+fn a_manifest_taken_in_twice_answers_the_same_and_objects_waiting_for_it_are_kept() {
+    let key = SigningKey::generate().expect("key");
+    let m = sign_manifest(&key, &origin(), &BATCH, &ManifestOptions::now()).expect("signed");
+    let mut index = ProvenanceIndex::new(pinned(&key));
+    // The indicator arrives first: unsigned, and its digest is kept.
+    assert_eq!(index.assess(INDICATOR), ProvenanceState::Unsigned);
+    assert!(!index.lists("indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f"));
+    let first = index.add_manifest(&m.json).expect("accepted");
+    let again = index.add_manifest(&m.json).expect("accepted again");
+    assert_eq!(first, again);
+    assert!(index.lists("indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f"));
+    // What was kept of the indicator is verified now, without its text.
+    let kept = index
+        .take_unclaimed("indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f")
+        .expect("kept");
+    assert_eq!(kept.len(), 1);
+    assert_eq!(kept[0].0.as_deref(), Some("2026-11-30T10:15:00.000Z"));
+    assert!(matches!(kept[0].1, ProvenanceState::Verified { .. }));
+    // Taken once: asking again finds nothing.
+    assert!(
+        index
+            .take_unclaimed("indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f")
+            .is_none()
+    );
+    // The same manifest altered is still examined (and breaks what it lists).
+    let altered = m.json.replace("CERT-EE", "CERT-XX");
+    assert!(index.add_manifest(&altered).is_err());
+}
