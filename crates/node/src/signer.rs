@@ -216,11 +216,14 @@ impl Node {
         // A pseudonymous source's own identity object is withheld from every
         // reader: no manifest may list it, or the hash of its canonical form
         // (which holds the real name) would confirm a guess of that name.
+        // Nor does a manifest list a manifest-shaped object a member posted:
+        // it stays the member's (see `objects::author`), unsigned.
         let (withheld, objects): (Vec<&PendingObject>, Vec<&PendingObject>) =
             objects.iter().partition(|o| {
-                masks
-                    .iter()
-                    .any(|m| m.covers(o.origin_org) && m.real == o.id)
+                o.id.starts_with(provenance::extension::MANIFEST_TYPE)
+                    || masks
+                        .iter()
+                        .any(|m| m.covers(o.origin_org) && m.real == o.id)
             });
         if !withheld.is_empty() {
             let rows: Vec<_> = withheld
@@ -229,6 +232,34 @@ impl Node {
                 .collect();
             self.store.set_provenance(&rows)?;
         }
+        // A pseudonymous source's objects are signed one per manifest: which
+        // objects share a manifest would otherwise tell a reader of this
+        // collection and of one where the source is named that the
+        // pseudonym is that organisation (an object it posts to both is
+        // listed with its pseudonymous objects here and its named ones there).
+        let pseudonymous = objects
+            .first()
+            .and_then(|o| o.origin_org)
+            .is_some_and(|org| masks.iter().any(|m| m.org == org));
+        if pseudonymous && objects.len() > 1 {
+            for o in objects {
+                self.sign_batch(signer, &c, &masks, collection, &[o])?;
+            }
+            return Ok(());
+        }
+        self.sign_batch(signer, &c, &masks, collection, &objects)
+    }
+
+    /// Signs `objects` (one collection, audience, TLP and source) in one
+    /// manifest and stores it.
+    fn sign_batch(
+        &self,
+        signer: &Signer,
+        c: &store::Collection,
+        masks: &[crate::read::Mask],
+        collection: i64,
+        objects: &[&PendingObject],
+    ) -> Result<()> {
         let Some(first) = objects.first().copied() else {
             return Ok(());
         };
