@@ -339,6 +339,7 @@ impl Node {
                 }
             };
             let refs = gating_refs(&object.references, object.created_by_ref.as_deref());
+            let (text, ranked) = crate::console::indexed_facts(&object.raw, &refs);
             ingests.push((
                 index,
                 Ingest {
@@ -348,6 +349,8 @@ impl Node {
                     origin_user: origin.user,
                     tlp: if is_recipients_marking { None } else { tlp },
                     refs,
+                    text,
+                    ranked,
                 },
             ));
         }
@@ -513,8 +516,15 @@ impl Node {
                     .err()
                     .map(|refusal| format!("object {index}: {refusal}"))
             };
-            self.store
-                .add_objects(collection.key, &batch, &mut guard, &entry)?
+            let results = self
+                .store
+                .add_objects(collection.key, &batch, &mut guard, &entry)?;
+            // The write is committed; the console's figures for its pointer
+            // objects are decided now. Should that fail, they stay pending,
+            // and pending rows are decided by the read gate one by one: the
+            // figures stay right, only slower to compute.
+            let _ = self.settle_counts();
+            results
         };
         for ((index, ingest), result) in indexes
             .into_iter()
@@ -642,7 +652,7 @@ impl Node {
     }
 
     /// Whom `principal` may name as recipients in the collection `policy`.
-    fn addressable_in(
+    pub(crate) fn addressable_in(
         &self,
         principal: &Principal,
         policy: &CollectionPolicy,

@@ -18,11 +18,13 @@ mod admin;
 mod audit_queue;
 mod auth;
 mod collections;
+mod console;
 mod export;
 mod incidents;
 mod ingest;
 mod objects;
 mod read;
+mod sessions;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -35,6 +37,10 @@ use store::{AuditEntry, Store};
 pub use admin::{AuditVerdict, CollectionRequest, CommunityAdminView, TokenRequest, valid_name};
 pub use auth::AuthFailure;
 pub use collections::CommunityView;
+pub use console::{
+    Listed, OVERVIEW_WINDOWS, ObjectDetail, ObjectFilter, ObjectList, Overview, Ranked,
+    ShareTarget, attack_id, display_name, search_expression,
+};
 pub use export::ExportPage;
 pub use incidents::{
     DeadlineItem, FirmedDeadline, IncidentError, IncidentList, IncidentSummary, IncidentView,
@@ -43,6 +49,10 @@ pub use incidents::{
 };
 pub use ingest::{IngestOutcome, IngestReport, MAX_ENVELOPE_OBJECTS, Outcome};
 pub use read::ReadPage;
+pub use sessions::{
+    ConsoleSession, DEFAULT_LINK_MICROS, MAX_LINK_MICROS, MIN_PASSWORD_CHARS, SignIn,
+    password_problem,
+};
 pub use store::{
     ApiRoot, AuditFilter, AuditRecord, Collection, Community, Grant, ObjectQuery, Org, PAGE_BYTES,
     SqliteOptions, StatusRecord, StoreError, StoredObject, TokenRecord, User, VersionMatch, now,
@@ -136,13 +146,15 @@ impl Node {
                 errors.join("; ")
             ))
         })?;
-        Ok(Node {
+        let node = Node {
             store,
             validator,
             pseudonym_secret,
             rules: Arc::new(rules),
             read_audit,
-        })
+        };
+        node.prepare_console()?;
+        Ok(node)
     }
 
     /// Assesses incidents with `rules` instead of the embedded ones.

@@ -20,8 +20,18 @@
 //! skips nor repeats an object, whatever else is written meanwhile.
 
 mod audit;
+mod console;
 mod incidents;
+mod sessions;
 mod sqlite;
+
+pub use console::{
+    ConsoleStore, CountScope, DayCount, ListPage, ListQuery, PendingCount, RANKED_COUNT_LIMIT,
+    day_of,
+};
+pub use sessions::{
+    NewSession, NewSignInLink, SessionRecord, SessionStore, SignInFailures, SignInLinkRecord,
+};
 
 pub use incidents::{
     IncidentStore, IncidentVersion, NewIncident, NewSubmission, RecordChange, StoredIncident,
@@ -270,6 +280,25 @@ pub struct Ingest {
     pub tlp: Option<Tlp>,
     /// Identifiers whose visibility gates this object's.
     pub refs: Vec<String>,
+    /// The words the console's full-text search finds the object by.
+    pub text: SearchText,
+    /// The identifiers the console's overview ranks this object as
+    /// referring to (see [`ConsoleStore::ranked_counts`]); chosen by `node`.
+    pub ranked: Vec<String>,
+}
+
+/// The searchable text of an object (all empty: not indexed).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SearchText {
+    pub name: String,
+    pub description: String,
+    pub pattern: String,
+}
+
+impl SearchText {
+    pub fn is_empty(&self) -> bool {
+        self.name.is_empty() && self.description.is_empty() && self.pattern.is_empty()
+    }
 }
 
 impl Ingest {
@@ -283,6 +312,8 @@ impl Ingest {
             origin_user: None,
             tlp: Some(Tlp::Clear),
             refs: Vec::new(),
+            text: SearchText::default(),
+            ranked: Vec::new(),
         }
     }
 }
@@ -504,6 +535,24 @@ pub trait StatusStore: Send + Sync + 'static {
 }
 
 /// Everything a node persists, on one backend.
-pub trait Store: ObjectStore + DirectoryStore + AuditStore + StatusStore + IncidentStore {}
+pub trait Store:
+    ObjectStore
+    + DirectoryStore
+    + AuditStore
+    + StatusStore
+    + IncidentStore
+    + ConsoleStore
+    + SessionStore
+{
+}
 
-impl<T> Store for T where T: ObjectStore + DirectoryStore + AuditStore + StatusStore + IncidentStore {}
+impl<T> Store for T where
+    T: ObjectStore
+        + DirectoryStore
+        + AuditStore
+        + StatusStore
+        + IncidentStore
+        + ConsoleStore
+        + SessionStore
+{
+}

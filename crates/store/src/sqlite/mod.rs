@@ -6,11 +6,13 @@
 //! `incidents`; this one owns the connections and the helpers they share.
 
 mod audit;
+mod console;
 mod directory;
 mod id_index;
 mod incidents;
 mod objects;
 pub(crate) mod schema;
+mod sessions;
 mod statuses;
 
 use std::path::{Path, PathBuf};

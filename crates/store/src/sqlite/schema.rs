@@ -215,6 +215,84 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX community_members_pseudonymous ON community_members(pseudonymous)
         WHERE pseudonymous = 1;
     ",
+    // 6: the web console. Figures kept as rows are written (see
+    // console.rs): a row is `counted` when the policy has declared its
+    // visibility to be exactly its audience. Rows without gating references
+    // that are not later copies start counted; pointer rows wait in
+    // `count_pending` for `node` to decide. `object_refs` finds the rows that
+    // refer to an id (keyed by a 64-bit hash of the id; the row's `refs`
+    // confirm). `object_text` is the full-text index (contentless: the text
+    // lives in `raw`). Sessions, passwords, sign-in links and failures
+    // (sessions.rs). The Rust step after this migration fills
+    // `object_refs`, `ranked` and `object_text` for rows already stored.
+    "
+    ALTER TABLE objects ADD COLUMN counted INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE objects ADD COLUMN ranked TEXT;
+    UPDATE objects SET counted = 1 WHERE refs IS NULL AND prior_copies = 0;
+    CREATE INDEX objects_uncounted ON objects(collection, date_added) WHERE counted = 0;
+    CREATE TABLE object_counts (
+        collection INTEGER NOT NULL,
+        day INTEGER NOT NULL,
+        audience INTEGER NOT NULL,
+        type TEXT NOT NULL,
+        tlp INTEGER NOT NULL,
+        n INTEGER NOT NULL,
+        PRIMARY KEY (collection, day, audience, type, tlp)
+    ) WITHOUT ROWID;
+    INSERT INTO object_counts (collection, day, audience, type, tlp, n)
+        SELECT collection, date_added / 86400000000, audience, type, coalesce(tlp, -1), count(*)
+        FROM objects WHERE counted = 1 GROUP BY 1, 2, 3, 4, 5;
+    CREATE TABLE ranked_counts (
+        collection INTEGER NOT NULL,
+        day INTEGER NOT NULL,
+        audience INTEGER NOT NULL,
+        target TEXT NOT NULL,
+        n INTEGER NOT NULL,
+        PRIMARY KEY (collection, day, audience, target)
+    ) WITHOUT ROWID;
+    -- mark: when the row became pending; a decision taken on an older mark is stale.
+    CREATE TABLE count_pending (row INTEGER PRIMARY KEY, mark INTEGER NOT NULL);
+    INSERT INTO count_pending (row, mark) SELECT date_added, 0 FROM objects WHERE refs IS NOT NULL AND prior_copies = 0;
+    CREATE TABLE object_refs (
+        target INTEGER NOT NULL,
+        row INTEGER NOT NULL,
+        PRIMARY KEY (target, row)
+    ) WITHOUT ROWID;
+    CREATE VIRTUAL TABLE object_text USING fts5(
+        name, description, pattern, content = '', contentless_delete = 1
+    );
+    INSERT INTO node_meta (key, value) VALUES ('console_backfill', x'01');
+
+    CREATE TABLE user_passwords (
+        user INTEGER PRIMARY KEY REFERENCES users(id),
+        phc TEXT NOT NULL,
+        updated INTEGER NOT NULL
+    );
+    CREATE TABLE sessions (
+        secret_hash BLOB PRIMARY KEY,
+        user INTEGER REFERENCES users(id),
+        token INTEGER REFERENCES tokens(id),
+        csrf TEXT NOT NULL,
+        created INTEGER NOT NULL,
+        last_seen INTEGER NOT NULL
+    );
+    CREATE INDEX sessions_by_user ON sessions(user);
+    CREATE INDEX sessions_by_token ON sessions(token);
+    CREATE INDEX sessions_by_last_seen ON sessions(last_seen);
+    CREATE TABLE sign_in_links (
+        secret_hash BLOB PRIMARY KEY,
+        user INTEGER NOT NULL REFERENCES users(id),
+        created INTEGER NOT NULL,
+        expires INTEGER NOT NULL,
+        used INTEGER
+    );
+    CREATE INDEX sign_in_links_by_expiry ON sign_in_links(expires);
+    CREATE TABLE sign_in_failures (
+        account TEXT PRIMARY KEY,
+        count INTEGER NOT NULL,
+        last INTEGER NOT NULL
+    );
+    ",
 ];
 
 /// The schema version this build writes.
