@@ -75,6 +75,7 @@ pub fn run(dir: &Path, args: Args) -> anyhow::Result<ExitCode> {
         node.config.connection_limits(),
         |addr| {
             eprintln!("Entente node serving TAXII 2.1 at {scheme}://{addr}/taxii2/");
+            eprintln!("Web console at {scheme}://{addr}/");
         },
         shutdown_signal(),
     ))?;
