@@ -36,6 +36,9 @@ pub const OVERVIEW_WINDOWS: [u32; 3] = [7, 30, 90];
 const MAX_GATED_ROWS: usize = 50_000;
 /// Ids read through the gate per query.
 const GATE_CHUNK: usize = 200;
+/// Most versions one gated read by ids returns (a chunk's ids rarely have
+/// more than a few each).
+const GATE_LIMIT: usize = 100_000;
 /// Rows one list page examines at most (see `store::ListQuery`).
 const LIST_EXAMINED: usize = 2_000;
 /// Longest search text taken, in characters.
@@ -293,7 +296,7 @@ impl Node {
             let query = ObjectQuery {
                 ids: chunk.to_vec(),
                 versions: VersionMatch::all(),
-                limit: usize::MAX >> 1,
+                limit: GATE_LIMIT,
                 with_raw: audited,
                 ..Default::default()
             };
@@ -522,7 +525,7 @@ impl Node {
                     collection,
                     &ObjectQuery {
                         ids: chunk.to_vec(),
-                        limit: usize::MAX >> 1,
+                        limit: GATE_LIMIT,
                         with_raw: true,
                         ..Default::default()
                     },
@@ -740,7 +743,7 @@ impl Node {
                     &collection,
                     &ObjectQuery {
                         ids: chunk.to_vec(),
-                        limit: usize::MAX >> 1,
+                        limit: GATE_LIMIT,
                         with_raw: true,
                         ..Default::default()
                     },
