@@ -121,11 +121,13 @@ pub(crate) struct GraphNode {
     pub inward: bool,
 }
 
-/// The object at the centre and its related objects around it.
+/// The object at the centre and its related objects on a circle around
+/// it; each label says the relationship and its direction, and sits on the
+/// outer side of its node so that labels do not cross the edges.
 pub(crate) fn relationship_graph(centre: &str, nodes: &[GraphNode]) -> String {
-    let (w, h) = (640.0_f64, 360.0_f64);
+    let (w, h) = (1160.0_f64, 600.0_f64);
     let (cx, cy) = (w / 2.0, h / 2.0);
-    let r = 130.0;
+    let (rx, ry) = (260.0, 230.0);
     let mut svg = String::new();
     let _ = write!(
         svg,
@@ -135,21 +137,31 @@ pub(crate) fn relationship_graph(centre: &str, nodes: &[GraphNode]) -> String {
     let n = nodes.len().max(1) as f64;
     for (i, node) in nodes.iter().enumerate() {
         let a = std::f64::consts::TAU * i as f64 / n - std::f64::consts::FRAC_PI_2;
-        let (x, y) = (cx + r * a.cos(), cy + r * a.sin());
+        let (x, y) = (cx + rx * a.cos(), cy + ry * a.sin());
         let _ = write!(svg, r#"<line x1="{cx:.1}" y1="{cy:.1}" x2="{x:.1}" y2="{y:.1}"/>"#);
-        let arrow = if node.inward { "→ this" } else { "this →" };
-        let _ = write!(
-            svg,
-            r#"<text x="{:.1}" y="{:.1}" text-anchor="middle">{} ({arrow})</text>"#,
-            (cx + x) / 2.0,
-            (cy + y) / 2.0 - 4.0,
-            esc(&node.edge)
-        );
-        let label = esc(&super::page::short(&node.label, 28));
-        let circle = format!(r#"<circle cx="{x:.1}" cy="{y:.1}" r="9"/>"#);
+        let anchor = if a.cos() > 0.3 {
+            "start"
+        } else if a.cos() < -0.3 {
+            "end"
+        } else {
+            "middle"
+        };
+        let (lx, ly) = match anchor {
+            "start" => (x + 14.0, y + 4.0),
+            "end" => (x - 14.0, y + 4.0),
+            _ if a.sin() < 0.0 => (x, y - 16.0),
+            _ => (x, y + 24.0),
+        };
+        let relation = if node.inward {
+            format!("{} this", node.edge)
+        } else {
+            format!("this {}", node.edge)
+        };
+        let circle = format!(r#"<circle cx="{x:.1}" cy="{y:.1}" r="8"/>"#);
         let text = format!(
-            r#"<text x="{x:.1}" y="{:.1}" text-anchor="middle">{label}</text>"#,
-            y + 22.0
+            r#"<text x="{lx:.1}" y="{ly:.1}" text-anchor="{anchor}"><tspan font-weight="700">{}</tspan><tspan x="{lx:.1}" dy="13">{}</tspan></text>"#,
+            esc(&super::page::short(&node.label, 34)),
+            esc(&relation)
         );
         match &node.href {
             Some(href) => {
@@ -165,7 +177,7 @@ pub(crate) fn relationship_graph(centre: &str, nodes: &[GraphNode]) -> String {
         svg,
         r#"<circle class="self" cx="{cx}" cy="{cy}" r="12"/><text x="{cx}" y="{:.1}" text-anchor="middle" font-weight="700">{}</text></svg>"#,
         cy + 28.0,
-        esc(&super::page::short(centre, 32))
+        esc(&super::page::short(centre, 40))
     );
     svg
 }

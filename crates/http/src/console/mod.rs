@@ -116,6 +116,8 @@ pub(crate) fn routes(state: AppState) -> Router<AppState> {
             get(signin::link_form).post(signin::link),
         )
         .route("/console/static/{file}", get(assets::file))
+        // Browsers ask for it on every site; the console has none.
+        .route("/favicon.ico", get(|| async { StatusCode::NO_CONTENT }))
         .layer(tower_http::limit::RequestBodyLimitLayer::new(MAX_FORM_BODY));
     Router::new()
         .merge(signed_in)

@@ -316,7 +316,8 @@ fn object_body(d: &ObjectDetail) -> Markup {
             inward,
         });
     }
-    graph.truncate(24);
+    // Beyond this many the circle gets crowded; the tables list them all.
+    graph.truncate(16);
     html! {
         p {
             (tlp_badge(o.tlp)) " "
