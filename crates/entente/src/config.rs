@@ -213,7 +213,9 @@ impl Config {
             );
         }
         if console.session_max_hours > 24 * 30 || console.max_upload_mib > 4096 {
-            bail!("console.session_max_hours is at most 720 and console.max_upload_mib at most 4096");
+            bail!(
+                "console.session_max_hours is at most 720 and console.max_upload_mib at most 4096"
+            );
         }
         if let Some(url) = &self.server.public_url
             && !(url.starts_with("https://") || url.starts_with("http://"))
@@ -270,7 +272,8 @@ impl Config {
             public_url: self.server.public_url.clone(),
             console: entente_http::console::ConsoleConfig {
                 sessions: sharing::console::SessionLimits {
-                    idle_micros: (self.console.session_idle_seconds as i64).saturating_mul(1_000_000),
+                    idle_micros: (self.console.session_idle_seconds as i64)
+                        .saturating_mul(1_000_000),
                     absolute_micros: (self.console.session_max_hours as i64)
                         .saturating_mul(3_600_000_000),
                 },

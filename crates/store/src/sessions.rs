@@ -76,7 +76,8 @@ pub trait SessionStore: Send + Sync + 'static {
     /// Ends every session of a user or a token (password change, revocation).
     fn end_sessions_of(&self, user: Option<UserId>, token: Option<i64>) -> Result<usize>;
     /// Drops sessions last seen before `idle_before` or created before
-    /// `created_before`, and links that expired before `created_before`.
+    /// `created_before`, links that expired before `created_before`, and
+    /// failure counts last bumped before it.
     fn purge_sessions(&self, idle_before: Timestamp, created_before: Timestamp) -> Result<usize>;
     fn create_sign_in_link(&self, new: &NewSignInLink, audit: &AuditEntry) -> Result<()>;
     /// Marks a link used at `at` if it was not, and returns it as it was

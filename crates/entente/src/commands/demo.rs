@@ -221,12 +221,8 @@ pub fn prepare(dir: &Path, listen: std::net::SocketAddr) -> anyhow::Result<()> {
     let mut links = Vec::new();
     for u in [&cert_analyst, &helpdesk_analyst, &vendor_reader] {
         let path = format!("{}/{}", u.org_name, u.name);
-        let (_, secret, _) = node.create_sign_in_link(
-            &operator,
-            &path,
-            Some(24 * 3_600_000_000),
-            node::now(),
-        )?;
+        let (_, secret, _) =
+            node.create_sign_in_link(&operator, &path, Some(24 * 3_600_000_000), node::now())?;
         links.push((path, secret));
     }
     eprintln!("Demo: {total} objects in three collections, shared at every TLP level.");

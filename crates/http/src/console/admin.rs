@@ -39,7 +39,9 @@ async fn load(state: &AppState, signed: &Signed) -> Result<Loaded, ApiError> {
                 let audit = node.audit_records(
                     &principal,
                     &AuditFilter {
-                        since: Some(stix::Timestamp::from_micros(node::now().as_micros() - 7 * 86_400_000_000)),
+                        since: Some(stix::Timestamp::from_micros(
+                            node::now().as_micros() - 7 * 86_400_000_000,
+                        )),
                         limit: 100_000,
                         ..Default::default()
                     },
@@ -55,7 +57,9 @@ async fn load(state: &AppState, signed: &Signed) -> Result<Loaded, ApiError> {
                     own_org: None,
                 })
             } else {
-                let own_org = principal.org().filter(|o| may_manage_users_of(&principal, *o));
+                let own_org = principal
+                    .org()
+                    .filter(|o| may_manage_users_of(&principal, *o));
                 let users = match own_org {
                     Some(o) => node.users_of_org(&principal, o)?,
                     None => Vec::new(),
@@ -78,7 +82,12 @@ pub(crate) async fn page(State(state): State<AppState>, signed: Signed) -> Respo
     render(&state, &signed, None, StatusCode::OK).await
 }
 
-async fn render(state: &AppState, signed: &Signed, message: Option<Markup>, status: StatusCode) -> Response {
+async fn render(
+    state: &AppState,
+    signed: &Signed,
+    message: Option<Markup>,
+    status: StatusCode,
+) -> Response {
     let loaded = match load(state, signed).await {
         Ok(l) => l,
         Err(e) => return super::page::from_api_error(e),
@@ -292,11 +301,16 @@ fn audit_section(signed: &Signed, l: &Loaded) -> Markup {
 }
 
 fn fields(body: &str) -> Vec<(String, String)> {
-    form_urlencoded::parse(body.as_bytes()).map(|(k, v)| (k.into_owned(), v.into_owned())).collect()
+    form_urlencoded::parse(body.as_bytes())
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect()
 }
 
 fn get<'a>(f: &'a [(String, String)], k: &str) -> &'a str {
-    f.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str()).unwrap_or("")
+    f.iter()
+        .find(|(n, _)| n == k)
+        .map(|(_, v)| v.as_str())
+        .unwrap_or("")
 }
 
 /// Runs an administrative act and shows the page with its outcome.
@@ -311,12 +325,22 @@ async fn act(
         Ok(m) => render(&state, &signed, Some(notice("ok", m)), StatusCode::OK).await,
         Err(e) => {
             let status = e.status;
-            render(&state, &signed, Some(notice("error", html! { (e.description) })), status).await
+            render(
+                &state,
+                &signed,
+                Some(notice("error", html! { (e.description) })),
+                status,
+            )
+            .await
         }
     }
 }
 
-pub(crate) async fn create_org(State(state): State<AppState>, signed: Signed, body: String) -> Response {
+pub(crate) async fn create_org(
+    State(state): State<AppState>,
+    signed: Signed,
+    body: String,
+) -> Response {
     let f = fields(&body);
     let name = get(&f, "name").to_string();
     act(state, signed, move |node, p| {
@@ -326,9 +350,17 @@ pub(crate) async fn create_org(State(state): State<AppState>, signed: Signed, bo
     .await
 }
 
-pub(crate) async fn create_user(State(state): State<AppState>, signed: Signed, body: String) -> Response {
+pub(crate) async fn create_user(
+    State(state): State<AppState>,
+    signed: Signed,
+    body: String,
+) -> Response {
     let f = fields(&body);
-    let (org, name, role) = (get(&f, "org").to_string(), get(&f, "name").to_string(), get(&f, "role").to_string());
+    let (org, name, role) = (
+        get(&f, "org").to_string(),
+        get(&f, "name").to_string(),
+        get(&f, "role").to_string(),
+    );
     act(state, signed, move |node, p| {
         let role: Role = role.parse().map_err(|e: sharing::model::UnknownRole| ApiError::unprocessable(e.to_string()))?;
         let org: i64 = org.parse().map_err(|_| ApiError::unprocessable("choose the user's organisation from the list"))?;
@@ -338,7 +370,11 @@ pub(crate) async fn create_user(State(state): State<AppState>, signed: Signed, b
     .await
 }
 
-pub(crate) async fn create_community(State(state): State<AppState>, signed: Signed, body: String) -> Response {
+pub(crate) async fn create_community(
+    State(state): State<AppState>,
+    signed: Signed,
+    body: String,
+) -> Response {
     let f = fields(&body);
     let (name, show) = (get(&f, "name").to_string(), get(&f, "show_members") == "on");
     act(state, signed, move |node, p| {
@@ -348,9 +384,17 @@ pub(crate) async fn create_community(State(state): State<AppState>, signed: Sign
     .await
 }
 
-pub(crate) async fn add_member(State(state): State<AppState>, signed: Signed, body: String) -> Response {
+pub(crate) async fn add_member(
+    State(state): State<AppState>,
+    signed: Signed,
+    body: String,
+) -> Response {
     let f = fields(&body);
-    let (community, org, pseudonymous) = (get(&f, "community").to_string(), get(&f, "org").to_string(), get(&f, "pseudonymous") == "on");
+    let (community, org, pseudonymous) = (
+        get(&f, "community").to_string(),
+        get(&f, "org").to_string(),
+        get(&f, "pseudonymous") == "on",
+    );
     act(state, signed, move |node, p| {
         let (c, o) = node.add_member(p, &community, &org, pseudonymous)?;
         Ok(html! { (o.name) " is now a member of " (c.name) @if pseudonymous { ", pseudonymously" } "." })
@@ -359,10 +403,18 @@ pub(crate) async fn add_member(State(state): State<AppState>, signed: Signed, bo
 }
 
 fn ids(text: &str) -> Vec<String> {
-    text.split([',', ' ', '\n']).map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect()
+    text.split([',', ' ', '\n'])
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect()
 }
 
-pub(crate) async fn create_token(State(state): State<AppState>, signed: Signed, body: String) -> Response {
+pub(crate) async fn create_token(
+    State(state): State<AppState>,
+    signed: Signed,
+    body: String,
+) -> Response {
     let f = fields(&body);
     let user = get(&f, "user").trim().to_string();
     let name = get(&f, "name").trim().to_string();
@@ -396,7 +448,11 @@ pub(crate) async fn create_token(State(state): State<AppState>, signed: Signed, 
     .await
 }
 
-pub(crate) async fn revoke_token(State(state): State<AppState>, signed: Signed, body: String) -> Response {
+pub(crate) async fn revoke_token(
+    State(state): State<AppState>,
+    signed: Signed,
+    body: String,
+) -> Response {
     let f = fields(&body);
     let token = get(&f, "token").to_string();
     act(state, signed, move |node, p| {
@@ -406,7 +462,11 @@ pub(crate) async fn revoke_token(State(state): State<AppState>, signed: Signed, 
     .await
 }
 
-pub(crate) async fn set_password(State(state): State<AppState>, signed: Signed, body: String) -> Response {
+pub(crate) async fn set_password(
+    State(state): State<AppState>,
+    signed: Signed,
+    body: String,
+) -> Response {
     let f = fields(&body);
     let (user, password) = (get(&f, "user").to_string(), get(&f, "password").to_string());
     act(state, signed, move |node, p| {
@@ -416,7 +476,12 @@ pub(crate) async fn set_password(State(state): State<AppState>, signed: Signed, 
     .await
 }
 
-pub(crate) async fn create_link(State(state): State<AppState>, signed: Signed, headers: HeaderMap, body: String) -> Response {
+pub(crate) async fn create_link(
+    State(state): State<AppState>,
+    signed: Signed,
+    headers: HeaderMap,
+    body: String,
+) -> Response {
     let f = fields(&body);
     let user = get(&f, "user").to_string();
     let base = crate::taxii::base_url(&state, &headers);

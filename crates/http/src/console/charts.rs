@@ -38,7 +38,12 @@ pub(crate) fn stacked_bars(label: &str, day_labels: &[String], series: &[Series<
     let plot_w = width - left - 10.0;
     let plot_h = height - bottom - top;
     let totals: Vec<u64> = (0..days)
-        .map(|d| series.iter().map(|s| s.counts.get(d).copied().unwrap_or(0)).sum())
+        .map(|d| {
+            series
+                .iter()
+                .map(|s| s.counts.get(d).copied().unwrap_or(0))
+                .sum()
+        })
         .collect();
     let max = totals.iter().copied().max().unwrap_or(0).max(1);
     // A round scale: 1, 2, 5 × 10^n.
@@ -138,7 +143,10 @@ pub(crate) fn relationship_graph(centre: &str, nodes: &[GraphNode]) -> String {
     for (i, node) in nodes.iter().enumerate() {
         let a = std::f64::consts::TAU * i as f64 / n - std::f64::consts::FRAC_PI_2;
         let (x, y) = (cx + rx * a.cos(), cy + ry * a.sin());
-        let _ = write!(svg, r#"<line x1="{cx:.1}" y1="{cy:.1}" x2="{x:.1}" y2="{y:.1}"/>"#);
+        let _ = write!(
+            svg,
+            r#"<line x1="{cx:.1}" y1="{cy:.1}" x2="{x:.1}" y2="{y:.1}"/>"#
+        );
         let anchor = if a.cos() > 0.3 {
             "start"
         } else if a.cos() < -0.3 {

@@ -19,22 +19,77 @@ use crate::AppState;
 /// Everything else is edited in the record's JSON below them.
 const FIELDS: [(&str, &str, &str, &str); 17] = [
     ("title", "Title", "text", "A short name for the incident"),
-    ("entity.legal_name", "Your organisation's legal name", "text", ""),
-    ("entity.eu_establishments", "EU Member States where you are established", "list", "ISO codes, main establishment first, e.g. DE, FR"),
-    ("entity.nis2_class", "NIS2 class", "text", "essential, important or none"),
-    ("entity.gdpr_role", "GDPR role", "text", "controller, processor or none"),
-    ("entity.us_ci_sector", "US critical infrastructure sector (CIRCIA)", "text", "e.g. energy, or none"),
+    (
+        "entity.legal_name",
+        "Your organisation's legal name",
+        "text",
+        "",
+    ),
+    (
+        "entity.eu_establishments",
+        "EU Member States where you are established",
+        "list",
+        "ISO codes, main establishment first, e.g. DE, FR",
+    ),
+    (
+        "entity.nis2_class",
+        "NIS2 class",
+        "text",
+        "essential, important or none",
+    ),
+    (
+        "entity.gdpr_role",
+        "GDPR role",
+        "text",
+        "controller, processor or none",
+    ),
+    (
+        "entity.us_ci_sector",
+        "US critical infrastructure sector (CIRCIA)",
+        "text",
+        "e.g. energy, or none",
+    ),
     ("entity.circia_covered", "Covered by CIRCIA", "bool", ""),
-    ("entity.sec_filer", "SEC filer", "text", "domestic, foreign_private_issuer or none"),
+    (
+        "entity.sec_filer",
+        "SEC filer",
+        "text",
+        "domestic, foreign_private_issuer or none",
+    ),
     ("detected_at", "Detected at (UTC)", "time", ""),
-    ("aware_at", "Became aware at (UTC)", "time", "Most deadlines count from here"),
-    ("personal_data_aware_at", "Aware of a personal data breach at (UTC)", "time", ""),
-    ("ransom_paid_at", "Ransom paid at (UTC)", "time", "Leave empty if no ransom was paid"),
+    (
+        "aware_at",
+        "Became aware at (UTC)",
+        "time",
+        "Most deadlines count from here",
+    ),
+    (
+        "personal_data_aware_at",
+        "Aware of a personal data breach at (UTC)",
+        "time",
+        "",
+    ),
+    (
+        "ransom_paid_at",
+        "Ransom paid at (UTC)",
+        "time",
+        "Leave empty if no ransom was paid",
+    ),
     ("significant", "Significant incident (NIS2)", "bool", ""),
-    ("severity", "Severity", "text", "low, medium, high or critical"),
+    (
+        "severity",
+        "Severity",
+        "text",
+        "low, medium, high or critical",
+    ),
     ("description", "What happened", "area", ""),
     ("impact", "Impact", "area", ""),
-    ("measures_taken", "Measures taken", "list", "Separate with commas"),
+    (
+        "measures_taken",
+        "Measures taken",
+        "list",
+        "Separate with commas",
+    ),
 ];
 
 fn at_path<'a>(record: &'a Value, path: &str) -> Option<&'a Value> {
@@ -102,7 +157,13 @@ fn shown(kind: &str, v: Option<&Value>) -> String {
 /// The record a submitted form describes: the JSON field (or `{}`) with
 /// the form's fields on top.
 fn record_from_form(fields: &[(String, String)]) -> Result<String, String> {
-    let get = |k: &str| fields.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str()).unwrap_or("");
+    let get = |k: &str| {
+        fields
+            .iter()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| v.as_str())
+            .unwrap_or("")
+    };
     let json = get("record");
     let mut record = if json.trim().is_empty() {
         Map::new()
@@ -188,9 +249,9 @@ fn status_of(e: &IncidentError) -> StatusCode {
         IncidentError::Forbidden(_) => StatusCode::FORBIDDEN,
         IncidentError::Conflict(_) => StatusCode::CONFLICT,
         IncidentError::Stale { .. } => StatusCode::PRECONDITION_FAILED,
-        IncidentError::InvalidRecord(_) | IncidentError::InvalidRequest(_) | IncidentError::Refused(_) => {
-            StatusCode::UNPROCESSABLE_ENTITY
-        }
+        IncidentError::InvalidRecord(_)
+        | IncidentError::InvalidRequest(_)
+        | IncidentError::Refused(_) => StatusCode::UNPROCESSABLE_ENTITY,
         IncidentError::Node(node::NodeError::NotFound(_)) => StatusCode::NOT_FOUND,
         IncidentError::Node(node::NodeError::Forbidden(_)) => StatusCode::FORBIDDEN,
         _ => StatusCode::INTERNAL_SERVER_ERROR,
@@ -203,7 +264,11 @@ pub(crate) async fn list(State(state): State<AppState>, signed: Signed) -> Respo
     let found = state
         .blocking(move |s| Ok(s.node().list_incidents(&principal, at)))
         .await;
-    let page = Page { title: "Incidents", section: Section::Incidents, signed: Some(&signed) };
+    let page = Page {
+        title: "Incidents",
+        section: Section::Incidents,
+        signed: Some(&signed),
+    };
     match found {
         Ok(Ok(list)) => page.render(html! {
             p { a.button href="/console/incidents/new" { "Record an incident" } }
@@ -242,33 +307,73 @@ pub(crate) async fn list(State(state): State<AppState>, signed: Signed) -> Respo
 }
 
 pub(crate) async fn new_form(signed: Signed) -> Response {
-    Page { title: "Record an incident", section: Section::Incidents, signed: Some(&signed) }
-        .render(form(&signed, "/console/incidents", &Value::Object(Map::new()), None))
+    Page {
+        title: "Record an incident",
+        section: Section::Incidents,
+        signed: Some(&signed),
+    }
+    .render(form(
+        &signed,
+        "/console/incidents",
+        &Value::Object(Map::new()),
+        None,
+    ))
 }
 
 fn fields_of(body: &str) -> Vec<(String, String)> {
-    form_urlencoded::parse(body.as_bytes()).map(|(k, v)| (k.into_owned(), v.into_owned())).collect()
+    form_urlencoded::parse(body.as_bytes())
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect()
 }
 
-pub(crate) async fn create(State(state): State<AppState>, signed: Signed, body: String) -> Response {
+pub(crate) async fn create(
+    State(state): State<AppState>,
+    signed: Signed,
+    body: String,
+) -> Response {
     let fields = fields_of(&body);
     let record = match record_from_form(&fields) {
         Ok(r) => r,
-        Err(why) => return refused_form(&signed, "/console/incidents", &fields, None, notice("error", html! { (why) }), StatusCode::UNPROCESSABLE_ENTITY),
+        Err(why) => {
+            return refused_form(
+                &signed,
+                "/console/incidents",
+                &fields,
+                None,
+                notice("error", html! { (why) }),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            );
+        }
     };
     let principal = signed.session.principal.clone();
     let text = record.clone();
     let at = jiff::Timestamp::now();
-    let result = state.blocking(move |s| Ok(s.node().create_incident(&principal, &text, at))).await;
+    let result = state
+        .blocking(move |s| Ok(s.node().create_incident(&principal, &text, at)))
+        .await;
     match result {
         Ok(Ok(view)) => Redirect::to(&format!("/console/incidents/{}", view.id)).into_response(),
-        Ok(Err(e)) => refused_form(&signed, "/console/incidents", &fields, None, notice("error", problems(&e)), status_of(&e)),
+        Ok(Err(e)) => refused_form(
+            &signed,
+            "/console/incidents",
+            &fields,
+            None,
+            notice("error", problems(&e)),
+            status_of(&e),
+        ),
         Err(e) => super::page::from_api_error(e),
     }
 }
 
 /// The form again, as it was sent, with what was wrong.
-fn refused_form(signed: &Signed, action: &str, fields: &[(String, String)], version: Option<i64>, message: Markup, status: StatusCode) -> Response {
+fn refused_form(
+    signed: &Signed,
+    action: &str,
+    fields: &[(String, String)],
+    version: Option<i64>,
+    message: Markup,
+    status: StatusCode,
+) -> Response {
     let mut record = Map::new();
     if let Some((_, json)) = fields.iter().find(|(k, _)| k == "record")
         && let Ok(Value::Object(m)) = serde_json::from_str::<Value>(json)
@@ -276,32 +381,71 @@ fn refused_form(signed: &Signed, action: &str, fields: &[(String, String)], vers
         record = m;
     }
     for (path, _, kind, _) in FIELDS {
-        let text = fields.iter().find(|(k, _)| k == path).map(|(_, v)| v.as_str()).unwrap_or("");
+        let text = fields
+            .iter()
+            .find(|(k, _)| k == path)
+            .map(|(_, v)| v.as_str())
+            .unwrap_or("");
         set_path(&mut record, path, field_value(kind, text));
     }
-    let mut r = Page { title: "The record was not saved", section: Section::Incidents, signed: Some(signed) }
-        .render(html! { (message) (form(signed, action, &Value::Object(record), version)) });
+    let mut r = Page {
+        title: "The record was not saved",
+        section: Section::Incidents,
+        signed: Some(signed),
+    }
+    .render(html! { (message) (form(signed, action, &Value::Object(record), version)) });
     *r.status_mut() = status;
     r
 }
 
-pub(crate) async fn update(State(state): State<AppState>, signed: Signed, Path(id): Path<String>, body: String) -> Response {
+pub(crate) async fn update(
+    State(state): State<AppState>,
+    signed: Signed,
+    Path(id): Path<String>,
+    body: String,
+) -> Response {
     let fields = fields_of(&body);
     let action = format!("/console/incidents/{}", super::page::urlencode(&id));
-    let version = fields.iter().find(|(k, _)| k == "version").and_then(|(_, v)| v.parse::<i64>().ok());
+    let version = fields
+        .iter()
+        .find(|(k, _)| k == "version")
+        .and_then(|(_, v)| v.parse::<i64>().ok());
     let record = match record_from_form(&fields) {
         Ok(r) => r,
-        Err(why) => return refused_form(&signed, &action, &fields, version, notice("error", html! { (why) }), StatusCode::UNPROCESSABLE_ENTITY),
+        Err(why) => {
+            return refused_form(
+                &signed,
+                &action,
+                &fields,
+                version,
+                notice("error", html! { (why) }),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            );
+        }
     };
     let principal = signed.session.principal.clone();
     let at = jiff::Timestamp::now();
     let target = id.clone();
     let result = state
-        .blocking(move |s| Ok(s.node().update_incident(&principal, &target, &record, version, at)))
+        .blocking(move |s| {
+            Ok(s.node()
+                .update_incident(&principal, &target, &record, version, at))
+        })
         .await;
     match result {
-        Ok(Ok(view)) => Redirect::to(&format!("/console/incidents/{}", super::page::urlencode(&view.id))).into_response(),
-        Ok(Err(e)) => refused_form(&signed, &action, &fields, version, notice("error", problems(&e)), status_of(&e)),
+        Ok(Ok(view)) => Redirect::to(&format!(
+            "/console/incidents/{}",
+            super::page::urlencode(&view.id)
+        ))
+        .into_response(),
+        Ok(Err(e)) => refused_form(
+            &signed,
+            &action,
+            &fields,
+            version,
+            notice("error", problems(&e)),
+            status_of(&e),
+        ),
         Err(e) => super::page::from_api_error(e),
     }
 }
@@ -309,20 +453,41 @@ pub(crate) async fn update(State(state): State<AppState>, signed: Signed, Path(i
 async fn load(state: &AppState, signed: &Signed, id: String) -> Result<IncidentView, Response> {
     let principal = signed.session.principal.clone();
     let at = jiff::Timestamp::now();
-    match state.blocking(move |s| Ok(s.node().show_incident(&principal, &id, at))).await {
+    match state
+        .blocking(move |s| Ok(s.node().show_incident(&principal, &id, at)))
+        .await
+    {
         Ok(Ok(v)) => Ok(v),
-        Ok(Err(e)) => Err(super::page::problem(status_of(&e), "Incident", &e.to_string())),
+        Ok(Err(e)) => Err(super::page::problem(
+            status_of(&e),
+            "Incident",
+            &e.to_string(),
+        )),
         Err(e) => Err(super::page::from_api_error(e)),
     }
 }
 
-pub(crate) async fn show(State(state): State<AppState>, signed: Signed, Path(id): Path<String>) -> Response {
+pub(crate) async fn show(
+    State(state): State<AppState>,
+    signed: Signed,
+    Path(id): Path<String>,
+) -> Response {
     let view = match load(&state, &signed, id).await {
         Ok(v) => v,
         Err(r) => return r,
     };
-    let title = view.record.get("title").and_then(Value::as_str).unwrap_or(&view.id).to_string();
-    Page { title: &title, section: Section::Incidents, signed: Some(&signed) }.render(incident_body(&signed, &view))
+    let title = view
+        .record
+        .get("title")
+        .and_then(Value::as_str)
+        .unwrap_or(&view.id)
+        .to_string();
+    Page {
+        title: &title,
+        section: Section::Incidents,
+        signed: Some(&signed),
+    }
+    .render(incident_body(&signed, &view))
 }
 
 fn incident_body(signed: &Signed, v: &IncidentView) -> Markup {
@@ -331,7 +496,14 @@ fn incident_body(signed: &Signed, v: &IncidentView) -> Markup {
     for r in v.assessment.regimes.iter().filter(|r| r.applies) {
         for s in &r.stages {
             if let Some(due) = s.due {
-                timeline.push((due, r.name.clone(), s.name.clone(), s.recipient.clone(), s.overdue, s.submitted_at.is_some()));
+                timeline.push((
+                    due,
+                    r.name.clone(),
+                    s.name.clone(),
+                    s.recipient.clone(),
+                    s.overdue,
+                    s.submitted_at.is_some(),
+                ));
             }
         }
     }
@@ -432,13 +604,32 @@ fn incident_body(signed: &Signed, v: &IncidentView) -> Markup {
     }
 }
 
-pub(crate) async fn submit(State(state): State<AppState>, signed: Signed, Path(id): Path<String>, body: String) -> Response {
+pub(crate) async fn submit(
+    State(state): State<AppState>,
+    signed: Signed,
+    Path(id): Path<String>,
+    body: String,
+) -> Response {
     let fields = fields_of(&body);
-    let get = |k: &str| fields.iter().find(|(n, _)| n == k).map(|(_, v)| v.trim().to_string()).unwrap_or_default();
+    let get = |k: &str| {
+        fields
+            .iter()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| v.trim().to_string())
+            .unwrap_or_default()
+    };
     let at_text = get("submitted_at");
-    let at_text = if at_text.len() == 16 { format!("{at_text}:00Z") } else { at_text };
+    let at_text = if at_text.len() == 16 {
+        format!("{at_text}:00Z")
+    } else {
+        at_text
+    };
     let Ok(submitted_at) = at_text.parse::<jiff::Timestamp>() else {
-        return super::page::problem(StatusCode::UNPROCESSABLE_ENTITY, "The report was not recorded", "Give the time the report was submitted (date and time, UTC).");
+        return super::page::problem(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "The report was not recorded",
+            "Give the time the report was submitted (date and time, UTC).",
+        );
     };
     let request = SubmissionRequest {
         regime: get("regime"),
@@ -450,10 +641,17 @@ pub(crate) async fn submit(State(state): State<AppState>, signed: Signed, Path(i
     let target = id.clone();
     let now = jiff::Timestamp::now();
     let result = state
-        .blocking(move |s| Ok(s.node().record_submission(&principal, &target, &request, now)))
+        .blocking(move |s| {
+            Ok(s.node()
+                .record_submission(&principal, &target, &request, now))
+        })
         .await;
     match result {
-        Ok(Ok(_)) => Redirect::to(&format!("/console/incidents/{}#submissions", super::page::urlencode(&id))).into_response(),
+        Ok(Ok(_)) => Redirect::to(&format!(
+            "/console/incidents/{}#submissions",
+            super::page::urlencode(&id)
+        ))
+        .into_response(),
         Ok(Err(e)) => {
             let mut r = Page { title: "The report was not recorded", section: Section::Incidents, signed: Some(&signed) }
                 .render(html! { (notice("error", problems(&e))) p { a href={"/console/incidents/" (super::page::urlencode(&id))} { "Back to the incident" } } });
@@ -464,9 +662,19 @@ pub(crate) async fn submit(State(state): State<AppState>, signed: Signed, Path(i
     }
 }
 
-pub(crate) async fn notification(State(state): State<AppState>, signed: Signed, Path(id): Path<String>, RawQuery(q): RawQuery) -> Response {
+pub(crate) async fn notification(
+    State(state): State<AppState>,
+    signed: Signed,
+    Path(id): Path<String>,
+    RawQuery(q): RawQuery,
+) -> Response {
     let q = q.unwrap_or_default();
-    let get = |k: &str| form_urlencoded::parse(q.as_bytes()).find(|(n, _)| n == k).map(|(_, v)| v.into_owned()).unwrap_or_default();
+    let get = |k: &str| {
+        form_urlencoded::parse(q.as_bytes())
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| v.into_owned())
+            .unwrap_or_default()
+    };
     let (regime, stage, download) = (get("regime"), get("stage"), get("download"));
     let view = match load(&state, &signed, id.clone()).await {
         Ok(v) => v,
@@ -476,17 +684,41 @@ pub(crate) async fn notification(State(state): State<AppState>, signed: Signed, 
     let text = view.record.to_string();
     let incident = match reporting::parse_record(rules, &text) {
         Ok(i) => i,
-        Err(e) => return super::page::problem(StatusCode::UNPROCESSABLE_ENTITY, "The record cannot be rendered", &e.to_string()),
+        Err(e) => {
+            return super::page::problem(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "The record cannot be rendered",
+                &e.to_string(),
+            );
+        }
     };
-    let n = match reporting::render::notification(rules, &incident, &view.assessment, &regime, &stage) {
+    let n = match reporting::render::notification(
+        rules,
+        &incident,
+        &view.assessment,
+        &regime,
+        &stage,
+    ) {
         Ok(n) => n,
-        Err(e) => return super::page::problem(StatusCode::UNPROCESSABLE_ENTITY, "No such notification", &format!("{e}. Choose one from the incident's page.")),
+        Err(e) => {
+            return super::page::problem(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "No such notification",
+                &format!("{e}. Choose one from the incident's page."),
+            );
+        }
     };
     let markdown = reporting::render::markdown(&n);
     let file = |body: String, media: &'static str, ext: &str| {
         let mut r = (StatusCode::OK, body).into_response();
-        r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(media));
-        let name = format!("attachment; filename=\"{}-{}-{}.{ext}\"", safe_name(&view.id), safe_name(&regime), safe_name(&stage));
+        r.headers_mut()
+            .insert(header::CONTENT_TYPE, HeaderValue::from_static(media));
+        let name = format!(
+            "attachment; filename=\"{}-{}-{}.{ext}\"",
+            safe_name(&view.id),
+            safe_name(&regime),
+            safe_name(&stage)
+        );
         if let Ok(v) = HeaderValue::from_str(&name) {
             r.headers_mut().insert(header::CONTENT_DISPOSITION, v);
         }
@@ -505,5 +737,8 @@ pub(crate) async fn notification(State(state): State<AppState>, signed: Signed, 
 }
 
 fn safe_name(s: &str) -> String {
-    s.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_').take(64).collect()
+    s.chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+        .take(64)
+        .collect()
 }

@@ -36,7 +36,6 @@ use sharing::console::SessionLimits;
 
 use crate::AppState;
 
-
 /// Largest form body (every form but uploads).
 pub const MAX_FORM_BODY: usize = 1 << 20;
 
@@ -76,11 +75,23 @@ pub(crate) fn routes(state: AppState) -> Router<AppState> {
         .route("/console/share/note", post(share::note))
         .route("/console/share/report", post(share::report))
         .route("/console/share/find", get(share::find))
-        .route("/console/incidents", get(incidents::list).post(incidents::create))
+        .route(
+            "/console/incidents",
+            get(incidents::list).post(incidents::create),
+        )
         .route("/console/incidents/new", get(incidents::new_form))
-        .route("/console/incidents/{id}", get(incidents::show).post(incidents::update))
-        .route("/console/incidents/{id}/submissions", post(incidents::submit))
-        .route("/console/incidents/{id}/notification", get(incidents::notification))
+        .route(
+            "/console/incidents/{id}",
+            get(incidents::show).post(incidents::update),
+        )
+        .route(
+            "/console/incidents/{id}/submissions",
+            post(incidents::submit),
+        )
+        .route(
+            "/console/incidents/{id}/notification",
+            get(incidents::notification),
+        )
         .route("/console/admin", get(admin::page))
         .route("/console/admin/orgs", post(admin::create_org))
         .route("/console/admin/users", post(admin::create_user))
@@ -106,10 +117,7 @@ pub(crate) fn routes(state: AppState) -> Router<AppState> {
             session_layer,
         ));
     let public = Router::new()
-        .route(
-            "/console/sign-in",
-            get(signin::form).post(signin::password),
-        )
+        .route("/console/sign-in", get(signin::form).post(signin::password))
         .route("/console/sign-in/token", post(signin::token))
         .route(
             "/console/link/{secret}",
@@ -200,9 +208,20 @@ async fn session_layer(State(state): State<AppState>, request: Request, next: Ne
                 .path_and_query()
                 .map(|p| p.as_str().to_string())
                 .filter(|p| request.method() == Method::GET && safe_return(p).is_some() && p != "/")
-                .map(|p| format!("?next={}", form_urlencoded::byte_serialize(p.as_bytes()).collect::<String>()))
+                .map(|p| {
+                    format!(
+                        "?next={}",
+                        form_urlencoded::byte_serialize(p.as_bytes()).collect::<String>()
+                    )
+                })
                 .unwrap_or_default();
-            let expired = if secret.is_empty() { "" } else if back.is_empty() { "?expired=1" } else { "&expired=1" };
+            let expired = if secret.is_empty() {
+                ""
+            } else if back.is_empty() {
+                "?expired=1"
+            } else {
+                "&expired=1"
+            };
             if request.method() == Method::GET {
                 return Redirect::to(&format!("/console/sign-in{back}{expired}")).into_response();
             }
@@ -277,9 +296,15 @@ async fn security_headers(request: Request, next: Next) -> Response {
             "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
         ),
     );
-    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
     if !is_asset {
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }

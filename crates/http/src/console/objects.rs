@@ -12,7 +12,8 @@ use stix::Timestamp;
 use super::Signed;
 use super::charts::{GraphNode, relationship_graph};
 use super::page::{
-    Page, Section, csrf_field, notice, object_href, pretty_json, short, tlp_badge, trusted, urlencode, when,
+    Page, Section, csrf_field, notice, object_href, pretty_json, short, tlp_badge, trusted,
+    urlencode, when,
 };
 use crate::AppState;
 
@@ -82,7 +83,9 @@ fn filters(query: Option<String>) -> Filters {
             "q" => f.q = v,
             "before" => match v.parse::<i64>() {
                 Ok(n) => f.before = Some(Timestamp::from_micros(n)),
-                Err(_) => f.problems.push("the page cursor is damaged; start from the first page".into()),
+                Err(_) => f
+                    .problems
+                    .push("the page cursor is damaged; start from the first page".into()),
             },
             _ => {}
         }
@@ -90,7 +93,11 @@ fn filters(query: Option<String>) -> Filters {
     f
 }
 
-pub(crate) async fn list(State(state): State<AppState>, signed: Signed, RawQuery(query): RawQuery) -> Response {
+pub(crate) async fn list(
+    State(state): State<AppState>,
+    signed: Signed,
+    RawQuery(query): RawQuery,
+) -> Response {
     let mut f = filters(query);
     let tlp = parse_tlp(&f.tlp).unwrap_or_else(|e| {
         f.problems.push(e);
@@ -298,7 +305,9 @@ fn properties(raw: &str) -> Vec<(String, String)> {
 
 fn linked(l: &Option<Listed>, id: &str) -> Markup {
     match l {
-        Some(l) => html! { a href=(object_href(&l.collection_id, &l.object.id)) { (short(&l.name, 80)) } " " span.muted { "(" (l.object.object_type) ")" } },
+        Some(l) => {
+            html! { a href=(object_href(&l.collection_id, &l.object.id)) { (short(&l.name, 80)) } " " span.muted { "(" (l.object.object_type) ")" } }
+        }
         None => html! { code { (id) } },
     }
 }
@@ -308,10 +317,15 @@ fn object_body(d: &ObjectDetail) -> Markup {
     let name = node::display_name(&o.raw, &o.id);
     let mut graph: Vec<GraphNode> = Vec::new();
     for (rel, other, other_id) in d.outgoing.iter().chain(&d.incoming) {
-        let inward = d.incoming.iter().any(|(r, _, _)| r.object.id == rel.object.id);
+        let inward = d
+            .incoming
+            .iter()
+            .any(|(r, _, _)| r.object.id == rel.object.id);
         graph.push(GraphNode {
             label: other.as_ref().map_or(other_id.clone(), |l| l.name.clone()),
-            href: other.as_ref().map(|l| object_href(&l.collection_id, &l.object.id)),
+            href: other
+                .as_ref()
+                .map(|l| object_href(&l.collection_id, &l.object.id)),
             edge: rel_type(&rel.object.raw),
             inward,
         });
@@ -421,7 +435,11 @@ fn rel_type(raw: &str) -> String {
         .unwrap_or_else(|| "related".into())
 }
 
-pub(crate) async fn export(State(state): State<AppState>, signed: Signed, body: String) -> Response {
+pub(crate) async fn export(
+    State(state): State<AppState>,
+    signed: Signed,
+    body: String,
+) -> Response {
     let mut chosen = Vec::new();
     for (k, v) in form_urlencoded::parse(body.as_bytes()) {
         if k == "pick"
@@ -452,7 +470,10 @@ pub(crate) async fn export(State(state): State<AppState>, signed: Signed, body: 
         Ok((bundle, withheld)) => {
             let mut r = (StatusCode::OK, bundle).into_response();
             let h = r.headers_mut();
-            h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/stix+json;version=2.1"));
+            h.insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/stix+json;version=2.1"),
+            );
             h.insert(
                 header::CONTENT_DISPOSITION,
                 HeaderValue::from_static("attachment; filename=\"entente-export.json\""),

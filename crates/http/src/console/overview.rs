@@ -9,9 +9,9 @@ use node::{Overview, Ranked};
 use serde::Deserialize;
 use sharing::Tlp;
 
+use super::Signed;
 use super::charts::{Series, stacked_bars};
 use super::page::{Page, Section, day_label, notice, object_href, tlp_badge, trusted, when};
-use super::Signed;
 use crate::AppState;
 
 #[derive(Deserialize, Default)]
@@ -42,7 +42,10 @@ pub(crate) async fn page(
     signed: Signed,
     Query(w): Query<Window>,
 ) -> Response {
-    let days = w.days.filter(|d| node::OVERVIEW_WINDOWS.contains(d)).unwrap_or(30);
+    let days = w
+        .days
+        .filter(|d| node::OVERVIEW_WINDOWS.contains(d))
+        .unwrap_or(30);
     let principal = signed.session.principal.clone();
     let now = node::now();
     let found = state
@@ -61,7 +64,9 @@ pub(crate) async fn page(
 }
 
 fn body(o: &Overview) -> Markup {
-    let labels: Vec<String> = (0..o.days as i64).map(|d| day_label(o.first_day + d)).collect();
+    let labels: Vec<String> = (0..o.days as i64)
+        .map(|d| day_label(o.first_day + d))
+        .collect();
     // The six most frequent types, the rest as "other".
     let mut types: Vec<(&String, u64)> = o
         .by_type

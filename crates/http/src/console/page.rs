@@ -119,7 +119,9 @@ pub(crate) fn from_api_error(e: ApiError) -> Response {
         StatusCode::NOT_FOUND => "Not found",
         StatusCode::FORBIDDEN => "Not allowed",
         StatusCode::CONFLICT => "Conflict",
-        StatusCode::UNPROCESSABLE_ENTITY | StatusCode::BAD_REQUEST => "This cannot be done as asked",
+        StatusCode::UNPROCESSABLE_ENTITY | StatusCode::BAD_REQUEST => {
+            "This cannot be done as asked"
+        }
         _ => "Something went wrong",
     };
     problem(e.status, title, &e.description)
@@ -145,7 +147,9 @@ pub(crate) fn tlp_badge(tlp: Option<Tlp>) -> Markup {
             };
             html! { span class=(class) { (t.marking_name()) } }
         }
-        None => html! { span.tlp.tlp-none title="No TLP: only its source organisation sees it" { "no TLP" } },
+        None => {
+            html! { span.tlp.tlp-none title="No TLP: only its source organisation sees it" { "no TLP" } }
+        }
     }
 }
 

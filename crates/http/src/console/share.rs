@@ -15,7 +15,9 @@ use sharing::Tlp;
 use sharing::recipients::NamedRecipients;
 
 use super::Signed;
-use super::page::{Page, Section, csrf_field, html_response, notice, object_href, short, urlencode};
+use super::page::{
+    Page, Section, csrf_field, html_response, notice, object_href, short, urlencode,
+};
 use crate::AppState;
 
 /// The checks `entente pattern validate` and the ingest validator apply.
@@ -43,7 +45,10 @@ fn pattern_verdict(pattern: &str) -> Markup {
         Ok(_) => html! { p.ok role="status" { "✓ This is a valid STIX 2.1 pattern." } },
         Err(problems) => {
             let first = &problems[0];
-            let line = pattern.lines().nth(first.line.saturating_sub(1)).unwrap_or("");
+            let line = pattern
+                .lines()
+                .nth(first.line.saturating_sub(1))
+                .unwrap_or("");
             let caret = format!("{}^", " ".repeat(first.column.saturating_sub(1)));
             html! {
                 div.pattern-error role="alert" data-line=(first.line) data-column=(first.column) {
@@ -74,12 +79,22 @@ async fn targets(state: &AppState, signed: &Signed) -> Result<Vec<ShareTarget>, 
         .map_err(super::page::from_api_error)
 }
 
-pub(crate) async fn page(State(state): State<AppState>, signed: Signed, Query(w): Query<Which>) -> Response {
+pub(crate) async fn page(
+    State(state): State<AppState>,
+    signed: Signed,
+    Query(w): Query<Which>,
+) -> Response {
     let targets = match targets(&state, &signed).await {
         Ok(t) => t,
         Err(r) => return r,
     };
-    render(&signed, &targets, w.collection.as_deref(), None, StatusCode::OK)
+    render(
+        &signed,
+        &targets,
+        w.collection.as_deref(),
+        None,
+        StatusCode::OK,
+    )
 }
 
 fn render(
@@ -272,10 +287,19 @@ struct Common {
 }
 
 fn common(fields: &[(String, String)]) -> Result<Common, String> {
-    let get = |k: &str| fields.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str()).unwrap_or("");
+    let get = |k: &str| {
+        fields
+            .iter()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| v.as_str())
+            .unwrap_or("")
+    };
     let tlp = match get("tlp") {
         "" => None,
-        t => Some(t.parse::<Tlp>().map_err(|_| format!("{t:?} is not a TLP level; choose one from the list"))?),
+        t => Some(
+            t.parse::<Tlp>()
+                .map_err(|_| format!("{t:?} is not a TLP level; choose one from the list"))?,
+        ),
     };
     Ok(Common {
         collection: get("collection").to_string(),
@@ -301,15 +325,25 @@ fn stix_now() -> String {
 }
 
 /// A new STIX object of `kind` with the form's TLP marking.
-fn new_object(kind: &str, tlp: Option<Tlp>, mut fields: serde_json::Map<String, serde_json::Value>) -> String {
+fn new_object(
+    kind: &str,
+    tlp: Option<Tlp>,
+    mut fields: serde_json::Map<String, serde_json::Value>,
+) -> String {
     let now = stix_now();
     fields.insert("type".into(), kind.into());
     fields.insert("spec_version".into(), "2.1".into());
-    fields.insert("id".into(), format!("{kind}--{}", uuid::Uuid::new_v4()).into());
+    fields.insert(
+        "id".into(),
+        format!("{kind}--{}", uuid::Uuid::new_v4()).into(),
+    );
     fields.insert("created".into(), now.clone().into());
     fields.insert("modified".into(), now.into());
     if let Some(t) = tlp {
-        fields.insert("object_marking_refs".into(), serde_json::json!([t.marking_id()]));
+        fields.insert(
+            "object_marking_refs".into(),
+            serde_json::json!([t.marking_id()]),
+        );
     }
     serde_json::Value::Object(fields).to_string()
 }
@@ -332,28 +366,67 @@ async fn share(
         Ok(t) => t,
         Err(r) => return r,
     };
-    let get = |k: &str| fields.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()).unwrap_or_default();
+    let get = |k: &str| {
+        fields
+            .iter()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
     let c = match common(&fields) {
         Ok(c) => c,
-        Err(why) => return render(&signed, &targets, None, Some(notice("error", html! { (why) })), StatusCode::UNPROCESSABLE_ENTITY),
+        Err(why) => {
+            return render(
+                &signed,
+                &targets,
+                None,
+                Some(notice("error", html! { (why) })),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            );
+        }
     };
     let object = match build(&get, c.tlp) {
         Ok(o) => o,
         Err(why) => {
-            return render(&signed, &targets, Some(&c.collection), Some(notice("error", html! { (why) })), StatusCode::UNPROCESSABLE_ENTITY);
+            return render(
+                &signed,
+                &targets,
+                Some(&c.collection),
+                Some(notice("error", html! { (why) })),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            );
         }
     };
     let principal = signed.session.principal.clone();
     let (collection, recipients) = (c.collection.clone(), c.recipients);
     let result = state
-        .blocking(move |s| Ok(s.node().share_objects(&principal, &collection, &[object], &recipients)?))
+        .blocking(move |s| {
+            Ok(s.node()
+                .share_objects(&principal, &collection, &[object], &recipients)?)
+        })
         .await;
     match result {
         Ok(report) => {
-            let status = if report.refused() > 0 { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
-            render(&signed, &targets, Some(&c.collection), Some(outcome(&report, &c.collection)), status)
+            let status = if report.refused() > 0 {
+                StatusCode::UNPROCESSABLE_ENTITY
+            } else {
+                StatusCode::OK
+            };
+            render(
+                &signed,
+                &targets,
+                Some(&c.collection),
+                Some(outcome(&report, &c.collection)),
+                status,
+            )
         }
-        Err(e) => render(&signed, &targets, Some(&c.collection), Some(notice("error", html! { (e.description) })), e.status),
+        Err(e) => render(
+            &signed,
+            &targets,
+            Some(&c.collection),
+            Some(notice("error", html! { (e.description) })),
+            e.status,
+        ),
     }
 }
 
@@ -371,7 +444,11 @@ fn required(value: &str, what: &str) -> Result<(), String> {
     }
 }
 
-pub(crate) async fn indicator(State(state): State<AppState>, signed: Signed, body: String) -> Response {
+pub(crate) async fn indicator(
+    State(state): State<AppState>,
+    signed: Signed,
+    body: String,
+) -> Response {
     share(state, signed, form_fields(&body), |get, tlp| {
         let (name, pattern) = (get("name"), get("pattern"));
         required(&name, "The name")?;
@@ -417,7 +494,11 @@ pub(crate) async fn note(State(state): State<AppState>, signed: Signed, body: St
     .await
 }
 
-pub(crate) async fn report(State(state): State<AppState>, signed: Signed, body: String) -> Response {
+pub(crate) async fn report(
+    State(state): State<AppState>,
+    signed: Signed,
+    body: String,
+) -> Response {
     share(state, signed, form_fields(&body), |get, tlp| {
         let name = get("name");
         required(&name, "The title")?;
@@ -440,10 +521,18 @@ pub(crate) async fn report(State(state): State<AppState>, signed: Signed, body: 
 
 /// Objects to link, found by their words: the same gated search as the
 /// list (so it suggests nothing the user could not fetch over TAXII).
-pub(crate) async fn find(State(state): State<AppState>, signed: Signed, RawQuery(q): RawQuery) -> Response {
+pub(crate) async fn find(
+    State(state): State<AppState>,
+    signed: Signed,
+    RawQuery(q): RawQuery,
+) -> Response {
     let text = q
         .as_deref()
-        .and_then(|q| form_urlencoded::parse(q.as_bytes()).find(|(k, _)| k == "q").map(|(_, v)| v.into_owned()))
+        .and_then(|q| {
+            form_urlencoded::parse(q.as_bytes())
+                .find(|(k, _)| k == "q")
+                .map(|(_, v)| v.into_owned())
+        })
         .unwrap_or_default();
     if text.trim().is_empty() {
         return html_response(StatusCode::OK, html! {});
@@ -462,7 +551,9 @@ pub(crate) async fn find(State(state): State<AppState>, signed: Signed, RawQuery
         })
         .await;
     match found {
-        Ok(list) if list.items.is_empty() => html_response(StatusCode::OK, html! { p.muted { "Nothing found." } }),
+        Ok(list) if list.items.is_empty() => {
+            html_response(StatusCode::OK, html! { p.muted { "Nothing found." } })
+        }
         Ok(list) => html_response(
             StatusCode::OK,
             html! {
@@ -477,7 +568,11 @@ pub(crate) async fn find(State(state): State<AppState>, signed: Signed, RawQuery
     }
 }
 
-pub(crate) async fn upload(State(state): State<AppState>, signed: Signed, mut multipart: Multipart) -> Response {
+pub(crate) async fn upload(
+    State(state): State<AppState>,
+    signed: Signed,
+    mut multipart: Multipart,
+) -> Response {
     let targets = match targets(&state, &signed).await {
         Ok(t) => t,
         Err(r) => return r,
@@ -491,17 +586,39 @@ pub(crate) async fn upload(State(state): State<AppState>, signed: Signed, mut mu
                 if name == "file" {
                     match field.bytes().await {
                         Ok(b) => file = Some(b.to_vec()),
-                        Err(e) => return upload_problem(&signed, &targets, &format!("the file could not be read whole ({e}); it may be larger than this node takes")),
+                        Err(e) => {
+                            return upload_problem(
+                                &signed,
+                                &targets,
+                                &format!(
+                                    "the file could not be read whole ({e}); it may be larger than this node takes"
+                                ),
+                            );
+                        }
                     }
                 } else if fields.len() < 1_000 {
                     match field.text().await {
                         Ok(t) => fields.push((name, t.chars().take(10_000).collect())),
-                        Err(e) => return upload_problem(&signed, &targets, &format!("the form could not be read: {e}")),
+                        Err(e) => {
+                            return upload_problem(
+                                &signed,
+                                &targets,
+                                &format!("the form could not be read: {e}"),
+                            );
+                        }
                     }
                 }
             }
             Ok(None) => break,
-            Err(e) => return upload_problem(&signed, &targets, &format!("the upload could not be read ({e}); files up to the node's limit are taken")),
+            Err(e) => {
+                return upload_problem(
+                    &signed,
+                    &targets,
+                    &format!(
+                        "the upload could not be read ({e}); files up to the node's limit are taken"
+                    ),
+                );
+            }
         }
     }
     let Some(bytes) = file.filter(|b| !b.is_empty()) else {
@@ -514,14 +631,35 @@ pub(crate) async fn upload(State(state): State<AppState>, signed: Signed, mut mu
     let principal = signed.session.principal.clone();
     let (collection, recipients) = (c.collection.clone(), c.recipients);
     let result = state
-        .blocking(move |s| Ok(s.node().import_file(&principal, &collection, &bytes, &recipients)?))
+        .blocking(move |s| {
+            Ok(s.node()
+                .import_file(&principal, &collection, &bytes, &recipients)?)
+        })
         .await;
     match result {
-        Ok(report) => render(&signed, &targets, Some(&c.collection), Some(outcome(&report, &c.collection)), StatusCode::OK),
-        Err(e) => render(&signed, &targets, Some(&c.collection), Some(notice("error", html! { (e.description) })), e.status),
+        Ok(report) => render(
+            &signed,
+            &targets,
+            Some(&c.collection),
+            Some(outcome(&report, &c.collection)),
+            StatusCode::OK,
+        ),
+        Err(e) => render(
+            &signed,
+            &targets,
+            Some(&c.collection),
+            Some(notice("error", html! { (e.description) })),
+            e.status,
+        ),
     }
 }
 
 fn upload_problem(signed: &Signed, targets: &[ShareTarget], why: &str) -> Response {
-    render(signed, targets, None, Some(notice("error", html! { (why) })), StatusCode::UNPROCESSABLE_ENTITY)
+    render(
+        signed,
+        targets,
+        None,
+        Some(notice("error", html! { (why) })),
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
 }

@@ -245,7 +245,10 @@ pub(crate) async fn token(
 
 /// A sign-in link shows a button rather than signing in on GET: mail
 /// scanners and link previews fetch links, and must not use them up.
-pub(crate) async fn link_form(State(state): State<AppState>, Path(secret): Path<String>) -> Response {
+pub(crate) async fn link_form(
+    State(state): State<AppState>,
+    Path(secret): Path<String>,
+) -> Response {
     let (pre, cookie) = pre_token(&state);
     let page = Page {
         title: "Sign in with a link",

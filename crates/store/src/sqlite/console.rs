@@ -634,7 +634,11 @@ impl ConsoleStore for SqliteStore {
                 |r| r.get(0),
             )
             .map_err(|e| match e {
-                rusqlite::Error::SqliteFailure(_, Some(m)) if m.contains("fts5") => {
+                // SQLITE_ERROR from MATCH is the query text's fault (FTS5
+                // syntax); I/O and corruption come with codes of their own.
+                rusqlite::Error::SqliteFailure(e, Some(m))
+                    if e.code == rusqlite::ErrorCode::Unknown =>
+                {
                     crate::StoreError::Invalid(format!("the search text cannot be read: {m}"))
                 }
                 other => db(other),

@@ -133,6 +133,14 @@ impl SessionStore for SqliteStore {
             [created_before.as_micros()],
         )
         .map_err(db)?;
+        // Failures older than a session's whole life no longer slow anyone
+        // down; dropping them keeps guessed account names from piling up.
+        cached_exec(
+            &conn,
+            "DELETE FROM sign_in_failures WHERE last < ?1",
+            [created_before.as_micros()],
+        )
+        .map_err(db)?;
         Ok(sessions)
     }
 
