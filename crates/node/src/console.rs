@@ -664,7 +664,7 @@ impl Node {
             }
             referrers.extend(latest.into_values().map(|o| listed(c, o)));
         }
-        referrers.sort_by(|a, b| b.object.date_added.cmp(&a.object.date_added));
+        referrers.sort_by_key(|r| std::cmp::Reverse(r.object.date_added));
         // The other end of each relationship, and what this object refers to.
         let mut ends: Vec<String> = current.refs.clone();
         for r in &referrers {

@@ -147,16 +147,16 @@ fn object_json(case: u64, s: &Scenario, i: usize) -> String {
     }
 }
 
-/// What a reader gets over the gate: counts by type, by TLP, and references
-/// to ranked targets, over every version in every collection it reads.
-fn through_the_gate(
-    node: &node::Node,
-    p: &Principal,
-) -> (
+/// Counts by type, by TLP, and references to ranked targets.
+type Figures = (
     BTreeMap<String, u64>,
     BTreeMap<Option<Tlp>, u64>,
     BTreeMap<String, u64>,
-) {
+);
+
+/// What a reader gets over the gate: its figures over every version in
+/// every collection it reads.
+fn through_the_gate(node: &node::Node, p: &Principal) -> Figures {
     let (mut types, mut tlps, mut ranked) = (BTreeMap::new(), BTreeMap::new(), BTreeMap::new());
     for (c, access) in node.console_collections(p).unwrap() {
         if !access.read {

@@ -15,15 +15,18 @@ use rusqlite::{Connection, params};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();
-    let (Some(path), Some(days)) = (args.get(1), args.get(2).and_then(|d| d.parse::<i64>().ok())) else {
+    let (Some(path), Some(days)) = (args.get(1), args.get(2).and_then(|d| d.parse::<i64>().ok()))
+    else {
         eprintln!("usage: spread_over_days DB DAYS");
         std::process::exit(2);
     };
     let mut conn = Connection::open(path)?;
     let tx = conn.transaction()?;
-    let (n, last): (i64, i64) = tx.query_row("SELECT count(*), coalesce(max(date_added), 0) FROM objects", [], |r| {
-        Ok((r.get(0)?, r.get(1)?))
-    })?;
+    let (n, last): (i64, i64) = tx.query_row(
+        "SELECT count(*), coalesce(max(date_added), 0) FROM objects",
+        [],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
     if n == 0 {
         return Ok(());
     }
@@ -39,7 +42,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     {
         let mut insert = tx.prepare("INSERT INTO moved (old, new) VALUES (?1, ?2)")?;
         let mut rows = tx.prepare("SELECT -date_added FROM objects ORDER BY date_added DESC")?;
-        let olds: Vec<i64> = rows.query_map([], |r| r.get(0))?.collect::<Result<_, _>>()?;
+        let olds: Vec<i64> = rows
+            .query_map([], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
         for (i, old) in olds.iter().enumerate() {
             insert.execute(params![old, start + i as i64 * step])?;
         }

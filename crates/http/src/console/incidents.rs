@@ -507,7 +507,7 @@ fn incident_body(signed: &Signed, v: &IncidentView) -> Markup {
             }
         }
     }
-    timeline.sort_by(|a, b| a.0.cmp(&b.0));
+    timeline.sort_by_key(|a| a.0);
     html! {
         p { "Organisation: " (v.organisation) ". Version " (v.version) ", updated " (v.updated.to_string()) "." }
         section aria-labelledby="timeline" {
