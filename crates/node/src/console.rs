@@ -349,13 +349,11 @@ impl Node {
         for c in self.store.day_counts(&scopes, first_day)? {
             add(c.day, &c.object_type, c.tlp, c.count as i64);
         }
-        let mut ranked: HashMap<String, u64> = HashMap::new();
-        for prefix in RANKED_PREFIXES {
-            let limit_note = self.store.ranked_counts(&scopes, first_day, prefix)?;
-            for (id, n) in limit_note {
-                *ranked.entry(id).or_default() += n;
-            }
-        }
+        let mut ranked: HashMap<String, u64> = self
+            .store
+            .ranked_counts(&scopes, first_day)?
+            .into_iter()
+            .collect();
         let mut partial = false;
         let mut gated_budget = MAX_GATED_ROWS;
         for (collection, scope, keys) in &readable {

@@ -34,9 +34,6 @@ pub fn day_of(t: Timestamp) -> i64 {
     t.as_micros().div_euclid(DAY_MICROS)
 }
 
-/// Most distinct targets [`ConsoleStore::ranked_counts`] returns.
-pub const RANKED_COUNT_LIMIT: usize = 50;
-
 /// Which rows of one collection a figure counts: those whose audience holds
 /// one of `audience` (`None`: every row, for node administrators).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -106,14 +103,9 @@ pub trait ConsoleStore: Send + Sync + 'static {
     /// Counted rows per day, type and TLP in `scopes`, from `since_day` on.
     fn day_counts(&self, scopes: &[CountScope], since_day: i64) -> Result<Vec<DayCount>>;
     /// References from counted rows in `scopes` added from `since_day` on,
-    /// to targets whose id starts with `prefix` (`malware--`, …): the
-    /// [`RANKED_COUNT_LIMIT`] most referenced, most first.
-    fn ranked_counts(
-        &self,
-        scopes: &[CountScope],
-        since_day: i64,
-        prefix: &str,
-    ) -> Result<Vec<(String, u64)>>;
+    /// per target (every ranked target: they are the few objects rows were
+    /// ranked as referring to), most referenced first.
+    fn ranked_counts(&self, scopes: &[CountScope], since_day: i64) -> Result<Vec<(String, u64)>>;
     /// Rows of `scope` added from `since` on that are not counted, oldest
     /// first, at most `limit` (with raw JSON when asked).
     fn uncounted(

@@ -25,10 +25,7 @@ mod incidents;
 mod sessions;
 mod sqlite;
 
-pub use console::{
-    ConsoleStore, CountScope, DayCount, ListPage, ListQuery, PendingCount, RANKED_COUNT_LIMIT,
-    day_of,
-};
+pub use console::{ConsoleStore, CountScope, DayCount, ListPage, ListQuery, PendingCount, day_of};
 pub use sessions::{
     NewSession, NewSignInLink, SessionRecord, SessionStore, SignInFailures, SignInLinkRecord,
 };

@@ -10,8 +10,8 @@ use stix::Timestamp;
 
 use super::{SqliteStore, cached_exec, cached_row, cached_rows, db, lock, now, tlp_from, ts};
 use crate::{
-    ConsoleStore, CountScope, DayCount, ListPage, ListQuery, PendingCount, RANKED_COUNT_LIMIT,
-    Result, SearchText, StoredObject, day_of,
+    ConsoleStore, CountScope, DayCount, ListPage, ListQuery, PendingCount, Result, SearchText,
+    StoredObject, day_of,
 };
 
 /// How many pointer hops a demotion follows: the read gate's own depth.
@@ -370,30 +370,18 @@ impl ConsoleStore for SqliteStore {
         Ok(out)
     }
 
-    fn ranked_counts(
-        &self,
-        scopes: &[CountScope],
-        since_day: i64,
-        prefix: &str,
-    ) -> Result<Vec<(String, u64)>> {
+    fn ranked_counts(&self, scopes: &[CountScope], since_day: i64) -> Result<Vec<(String, u64)>> {
         let conn = self.reader()?;
-        // Ids are ASCII: every id with the prefix sorts in [prefix, prefix + 0x7f).
-        let upper = format!("{prefix}\u{7f}");
         let mut merged: HashMap<String, u64> = HashMap::new();
         for scope in scopes {
-            let mut params: Vec<rusqlite::types::Value> = vec![
-                scope.collection.into(),
-                since_day.into(),
-                prefix.to_string().into(),
-                upper.clone().into(),
-            ];
+            let mut params: Vec<rusqlite::types::Value> =
+                vec![scope.collection.into(), since_day.into()];
             let Some(audience) = audience_clause(&scope.audience, &mut params) else {
                 continue;
             };
             let sql = format!(
                 "SELECT target, sum(n) FROM ranked_counts
-                 WHERE collection = ? AND day >= ? AND target >= ? AND target < ?{audience}
-                 GROUP BY target"
+                 WHERE collection = ? AND day >= ?{audience} GROUP BY target"
             );
             let mut stmt = conn.prepare_cached(&sql).map_err(db)?;
             let mut rows = stmt.query(rusqlite::params_from_iter(params)).map_err(db)?;
@@ -406,7 +394,6 @@ impl ConsoleStore for SqliteStore {
         }
         let mut out: Vec<(String, u64)> = merged.into_iter().collect();
         out.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-        out.truncate(RANKED_COUNT_LIMIT);
         Ok(out)
     }
 
