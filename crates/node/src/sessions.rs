@@ -375,7 +375,9 @@ impl Node {
             }
             (None, None) => return Ok(None),
         };
-        if now.as_micros() - record.last_seen.as_micros() >= TOUCH_EVERY_MICROS {
+        // Often enough that an active session never looks idle.
+        let touch_every = TOUCH_EVERY_MICROS.min(limits.idle_micros / 4);
+        if now.as_micros() - record.last_seen.as_micros() >= touch_every {
             self.store.touch_session(&digest, now)?;
         }
         Ok(Some(ConsoleSession {
