@@ -19,7 +19,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use serde::Deserialize;
-use sharing::console::{CopyFacts, counts_by_audience};
+use sharing::console::{CollectionFacts, CopyFacts, counts_by_audience};
 use sharing::recipients::{MemberOrg, NamedRecipients};
 use sharing::{Access, Owner, Principal, ReadKeys, Tlp, read_keys};
 use stix::Timestamp;
@@ -40,7 +40,9 @@ const GATE_CHUNK: usize = 200;
 /// more than a few each).
 const GATE_LIMIT: usize = 100_000;
 /// Rows one list page examines at most (see `store::ListQuery`).
-const LIST_EXAMINED: usize = 2_000;
+const LIST_EXAMINED: usize = 1_000;
+/// Most objects referring to one object that its page shows (the newest).
+pub const MAX_REFERRERS: usize = 200;
 /// Longest search text taken, in characters.
 const MAX_SEARCH_CHARS: usize = 200;
 /// Pending rows settled per store call.
@@ -563,9 +565,9 @@ impl Node {
             readable.iter().map(|(c, _, _)| (c.key, c)).collect();
         let mut items = Vec::new();
         let mut before = filter.added_before;
-        // The gate may withhold some candidates: look further, a bounded
-        // number of times, to fill the page.
-        for _ in 0..4 {
+        // The gate may withhold some candidates: look further, once more,
+        // to fill the page; past that the page is short and says "older".
+        for _ in 0..2 {
             let page = self.store.list_newest(
                 &scopes,
                 &ListQuery {
@@ -643,7 +645,7 @@ impl Node {
             readable.iter().map(|(c, _, _)| (c.key, c)).collect();
         // What refers to it, through the gate, latest versions only.
         let mut per_collection: BTreeMap<i64, Vec<StoredObject>> = BTreeMap::new();
-        for (key, o) in self.store.referrers(object_id, 500)? {
+        for (key, o) in self.store.referrers(object_id, MAX_REFERRERS)? {
             if by_key.contains_key(&key) {
                 per_collection.entry(key).or_default().push(o);
             }
@@ -884,6 +886,21 @@ impl Node {
         self.ingest(principal, &collection, valid, rejected, recipients)
     }
 
+    /// The newest `limit` audit records, newest first, each with at most
+    /// the first few ids it names (node administrators).
+    pub fn latest_audit(
+        &self,
+        principal: &Principal,
+        limit: usize,
+    ) -> Result<Vec<store::AuditRecord>> {
+        if !sharing::administration::may_administer_node(principal) {
+            return Err(NodeError::Forbidden(
+                "only node administrators may read the audit log".into(),
+            ));
+        }
+        Ok(self.store.latest_audit(limit.min(1_000))?)
+    }
+
     /// Decides the pending rows of the console's figures (see
     /// `store::ConsoleStore`). Returns how many became counted.
     pub fn settle_counts(&self) -> Result<usize> {
@@ -919,6 +936,27 @@ impl Node {
                         .unwrap_or(false),
                 });
             }
+            // Who reads each pointer's collection, for the key implications.
+            let mut facts_of: HashMap<i64, CollectionFacts> = HashMap::new();
+            let mut members = HashMap::new();
+            for p in &pending {
+                if facts_of.contains_key(&p.collection) {
+                    continue;
+                }
+                let facts = match self.store.collection_by_key(p.collection)? {
+                    Some(c) => CollectionFacts {
+                        public: c.public,
+                        member_orgs: self.member_orgs(&c.policy(), &mut members)?,
+                    },
+                    // Deleted meanwhile: nothing to decide against, so the
+                    // most conservative facts.
+                    None => CollectionFacts {
+                        public: true,
+                        member_orgs: Vec::new(),
+                    },
+                };
+                facts_of.insert(p.collection, facts);
+            }
             let decisions: Vec<(Timestamp, i64, bool)> = pending
                 .iter()
                 .map(|p| {
@@ -933,10 +971,11 @@ impl Node {
                         .iter()
                         .map(|r| by_id.get(r.as_str()).cloned().unwrap_or_default())
                         .collect();
+                    let collection = &facts_of[&p.collection];
                     (
                         p.date_added,
                         p.mark,
-                        counts_by_audience(&facts, &of_targets),
+                        counts_by_audience(&facts, collection, &of_targets),
                     )
                 })
                 .collect();

@@ -12,6 +12,36 @@
 use crate::audience::AudienceKey;
 use crate::model::OrgId;
 
+/// What [`counts_by_audience`] needs to know of the pointer's collection:
+/// which keys its readers hold together. Organisations only ever join a
+/// collection's audience (nothing removes a member), so a decision taken
+/// before one joined is, if anything, too cautious.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CollectionFacts {
+    /// Readable (its TLP:CLEAR objects) without authentication.
+    pub public: bool,
+    /// The organisations that read it as members (owner or community).
+    pub member_orgs: Vec<OrgId>,
+}
+
+/// Keys every reader of the collection that holds `key` also holds (see
+/// `audience::read_keys`): members hold GREEN and CLEAR, GREEN readers hold
+/// CLEAR, and outside a public collection every reader holds GREEN; a user
+/// of a member organisation reads as a member.
+fn implied(key: &AudienceKey, facts: &CollectionFacts) -> Vec<AudienceKey> {
+    use AudienceKey::*;
+    match key {
+        Clear if !facts.public => vec![Green],
+        Clear => Vec::new(),
+        Green => vec![Clear],
+        Members => vec![Green, Clear],
+        Org(o) if facts.member_orgs.contains(o) => vec![Members, Green, Clear],
+        // Reading a public collection from outside: CLEAR only.
+        Org(_) => vec![Clear],
+        User(_) => Vec::new(),
+    }
+}
+
 /// A stored copy of an object, as [`counts_by_audience`] needs it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CopyFacts {
@@ -30,14 +60,26 @@ pub struct CopyFacts {
 ///
 /// The read gate withholds a pointer from a reader who may not see one of
 /// its targets. That never happens when every held target has a copy in the
-/// same collection whose audience holds every key of the pointer's (the
-/// same collection gives the same reader the same keys, so whoever is
-/// admitted to the pointer is admitted to that copy), whose own visibility
-/// is its audience, and that the gate never skips for any reader (it comes
-/// from the target's first source: the gate ignores a reader's own later
-/// copy of another source's object). Anything else is left to the gate,
-/// one reader at a time.
-pub fn counts_by_audience(pointer: &CopyFacts, targets: &[Vec<CopyFacts>]) -> bool {
+/// same collection that admits every reader the pointer admits (the same
+/// collection gives the same reader the same keys: for each key of the
+/// pointer, the copy has that key or one every holder of it also holds, see
+/// [`CollectionFacts`]), whose own visibility is its audience, and that the
+/// gate never skips for any reader (it comes from the target's first
+/// source: the gate ignores a reader's own later copy of another source's
+/// object). Anything else is left to the gate, one reader at a time.
+pub fn counts_by_audience(
+    pointer: &CopyFacts,
+    collection: &CollectionFacts,
+    targets: &[Vec<CopyFacts>],
+) -> bool {
+    let admits_every_reader_of_the_pointer = |copy: &CopyFacts| {
+        pointer.audience.iter().all(|k| {
+            copy.audience.contains(k)
+                || implied(k, collection)
+                    .iter()
+                    .any(|i| copy.audience.contains(i))
+        })
+    };
     targets.iter().all(|copies| {
         let Some(first) = copies.first() else {
             // Not held: nothing to hide. A later write of it re-opens this
@@ -48,7 +90,7 @@ pub fn counts_by_audience(pointer: &CopyFacts, targets: &[Vec<CopyFacts>]) -> bo
             c.collection == pointer.collection
                 && c.counted
                 && c.origin_org == first.origin_org
-                && pointer.audience.iter().all(|k| c.audience.contains(k))
+                && admits_every_reader_of_the_pointer(c)
         })
     })
 }
@@ -146,6 +188,48 @@ mod tests {
     #[test]
     fn a_pointer_counts_only_when_every_target_covers_its_audience() {
         use AudienceKey::*;
+        let private = CollectionFacts {
+            public: false,
+            member_orgs: vec![1, 2],
+        };
+        let public = CollectionFacts {
+            public: true,
+            member_orgs: vec![1, 2],
+        };
+        let counts_by_audience =
+            |p: &CopyFacts, t: &[Vec<CopyFacts>]| super::counts_by_audience(p, &private, t);
+        // CLEAR about GREEN: every reader of a private collection holds
+        // GREEN, but an anonymous reader of a public one does not.
+        let clear = copy(1, &[Clear, Org(1)], Some(1), false);
+        let green_target = vec![copy(1, &[Green, Org(1)], Some(1), true)];
+        assert!(super::counts_by_audience(
+            &clear,
+            &private,
+            std::slice::from_ref(&green_target)
+        ));
+        assert!(!super::counts_by_audience(
+            &clear,
+            &public,
+            std::slice::from_ref(&green_target)
+        ));
+        // AMBER (members) about GREEN: members hold GREEN.
+        let amber = copy(1, &[Members, Org(3)], Some(3), false);
+        let green_by_3 = vec![copy(1, &[Green, Org(3)], Some(3), true)];
+        assert!(counts_by_audience(
+            &amber,
+            std::slice::from_ref(&green_by_3)
+        ));
+        // A member organisation's key implies the members' keys; another's does not.
+        let named = copy(1, &[Org(2), Org(3)], Some(3), false);
+        assert!(!counts_by_audience(
+            &named,
+            std::slice::from_ref(&vec![copy(1, &[Members], Some(3), true)])
+        ));
+        let named_member = copy(1, &[Org(2)], Some(2), false);
+        assert!(counts_by_audience(
+            &named_member,
+            &[vec![copy(1, &[Members], Some(2), true)]]
+        ));
         let pointer = copy(1, &[Green, Org(1)], Some(1), false);
         // Not held: counts.
         assert!(counts_by_audience(&pointer, &[vec![]]));

@@ -139,4 +139,8 @@ pub trait ConsoleStore: Send + Sync + 'static {
     /// Rows of any collection whose gating references include `id`, newest
     /// first, at most `limit`: relationships in and out, sightings, reports.
     fn referrers(&self, id: &str, limit: usize) -> Result<Vec<(i64, StoredObject)>>;
+    /// The newest `limit` audit records, newest first; each names at most
+    /// its first ids (an import's entry names thousands), for display only:
+    /// verification reads [`crate::AuditStore::audit_chain`].
+    fn latest_audit(&self, limit: usize) -> Result<Vec<crate::AuditRecord>>;
 }

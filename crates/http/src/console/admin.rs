@@ -9,7 +9,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use maud::{Markup, html};
-use node::{AuditFilter, AuditVerdict, TokenRequest};
+use node::{AuditVerdict, TokenRequest};
 use sharing::Role;
 use sharing::administration::{may_administer_node, may_manage_users_of};
 
@@ -36,24 +36,14 @@ async fn load(state: &AppState, signed: &Signed) -> Result<Loaded, ApiError> {
         .blocking(move |s| {
             let node = s.node();
             if may_administer_node(&principal) {
-                let audit = node.audit_records(
-                    &principal,
-                    &AuditFilter {
-                        since: Some(stix::Timestamp::from_micros(
-                            node::now().as_micros() - 7 * 86_400_000_000,
-                        )),
-                        limit: 100_000,
-                        ..Default::default()
-                    },
-                )?;
-                let start = audit.len().saturating_sub(100);
+                let audit = node.latest_audit(&principal, 100)?;
                 Ok(Loaded {
                     node_admin: true,
                     orgs: node.orgs(&principal)?,
                     users: node.users(&principal)?,
                     communities: node.communities_admin(&principal)?,
                     tokens: node.tokens(&principal)?,
-                    audit: audit[start..].iter().rev().cloned().collect(),
+                    audit,
                     own_org: None,
                 })
             } else {
@@ -279,7 +269,7 @@ fn tokens_section(signed: &Signed, l: &Loaded) -> Markup {
 fn audit_section(signed: &Signed, l: &Loaded) -> Markup {
     html! {
         section aria-labelledby="audit" {
-            h2 id="audit" { "Audit log (last 7 days, newest first, at most 100)" }
+            h2 id="audit" { "Audit log (the newest 100 entries)" }
             form method="post" action="/console/admin/audit/verify" {
                 (csrf_field(signed))
                 button type="submit" { "Verify the whole chain" }

@@ -652,30 +652,35 @@ impl ConsoleStore for SqliteStore {
             more = full;
         } else {
             // One newest-first walk per collection, merged; each examines
-            // at most its share of the budget.
+            // at most its share of the budget, reading every column it
+            // filters on in the same pass.
             let single_type = (query.types.len() == 1).then(|| query.types[0].clone());
+            let raw = if query.with_raw { "o.raw" } else { "''" };
             let sql = match &single_type {
-                Some(_) => {
-                    "SELECT date_added FROM objects INDEXED BY objects_by_type
-                     WHERE collection = ?1 AND type = ?4 AND date_added < ?2 AND date_added >= ?3
-                     ORDER BY date_added DESC LIMIT ?5"
-                }
-                None => {
-                    "SELECT date_added FROM objects INDEXED BY objects_by_added
-                     WHERE collection = ?1 AND date_added < ?2 AND date_added >= ?3 AND ?4 IS NOT NULL
-                     ORDER BY date_added DESC LIMIT ?5"
-                }
+                Some(_) => format!(
+                    "SELECT {ROW_COLUMNS}, {raw}, o.is_latest, a.keys FROM objects o INDEXED BY objects_by_type
+                     JOIN audiences a ON a.id = o.audience
+                     WHERE o.collection = ?1 AND o.type = ?4 AND o.date_added < ?2 AND o.date_added >= ?3
+                     ORDER BY o.date_added DESC LIMIT ?5"
+                ),
+                None => format!(
+                    "SELECT {ROW_COLUMNS}, {raw}, o.is_latest, a.keys FROM objects o INDEXED BY objects_by_added
+                     JOIN audiences a ON a.id = o.audience
+                     WHERE o.collection = ?1 AND o.date_added < ?2 AND o.date_added >= ?3 AND ?4 IS NOT NULL
+                     ORDER BY o.date_added DESC LIMIT ?5"
+                ),
             };
             let share = budget.div_ceil(scopes.len().max(1)).max(limit);
             let mut heap: BinaryHeap<(i64, usize)> = BinaryHeap::new();
-            let mut candidates: Vec<std::vec::IntoIter<i64>> = Vec::new();
+            let mut candidates: Vec<std::vec::IntoIter<(StoredObject, bool, String)>> = Vec::new();
+            let mut heads: Vec<Option<(StoredObject, bool, String)>> = Vec::new();
             // A walk that filled its share stopped at its oldest row: below
             // the newest such row, not every row was examined.
             let mut floor: Option<i64> = None;
             for (i, scope) in scopes.iter().enumerate() {
-                let rows: Vec<i64> = cached_rows(
+                let rows: Vec<(StoredObject, bool, String)> = cached_rows(
                     &conn,
-                    sql,
+                    &sql,
                     params![
                         scope.collection,
                         before,
@@ -683,18 +688,21 @@ impl ConsoleStore for SqliteStore {
                         single_type.clone().unwrap_or_default(),
                         share as i64
                     ],
-                    |r| r.get(0),
+                    |r| Ok((object_from_row(r, query.with_raw)?, r.get(11)?, r.get(12)?)),
                 )
                 .map_err(db)?;
                 if rows.len() == share
                     && let Some(last) = rows.last()
                 {
-                    floor = Some(floor.map_or(*last, |f: i64| f.max(*last)));
+                    let last = last.0.date_added.as_micros();
+                    floor = Some(floor.map_or(last, |f: i64| f.max(last)));
                 }
                 let mut it = rows.into_iter();
-                if let Some(first) = it.next() {
-                    heap.push((first, i));
+                let head = it.next();
+                if let Some(h) = &head {
+                    heap.push((h.0.date_added.as_micros(), i));
                 }
+                heads.push(head);
                 candidates.push(it);
             }
             let mut full = false;
@@ -702,20 +710,17 @@ impl ConsoleStore for SqliteStore {
                 if floor.is_some_and(|f| row < f) {
                     break;
                 }
+                let Some((o, latest, keys)) = heads[i].take() else {
+                    continue;
+                };
                 if let Some(next) = candidates[i].next() {
-                    heap.push((next, i));
+                    heap.push((next.0.date_added.as_micros(), i));
+                    heads[i] = Some(next);
                 }
                 examined_to = Some(row);
-                let Some((o, latest, keys, collection)) =
-                    Self::list_row(&conn, row, query.with_raw)?
-                else {
-                    continue;
-                };
-                let Some(scope) = by_collection.get(&collection) else {
-                    continue;
-                };
+                let scope = &scopes[i];
                 if listed(&o, latest, &keys, scope, query) {
-                    items.push((collection, o));
+                    items.push((scope.collection, o));
                     if items.len() == limit {
                         full = true;
                         break;
@@ -731,6 +736,47 @@ impl ConsoleStore for SqliteStore {
             items,
             resume_before: if more { examined_to.map(ts) } else { None },
         })
+    }
+
+    fn latest_audit(&self, limit: usize) -> Result<Vec<crate::AuditRecord>> {
+        let conn = self.reader()?;
+        cached_rows(
+            &conn,
+            "SELECT seq, at, token, user, org, action, collection, substr(objects, 1, 400), detail, prev_hash, hash
+             FROM audit ORDER BY seq DESC LIMIT ?1",
+            [limit as i64],
+            |r| {
+                let ids: String = r.get(7)?;
+                let mut objects: Vec<String> = ids.split(' ').filter(|s| !s.is_empty()).map(str::to_owned).collect();
+                if ids.len() == 400 {
+                    // The last id was cut.
+                    objects.pop();
+                }
+                let hash = |b: Vec<u8>| {
+                    let mut h = [0u8; 32];
+                    if b.len() == 32 {
+                        h.copy_from_slice(&b);
+                    }
+                    h
+                };
+                Ok(crate::AuditRecord {
+                    seq: r.get(0)?,
+                    at: ts(r.get(1)?),
+                    entry: crate::AuditEntry {
+                        token: r.get(2)?,
+                        user: r.get(3)?,
+                        org: r.get(4)?,
+                        action: r.get(5)?,
+                        collection: r.get(6)?,
+                        objects,
+                        detail: r.get(8)?,
+                    },
+                    prev_hash: hash(r.get(9)?),
+                    hash: hash(r.get(10)?),
+                })
+            },
+        )
+        .map_err(db)
     }
 
     fn referrers(&self, id: &str, limit: usize) -> Result<Vec<(i64, StoredObject)>> {
