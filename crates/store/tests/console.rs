@@ -142,7 +142,7 @@ fn figures_follow_writes_decisions_and_deletes() {
             .is_empty()
     );
     let ranked = store
-        .ranked_counts(std::slice::from_ref(&scope), 0, "malware--")
+        .ranked_counts(std::slice::from_ref(&scope), 0)
         .unwrap();
     assert_eq!(ranked, vec![(target.to_string(), 1)]);
 
@@ -162,7 +162,7 @@ fn figures_follow_writes_decisions_and_deletes() {
     assert_eq!(store.pending_counts(10).unwrap().len(), 1);
     assert!(
         store
-            .ranked_counts(std::slice::from_ref(&scope), 0, "malware--")
+            .ranked_counts(std::slice::from_ref(&scope), 0)
             .unwrap()
             .is_empty()
     );
