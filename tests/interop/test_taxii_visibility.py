@@ -43,8 +43,9 @@ def world(node):
                             ("ngo", "dave", "analyst"), ("vendor", "carol", "analyst")]:
         node.cli("user", "create", "--org", org, "--role", role, user)
     community = node.cli("collection", "create", "--title", "Dialogue intel",
-                         "--community", "dialogue").split()[-1]
-    public = node.cli("collection", "create", "--title", "Public feed", "--public").split()[-1]
+                         "--community", "dialogue", "--unsigned").split()[-1]
+    public = node.cli("collection", "create", "--title", "Public feed", "--public",
+                      "--unsigned").split()[-1]
     tokens = {u: node.cli("token", "create", "--user", u, "--name", f"v-{u}").split()[-1]
               for u in ("alice", "bob", "dave", "carol")}
     tokens["service"] = node.token("v-service", read=[community, public], write=[public])

@@ -13,17 +13,32 @@ import json
 from pathlib import Path
 
 from stix2matcher.matcher import match
-from stix2patterns.validator import validate
+from stix2patterns.validator import run_validator, validate
 
 ROOT = Path(__file__).resolve().parents[2]
 VECTORS = ROOT / "crates" / "patterning" / "tests" / "vectors"
 
 
-def ref_verdict(pattern, observed, version):
+DUPLICATE_QUALIFIER = "FAIL: Duplicate qualifier type encountered"
+
+
+def evaluable(pattern, version):
+    """Whether Entente evaluates the pattern (`Rules::reference`): it passes
+    the stix2-patterns validator, or fails it only for a second qualifier of
+    one kind on an observation expression (`[a] REPEATS 2 TIMES REPEATS 3
+    TIMES`), which STIX 2.1 forbids but stix2-matcher evaluates."""
     try:
-        if not validate(pattern, stix_version=version):
-            return "error"
+        errors = run_validator(pattern, stix_version=version)
     except Exception:
+        return False
+    return all(e.startswith(DUPLICATE_QUALIFIER) for e in errors)
+
+
+NO_OBSERVATIONS = [{"type": "bundle", "id": "bundle--40000000-0000-4000-8000-000000000000", "objects": []}]
+
+
+def ref_verdict(pattern, observed, version):
+    if not evaluable(pattern, version):
         return "error"
     try:
         return bool(match(pattern, observed, stix_version=version))
@@ -163,6 +178,14 @@ GROUPS = {
         "([file:name = 'evil.exe'] OR [domain-name:value = 'evil.com']) REPEATS 3 TIMES WITHIN 5 SECONDS",
         "([file:name = 'evil.exe'] OR [domain-name:value = 'evil.com']) REPEATS 3 TIMES WITHIN 4 SECONDS",
         "[file:name = 'evil.exe'] WITHIN 99999999999 SECONDS",
+        # Windows past year 9999: the reference fails on the first one it
+        # checks, wherever the WITHIN stands.
+        "[file:name = 'evil.exe'] WITHIN 252000000000 SECONDS", "[file:name = 'evil.exe'] WITHIN 251000000000 SECONDS",
+        "([file:name = 'evil.exe'] WITHIN 9999999999999 SECONDS) OR [domain-name:value = 'evil.com']",
+        "[domain-name:value = 'evil.com'] OR [file:name = 'evil.exe'] WITHIN 9999999999999 SECONDS",
+        "([file:name = 'none'] WITHIN 9999999999999 SECONDS) OR [domain-name:value = 'evil.com']",
+        "([file:name = 'evil.exe'] WITHIN 9999999999999 SECONDS) START t'2030-01-01T00:00:00Z' STOP t'2031-01-01T00:00:00Z'",
+        "[domain-name:value = 'evil.com'] REPEATS 2 TIMES WITHIN 9999999999999 SECONDS",
     ],
     "literals": [
         "[file:ctime = t'2019-12-31T23:00:00Z']", "[file:ctime = t'2019-12-31T23:00:00.000Z']", "[file:ctime = t'2019-12-31T23:00:00.0000001Z']",
@@ -212,9 +235,98 @@ def eval_file(name, version, observed, patterns, extra=None):
     return cases
 
 
+def people(n, counts=None):
+    """`n` observed-data one second apart from 2020-01-01T00:00:00Z, the i-th
+    holding one x-person aged i (`counts` sets number_observed by index)."""
+    objects = []
+    for i in range(n):
+        person = f"x-person--20000000-0000-4000-8000-0000000000{i:02d}"
+        when = f"2020-01-01T00:00:{i:02d}Z"
+        objects.append({
+            "type": "observed-data", "spec_version": "2.1", "id": f"observed-data--30000000-0000-4000-8000-0000000000{i:02d}",
+            "created": when, "modified": when, "first_observed": when, "last_observed": when,
+            "number_observed": (counts or {}).get(i, 1), "object_refs": [person],
+        })
+        objects.append({"type": "x-person", "spec_version": "2.1", "id": person, "age": i})
+    return [{"type": "bundle", "id": "bundle--30000000-0000-4000-8000-000000000000", "objects": objects}]
+
+
+def stamp(second):
+    return f"t'2020-01-01T00:00:{second:02d}Z'"
+
+
+ANY = "[x-person:age < 20]"
+# Chained qualifiers (each applies to everything before it) and REPEATS over
+# FOLLOWEDBY and AND, over twenty observations one second apart: the data of
+# stix2-matcher's own "combinatorial explosion" tests, where enumerating
+# bindings is hopeless and only existence may be decided.
+CHAINED = [
+    f"{ANY} REPEATS 2 TIMES REPEATS 5 TIMES", f"{ANY} REPEATS 5 TIMES REPEATS 2 TIMES", f"{ANY} REPEATS 3 TIMES REPEATS 7 TIMES",
+    f"({ANY}) REPEATS 2 TIMES REPEATS 10 TIMES",
+    f"{ANY} WITHIN 1 SECONDS WITHIN 2 SECONDS", f"{ANY} WITHIN 5 SECONDS REPEATS 10 TIMES", f"{ANY} WITHIN 5 SECONDS REPEATS 21 TIMES",
+    f"{ANY} REPEATS 10 TIMES WITHIN 9 SECONDS", f"{ANY} REPEATS 10 TIMES WITHIN 8 SECONDS", f"{ANY} REPEATS 10 TIMES WITHIN 8.5 SECONDS",
+    f"({ANY} REPEATS 2 TIMES WITHIN 1 SECONDS) REPEATS 10 TIMES", f"({ANY} REPEATS 2 TIMES WITHIN 1 SECONDS) REPEATS 11 TIMES",
+    f"{ANY} REPEATS 3 TIMES WITHIN 2 SECONDS REPEATS 6 TIMES", f"{ANY} REPEATS 3 TIMES WITHIN 2 SECONDS REPEATS 7 TIMES",
+    f"{ANY} REPEATS 3 TIMES WITHIN 1 SECONDS REPEATS 2 TIMES",
+    f"{ANY} START {stamp(0)} STOP {stamp(10)} REPEATS 10 TIMES", f"{ANY} START {stamp(0)} STOP {stamp(10)} REPEATS 11 TIMES",
+    f"{ANY} REPEATS 10 TIMES START {stamp(0)} STOP {stamp(10)}", f"{ANY} REPEATS 10 TIMES START {stamp(0)} STOP {stamp(9)}",
+    f"{ANY} START {stamp(5)} STOP {stamp(15)} WITHIN 3 SECONDS REPEATS 10 TIMES",
+    f"{ANY} REPEATS 4 TIMES WITHIN 3 SECONDS START {stamp(5)} STOP {stamp(9)}", f"{ANY} REPEATS 4 TIMES WITHIN 3 SECONDS START {stamp(5)} STOP {stamp(8)}",
+    f"{ANY} START {stamp(0)} STOP {stamp(10)} START {stamp(5)} STOP {stamp(15)} REPEATS 5 TIMES",
+    f"{ANY} START {stamp(0)} STOP {stamp(10)} START {stamp(5)} STOP {stamp(15)} REPEATS 6 TIMES",
+    f"([x-person:age < 10] FOLLOWEDBY [x-person:age >= 10]) WITHIN 10 SECONDS WITHIN 60 SECONDS",
+    f"([x-person:age < 10] FOLLOWEDBY [x-person:age >= 10]) WITHIN 9 SECONDS REPEATS 10 TIMES",
+    f"([x-person:age < 10] FOLLOWEDBY [x-person:age >= 10]) WITHIN 10 SECONDS REPEATS 10 TIMES",
+    f"([x-person:age < 10] FOLLOWEDBY [x-person:age >= 10]) REPEATS 10 TIMES WITHIN 19 SECONDS",
+    # The case of issue 9 (and of stix2-matcher's tests).
+    f"({ANY} FOLLOWEDBY [x-person:age > 5]) REPEATS 10 TIMES", f"({ANY} FOLLOWEDBY [x-person:age > 5]) REPEATS 11 TIMES",
+    f"([x-person:age > 5] FOLLOWEDBY {ANY}) REPEATS 7 TIMES", f"([x-person:age > 5] FOLLOWEDBY {ANY}) REPEATS 8 TIMES",
+    f"([x-person:age >= 10] FOLLOWEDBY [x-person:age < 10]) REPEATS 1 TIMES", f"([x-person:age < 10] FOLLOWEDBY [x-person:age >= 10]) REPEATS 10 TIMES",
+    f"({ANY} FOLLOWEDBY {ANY}) REPEATS 10 TIMES",
+    f"(({ANY} FOLLOWEDBY [x-person:age > 5]) WITHIN 1 SECONDS) REPEATS 7 TIMES",
+    f"(({ANY} FOLLOWEDBY [x-person:age > 5]) WITHIN 1 SECONDS) REPEATS 8 TIMES",
+    f"({ANY} AND [x-person:age > 5]) REPEATS 10 TIMES", f"({ANY} AND [x-person:age > 5]) REPEATS 11 TIMES",
+    f"([x-person:age < 3] AND [x-person:age < 6]) REPEATS 3 TIMES", f"([x-person:age < 3] AND [x-person:age < 6]) REPEATS 4 TIMES",
+    f"([x-person:age < 7] FOLLOWEDBY [x-person:age >= 7 AND x-person:age < 14] FOLLOWEDBY [x-person:age >= 14]) REPEATS 6 TIMES",
+    f"([x-person:age < 7] FOLLOWEDBY [x-person:age >= 7 AND x-person:age < 14] FOLLOWEDBY [x-person:age >= 14]) REPEATS 7 TIMES",
+    f"{ANY} REPEATS 10 TIMES AND {ANY}", f"{ANY} REPEATS 10 TIMES FOLLOWEDBY {ANY}", f"{ANY} REPEATS 10 TIMES OR {ANY}",
+    " AND ".join([ANY] * 10), " OR ".join([ANY] * 10), " FOLLOWEDBY ".join([ANY] * 20),
+    f"[x-person:age = 19] FOLLOWEDBY [x-person:age = 0]", f"[x-person:age = 0] FOLLOWEDBY [x-person:age = 19] FOLLOWEDBY [x-person:age = 19]",
+]
+# Nested REPEATS and longer chains over ten observations: over twenty,
+# stix2-matcher itself runs for minutes on several of them (true as well as
+# false), enumerating combinations.
+SMALL = [
+    f"({ANY} REPEATS 2 TIMES) REPEATS 5 TIMES", f"{ANY} REPEATS 3 TIMES REPEATS 3 TIMES", f"{ANY} REPEATS 3 TIMES REPEATS 4 TIMES",
+    f"({ANY} FOLLOWEDBY {ANY} FOLLOWEDBY {ANY}) REPEATS 3 TIMES", f"({ANY} FOLLOWEDBY {ANY} FOLLOWEDBY {ANY}) REPEATS 4 TIMES",
+    "(([x-person:age < 5] AND [x-person:age < 5]) FOLLOWEDBY [x-person:age >= 5]) REPEATS 2 TIMES",
+    "(([x-person:age < 5] AND [x-person:age < 5]) FOLLOWEDBY [x-person:age >= 5]) REPEATS 3 TIMES",
+    "([x-person:age < 5] FOLLOWEDBY [x-person:age >= 5]) REPEATS 5 TIMES WITHIN 9 SECONDS",
+    "([x-person:age < 5] FOLLOWEDBY [x-person:age >= 5]) REPEATS 5 TIMES WITHIN 8 SECONDS",
+    f"({ANY} FOLLOWEDBY [x-person:age > 2]) REPEATS 2 TIMES REPEATS 2 TIMES", f"({ANY} FOLLOWEDBY [x-person:age > 6]) REPEATS 2 TIMES REPEATS 2 TIMES",
+    f"({ANY} FOLLOWEDBY {ANY}) WITHIN 1 SECONDS REPEATS 5 TIMES", f"({ANY} FOLLOWEDBY {ANY}) WITHIN 1 SECONDS REPEATS 6 TIMES",
+    "(([x-person:age < 5] FOLLOWEDBY [x-person:age >= 5]) WITHIN 5 SECONDS) REPEATS 5 TIMES",
+    "(([x-person:age < 5] FOLLOWEDBY [x-person:age >= 5]) WITHIN 4 SECONDS) REPEATS 5 TIMES",
+    "([x-person:age < 3] FOLLOWEDBY [x-person:age >= 3 AND x-person:age < 6] FOLLOWEDBY [x-person:age >= 6]) REPEATS 3 TIMES",
+    "([x-person:age >= 6] FOLLOWEDBY [x-person:age >= 3 AND x-person:age < 6] FOLLOWEDBY [x-person:age < 3]) REPEATS 1 TIMES",
+]
+# number_observed counts instances: observation 0 holds three, 3 two, 7 four.
+COUNTED = [
+    f"{ANY} REPEATS 3 TIMES REPEATS 4 TIMES", f"{ANY} REPEATS 3 TIMES REPEATS 5 TIMES", "[x-person:age = 0] REPEATS 3 TIMES",
+    "[x-person:age = 0] REPEATS 4 TIMES", "([x-person:age = 0] FOLLOWEDBY [x-person:age = 0]) REPEATS 1 TIMES",
+    "([x-person:age < 4] FOLLOWEDBY [x-person:age < 4]) REPEATS 3 TIMES", "([x-person:age < 4] FOLLOWEDBY [x-person:age < 4]) REPEATS 4 TIMES",
+    "([x-person:age = 7] FOLLOWEDBY [x-person:age = 0]) REPEATS 1 TIMES", "([x-person:age = 0] AND [x-person:age = 7]) REPEATS 3 TIMES",
+    "([x-person:age = 0] AND [x-person:age = 7]) REPEATS 4 TIMES", "[x-person:age = 7] WITHIN 1 SECONDS REPEATS 4 TIMES",
+    "([x-person:age = 3] OR [x-person:age = 7]) REPEATS 6 TIMES WITHIN 4 SECONDS", "([x-person:age = 3] OR [x-person:age = 7]) REPEATS 7 TIMES",
+]
+
+
 def main():
     for group, patterns in GROUPS.items():
         eval_file(group, "2.1", BUNDLE_21, patterns)
+    eval_file("chained", "2.1", people(20), CHAINED)
+    eval_file("chained_small", "2.1", people(10), SMALL)
+    eval_file("chained_counts", "2.1", people(8, {0: 3, 3: 2, 7: 4}), COUNTED)
     with_v6 = json.loads(json.dumps(BUNDLE_21))
     with_v6[0]["objects"][0]["object_refs"].append(V6["id"])
     with_v6[0]["objects"].append(V6)
@@ -247,6 +359,13 @@ def main():
         "[a:b = h'abc']", "[a:b = t'2020-13-01T00:00:00Z']", "[a:b = 1] WITHIN 5 SECOND", "[a:b ISSUBSET '10.0.0.0/8']", "[a:b <> 1]",
         "[a:b != 1 AND c:d = 2 OR e:f = 3]", "[(a:b = 1]", "[a:b = 1)]", "[a:b = 1] FOLLOWEDBY", "[EXISTS a:b]", "[NOT EXISTS a:b]", "[EXISTS]",
         "[a:b = 1] OR OR [c:d = 2]", "[a:b.'c\\'d' = 1]", "[a:b = 'x\ny']",
+        # Chained qualifiers: one of each kind per observation expression is
+        # valid STIX 2.1; more are evaluated by stix2-matcher all the same.
+        "[a:b = 1] WITHIN 1 SECONDS REPEATS 2 TIMES", "[a:b = 1] REPEATS 2 TIMES WITHIN 1 SECONDS START t'2020-01-01T00:00:00Z' STOP t'2020-01-02T00:00:00Z'",
+        "([a:b = 1] REPEATS 2 TIMES) REPEATS 3 TIMES", "[a:b = 1] REPEATS 2 TIMES WITHIN 1 SECONDS REPEATS 3 TIMES",
+        "([a:b = 1] REPEATS 2 TIMES REPEATS 3 TIMES)", "[a:b = 1] AND [c:d = 2] WITHIN 1 SECONDS WITHIN 2 SECONDS",
+        "[a:b = 1] START t'2020-01-01T00:00:00Z' STOP t'2020-01-02T00:00:00Z' START t'2020-01-01T00:00:00Z' STOP t'2020-01-03T00:00:00Z'",
+        "[a:b = 1] REPEATS 2 TIMES REPEATS 0 TIMES", "[a:b = 1] WITHIN 1 SECONDS WITHIN 0 SECONDS",
     ]
     with open(VECTORS / "syntax.jsonl", "w") as f:
         for p in syntax:
@@ -254,7 +373,17 @@ def main():
                 ok = validate(p, stix_version="2.1")
             except Exception:
                 ok = False
-            f.write(json.dumps({"pattern": p, "valid": bool(ok)}, ensure_ascii=False) + "\n")
+            # "valid": what stix2-patterns accepts; "evaluated": what Entente
+            # accepts for evaluation (`Rules::reference`), i.e. what
+            # stix2-matcher evaluates without raising (REPEATS 0 and WITHIN 0
+            # raise whatever the data).
+            evaluated = evaluable(p, "2.1")
+            if evaluated:
+                try:
+                    match(p, NO_OBSERVATIONS, stix_version="2.1")
+                except Exception:
+                    evaluated = False
+            f.write(json.dumps({"pattern": p, "valid": bool(ok), "evaluated": evaluated}, ensure_ascii=False) + "\n")
 
 
 if __name__ == "__main__":

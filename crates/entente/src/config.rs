@@ -21,6 +21,23 @@ pub struct Config {
     pub taxii: Taxii,
     pub database: Database,
     pub console: Console,
+    pub federation: Federation,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Federation {
+    /// Seconds between two runs of a peer's pulls and pushes while `serve`
+    /// runs (failures wait longer, up to five minutes).
+    pub interval_seconds: u64,
+}
+
+impl Default for Federation {
+    fn default() -> Self {
+        Federation {
+            interval_seconds: 2,
+        }
+    }
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize)]
@@ -188,6 +205,9 @@ impl Config {
         }
         if self.taxii.default_page_size == 0 || self.taxii.max_page_size == 0 {
             bail!("taxii.default_page_size and taxii.max_page_size must be at least 1");
+        }
+        if self.federation.interval_seconds == 0 || self.federation.interval_seconds > 86_400 {
+            bail!("federation.interval_seconds must be between 1 and 86400");
         }
         if self.taxii.status_retention_hours < 24 {
             bail!("taxii.status_retention_hours must be at least 24 (TAXII clients rely on a day)");

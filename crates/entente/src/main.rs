@@ -66,6 +66,14 @@ enum Command {
     Validate(commands::validate::Args),
     /// Check STIX patterns and evaluate them against observed data.
     Pattern(commands::pattern::Args),
+    /// This node's signing identity.
+    #[command(subcommand)]
+    Node(commands::node::Command),
+    /// Federation: peers, and pulls and pushes of collections over TAXII 2.1.
+    #[command(subcommand)]
+    Peer(commands::peer::Command),
+    /// Check the signed provenance of a bundle's objects offline: exit 0 when all are verified.
+    Verify(commands::verify::Args),
     /// Scan logs and observed data with shared indicators: exit 0 when nothing matched, 1 when something did, 2 on error.
     Scan(commands::scan::Args),
 }
@@ -102,6 +110,12 @@ fn main() -> ExitCode {
         Command::Validate(args) => commands::validate::run(args),
         Command::Pattern(args) => commands::pattern::run(args),
         Command::Scan(args) => commands::scan::run(data, args),
+        Command::Node(command) => commands::node::run(data, command),
+        Command::Peer(command) => {
+            init_logging();
+            commands::peer::run(data, command)
+        }
+        Command::Verify(args) => commands::verify::run(args),
     };
     match result {
         Ok(code) => code,

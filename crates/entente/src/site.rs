@@ -45,9 +45,15 @@ impl Site {
             },
         };
         let rules = crate::commands::incident::rule_set(None)?;
+        let ring = signing_keys(dir)?;
+        let origin = provenance::Origin {
+            name: config.taxii.title.clone(),
+            url: config.server.public_url.clone(),
+        };
         let node = Node::open(&database, validator())
             .with_context(|| format!("cannot open the database in {}", dir.display()))?
-            .with_reporting_rules(rules);
+            .with_reporting_rules(rules)
+            .with_signer(node::Signer::new(ring.into_current(), origin));
         Ok(Site { config, node })
     }
 
@@ -91,6 +97,28 @@ impl Site {
             }
             Err(e) => Err(e.into()),
         }
+    }
+}
+
+/// Where the node's signing identity lives.
+pub fn keys_dir(dir: &Path) -> PathBuf {
+    dir.join("keys")
+}
+
+/// The node's signing identity (an Ed25519 and an ML-DSA-65 key), created
+/// with the node; a data directory from before signing gets one on first use.
+pub fn signing_keys(dir: &Path) -> anyhow::Result<provenance::KeyRing> {
+    let keys = keys_dir(dir);
+    if keys.join("ring.json").exists() {
+        provenance::KeyRing::open(&keys)
+            .with_context(|| format!("cannot open the node's signing keys in {}", keys.display()))
+    } else {
+        provenance::KeyRing::create(&keys).with_context(|| {
+            format!(
+                "cannot create the node's signing keys in {}",
+                keys.display()
+            )
+        })
     }
 }
 

@@ -591,6 +591,8 @@ fn next_cursors_survive_restarts_and_work_across_processes() {
             .iter()
             .map(|o| o["id"].as_str().unwrap().to_string()),
     );
+    // The node's signed manifest of these objects joins them as it is written.
+    ids.retain(|id| !id.starts_with("x-entente-manifest--"));
     let expected: Vec<String> = (0..25).map(|n| format!("indicator--{}", uuid(n))).collect();
     assert_eq!(ids, expected);
 

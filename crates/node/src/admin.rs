@@ -33,6 +33,9 @@ pub struct CollectionRequest {
     pub community: Option<String>,
     pub default_tlp: Option<Tlp>,
     pub public: bool,
+    /// Leave what is posted into it out of the node's signed manifests
+    /// (for clients that cannot bear custom STIX objects in a collection).
+    pub unsigned: bool,
 }
 
 /// A new token as an administrator describes it.
@@ -49,6 +52,9 @@ pub struct TokenRequest {
     /// Collections it may write (same meaning).
     pub write: Vec<String>,
     pub expires: Option<Timestamp>,
+    /// The most restrictive TLP the token may read (e.g. the token a
+    /// federation peer pulls with).
+    pub max_tlp: Option<Tlp>,
 }
 
 /// A community as an administrator sees it.
@@ -232,6 +238,7 @@ impl Node {
                 owner,
                 default_tlp,
                 public: request.public,
+                signed: !request.unsigned,
             },
             &entry,
         )?)
@@ -497,7 +504,10 @@ impl Node {
                     .map(|u| format!(" for {u}"))
                     .unwrap_or_default(),
                 if request.admin { " (admin)" } else { "" }
-            ),
+            ) + &request
+                .max_tlp
+                .map(|t| format!(" reading at most {t}"))
+                .unwrap_or_default(),
         );
         let record = self.store.create_token(
             &NewToken {
@@ -507,6 +517,7 @@ impl Node {
                 user: user.map(|u| u.id),
                 expires: request.expires,
                 grants,
+                max_tlp: request.max_tlp,
             },
             &entry,
         )?;

@@ -47,6 +47,14 @@ impl Node {
 
     /// The principal a stored token stands for.
     pub fn principal_of(&self, record: &TokenRecord) -> Result<Principal> {
+        let principal = self.unbounded_principal_of(record)?;
+        Ok(match record.max_tlp {
+            Some(ceiling) => principal.with_ceiling(ceiling),
+            None => principal,
+        })
+    }
+
+    fn unbounded_principal_of(&self, record: &TokenRecord) -> Result<Principal> {
         if record.admin {
             return Ok(Principal::node_admin(record.id));
         }

@@ -13,9 +13,7 @@
 
 use jiff::Timestamp;
 use reporting::stix_export::{ENTENTE_IDENTITY_ID, ExportOptions, export_bundle};
-use reporting::{
-    Assessment, DeadlineStatus, FieldError, Incident, InvalidRecord, Moment, RuleSet, Tlp,
-};
+use reporting::{Assessment, DeadlineStatus, FieldError, Incident, InvalidRecord, Moment, Tlp};
 use serde::Serialize;
 use serde_json::Value;
 use sharing::Principal;
@@ -266,11 +264,6 @@ fn stix_timestamp(m: Moment) -> stix::Timestamp {
     stix::Timestamp::from_micros(m.0.as_microsecond())
 }
 
-/// STIX timestamps as the export writes them: milliseconds.
-fn stix_time(t: stix::Timestamp) -> String {
-    t.format_with_precision(3)
-}
-
 fn record_json(text: &str) -> Value {
     serde_json::from_str(text).unwrap_or_else(|_| Value::String(text.to_string()))
 }
@@ -323,11 +316,6 @@ fn firmed(before: &Assessment, after: &Assessment) -> Vec<FirmedDeadline> {
 }
 
 impl Node {
-    /// The reporting rules incidents are assessed with.
-    pub fn reporting_rules(&self) -> &RuleSet {
-        &self.rules
-    }
-
     /// Incidents are kept only for users of an organisation and node
     /// administrators acting with their whole rights: a token narrowed to
     /// some collections reaches no incident.
@@ -709,7 +697,7 @@ impl Node {
         }
         if let Some(reference) = &request.reference
             && (reference.trim().is_empty()
-                || reference.len() > 256
+                || reference.chars().count() > 256
                 || reference.chars().any(char::is_control))
         {
             problems.push(invalid(
@@ -838,7 +826,7 @@ impl Node {
             created: Some(moment(stored.created).0),
         };
         let bundle = export_bundle(&exported, &assessment, &options);
-        let objects = bundle_objects(bundle, &stix_time(stored.created));
+        let objects = bundle_objects(bundle, &stored.created.truncated_to_millis().to_stix());
         let mut valid = Vec::new();
         let mut rejected = Vec::new();
         for (index, object) in objects.iter().enumerate() {

@@ -12,7 +12,7 @@ use sharing::recipients::{
 };
 use sharing::{CollectionPolicy, OrgId, Owner, Principal, Tlp};
 use stix::{InputShape, ObjectKind, Rejection, StixObject, Timestamp};
-use store::{AddOutcome, Collection, CopyRecord, Ingest};
+use store::{AddOutcome, Collection, CopyRecord, Ingest, Provenance, SyncStats};
 
 use crate::read::Mask;
 use crate::{Node, NodeError, Result};
@@ -186,6 +186,24 @@ impl Node {
         rejected: Vec<Rejection>,
         extra: &NamedRecipients,
     ) -> Result<IngestReport> {
+        self.ingest_with(principal, collection, objects, rejected, extra, None)
+    }
+
+    /// [`Node::ingest`]; with `peer`, as objects pulled from a federation
+    /// peer: the origin node's recipients markings are not resolved here
+    /// (they name its organisations; it does not serve them to peers, so
+    /// they read as unknown) and its creators are not this node's to
+    /// check; each object gets the provenance `peer` found, and the pull's
+    /// cursor moves in the same transaction.
+    pub(crate) fn ingest_with(
+        &self,
+        principal: &Principal,
+        collection: &Collection,
+        objects: Vec<(usize, StixObject)>,
+        rejected: Vec<Rejection>,
+        extra: &NamedRecipients,
+        peer: Option<&PeerIngest>,
+    ) -> Result<IngestReport> {
         let policy = collection.policy();
         let origin = Origin {
             org: principal.org(),
@@ -232,6 +250,9 @@ impl Node {
             .chain(stored_markings.iter())
             .map(|(k, v)| (k.clone(), v.clone()));
         for (id, raw) in raw_markings {
+            if peer.is_some() {
+                break;
+            }
             let Ok(value) = serde_json::from_str::<serde_json::Value>(&raw) else {
                 continue;
             };
@@ -253,7 +274,11 @@ impl Node {
         let extra = self
             .resolve(extra, &addressable_here, &policy)?
             .map_err(|refusal| NodeError::Unprocessable(refusal.to_string()))?;
-        let creators = CreatorIndex::new(self, &objects, origin.org)?;
+        let creators = if peer.is_some() {
+            CreatorIndex::default()
+        } else {
+            CreatorIndex::new(self, &objects, origin.org)?
+        };
 
         let mut ingests: Vec<(usize, Ingest)> = Vec::with_capacity(objects.len());
         'objects: for (index, object) in objects {
@@ -275,7 +300,7 @@ impl Node {
                 .map(String::as_str)
                 .collect();
             for (i, m) in object.object_marking_refs.iter().enumerate() {
-                if !is_known(m, &in_input, &stored_markings) {
+                if peer.is_none() && !is_known(m, &in_input, &stored_markings) {
                     outcomes.push(refused(
                         index,
                         id,
@@ -286,7 +311,7 @@ impl Node {
                 }
             }
             for m in &object.granular_marking_refs {
-                if !is_known(m, &in_input, &stored_markings) {
+                if peer.is_none() && !is_known(m, &in_input, &stored_markings) {
                     outcomes.push(refused(
                         index,
                         id,
@@ -339,6 +364,16 @@ impl Node {
                 }
             };
             let refs = gating_refs(&object.references, object.created_by_ref.as_deref());
+            let (provenance, origin_node) = match peer {
+                Some(p) => p
+                    .provenance
+                    .get(&index)
+                    .cloned()
+                    .unwrap_or((Provenance::Unsigned, None)),
+                None if collection.signed => (Provenance::LocalPending, None),
+                // No manifest will list it.
+                None => (Provenance::Unsigned, None),
+            };
             let (text, ranked) = crate::console::indexed_facts(&object.raw, &refs);
             ingests.push((
                 index,
@@ -349,6 +384,8 @@ impl Node {
                     origin_user: origin.user,
                     tlp: if is_recipients_marking { None } else { tlp },
                     refs,
+                    provenance,
+                    origin_node,
                     text,
                     ranked,
                 },
@@ -516,13 +553,31 @@ impl Node {
                     .err()
                     .map(|refusal| format!("object {index}: {refusal}"))
             };
-            let results = self
-                .store
-                .add_objects(collection.key, &batch, &mut guard, &entry)?;
-            // The write is committed; the console's figures for its pointer
-            // objects are decided now. Should that fail, they stay pending,
-            // and pending rows are decided by the read gate one by one: the
-            // figures stay right, only slower to compute.
+            let results = match peer {
+                None => self
+                    .store
+                    .add_objects(collection.key, &batch, &mut guard, &entry)?,
+                Some(p) => {
+                    let provenance: Vec<Provenance> = batch.iter().map(|i| i.provenance).collect();
+                    let stats = |outcomes: &[AddOutcome]| peer_stats(&provenance, outcomes);
+                    self.store.add_pulled(
+                        collection.key,
+                        &batch,
+                        &mut guard,
+                        &entry,
+                        &store::PullProgress {
+                            job: p.job,
+                            cursor: p.cursor,
+                            stats: &stats,
+                        },
+                    )?
+                }
+            };
+            // The write is committed (a post or a pull alike); the console's
+            // figures for its pointer objects are decided now. Should that
+            // fail, they stay pending, and pending rows are decided by the
+            // read gate one by one: the figures stay right, only slower to
+            // compute.
             let _ = self.settle_counts();
             results
         };
@@ -598,6 +653,13 @@ impl Node {
             outcomes.push(outcome);
         }
         outcomes.sort_by_key(|o| o.index);
+        if peer.is_none()
+            && outcomes
+                .iter()
+                .any(|o| matches!(o.outcome, Outcome::Stored(_)))
+        {
+            self.ring_signer();
+        }
         Ok(IngestReport { outcomes })
     }
 
@@ -888,6 +950,34 @@ impl Node {
     }
 }
 
+/// What a pull adds to an ingest: the provenance found for each object (by
+/// its index in the input), and the pull's job and cursor.
+pub(crate) struct PeerIngest {
+    pub(crate) provenance: HashMap<usize, (Provenance, Option<String>)>,
+    pub(crate) job: i64,
+    pub(crate) cursor: Option<Timestamp>,
+}
+
+/// What one batch of a pull adds to its job's totals.
+fn peer_stats(provenance: &[Provenance], outcomes: &[AddOutcome]) -> SyncStats {
+    let mut stats = SyncStats::default();
+    for (p, o) in provenance.iter().zip(outcomes) {
+        match o {
+            AddOutcome::Added(_) => {
+                stats.stored += 1;
+                match p {
+                    Provenance::Verified => stats.verified += 1,
+                    Provenance::Invalid => stats.invalid += 1,
+                    _ => stats.unsigned += 1,
+                }
+            }
+            AddOutcome::Duplicate(_) => stats.duplicates += 1,
+            AddOutcome::Conflict(_) | AddOutcome::Refused(_) => stats.refused += 1,
+        }
+    }
+    stats
+}
+
 /// What one ingest looks up about the collections holding copies of its
 /// objects, once each.
 #[derive(Default)]
@@ -900,6 +990,7 @@ struct Lookups {
 /// Which organisation of this node an object names as its creator: the
 /// owner of its `created_by_ref` identity, real or pseudonym. Built only
 /// when an input names creators other than the poster's own identity.
+#[derive(Default)]
 struct CreatorIndex {
     owners: HashMap<String, OrgId>,
 }

@@ -20,11 +20,13 @@ mod auth;
 mod collections;
 mod console;
 mod export;
+mod federation;
 mod incidents;
 mod ingest;
 mod objects;
 mod read;
 mod sessions;
+mod signer;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -42,6 +44,7 @@ pub use console::{
     ShareTarget, attack_id, display_name, search_expression,
 };
 pub use export::ExportPage;
+pub use federation::{PeerRequest, SyncRun};
 pub use incidents::{
     DeadlineItem, FirmedDeadline, IncidentError, IncidentList, IncidentSummary, IncidentView,
     ShareOutcome, ShareRequest, SharedObject, SubmissionOutcome, SubmissionRequest, SubmissionView,
@@ -53,9 +56,11 @@ pub use sessions::{
     ConsoleSession, DEFAULT_LINK_MICROS, MAX_LINK_MICROS, MIN_PASSWORD_CHARS, SignIn,
     password_problem,
 };
+pub use signer::Signer;
 pub use store::{
-    ApiRoot, AuditFilter, AuditRecord, Collection, Community, Grant, ObjectQuery, Org, PAGE_BYTES,
-    SqliteOptions, StatusRecord, StoreError, StoredObject, TokenRecord, User, VersionMatch, now,
+    ApiRoot, AuditFilter, AuditRecord, Collection, Community, Direction, Grant, ObjectQuery, Org,
+    PAGE_BYTES, Peer, Provenance, PushFailure, SqliteOptions, StatusRecord, StoreError,
+    StoredObject, SyncJob, SyncStats, TokenRecord, User, VersionMatch, now,
 };
 
 /// Why a use case failed, in terms a caller can map to its own surface.
@@ -120,6 +125,8 @@ pub struct Node {
     pseudonym_secret: Arc<Vec<u8>>,
     rules: Arc<RuleSet>,
     read_audit: Arc<audit_queue::AuditQueue>,
+    signer: Option<signer::Signer>,
+    signer_thread: Arc<std::sync::Mutex<Option<signer::SignerThread>>>,
 }
 
 impl Node {
@@ -152,6 +159,8 @@ impl Node {
             pseudonym_secret,
             rules: Arc::new(rules),
             read_audit,
+            signer: None,
+            signer_thread: Arc::new(std::sync::Mutex::new(None)),
         };
         node.prepare_console()?;
         Ok(node)
@@ -161,6 +170,12 @@ impl Node {
     pub fn with_reporting_rules(mut self, rules: RuleSet) -> Node {
         self.rules = Arc::new(rules);
         self
+    }
+
+    /// The reporting rules incidents are assessed with (the console renders
+    /// notifications with them).
+    pub fn reporting_rules(&self) -> &RuleSet {
+        &self.rules
     }
 
     /// Queues an audit entry of a read; it is written within

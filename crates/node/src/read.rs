@@ -66,6 +66,10 @@ impl Node {
         })?;
         let limit = query.limit.max(1);
         let mut q = query.clone();
+        q.max_tlp = match (query.max_tlp, principal.ceiling()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
         q.audience = match &keys {
             ReadKeys::All => None,
             ReadKeys::Keys(k) => Some(k.clone()),
@@ -264,6 +268,7 @@ impl Node {
                 versions: VersionMatch::all(),
                 limit: MAX_VERSIONS_COMPARED,
                 audience: query.audience.clone(),
+                max_tlp: query.max_tlp,
                 ..Default::default()
             };
             out.extend(self.store.query_objects(collection.key, &by_id)?.items);

@@ -117,6 +117,7 @@ fn world() -> World {
                     owner,
                     default_tlp: None,
                     public: false,
+                    signed: true,
                 },
                 &store::AuditEntry::default(),
             )

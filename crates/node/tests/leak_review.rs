@@ -105,6 +105,7 @@ fn world() -> World {
                     owner,
                     default_tlp,
                     public: false,
+                    signed: true,
                 },
                 &store::AuditEntry::default(),
             )
@@ -758,6 +759,7 @@ fn a_collection_alias_or_id_does_not_tell_of_hidden_collections() {
                     owner,
                     default_tlp: Some(Tlp::Green),
                     public: false,
+                    signed: true,
                 },
                 &store::AuditEntry::default(),
             )

@@ -39,6 +39,7 @@ fn pages_stop_at_the_byte_budget_without_skipping_or_repeating() {
                 owner: sharing::Owner::Node,
                 default_tlp: Some(sharing::Tlp::Green),
                 public: false,
+                signed: true,
             },
             &store::AuditEntry::default(),
         )

@@ -504,6 +504,7 @@ fn run_case(s: &Scenario, half: usize) -> Result<(), TestCaseError> {
                         },
                         default_tlp: spec.default_tlp,
                         public: spec.public,
+                        signed: true,
                     },
                     &store::AuditEntry::default(),
                 )

@@ -315,6 +315,7 @@ fn full(indicators: u64, count: u64) {
     let secs = start.elapsed().as_secs_f64();
     let cpu = thread_cpu_seconds() - cpu_start;
     let timed = timed_count as f64;
+    let stats = engine.stats();
     println!(
         "{}",
         json!({
@@ -335,7 +336,12 @@ fn full(indicators: u64, count: u64) {
             "matches": matches,
             "evaluation_errors": errors,
             "retained_for_multi_observation_patterns": engine.retained(),
-            "index": engine.stats(),
+            "index": {
+                "patterns": stats.patterns,
+                "brackets": stats.brackets,
+                "evaluated_on_every_object": stats.evaluated_on_every_object,
+                "run_on_every_value": stats.run_on_every_value,
+            },
         })
     );
 }

@@ -30,10 +30,9 @@ use serde_json::Value;
 use unicode_normalization::UnicodeNormalization;
 
 use crate::ast::{ComparisonExpr, LiteralValue, Operator, PathStep, Pattern};
+use crate::binding::Universe;
 use crate::compare::{IpNet, parse_net};
-use crate::eval::{
-    CompiledBracket, CompiledPattern, EvalError, ObsNode, SDO_TYPES_V21, Universe, select,
-};
+use crate::eval::{CompiledBracket, CompiledPattern, EvalError, ObsNode, SDO_TYPES_V21, select};
 use crate::observation::Observation;
 use crate::parser::ParseError;
 use crate::{Rules, StixVersion};
@@ -98,7 +97,8 @@ struct CompiledIndicator {
     /// Global bracket ids, in the pattern's order.
     brackets: Vec<u32>,
     stateful: bool,
-    /// A top-level WITHIN: retained observations older than this can go.
+    /// A WITHIN around the whole pattern ([`horizon`]): retained
+    /// observations older than this can go.
     horizon: Option<i128>,
 }
 
@@ -198,7 +198,10 @@ impl EngineBuilder {
     }
 
     /// Adds a STIX 2.1 pattern under `key`. Patterns are checked as the OASIS
-    /// tools check them (custom object types and properties are fine).
+    /// matcher needs them ([`Rules::reference`], with operand formats):
+    /// custom object types and properties are fine, and so are qualifier
+    /// chains such as `[a] REPEATS 2 TIMES REPEATS 3 TIMES`, which the matcher
+    /// evaluates although STIX 2.1 indicators may not carry them.
     pub fn add(&mut self, key: usize, text: &str) -> Result<(), CompileError> {
         let rules = Rules {
             operand_formats: true,
@@ -215,10 +218,7 @@ impl EngineBuilder {
         let expressions = pattern.brackets();
         let mut ids = Vec::with_capacity(compiled.brackets.len());
         let stateful = needs_state(&compiled.tree);
-        let horizon = match &compiled.tree {
-            ObsNode::Within(_, d) => Some(*d),
-            _ => None,
-        };
+        let horizon = horizon(&compiled.tree);
         for (local, (bracket, expr)) in compiled.brackets.into_iter().zip(expressions).enumerate() {
             let id = self.brackets.len() as u32;
             match triggers(expr, &mut self.paths) {
@@ -388,10 +388,23 @@ impl EngineBuilder {
 fn needs_state(node: &ObsNode) -> bool {
     match node {
         ObsNode::Bracket(_) => false,
-        ObsNode::Or(a, b) => needs_state(a) || needs_state(b),
-        ObsNode::Within(inner, _) | ObsNode::StartStop(inner, ..) => needs_state(inner),
-        ObsNode::Repeats(inner, n) => *n > 1 || needs_state(inner),
+        ObsNode::Or(a, b, _) => needs_state(a) || needs_state(b),
+        ObsNode::Within(inner, ..) | ObsNode::StartStop(inner, ..) => needs_state(inner),
+        ObsNode::Repeats(inner, n, _) => *n > 1 || needs_state(inner),
         ObsNode::And(..) | ObsNode::FollowedBy(..) => true,
+    }
+}
+
+/// How far apart in time the observations of one binding can be, when a
+/// WITHIN around the whole pattern bounds it: through qualifiers that only
+/// filter or repeat once (`START`/`STOP`, `REPEATS 1 TIMES`) and nested
+/// WITHINs (the narrowest wins), as chains such as `… WITHIN 60 SECONDS START
+/// t'…' STOP t'…'` put them; `None` when nothing bounds it.
+fn horizon(node: &ObsNode) -> Option<i128> {
+    match node {
+        ObsNode::Within(inner, d, _) => Some(horizon(inner).map_or(*d, |h| h.min(*d))),
+        ObsNode::StartStop(inner, ..) | ObsNode::Repeats(inner, 1, _) => horizon(inner),
+        _ => None,
     }
 }
 
@@ -1134,23 +1147,39 @@ impl Engine {
         }
     }
 
-    /// Index statistics: (patterns, brackets, brackets evaluated on every
-    /// object of their type, brackets run on every value of their path).
-    pub fn stats(&self) -> (usize, usize, usize, usize) {
-        let always = self.types.entries().map(|t| t.always.len()).sum();
-        let unfiltered = self
-            .texts
-            .iter()
-            .flatten()
-            .map(|t| t.unfiltered.len())
-            .sum();
-        (self.patterns.len(), self.brackets.len(), always, unfiltered)
+    /// How the engine indexed its patterns.
+    pub fn stats(&self) -> IndexStats {
+        IndexStats {
+            patterns: self.patterns.len(),
+            brackets: self.brackets.len(),
+            evaluated_on_every_object: self.types.entries().map(|t| t.always.len()).sum(),
+            run_on_every_value: self
+                .texts
+                .iter()
+                .flatten()
+                .map(|t| t.unfiltered.len())
+                .sum(),
+        }
     }
 
     /// Observations currently kept for multi-observation patterns.
     pub fn retained(&self) -> usize {
         self.state.iter().map(VecDeque::len).sum()
     }
+}
+
+/// How an [`Engine`] indexed its patterns: the figures that tell whether a
+/// workload stays fast as it grows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IndexStats {
+    /// Patterns loaded.
+    pub patterns: usize,
+    /// Comparison brackets across all patterns.
+    pub brackets: usize,
+    /// Brackets no index can narrow, evaluated on every object of their type.
+    pub evaluated_on_every_object: usize,
+    /// Brackets run on every value of their path (no literal to look up).
+    pub run_on_every_value: usize,
 }
 
 /// Whether the pattern's observation expression holds over `records`.
@@ -1413,6 +1442,33 @@ mod tests {
             }]
         );
         assert_eq!(e.retained(), 0);
+    }
+
+    /// A WITHIN bounds the retained state through the qualifiers chained
+    /// after it that only filter, and the narrowest of chained WITHINs wins.
+    #[test]
+    fn chained_qualifiers_keep_the_window_bound() {
+        let domain = |value: &str, t: &str| {
+            obs(
+                &[serde_json::json!({"type": "domain-name", "value": value})],
+                t,
+            )
+        };
+        for pattern in [
+            "([domain-name:value = 'a.example'] FOLLOWEDBY [domain-name:value = 'b.example']) WITHIN 60 SECONDS START t'2020-01-01T00:00:00Z' STOP t'2020-01-02T00:00:00Z'",
+            "([domain-name:value = 'a.example'] FOLLOWEDBY [domain-name:value = 'b.example']) WITHIN 60 SECONDS WITHIN 600 SECONDS",
+        ] {
+            let mut e = engine(&[pattern]);
+            assert!(keys(&mut e, 1, &domain("a.example", "2020-01-01T00:00:00Z")).is_empty());
+            assert!(keys(&mut e, 2, &domain("b.example", "2020-01-01T00:05:00Z")).is_empty());
+            assert_eq!(e.retained(), 1, "{pattern}: the first is out of the window");
+            assert!(keys(&mut e, 3, &domain("a.example", "2020-01-01T00:05:10Z")).is_empty());
+            assert_eq!(
+                keys(&mut e, 4, &domain("b.example", "2020-01-01T00:05:40Z")),
+                [0],
+                "{pattern}"
+            );
+        }
     }
 
     #[test]

@@ -13,15 +13,15 @@
 //!    its brackets: distinct instances (an observed-data with
 //!    `number_observed` n provides n), `FOLLOWEDBY` ordering by the
 //!    observation windows, `WITHIN` and `START`/`STOP` windows, `REPEATS`
-//!    disjoint repetitions. Only existence matters, so bindings are kept as
-//!    minimal multisets of observations rather than enumerated one by one.
+//!    disjoint repetitions, qualifiers chaining left to right. Only
+//!    existence matters, and [`crate::binding`] decides it without
+//!    enumerating bindings.
 //!
 //! Where the reference raises an error (a timestamp literal compared with a
 //! string that is not a timestamp, a reference that is not a string, an
 //! invalid IP address under ISSUBSET …) evaluation fails with an
 //! [`EvalError`], as a whole.
 
-use std::collections::{BTreeMap, HashSet};
 use std::rc::Rc;
 
 use serde_json::Value;
@@ -29,6 +29,7 @@ use unicode_normalization::UnicodeNormalization;
 
 use crate::StixVersion;
 use crate::ast::*;
+use crate::binding::Universe;
 use crate::compare::{self, CompareError, Selected, SetLiteral};
 use crate::observation::Observation;
 use crate::pyregex::{PyRegex, RegexError, like_to_regex};
@@ -567,22 +568,98 @@ pub struct CompiledPattern {
     pub version: StixVersion,
 }
 
+/// Where a part of the pattern starts: 1-based line and column, in
+/// characters, as in [`crate::ParseError`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Position {
+    pub line: usize,
+    pub column: usize,
+}
+
+impl Position {
+    fn at(text: &str, offset: usize) -> Position {
+        let e = crate::parser::ParseError::new(text, offset, "");
+        Position {
+            line: e.line,
+            column: e.column,
+        }
+    }
+}
+
+impl std::fmt::Display for Position {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.line == 1 {
+            write!(f, "column {}", self.column)
+        } else {
+            write!(f, "line {}, column {}", self.line, self.column)
+        }
+    }
+}
+
 /// The observation-expression tree, with brackets numbered left to right.
+/// Operators carry the position where their expression starts, qualifiers
+/// that of their keyword, for errors. Qualifiers after qualifiers nest: `[a]
+/// WITHIN 5 SECONDS REPEATS 2 TIMES` is `Repeats(Within(Bracket))`.
 #[derive(Clone, Debug)]
 pub enum ObsNode {
     Bracket(usize),
-    And(Box<ObsNode>, Box<ObsNode>),
-    Or(Box<ObsNode>, Box<ObsNode>),
-    FollowedBy(Box<ObsNode>, Box<ObsNode>),
-    Within(Box<ObsNode>, i128),
-    Repeats(Box<ObsNode>, u64),
-    StartStop(Box<ObsNode>, i64, i64),
+    And(Box<ObsNode>, Box<ObsNode>, Position),
+    Or(Box<ObsNode>, Box<ObsNode>, Position),
+    FollowedBy(Box<ObsNode>, Box<ObsNode>, Position),
+    /// `WITHIN`, in microseconds.
+    Within(Box<ObsNode>, i128, Position),
+    Repeats(Box<ObsNode>, u64, Position),
+    /// `START` and `STOP`, in microseconds since the epoch.
+    StartStop(Box<ObsNode>, i64, i64, Position),
+}
+
+impl ObsNode {
+    /// Calls `f` on this node and every node below it.
+    pub fn visit<'a>(&'a self, f: &mut dyn FnMut(&'a ObsNode)) {
+        f(self);
+        match self {
+            ObsNode::Bracket(_) => {}
+            ObsNode::And(a, b, _) | ObsNode::Or(a, b, _) | ObsNode::FollowedBy(a, b, _) => {
+                a.visit(f);
+                b.visit(f);
+            }
+            ObsNode::Within(inner, ..)
+            | ObsNode::Repeats(inner, ..)
+            | ObsNode::StartStop(inner, ..) => inner.visit(f),
+        }
+    }
+
+    /// Where the node's expression (or qualifier) starts in the pattern.
+    pub fn position(&self) -> Position {
+        match self {
+            ObsNode::Bracket(_) => Position::default(),
+            ObsNode::And(.., at)
+            | ObsNode::Or(.., at)
+            | ObsNode::FollowedBy(.., at)
+            | ObsNode::Within(.., at)
+            | ObsNode::Repeats(.., at)
+            | ObsNode::StartStop(.., at) => *at,
+        }
+    }
+
+    /// What the node is, for errors.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            ObsNode::Bracket(_) => "observation expression",
+            ObsNode::And(..) => "AND",
+            ObsNode::Or(..) => "OR",
+            ObsNode::FollowedBy(..) => "FOLLOWEDBY",
+            ObsNode::Within(..) => "WITHIN",
+            ObsNode::Repeats(..) => "REPEATS",
+            ObsNode::StartStop(..) => "START/STOP",
+        }
+    }
 }
 
 impl CompiledPattern {
     pub fn new(pattern: &Pattern, version: StixVersion) -> Result<CompiledPattern, EvalError> {
         let mut brackets = Vec::new();
-        let tree = build_tree(&pattern.root, &mut brackets, version)?;
+        let tree = build_tree(&pattern.root, &pattern.text, &mut brackets, version)?;
         Ok(CompiledPattern {
             tree,
             brackets,
@@ -593,8 +670,7 @@ impl CompiledPattern {
     /// Evaluates against `observations`.
     pub fn matches(&self, observations: &[Observation]) -> Result<bool, EvalError> {
         let hits = self.bracket_hits(observations)?;
-        let universe = Universe::new(observations, &hits);
-        universe.exists(&self.tree, &Filter::all())
+        Universe::new(observations, &hits).matches(&self.tree)
     }
 
     /// For each bracket, the observations it matches.
@@ -614,55 +690,69 @@ impl CompiledPattern {
     }
 }
 
+/// Where an observation expression starts: its first bracket, or the
+/// parenthesis before it.
+fn expression_start(e: &ObservationExpr) -> usize {
+    match e {
+        ObservationExpr::Bracket(_, span) => span.start,
+        ObservationExpr::Group(inner) => expression_start(inner).saturating_sub(1),
+        ObservationExpr::And(a, _)
+        | ObservationExpr::Or(a, _)
+        | ObservationExpr::FollowedBy(a, _)
+        | ObservationExpr::Qualified(a, _) => expression_start(a),
+    }
+}
+
 fn build_tree(
     e: &ObservationExpr,
+    text: &str,
     brackets: &mut Vec<CompiledBracket>,
     version: StixVersion,
 ) -> Result<ObsNode, EvalError> {
+    let here = || Position::at(text, expression_start(e));
+    let child = |x: &ObservationExpr, brackets: &mut Vec<CompiledBracket>| {
+        build_tree(x, text, brackets, version).map(Box::new)
+    };
     Ok(match e {
         ObservationExpr::Bracket(c, _) => {
             brackets.push(CompiledBracket::compile(c)?);
             ObsNode::Bracket(brackets.len() - 1)
         }
-        ObservationExpr::Group(inner) => build_tree(inner, brackets, version)?,
-        ObservationExpr::And(a, b) => ObsNode::And(
-            Box::new(build_tree(a, brackets, version)?),
-            Box::new(build_tree(b, brackets, version)?),
-        ),
-        ObservationExpr::Or(a, b) => ObsNode::Or(
-            Box::new(build_tree(a, brackets, version)?),
-            Box::new(build_tree(b, brackets, version)?),
-        ),
-        ObservationExpr::FollowedBy(a, b) => ObsNode::FollowedBy(
-            Box::new(build_tree(a, brackets, version)?),
-            Box::new(build_tree(b, brackets, version)?),
-        ),
+        ObservationExpr::Group(inner) => build_tree(inner, text, brackets, version)?,
+        ObservationExpr::And(a, b) => {
+            ObsNode::And(child(a, brackets)?, child(b, brackets)?, here())
+        }
+        ObservationExpr::Or(a, b) => ObsNode::Or(child(a, brackets)?, child(b, brackets)?, here()),
+        ObservationExpr::FollowedBy(a, b) => {
+            ObsNode::FollowedBy(child(a, brackets)?, child(b, brackets)?, here())
+        }
         ObservationExpr::Qualified(inner, q) => {
-            let inner = Box::new(build_tree(inner, brackets, version)?);
+            let inner = child(inner, brackets)?;
+            let at = Position::at(text, q.span().start);
             match q {
                 Qualifier::Within { text, micros, .. } => {
                     if !has_nonzero_digit(text) {
                         return Err(EvalError(format!(
-                            "WITHIN {text} SECONDS: the duration must be positive"
+                            "at {at}: WITHIN {text} SECONDS: the duration must be positive"
                         )));
                     }
-                    ObsNode::Within(inner, *micros)
+                    ObsNode::Within(inner, *micros, at)
                 }
                 Qualifier::Repeats { count, .. } => {
                     if *count < 1 {
                         return Err(EvalError(format!(
-                            "REPEATS {count} TIMES: the count must be at least 1"
+                            "at {at}: REPEATS {count} TIMES: the count must be at least 1"
                         )));
                     }
-                    ObsNode::Repeats(inner, u64::try_from(*count).unwrap_or(u64::MAX))
+                    ObsNode::Repeats(inner, u64::try_from(*count).unwrap_or(u64::MAX), at)
                 }
                 Qualifier::StartStop { start, stop, .. } => {
                     if version == StixVersion::V20 {
-                        return Err(EvalError(
-                            "START/STOP cannot be evaluated against STIX 2.0 observed-data (the reference matcher refuses it too); use STIX 2.1".into(),
-                        ));
+                        return Err(EvalError(format!(
+                            "at {at}: START/STOP cannot be evaluated against STIX 2.0 observed-data (the reference matcher refuses it too); use STIX 2.1"
+                        )));
                     }
-                    ObsNode::StartStop(inner, start.as_micros(), stop.as_micros())
+                    ObsNode::StartStop(inner, start.as_micros(), stop.as_micros(), at)
                 }
             }
         }
@@ -680,357 +770,6 @@ pub fn evaluate(
     version: StixVersion,
 ) -> Result<bool, EvalError> {
     CompiledPattern::new(pattern, version)?.matches(observations)
-}
-
-/// The latest instant Python's `datetime` can hold.
-const MAX_DATETIME_MICROS: i128 = 253_402_300_799_999_999;
-
-/// How many candidate bindings one node may hold before evaluation gives up.
-const MAX_BINDINGS: usize = 200_000;
-
-/// Which observations a sub-expression may use: `last >= last_at_least`,
-/// `first <= first_at_most`, `first < first_before`.
-#[derive(Clone, Copy, Debug)]
-struct Filter {
-    last_at_least: i64,
-    first_at_most: i128,
-    first_before: i64,
-}
-
-impl Filter {
-    fn all() -> Filter {
-        Filter {
-            last_at_least: i64::MIN,
-            first_at_most: i128::MAX,
-            first_before: i64::MAX,
-        }
-    }
-}
-
-/// A binding: how many instances of each observation it uses, sorted.
-type Binding = Vec<(u32, u32)>;
-
-/// The observations' facts that binding needs.
-pub struct Universe<'a> {
-    first: Vec<i64>,
-    last: Vec<i64>,
-    count: Vec<u64>,
-    hits: &'a [Vec<usize>],
-}
-
-impl<'a> Universe<'a> {
-    pub fn new(observations: &[Observation], hits: &'a [Vec<usize>]) -> Universe<'a> {
-        Universe {
-            first: observations.iter().map(|o| o.first).collect(),
-            last: observations.iter().map(|o| o.last).collect(),
-            count: observations.iter().map(|o| o.count).collect(),
-            hits,
-        }
-    }
-
-    /// A universe from bare facts (used by the streaming engine).
-    pub fn from_parts(
-        first: Vec<i64>,
-        last: Vec<i64>,
-        count: Vec<u64>,
-        hits: &'a [Vec<usize>],
-    ) -> Universe<'a> {
-        Universe {
-            first,
-            last,
-            count,
-            hits,
-        }
-    }
-
-    fn allowed(&self, o: usize, f: &Filter) -> bool {
-        self.last[o] >= f.last_at_least
-            && i128::from(self.first[o]) <= f.first_at_most
-            && self.first[o] < f.first_before
-    }
-
-    /// Whether any binding of `node` exists among the allowed observations.
-    pub fn matches(&self, node: &ObsNode) -> Result<bool, EvalError> {
-        self.exists(node, &Filter::all())
-    }
-
-    fn exists(&self, node: &ObsNode, f: &Filter) -> Result<bool, EvalError> {
-        match node {
-            ObsNode::Bracket(b) => Ok(self.hits[*b].iter().any(|&o| self.allowed(o, f))),
-            ObsNode::Or(a, b) => Ok(self.exists(a, f)? || self.exists(b, f)?),
-            ObsNode::StartStop(inner, start, stop) => {
-                if start >= stop {
-                    return Ok(false);
-                }
-                self.exists(inner, &restrict_start_stop(f, *start, *stop))
-            }
-            ObsNode::Within(inner, d) => {
-                let mut windows: Vec<i64> = (0..self.first.len())
-                    .filter(|&o| self.allowed(o, f))
-                    .map(|o| self.last[o])
-                    .collect();
-                windows.sort_unstable();
-                windows.dedup();
-                for w in windows {
-                    let g = Filter {
-                        last_at_least: f.last_at_least.max(w),
-                        first_at_most: f.first_at_most.min(i128::from(w) + d),
-                        first_before: f.first_before,
-                    };
-                    if self.exists(inner, &g)? {
-                        if i128::from(w) + d > MAX_DATETIME_MICROS {
-                            return Err(EvalError(
-                                "the WITHIN window reaches beyond year 9999".into(),
-                            ));
-                        }
-                        return Ok(true);
-                    }
-                }
-                Ok(false)
-            }
-            ObsNode::Repeats(inner, n) => {
-                if *n == 1 {
-                    return self.exists(inner, f);
-                }
-                if let Some(singles) = self.singles(inner, f) {
-                    let total: u64 = singles
-                        .iter()
-                        .map(|&o| self.count[o])
-                        .fold(0u64, u64::saturating_add);
-                    return Ok(total >= *n);
-                }
-                Ok(!self.bindings(node, f)?.is_empty())
-            }
-            ObsNode::And(..) | ObsNode::FollowedBy(..) => Ok(!self.bindings(node, f)?.is_empty()),
-        }
-    }
-
-    /// For sub-expressions whose bindings are always one instance of one
-    /// observation: the observations that can be bound.
-    fn singles(&self, node: &ObsNode, f: &Filter) -> Option<Vec<usize>> {
-        match node {
-            ObsNode::Bracket(b) => Some(
-                self.hits[*b]
-                    .iter()
-                    .copied()
-                    .filter(|&o| self.allowed(o, f))
-                    .collect(),
-            ),
-            ObsNode::Or(a, b) => {
-                let mut v = self.singles(a, f)?;
-                v.extend(self.singles(b, f)?);
-                v.sort_unstable();
-                v.dedup();
-                Some(v)
-            }
-            ObsNode::StartStop(inner, start, stop) => {
-                if start >= stop {
-                    Some(Vec::new())
-                } else {
-                    self.singles(inner, &restrict_start_stop(f, *start, *stop))
-                }
-            }
-            ObsNode::Repeats(inner, 1) => self.singles(inner, f),
-            _ => None,
-        }
-    }
-
-    fn bindings(&self, node: &ObsNode, f: &Filter) -> Result<Vec<Binding>, EvalError> {
-        let out = match node {
-            ObsNode::Bracket(b) => self.hits[*b]
-                .iter()
-                .filter(|&&o| self.allowed(o, f))
-                .map(|&o| vec![(o as u32, 1)])
-                .collect(),
-            ObsNode::Or(a, b) => {
-                let mut v = self.bindings(a, f)?;
-                v.extend(self.bindings(b, f)?);
-                dedup(v)
-            }
-            ObsNode::StartStop(inner, start, stop) => {
-                if start >= stop {
-                    Vec::new()
-                } else {
-                    self.bindings(inner, &restrict_start_stop(f, *start, *stop))?
-                }
-            }
-            ObsNode::Within(inner, d) => {
-                let mut out = Vec::new();
-                for b in self.bindings(inner, f)? {
-                    let min_last = b
-                        .iter()
-                        .map(|(o, _)| self.last[*o as usize])
-                        .min()
-                        .unwrap_or(i64::MAX);
-                    let max_first = b
-                        .iter()
-                        .map(|(o, _)| self.first[*o as usize])
-                        .max()
-                        .unwrap_or(i64::MIN);
-                    if i128::from(min_last) + d > MAX_DATETIME_MICROS {
-                        return Err(EvalError(
-                            "the WITHIN window reaches beyond year 9999".into(),
-                        ));
-                    }
-                    if i128::from(max_first) <= i128::from(min_last) + d {
-                        out.push(b);
-                    }
-                }
-                out
-            }
-            ObsNode::And(a, b) => {
-                let left = self.bindings(a, f)?;
-                let right = self.bindings(b, f)?;
-                let mut out = HashSet::new();
-                for l in &left {
-                    for r in &right {
-                        if let Some(s) = self.sum(l, r) {
-                            out.insert(s);
-                            self.check_size(out.len())?;
-                        }
-                    }
-                }
-                minimal(out.into_iter().collect())
-            }
-            ObsNode::FollowedBy(a, b) => {
-                let left = self.bindings(a, f)?;
-                let right = self.bindings(b, f)?;
-                let mut out = HashSet::new();
-                for l in &left {
-                    let latest_first = l
-                        .iter()
-                        .map(|(o, _)| self.first[*o as usize])
-                        .max()
-                        .unwrap_or(i64::MIN);
-                    for r in &right {
-                        let earliest_last = r
-                            .iter()
-                            .map(|(o, _)| self.last[*o as usize])
-                            .min()
-                            .unwrap_or(i64::MAX);
-                        if latest_first <= earliest_last
-                            && let Some(s) = self.sum(l, r)
-                        {
-                            out.insert(s);
-                            self.check_size(out.len())?;
-                        }
-                    }
-                }
-                minimal(out.into_iter().collect())
-            }
-            ObsNode::Repeats(inner, n) => {
-                let child = self.bindings(inner, f)?;
-                if *n == 1 {
-                    child
-                } else {
-                    self.repeat(&child, *n)?
-                }
-            }
-        };
-        self.check_size(out.len())?;
-        Ok(out)
-    }
-
-    /// `n` bindings of `child` (the same one may be taken again while
-    /// instances last), summed.
-    fn repeat(&self, child: &[Binding], n: u64) -> Result<Vec<Binding>, EvalError> {
-        // Each partial combination remembers the last child index used, so
-        // that combinations are built in non-decreasing order only.
-        let mut level: Vec<(Binding, usize)> = child
-            .iter()
-            .enumerate()
-            .map(|(i, b)| (b.clone(), i))
-            .collect();
-        let instances: u64 = child
-            .iter()
-            .flat_map(|b| b.iter().map(|(o, _)| *o))
-            .collect::<std::collections::BTreeSet<_>>()
-            .iter()
-            .map(|&o| self.count[o as usize])
-            .fold(0, u64::saturating_add);
-        if instances < n {
-            return Ok(Vec::new());
-        }
-        for _ in 1..n {
-            let mut next = Vec::new();
-            let mut seen = HashSet::new();
-            for (partial, last) in &level {
-                for (i, c) in child.iter().enumerate().skip(*last) {
-                    if let Some(s) = self.sum(partial, c)
-                        && seen.insert((s.clone(), i))
-                    {
-                        next.push((s, i));
-                        self.check_size(next.len())?;
-                    }
-                }
-            }
-            level = next;
-            if level.is_empty() {
-                break;
-            }
-        }
-        Ok(minimal(dedup(level.into_iter().map(|(b, _)| b).collect())))
-    }
-
-    fn sum(&self, a: &Binding, b: &Binding) -> Option<Binding> {
-        let mut map: BTreeMap<u32, u32> = a.iter().copied().collect();
-        for (o, n) in b {
-            let e = map.entry(*o).or_insert(0);
-            *e += n;
-            if u64::from(*e) > self.count[*o as usize] {
-                return None;
-            }
-        }
-        Some(map.into_iter().collect())
-    }
-
-    fn check_size(&self, n: usize) -> Result<(), EvalError> {
-        if n > MAX_BINDINGS {
-            return Err(EvalError(format!(
-                "the pattern has more than {MAX_BINDINGS} ways to bind these observations; narrow it (e.g. with WITHIN) or evaluate fewer observations at once"
-            )));
-        }
-        Ok(())
-    }
-}
-
-fn restrict_start_stop(f: &Filter, start: i64, stop: i64) -> Filter {
-    // An observation window [first, last] overlaps [start, stop): first < stop
-    // and last >= start.
-    Filter {
-        last_at_least: f.last_at_least.max(start),
-        first_at_most: f.first_at_most,
-        first_before: f.first_before.min(stop),
-    }
-}
-
-fn dedup(mut v: Vec<Binding>) -> Vec<Binding> {
-    v.sort_unstable();
-    v.dedup();
-    v
-}
-
-/// Drops bindings that contain another one: anything the larger allows, the
-/// smaller allows too (fewer instances used, a narrower time span).
-fn minimal(mut v: Vec<Binding>) -> Vec<Binding> {
-    if v.len() > 2_000 {
-        return dedup(v);
-    }
-    v.sort_by_key(|b| b.iter().map(|(_, n)| *n as usize).sum::<usize>());
-    let mut kept: Vec<Binding> = Vec::with_capacity(v.len());
-    for b in v {
-        if !kept.iter().any(|k| contains(&b, k)) {
-            kept.push(b);
-        }
-    }
-    kept
-}
-
-/// Whether `big` uses at least the instances `small` uses.
-fn contains(big: &Binding, small: &Binding) -> bool {
-    small
-        .iter()
-        .all(|(o, n)| big.iter().any(|(p, m)| p == o && m >= n))
 }
 
 #[cfg(test)]

@@ -11,6 +11,7 @@
 //!   observations against all of them at once.
 
 pub mod ast;
+pub mod binding;
 pub mod compare;
 pub mod engine;
 pub mod eval;
@@ -21,7 +22,9 @@ pub mod pyregex;
 pub mod validate;
 
 pub use ast::Pattern;
-pub use engine::{CompileError, Engine, EngineBuilder, EngineOptions, Match, ScanResult};
+pub use engine::{
+    CompileError, Engine, EngineBuilder, EngineOptions, IndexStats, Match, ScanResult,
+};
 pub use eval::{CompiledPattern, EvalError, evaluate};
 pub use observation::{Observation, ObservationError, read_observations};
 pub use parser::{ParseError, parse, parse_for_version};
@@ -95,10 +98,14 @@ impl stix::PatternCheck for StixPatternCheck {
         } else {
             StixVersion::V21
         };
+        // An indicator must be valid STIX, so the STIX 2.1 rule of one
+        // qualifier of each kind holds here even though evaluation does not
+        // need it.
         let rules = Rules {
             objects: self.objects,
             operand_formats: true,
             version,
+            one_qualifier_per_kind: true,
         };
         parse_and_validate(pattern, &rules)
             .map(drop)

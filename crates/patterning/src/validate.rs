@@ -4,10 +4,12 @@
 //!
 //! 1. What the OASIS tools refuse (always checked): a pattern must open with
 //!    `[` (after any `(`), hash values must have the form of their
-//!    algorithm, one qualifier of each kind per observation expression
-//!    (STIX 2.1), no negative list index, and the literals the reference
+//!    algorithm, no negative list index, and the literals the reference
 //!    matcher cannot evaluate (`REPEATS 0`, `WITHIN 0`, mixed sets, invalid
-//!    regular expressions, and ones this matcher cannot execute).
+//!    regular expressions, and ones this matcher cannot execute). One
+//!    qualifier of each kind per observation expression (STIX 2.1) only with
+//!    [`Rules::one_qualifier_per_kind`]: the OASIS validator requires it, the
+//!    OASIS matcher evaluates longer chains.
 //! 2. Operand formats ([`Rules::operand_formats`]): CIDR operands of
 //!    ISSUBSET / ISSUPERSET must be addresses or networks.
 //! 3. Cyber-observable definitions ([`ObjectRules`]): object types and
@@ -44,6 +46,13 @@ pub struct Rules {
     pub objects: ObjectRules,
     pub operand_formats: bool,
     pub version: StixVersion,
+    /// STIX 2.1 allows at most one qualifier of each kind directly on an
+    /// observation expression: `[a] REPEATS 2 TIMES REPEATS 3 TIMES` is
+    /// invalid, `([a] REPEATS 2 TIMES) REPEATS 3 TIMES` is not (the OASIS
+    /// validator reads the rule so, oasis-open/cti-pattern-validator#71).
+    /// The OASIS matcher never validates and evaluates any chain the grammar
+    /// allows, so evaluation does not need the rule; indicators do.
+    pub one_qualifier_per_kind: bool,
 }
 
 impl Rules {
@@ -53,16 +62,31 @@ impl Rules {
             objects: ObjectRules::Strict,
             operand_formats: true,
             version: StixVersion::V21,
+            one_qualifier_per_kind: true,
         }
     }
 
-    /// What the OASIS reference tools check, and nothing more: patterns valid
-    /// for them are evaluated exactly as they would be.
+    /// What the OASIS reference matcher (stix2-matcher) needs before it
+    /// evaluates a pattern, and nothing more: the checks of the OASIS
+    /// validator (stix2-patterns) except the one-qualifier-per-kind rule of
+    /// STIX 2.1, since the matcher evaluates qualifier chains such as `[a]
+    /// REPEATS 2 TIMES REPEATS 3 TIMES`. Patterns these rules accept are
+    /// evaluated exactly as the matcher evaluates them.
     pub fn reference(version: StixVersion) -> Rules {
         Rules {
             objects: ObjectRules::Ignore,
             operand_formats: false,
             version,
+            one_qualifier_per_kind: false,
+        }
+    }
+
+    /// Exactly what the OASIS validator (stix2-patterns) accepts: what makes
+    /// a pattern valid STIX for the OASIS tools.
+    pub fn oasis_validator(version: StixVersion) -> Rules {
+        Rules {
+            one_qualifier_per_kind: true,
+            ..Rules::reference(version)
         }
     }
 }
@@ -75,7 +99,7 @@ pub fn validate(pattern: &Pattern, rules: &Rules) -> Vec<ParseError> {
         problems: Vec::new(),
     };
     v.opening_bracket();
-    if rules.version == StixVersion::V21 {
+    if rules.version == StixVersion::V21 && rules.one_qualifier_per_kind {
         let mut state = None;
         v.qualifier_kinds(&pattern.root, &mut state);
     }
@@ -140,7 +164,7 @@ impl Validator<'_> {
                 {
                     self.problem(
                         q.span().start,
-                        format!("a second {kind} qualifier on the same observation expression (group it with parentheses)"),
+                        format!("a second {kind} qualifier on the same observation expression, which STIX 2.1 forbids (put the expression and its first {kind} in parentheses: the meaning is the same)"),
                     );
                 }
             }

@@ -257,6 +257,11 @@ impl KeyRing {
         &self.current
     }
 
+    /// The current key, for a signer that keeps it for the process's life.
+    pub fn into_current(self) -> SigningKey {
+        self.current
+    }
+
     pub fn current_info(&self) -> &KeyInfo {
         &self.keys[self.current_index]
     }

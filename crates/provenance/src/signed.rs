@@ -326,9 +326,12 @@ pub(crate) fn new_id(kind: &str) -> String {
     format!("{kind}--{}", uuid::Uuid::new_v4())
 }
 
-/// A STIX timestamp with millisecond precision.
+/// A STIX timestamp with millisecond precision, written the one way the
+/// workspace writes them (`stix::Timestamp::to_stix`).
 pub(crate) fn stix_timestamp(t: jiff::Timestamp) -> String {
-    format!("{t:.3}")
+    stix::Timestamp::from_micros(t.as_microsecond())
+        .truncated_to_millis()
+        .to_stix()
 }
 
 #[cfg(test)]

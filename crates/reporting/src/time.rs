@@ -67,6 +67,10 @@ impl fmt::Display for Moment {
 /// deadline that cannot be represented, and a record saying nothing is due.
 const FIRST_UNSUPPORTED_YEAR: i16 = 9999;
 
+/// The first year the record may name: an instant in year 0000 with a
+/// positive offset is in year -1 in UTC, which RFC 3339 cannot write.
+const FIRST_SUPPORTED_YEAR: i16 = 1;
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("`{input}` {reason}")]
 pub struct MomentError {
@@ -110,11 +114,22 @@ impl FromStr for Moment {
                 "is too far in the future: instants must be before {FIRST_UNSUPPORTED_YEAR}-01-01T00:00:00Z, so that every deadline counted from them can be computed"
             ))
         };
+        let too_early = || {
+            error(format!(
+                "is too far in the past: instants must be in year {FIRST_SUPPORTED_YEAR:04} or later (UTC), the range RFC 3339 can write"
+            ))
+        };
         match Timestamp::from_str(input) {
-            Ok(t) if t.to_zoned_datetime(TimeZone::UTC).year() < FIRST_UNSUPPORTED_YEAR => {
-                Ok(Moment(t))
+            Ok(t) => {
+                let year = t.to_zoned_datetime(TimeZone::UTC).year();
+                if year < FIRST_SUPPORTED_YEAR {
+                    Err(too_early())
+                } else if year < FIRST_UNSUPPORTED_YEAR {
+                    Ok(Moment(t))
+                } else {
+                    Err(too_far())
+                }
             }
-            Ok(_) => Err(too_far()),
             // jiff's own range ends late in 9999.
             Err(_)
                 if input.get(..4).and_then(|y| y.parse::<i16>().ok())
@@ -222,6 +237,10 @@ mod tests {
         ] {
             assert!(bad.parse::<Moment>().is_err(), "{bad} accepted");
         }
+        // Year 0000 at a positive offset is year -1 in UTC: not writable in RFC 3339.
+        let early = "0000-01-01T00:00:00+01:00".parse::<Moment>().unwrap_err();
+        assert!(early.to_string().contains("too far in the past"), "{early}");
+        assert!("0001-01-01T00:00:00Z".parse::<Moment>().is_ok());
     }
 
     #[test]

@@ -2,6 +2,7 @@
 
 use std::collections::HashMap;
 
+use crate::Tlp;
 use crate::model::{Access, CollectionPolicy, CommunityId, OrgId, Owner, ReaderKind, Role, UserId};
 
 /// A user of an organisation, as far as the policy is concerned.
@@ -26,6 +27,9 @@ pub struct Principal {
     /// A user token narrowed to these collections and rights (least
     /// privilege for automation); `None`: all of the user's rights.
     scope: Option<HashMap<String, Access>>,
+    /// The most restrictive TLP the token may read (a federation peer's
+    /// relationship can be narrower than its organisation's rights).
+    ceiling: Option<Tlp>,
 }
 
 impl Principal {
@@ -36,6 +40,7 @@ impl Principal {
             member: None,
             grants: HashMap::new(),
             scope: None,
+            ceiling: None,
         }
     }
 
@@ -48,6 +53,7 @@ impl Principal {
             member: None,
             grants: HashMap::new(),
             scope: None,
+            ceiling: None,
         }
     }
 
@@ -58,6 +64,7 @@ impl Principal {
             member: None,
             grants: HashMap::new(),
             scope: None,
+            ceiling: None,
         }
     }
 
@@ -90,11 +97,23 @@ impl Principal {
         self
     }
 
+    /// Reads at most `tlp`: objects handled at a more restrictive TLP (or
+    /// without one) are not served to this principal.
+    pub fn with_ceiling(mut self, tlp: Tlp) -> Self {
+        self.ceiling = Some(tlp);
+        self
+    }
+
+    /// See [`Principal::with_ceiling`].
+    pub fn ceiling(&self) -> Option<Tlp> {
+        self.ceiling
+    }
+
     /// Whether the token is narrowed to some collections (see
     /// [`Principal::scoped_to`]): such a token reaches nothing else, such as
     /// its organisation's incidents.
     pub fn is_scoped(&self) -> bool {
-        self.scope.is_some()
+        self.scope.is_some() || self.ceiling.is_some()
     }
 
     fn add_grants(&mut self, grants: impl IntoIterator<Item = (String, Access)>) {

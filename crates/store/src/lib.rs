@@ -89,6 +89,8 @@ pub struct Collection {
     pub default_tlp: Option<Tlp>,
     /// Readable (its TLP:CLEAR objects) without authentication.
     pub public: bool,
+    /// What is posted into it is listed in manifests the node signs.
+    pub signed: bool,
 }
 
 impl Collection {
@@ -113,6 +115,7 @@ pub struct NewCollection {
     pub owner: Owner,
     pub default_tlp: Option<Tlp>,
     pub public: bool,
+    pub signed: bool,
 }
 
 /// An organisation.
@@ -176,6 +179,8 @@ pub struct TokenRecord {
     pub revoked: Option<Timestamp>,
     pub last_used: Option<Timestamp>,
     pub grants: Vec<Grant>,
+    /// The most restrictive TLP it may read (`None`: its user's rights).
+    pub max_tlp: Option<Tlp>,
 }
 
 #[derive(Clone, Debug)]
@@ -186,6 +191,7 @@ pub struct NewToken {
     pub user: Option<UserId>,
     pub expires: Option<Timestamp>,
     pub grants: Vec<Grant>,
+    pub max_tlp: Option<Tlp>,
 }
 
 /// Which versions of each object a query returns. Several selectors are
@@ -240,6 +246,9 @@ pub struct ObjectQuery {
     /// Stop before the objects' JSON passes this many bytes (`None`:
     /// [`PAGE_BYTES`]); the first object comes whatever its size.
     pub max_bytes: Option<usize>,
+    /// Only objects handled at this TLP or a less restrictive one (objects
+    /// without a TLP, private to their source, are left out too).
+    pub max_tlp: Option<Tlp>,
 }
 
 /// One stored object version.
@@ -264,6 +273,61 @@ pub struct StoredObject {
     /// in the collection: a reader who may see an earlier copy receives
     /// that one instead (one copy per reader).
     pub prior_copies: bool,
+    /// Where it came from and whether that is proven.
+    pub provenance: Provenance,
+    /// The fingerprint of the node whose signed manifest vouches for it
+    /// (received objects whose provenance is verified).
+    pub origin_node: Option<String>,
+}
+
+/// An object's provenance as the node records it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Provenance {
+    /// Posted on this node; its signed manifest is still to be written.
+    LocalPending,
+    /// Posted on this node and listed in a manifest this node signed.
+    LocalSigned,
+    /// Received from a peer without a manifest by a pinned key.
+    Unsigned,
+    /// Received from a peer and listed, byte for byte, in a manifest signed
+    /// by a pinned key.
+    Verified,
+    /// Received from a peer and not what its signed manifest lists (or the
+    /// manifest's signature does not hold).
+    Invalid,
+}
+
+impl Provenance {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Provenance::LocalPending => "local",
+            Provenance::LocalSigned => "local-signed",
+            Provenance::Unsigned => "unsigned",
+            Provenance::Verified => "verified",
+            Provenance::Invalid => "invalid",
+        }
+    }
+
+    /// Its code in the database.
+    pub fn code(self) -> i64 {
+        match self {
+            Provenance::LocalPending => 0,
+            Provenance::LocalSigned => 1,
+            Provenance::Unsigned => 2,
+            Provenance::Verified => 3,
+            Provenance::Invalid => 4,
+        }
+    }
+
+    pub fn from_code(code: i64) -> Provenance {
+        match code {
+            1 => Provenance::LocalSigned,
+            2 => Provenance::Unsigned,
+            3 => Provenance::Verified,
+            4 => Provenance::Invalid,
+            _ => Provenance::LocalPending,
+        }
+    }
 }
 
 /// How an object enters the store: the object and what the policy decided.
@@ -277,6 +341,10 @@ pub struct Ingest {
     pub tlp: Option<Tlp>,
     /// Identifiers whose visibility gates this object's.
     pub refs: Vec<String>,
+    /// [`Provenance::LocalPending`] for what is posted on this node.
+    pub provenance: Provenance,
+    /// See [`StoredObject::origin_node`].
+    pub origin_node: Option<String>,
     /// The words the console's full-text search finds the object by.
     pub text: SearchText,
     /// The identifiers the console's overview ranks this object as
@@ -309,10 +377,137 @@ impl Ingest {
             origin_user: None,
             tlp: Some(Tlp::Clear),
             refs: Vec::new(),
+            provenance: Provenance::LocalPending,
+            origin_node: None,
             text: SearchText::default(),
             ranked: Vec::new(),
         }
     }
+}
+
+/// An object posted on this node that no manifest lists yet.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PendingObject {
+    pub date_added: Timestamp,
+    pub collection: i64,
+    pub id: String,
+    pub raw: String,
+    pub audience: Vec<AudienceKey>,
+    pub tlp: Option<Tlp>,
+    pub origin_org: Option<OrgId>,
+}
+
+/// A remote TAXII server this node exchanges objects with.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Peer {
+    pub id: i64,
+    /// The operator's name for it (also the name of its credential file).
+    pub name: String,
+    /// Its TAXII API root URL.
+    pub url: String,
+    /// The local organisation that stands for it.
+    pub org: OrgId,
+    /// The local user that acts for it (pulled objects are posted as it).
+    pub user: UserId,
+    /// Fingerprints of the signing keys whose content counts as verified.
+    pub keys: Vec<String>,
+    /// The highest TLP it may receive (below what its organisation may see).
+    pub max_tlp: Tlp,
+    /// Refuse content that is not verified.
+    pub refuse_unsigned: bool,
+    /// A PEM file of the CA to verify its TLS certificate with (instead of
+    /// the platform's roots).
+    pub ca_file: Option<String>,
+    pub created: Timestamp,
+}
+
+#[derive(Clone, Debug)]
+pub struct NewPeer {
+    pub name: String,
+    pub url: String,
+    pub org: OrgId,
+    pub user: UserId,
+    pub keys: Vec<String>,
+    pub max_tlp: Tlp,
+    pub refuse_unsigned: bool,
+    pub ca_file: Option<String>,
+}
+
+/// Which way a sync job moves objects.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Direction {
+    Pull,
+    Push,
+}
+
+impl Direction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Direction::Pull => "pull",
+            Direction::Push => "push",
+        }
+    }
+}
+
+/// A pull (remote collection into a local one) or a push (local into remote).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SyncJob {
+    pub id: i64,
+    pub peer: i64,
+    pub direction: Direction,
+    pub remote_collection: String,
+    /// The local collection's key.
+    pub collection: i64,
+    /// Pull: the remote `date_added` up to which everything is stored (the
+    /// next poll asks from there, a little before, since identical versions
+    /// are no-ops). Push: the local `date_added` up to which everything the
+    /// peer may receive was accepted by it.
+    pub cursor: Option<Timestamp>,
+    pub stats: SyncStats,
+    pub last_run: Option<Timestamp>,
+    pub last_success: Option<Timestamp>,
+    pub last_error: Option<String>,
+}
+
+/// What a job has moved, in all.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SyncStats {
+    pub stored: u64,
+    pub duplicates: u64,
+    pub refused: u64,
+    pub verified: u64,
+    pub unsigned: u64,
+    pub invalid: u64,
+}
+
+impl std::ops::AddAssign for SyncStats {
+    fn add_assign(&mut self, other: SyncStats) {
+        self.stored += other.stored;
+        self.duplicates += other.duplicates;
+        self.refused += other.refused;
+        self.verified += other.verified;
+        self.unsigned += other.unsigned;
+        self.invalid += other.invalid;
+    }
+}
+
+/// Where a pull stands once a batch is stored (see [`PeerStore::add_pulled`]).
+pub struct PullProgress<'a> {
+    pub job: i64,
+    /// The job's cursor after this batch (`None`: unchanged).
+    pub cursor: Option<Timestamp>,
+    /// What the batch adds to the job's totals, given its outcomes.
+    pub stats: &'a dyn Fn(&[AddOutcome]) -> SyncStats,
+}
+
+/// One object a peer refused on a push, as recorded.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PushFailure {
+    pub job: i64,
+    pub id: String,
+    pub version: Option<String>,
+    pub message: String,
+    pub at: Timestamp,
 }
 
 /// A stored copy of an object, for onward-sharing and reference checks.
@@ -451,6 +646,65 @@ pub trait ObjectStore: Send + Sync + 'static {
     fn copies(&self, ids: &[String]) -> Result<Vec<CopyRecord>>;
     /// The stored marking definitions among `ids`, as (id, JSON).
     fn marking_definitions(&self, ids: &[String]) -> Result<Vec<(String, String)>>;
+
+    /// Objects posted on this node that no manifest lists yet, oldest
+    /// first, at most `limit` (served by a partial index).
+    fn pending_signature(&self, limit: usize) -> Result<Vec<PendingObject>>;
+    /// Stores a manifest this node signed into `collection` and marks the
+    /// rows it lists (`covers`, by `date_added`) as signed, in one
+    /// transaction.
+    fn add_manifest(
+        &self,
+        collection: i64,
+        manifest: &Ingest,
+        covers: &[Timestamp],
+        audit: &AuditEntry,
+    ) -> Result<()>;
+    /// Records what is now known of received rows (by `date_added`): their
+    /// provenance and, when verified, the node that vouches for them.
+    fn set_provenance(&self, rows: &[(Timestamp, Provenance, Option<String>)]) -> Result<()>;
+}
+
+/// Peers and the jobs that move objects to and from them.
+pub trait PeerStore: Send + Sync + 'static {
+    fn create_peer(&self, new: &NewPeer, audit: &AuditEntry) -> Result<Peer>;
+    fn peers(&self) -> Result<Vec<Peer>>;
+    fn peer(&self, name: &str) -> Result<Option<Peer>>;
+    /// Adds a pull or push of a peer (the same one twice is a conflict).
+    fn create_job(
+        &self,
+        peer: i64,
+        direction: Direction,
+        remote_collection: &str,
+        collection: i64,
+        audit: &AuditEntry,
+    ) -> Result<SyncJob>;
+    fn jobs(&self, peer: i64) -> Result<Vec<SyncJob>>;
+    /// Adds pulled objects exactly as [`ObjectStore::add_objects`] does, and
+    /// in the same transaction moves the pull's cursor to `cursor` and adds
+    /// `stats` to its totals: a crash never separates the objects from the
+    /// cursor that covers them.
+    fn add_pulled(
+        &self,
+        collection: i64,
+        objects: &[Ingest],
+        guard: &mut CopyGuard<'_>,
+        audit: &AuditEntry,
+        progress: &PullProgress<'_>,
+    ) -> Result<Vec<AddOutcome>>;
+    /// Records a run of a job: its cursor (pushes), what it added to the
+    /// totals, and its error (`None`: it succeeded).
+    fn record_run(
+        &self,
+        job: i64,
+        cursor: Option<Timestamp>,
+        stats: SyncStats,
+        error: Option<&str>,
+        at: Timestamp,
+    ) -> Result<()>;
+    fn record_push_failures(&self, failures: &[PushFailure]) -> Result<()>;
+    /// The most recent push failures of a job, newest first.
+    fn push_failures(&self, job: i64, limit: usize) -> Result<Vec<PushFailure>>;
 }
 
 /// Who and what the node knows: API roots, collections, organisations,
@@ -538,6 +792,7 @@ pub trait Store:
     + AuditStore
     + StatusStore
     + IncidentStore
+    + PeerStore
     + ConsoleStore
     + SessionStore
 {
@@ -549,6 +804,7 @@ impl<T> Store for T where
         + AuditStore
         + StatusStore
         + IncidentStore
+        + PeerStore
         + ConsoleStore
         + SessionStore
 {

@@ -34,6 +34,7 @@ fn open(dir: &tempfile::TempDir) -> (SqliteStore, i64) {
                 owner: Owner::Node,
                 default_tlp: None,
                 public: false,
+                signed: true,
             },
             &AuditEntry::default(),
         )

@@ -38,6 +38,7 @@ fn setup(store: &SqliteStore) -> i64 {
                 owner: Owner::Node,
                 default_tlp: None,
                 public: false,
+                signed: true,
             },
             &AuditEntry::default(),
         )

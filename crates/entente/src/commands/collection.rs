@@ -45,6 +45,10 @@ pub struct CreateArgs {
     /// Let anyone, without a token, read its TLP:CLEAR objects.
     #[arg(long)]
     pub public: bool,
+    /// Do not list what is posted into it in the node's signed manifests
+    /// (no x-entente-manifest objects in it; its objects reach peers unsigned).
+    #[arg(long)]
+    pub unsigned: bool,
 }
 
 pub fn create(site: &Site, args: CreateArgs) -> anyhow::Result<Collection> {
@@ -67,6 +71,7 @@ pub fn create(site: &Site, args: CreateArgs) -> anyhow::Result<Collection> {
             community: args.community,
             default_tlp,
             public: args.public,
+            unsigned: args.unsigned,
         },
     )?)
 }
@@ -109,13 +114,14 @@ pub fn run(dir: &Path, command: Command) -> anyhow::Result<ExitCode> {
                     ),
                 };
                 println!(
-                    "{}  /{}/  {}  [{owner}; default {}{}]{}",
+                    "{}  /{}/  {}  [{owner}; default {}{}{}]{}",
                     c.id,
                     c.api_root,
                     c.title,
                     c.default_tlp
                         .map_or("none (source only)".to_string(), |t| t.to_string()),
                     if c.public { "; public" } else { "" },
+                    if c.signed { "" } else { "; unsigned" },
                     c.description.map(|d| format!(" — {d}")).unwrap_or_default()
                 );
             }

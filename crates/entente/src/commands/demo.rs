@@ -126,6 +126,7 @@ pub fn prepare(dir: &Path, listen: std::net::SocketAddr) -> anyhow::Result<()> {
                     community,
                     default_tlp: Some(default_tlp.as_str().into()),
                     public: false,
+                    unsigned: false,
                 },
             )
         };
@@ -194,6 +195,7 @@ pub fn prepare(dir: &Path, listen: std::net::SocketAddr) -> anyhow::Result<()> {
         &cert_coll,
         parse(DEMO_CERT_INTERNAL)?,
     )?;
+    service.sign_pending()?;
     if !refused.is_empty() {
         bail!("the demo data was refused: {}", refused.join("; "));
     }

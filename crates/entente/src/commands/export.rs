@@ -85,6 +85,7 @@ pub fn run(dir: &Path, args: Args) -> anyhow::Result<ExitCode> {
         with_raw: true,
         audience: None,
         max_bytes: None,
+        max_tlp: None,
     };
     write!(
         out,

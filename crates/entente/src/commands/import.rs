@@ -254,6 +254,9 @@ pub fn run(dir: &Path, args: Args) -> anyhow::Result<ExitCode> {
     };
     let started = std::time::Instant::now();
     let summary = import(&site, &principal, &collection, &args, &recipients)?;
+    // This node vouches for what was posted here, as a serving node would
+    // within moments.
+    site.node.sign_pending()?;
     let secs = started.elapsed().as_secs_f64();
     println!(
         "stored {}, duplicates {}, rejected {} ({:.2} s)",

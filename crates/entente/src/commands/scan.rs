@@ -436,6 +436,7 @@ fn local_collection(data: &Path, id: &str) -> anyhow::Result<Vec<Indicator>> {
         with_raw: true,
         audience: None,
         max_bytes: None,
+        max_tlp: None,
     };
     let mut objects = Vec::new();
     loop {

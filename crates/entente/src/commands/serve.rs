@@ -63,6 +63,18 @@ pub fn run(dir: &Path, args: Args) -> anyhow::Result<ExitCode> {
         allow_plain_http: server.allow_plain_http,
     };
     entente_http::serve::check(&options)?;
+    // What was posted while no server ran (imports, the demo) is signed now;
+    // what is posted from here on, within moments of being stored.
+    node.node.sign_pending()?;
+    node.node.start_signing()?;
+    let peers = federation::Runner::start(
+        node.node.clone(),
+        dir.to_path_buf(),
+        std::time::Duration::from_secs(node.config.federation.interval_seconds),
+    )?;
+    if peers.peers() > 0 {
+        eprintln!("Running the pulls and pushes of {} peer(s).", peers.peers());
+    }
     let state = AppState::new(node.node.clone(), node.config.http_config(), tls.is_some());
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

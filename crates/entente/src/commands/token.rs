@@ -43,6 +43,10 @@ pub struct CreateArgs {
     /// Lifetime, e.g. 90d, 12h, 30m (default: no expiry).
     #[arg(long)]
     pub expires: Option<String>,
+    /// The most restrictive TLP the token may read (clear, green, amber,
+    /// amber+strict): e.g. the token a federation peer pulls with.
+    #[arg(long)]
+    pub max_tlp: Option<String>,
 }
 
 /// Parses `90d`, `12h`, `30m`, `45s` into seconds.
@@ -84,6 +88,10 @@ pub fn create(site: &Site, args: &CreateArgs) -> anyhow::Result<(String, String)
             read: args.read.clone(),
             write: args.write.clone(),
             expires,
+            max_tlp: match &args.max_tlp {
+                Some(t) => Some(t.parse::<sharing::Tlp>()?),
+                None => None,
+            },
         },
     )?;
     Ok((record.name, secret))
@@ -142,11 +150,14 @@ pub fn run(dir: &Path, command: Command) -> anyhow::Result<ExitCode> {
                 };
                 // A user's token with collections named is narrowed to them;
                 // a service token is granted them.
-                let rights = match (&t.user, rights.is_empty()) {
+                let mut rights = match (&t.user, rights.is_empty()) {
                     (_, true) => String::new(),
                     (Some(_), false) => format!("only {}", rights.join(" ")),
                     (None, false) => rights.join(" "),
                 };
+                if let Some(ceiling) = t.max_tlp {
+                    rights.push_str(&format!(" (reads at most {ceiling})"));
+                }
                 println!(
                     "{:>4}  {:<28} {:<8} {:<24} created {}  expires {}  last used {}  {}",
                     t.id,

@@ -428,6 +428,7 @@ pub(crate) async fn create_token(
                 read: request_read,
                 write: request_write,
                 expires,
+                max_tlp: None,
             },
         )?;
         Ok(html! {

@@ -20,12 +20,15 @@ use super::page::{
 };
 use crate::AppState;
 
-/// The checks `entente pattern validate` and the ingest validator apply.
+/// The checks the ingest validator applies to an indicator's pattern
+/// (`patterning::StixPatternCheck`: custom objects and properties allowed,
+/// one qualifier of each kind per observation expression).
 fn pattern_rules() -> patterning::Rules {
     patterning::Rules {
         objects: patterning::ObjectRules::Ignore,
         operand_formats: true,
         version: patterning::StixVersion::V21,
+        one_qualifier_per_kind: true,
     }
 }
 

@@ -56,6 +56,7 @@ fn store_query(
             with_raw: matches!(endpoint, Endpoint::Objects | Endpoint::Object),
             audience: None,
             max_bytes: None,
+            max_tlp: None,
         },
         fingerprint,
     ))

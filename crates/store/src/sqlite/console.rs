@@ -10,8 +10,8 @@ use stix::Timestamp;
 
 use super::{SqliteStore, cached_exec, cached_row, cached_rows, db, lock, now, tlp_from, ts};
 use crate::{
-    ConsoleStore, CountScope, DayCount, ListPage, ListQuery, PendingCount, Result, SearchText,
-    StoredObject, day_of,
+    ConsoleStore, CountScope, DayCount, ListPage, ListQuery, PendingCount, Provenance, Result,
+    SearchText, StoredObject, day_of,
 };
 
 /// How many pointer hops a demotion follows: the read gate's own depth.
@@ -267,7 +267,10 @@ fn audience_clause(
     }
 }
 
-const ROW_COLUMNS: &str = "o.date_added, o.stix_id, o.type, o.version, o.versioned, o.spec_version, o.origin_org, o.tlp, o.refs, o.prior_copies";
+/// The columns [`object_from_row`] reads (then the raw JSON, or `''`).
+const ROW_COLUMNS: &str = "o.date_added, o.stix_id, o.type, o.version, o.versioned, o.spec_version, o.origin_org, o.tlp, o.refs, o.prior_copies, o.provenance, o.origin_node";
+/// The index of the first column after [`ROW_COLUMNS`] and the raw JSON.
+const AFTER_ROW: usize = 13;
 
 fn object_from_row(r: &rusqlite::Row<'_>, with_raw: bool) -> rusqlite::Result<StoredObject> {
     let date_added: i64 = r.get(0)?;
@@ -283,7 +286,9 @@ fn object_from_row(r: &rusqlite::Row<'_>, with_raw: bool) -> rusqlite::Result<St
         tlp: tlp_from(r.get(7)?),
         refs: split_refs(r.get(8)?),
         prior_copies: r.get(9)?,
-        raw: if with_raw { r.get(10)? } else { String::new() },
+        provenance: Provenance::from_code(r.get(10)?),
+        origin_node: r.get(11)?,
+        raw: if with_raw { r.get(12)? } else { String::new() },
     })
 }
 
@@ -308,19 +313,17 @@ impl SqliteStore {
         row: i64,
         with_raw: bool,
     ) -> Result<Option<(StoredObject, bool, String, i64)>> {
-        let sql = if with_raw {
-            "SELECT o.date_added, o.stix_id, o.type, o.version, o.versioned, o.spec_version, o.origin_org, o.tlp, o.refs, o.prior_copies, o.raw, o.is_latest, a.keys, o.collection
+        let raw = if with_raw { "o.raw" } else { "''" };
+        let sql = format!(
+            "SELECT {ROW_COLUMNS}, {raw}, o.is_latest, a.keys, o.collection
              FROM objects o JOIN audiences a ON a.id = o.audience WHERE o.date_added = ?1"
-        } else {
-            "SELECT o.date_added, o.stix_id, o.type, o.version, o.versioned, o.spec_version, o.origin_org, o.tlp, o.refs, o.prior_copies, '', o.is_latest, a.keys, o.collection
-             FROM objects o JOIN audiences a ON a.id = o.audience WHERE o.date_added = ?1"
-        };
-        cached_row(conn, sql, [row], |r| {
+        );
+        cached_row(conn, &sql, [row], |r| {
             Ok((
                 object_from_row(r, with_raw)?,
-                r.get(11)?,
-                r.get(12)?,
-                r.get(13)?,
+                r.get(AFTER_ROW)?,
+                r.get(AFTER_ROW + 1)?,
+                r.get(AFTER_ROW + 2)?,
             ))
         })
         .optional()
@@ -417,7 +420,7 @@ impl ConsoleStore for SqliteStore {
         let mut stmt = conn.prepare_cached(&sql).map_err(db)?;
         let rows = stmt
             .query_map(rusqlite::params_from_iter(params), |r| {
-                Ok((object_from_row(r, false)?, split_refs(r.get(11)?)))
+                Ok((object_from_row(r, false)?, split_refs(r.get(AFTER_ROW)?)))
             })
             .map_err(db)?;
         rows.collect::<rusqlite::Result<Vec<_>>>().map_err(db)
@@ -688,7 +691,13 @@ impl ConsoleStore for SqliteStore {
                         single_type.clone().unwrap_or_default(),
                         share as i64
                     ],
-                    |r| Ok((object_from_row(r, query.with_raw)?, r.get(11)?, r.get(12)?)),
+                    |r| {
+                        Ok((
+                            object_from_row(r, query.with_raw)?,
+                            r.get(AFTER_ROW)?,
+                            r.get(AFTER_ROW + 1)?,
+                        ))
+                    },
                 )
                 .map_err(db)?;
                 if rows.len() == share

@@ -31,10 +31,11 @@ fn collection_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Collection> {
         owner,
         default_tlp: tlp_from(r.get(9)?),
         public: r.get(10)?,
+        signed: r.get(11)?,
     })
 }
 
-const COLLECTION_COLUMNS: &str = "key, id, api_root, title, description, alias, created, owner_org, owner_community, default_tlp, public";
+const COLLECTION_COLUMNS: &str = "key, id, api_root, title, description, alias, created, owner_org, owner_community, default_tlp, public, signed";
 fn role_from(text: &str) -> rusqlite::Result<Role> {
     text.parse().map_err(|e: sharing::model::UnknownRole| {
         rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
@@ -117,10 +118,11 @@ fn load_token(conn: &Connection, r: &rusqlite::Row<'_>) -> rusqlite::Result<Toke
         revoked: opt_ts(r.get(5)?),
         last_used: opt_ts(r.get(6)?),
         grants,
+        max_tlp: tlp_from(r.get(8)?),
     })
 }
 
-const TOKEN_COLUMNS: &str = "id, name, admin, created, expires, revoked, last_used, user";
+const TOKEN_COLUMNS: &str = "id, name, admin, created, expires, revoked, last_used, user, max_tlp";
 
 impl SqliteStore {
     /// Memberships matching `condition` (on `?1` = `key`).
@@ -247,8 +249,8 @@ impl DirectoryStore for SqliteStore {
             cached_exec(
                 conn,
                 "INSERT INTO collections (id, api_root, title, description, alias, created,
-                                          owner_org, owner_community, default_tlp, public)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                                          owner_org, owner_community, default_tlp, public, signed)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
                 params![
                     new.id,
                     new.api_root,
@@ -259,7 +261,8 @@ impl DirectoryStore for SqliteStore {
                     owner_org,
                     owner_community,
                     tlp_rank(new.default_tlp),
-                    new.public
+                    new.public,
+                    new.signed
                 ],
             )
             .map_err(|e| match db(e) {
@@ -279,6 +282,7 @@ impl DirectoryStore for SqliteStore {
                 owner: new.owner,
                 default_tlp: new.default_tlp,
                 public: new.public,
+                signed: new.signed,
             })
         })
     }
@@ -495,14 +499,15 @@ impl DirectoryStore for SqliteStore {
         let tx = conn.transaction().map_err(db)?;
         let created = now();
         cached_exec(&tx,
-            "INSERT INTO tokens (name, secret_hash, admin, created, expires, user) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            "INSERT INTO tokens (name, secret_hash, admin, created, expires, user, max_tlp) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
             params![
                 new.name,
                 &new.secret_hash[..],
                 new.admin,
                 created.as_micros(),
                 new.expires.map(Timestamp::as_micros),
-                new.user
+                new.user,
+                tlp_rank(new.max_tlp)
             ],
         )
         .map_err(|e| match db(e) {

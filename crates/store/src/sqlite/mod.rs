@@ -11,6 +11,7 @@ mod directory;
 mod id_index;
 mod incidents;
 mod objects;
+mod peers;
 pub(crate) mod schema;
 mod sessions;
 mod statuses;

@@ -14,7 +14,7 @@ use super::{
 };
 use crate::{
     AddOutcome, AuditEntry, CopyGuard, CopyRecord, Ingest, ObjectQuery, ObjectStore, PAGE_BYTES,
-    Page, Result, StoredObject, VersionMatch,
+    Page, PendingObject, Provenance, Result, StoredObject, VersionMatch,
 };
 
 /// Interns audience key sets within one write transaction.
@@ -113,7 +113,7 @@ fn in_list(column: &str, values: &[String], params: &mut Vec<rusqlite::types::Va
     format!("{column} IN ({marks})")
 }
 
-const STORED_COLUMNS: &str = "date_added, stix_id, type, version, versioned, spec_version, origin_org, tlp, refs, prior_copies";
+const STORED_COLUMNS: &str = "date_added, stix_id, type, version, versioned, spec_version, origin_org, tlp, refs, prior_copies, provenance, origin_node";
 
 fn stored_from_row(r: &rusqlite::Row<'_>, with_raw: bool) -> rusqlite::Result<StoredObject> {
     let date_added: i64 = r.get(0)?;
@@ -132,7 +132,9 @@ fn stored_from_row(r: &rusqlite::Row<'_>, with_raw: bool) -> rusqlite::Result<St
             .map(|t| t.split(' ').map(str::to_owned).collect())
             .unwrap_or_default(),
         prior_copies: r.get(9)?,
-        raw: if with_raw { r.get(10)? } else { String::new() },
+        provenance: Provenance::from_code(r.get(10)?),
+        origin_node: r.get(11)?,
+        raw: if with_raw { r.get(12)? } else { String::new() },
     })
 }
 impl SqliteStore {
@@ -216,6 +218,10 @@ impl SqliteStore {
         clauses.push(version_sql(&query.versions, &mut params));
         if !query.spec_versions.is_empty() {
             clauses.push(in_list("spec_version", &query.spec_versions, &mut params));
+        }
+        if let Some(ceiling) = query.max_tlp {
+            clauses.push("tlp <= ?".into());
+            params.push(tlp_rank(Some(ceiling)).unwrap_or(0).into());
         }
         if let Some(keys) = &query.audience {
             if keys.is_empty() {
@@ -304,13 +310,16 @@ fn restrictions<'q>(
     }
 }
 
-impl ObjectStore for SqliteStore {
-    fn add_objects(
+impl SqliteStore {
+    /// [`ObjectStore::add_objects`], with `also` run in the same
+    /// transaction once the outcomes are known (a pull's cursor).
+    pub(crate) fn add_with(
         &self,
         collection: i64,
         objects: &[Ingest],
         guard: &mut CopyGuard<'_>,
         audit: &AuditEntry,
+        also: impl FnOnce(&rusqlite::Transaction<'_>, &[AddOutcome]) -> Result<()>,
     ) -> Result<Vec<AddOutcome>> {
         let mut conn = lock(&self.writer);
         let tx = conn
@@ -355,8 +364,9 @@ impl ObjectStore for SqliteStore {
                     "INSERT INTO objects (date_added, collection, stix_id, type, version, versioned,
                                           is_latest, is_first, spec_version, raw,
                                           audience, origin_org, origin_user, tlp, refs, prior_copies,
-                                          counted, ranked)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
+                                          provenance, origin_node, counted, ranked)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,
+                             ?17, ?18, ?19, ?20)",
                 )
                 .map_err(db)?;
             let mut audiences = AudienceInterner::default();
@@ -488,6 +498,8 @@ impl ObjectStore for SqliteStore {
                         tlp_rank(ingest.tlp),
                         refs,
                         later_copy,
+                        ingest.provenance.code(),
+                        ingest.origin_node,
                         counted,
                         ranked,
                     ])
@@ -509,6 +521,7 @@ impl ObjectStore for SqliteStore {
             entry.objects = added;
             append_in(&tx, std::slice::from_ref(&entry))?;
         }
+        also(&tx, &outcomes)?;
         tx.commit().map_err(db)?;
         // Committed while holding the write lock, after catching up: every
         // row up to the last one written here is now indexed.
@@ -523,6 +536,93 @@ impl ObjectStore for SqliteStore {
                 .advance(at.as_micros());
         }
         Ok(outcomes)
+    }
+}
+
+impl ObjectStore for SqliteStore {
+    fn add_objects(
+        &self,
+        collection: i64,
+        objects: &[Ingest],
+        guard: &mut CopyGuard<'_>,
+        audit: &AuditEntry,
+    ) -> Result<Vec<AddOutcome>> {
+        self.add_with(collection, objects, guard, audit, |_, _| Ok(()))
+    }
+
+    fn pending_signature(&self, limit: usize) -> Result<Vec<PendingObject>> {
+        let conn = self.reader()?;
+        let mut stmt = conn
+            .prepare_cached(
+                "SELECT o.date_added, o.collection, o.stix_id, o.raw, a.keys, o.tlp, o.origin_org
+                 FROM objects o INDEXED BY objects_pending_signature
+                 JOIN audiences a ON a.id = o.audience
+                 WHERE o.provenance = 0 ORDER BY o.date_added LIMIT ?1",
+            )
+            .map_err(db)?;
+        let rows = stmt
+            .query_map([limit as i64], |r| {
+                let keys: String = r.get(4)?;
+                Ok(PendingObject {
+                    date_added: ts(r.get(0)?),
+                    collection: r.get(1)?,
+                    id: r.get(2)?,
+                    raw: r.get(3)?,
+                    audience: AudienceKey::parse_set(&keys),
+                    tlp: tlp_from(r.get(5)?),
+                    origin_org: r.get(6)?,
+                })
+            })
+            .map_err(db)?;
+        rows.collect::<rusqlite::Result<Vec<_>>>().map_err(db)
+    }
+
+    fn add_manifest(
+        &self,
+        collection: i64,
+        manifest: &Ingest,
+        covers: &[Timestamp],
+        audit: &AuditEntry,
+    ) -> Result<()> {
+        let mut signed = manifest.clone();
+        signed.provenance = Provenance::LocalSigned;
+        self.add_with(
+            collection,
+            std::slice::from_ref(&signed),
+            &mut |_, _| None,
+            audit,
+            |tx, _| {
+                for row in covers {
+                    cached_exec(
+                        tx,
+                        "UPDATE objects SET provenance = 1 WHERE date_added = ?1 AND provenance = 0",
+                        [row.as_micros()],
+                    )
+                    .map_err(db)?;
+                }
+                Ok(())
+            },
+        )?;
+        Ok(())
+    }
+
+    fn set_provenance(&self, rows: &[(Timestamp, Provenance, Option<String>)]) -> Result<()> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let mut conn = lock(&self.writer);
+        let tx = conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(db)?;
+        for (row, provenance, node) in rows {
+            cached_exec(
+                &tx,
+                "UPDATE objects SET provenance = ?2, origin_node = ?3 WHERE date_added = ?1",
+                params![row.as_micros(), provenance.code(), node],
+            )
+            .map_err(db)?;
+        }
+        tx.commit().map_err(db)
     }
 
     fn query_objects(&self, collection: i64, query: &ObjectQuery) -> Result<Page> {

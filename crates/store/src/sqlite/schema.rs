@@ -215,7 +215,58 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX community_members_pseudonymous ON community_members(pseudonymous)
         WHERE pseudonymous = 1;
     ",
-    // 6: the web console. Figures kept as rows are written (see
+    // 6: federation. Each object's provenance (0 posted here, awaiting its
+    // manifest; 1 posted here and signed; 2 received unsigned; 3 received
+    // and verified; 4 received and invalid) and the node that vouches for
+    // it; peers, their pull and push jobs, and push failures.
+    "
+    ALTER TABLE tokens ADD COLUMN max_tlp INTEGER;
+    ALTER TABLE collections ADD COLUMN signed INTEGER NOT NULL DEFAULT 1;
+    ALTER TABLE objects ADD COLUMN provenance INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE objects ADD COLUMN origin_node TEXT;
+    CREATE INDEX objects_pending_signature ON objects(date_added) WHERE provenance = 0;
+
+    CREATE TABLE peers (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        url TEXT NOT NULL,
+        org INTEGER NOT NULL REFERENCES orgs(id),
+        user INTEGER NOT NULL REFERENCES users(id),
+        keys TEXT NOT NULL,
+        max_tlp INTEGER NOT NULL,
+        refuse_unsigned INTEGER NOT NULL,
+        ca_file TEXT,
+        created INTEGER NOT NULL
+    );
+    CREATE TABLE sync_jobs (
+        id INTEGER PRIMARY KEY,
+        peer INTEGER NOT NULL REFERENCES peers(id),
+        direction TEXT NOT NULL CHECK (direction IN ('pull', 'push')),
+        remote_collection TEXT NOT NULL,
+        collection INTEGER NOT NULL REFERENCES collections(key),
+        cursor INTEGER,
+        stored INTEGER NOT NULL DEFAULT 0,
+        duplicates INTEGER NOT NULL DEFAULT 0,
+        refused INTEGER NOT NULL DEFAULT 0,
+        verified INTEGER NOT NULL DEFAULT 0,
+        unsigned INTEGER NOT NULL DEFAULT 0,
+        invalid INTEGER NOT NULL DEFAULT 0,
+        last_run INTEGER,
+        last_success INTEGER,
+        last_error TEXT,
+        UNIQUE (peer, direction, remote_collection, collection)
+    );
+    CREATE TABLE push_failures (
+        seq INTEGER PRIMARY KEY,
+        job INTEGER NOT NULL REFERENCES sync_jobs(id),
+        stix_id TEXT NOT NULL,
+        version TEXT,
+        message TEXT NOT NULL,
+        at INTEGER NOT NULL
+    );
+    CREATE INDEX push_failures_by_job ON push_failures(job, seq);
+    ",
+    // 7: the web console. Figures kept as rows are written (see
     // console.rs): a row is `counted` when the policy has declared its
     // visibility to be exactly its audience. Rows without gating references
     // that are not later copies start counted; pointer rows wait in
