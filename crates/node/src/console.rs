@@ -24,7 +24,8 @@ use sharing::recipients::{MemberOrg, NamedRecipients};
 use sharing::{Access, Owner, Principal, ReadKeys, Tlp, read_keys};
 use stix::Timestamp;
 use store::{
-    Collection, CountScope, ListQuery, ObjectQuery, SearchText, StoredObject, VersionMatch, day_of,
+    Collection, ConsoleFacts, CountScope, ListQuery, ObjectQuery, SearchText, StoredObject,
+    VersionMatch, day_of,
 };
 
 use crate::{IncidentList, IngestReport, Need, Node, NodeError, Result};
@@ -59,6 +60,8 @@ pub const RANKED_PREFIXES: [&str; 4] = [
 /// The parts of an object the console's indexes need.
 #[derive(Deserialize, Default)]
 struct IndexedFields {
+    #[serde(default, rename = "type")]
+    object_type: Option<String>,
     #[serde(default)]
     name: Option<String>,
     #[serde(default)]
@@ -73,12 +76,29 @@ struct IndexedFields {
     target_ref: Option<String>,
 }
 
-/// An object's search text and the targets the overview ranks it as
-/// referring to: malware, intrusion sets and ATT&CK techniques it
-/// references, and the identity a `targets` relationship points at (its
-/// sectors are the targeted sectors).
-pub(crate) fn indexed_facts(raw: &str, refs: &[String]) -> (SearchText, Vec<String>) {
+/// Whether the console lists objects of a type: not the signed manifests
+/// that this node and its peers write for provenance (records of the
+/// nodes' machinery, one per batch, listing thousands of objects). They are
+/// still served over TAXII, and their provenance shows on each object's
+/// page; a manifest's own page opens by its id.
+pub fn listed_type(object_type: &str) -> bool {
+    object_type != provenance::extension::MANIFEST_TYPE
+}
+
+/// What the console indexes of an object: its search text and the targets
+/// the overview ranks it as referring to (malware, intrusion sets and
+/// ATT&CK techniques it references, and the identity a `targets`
+/// relationship points at, whose sectors are the targeted sectors); none of
+/// it for a type the console does not list ([`listed_type`]).
+pub(crate) fn indexed_facts(raw: &str, refs: &[String]) -> ConsoleFacts {
     let fields: IndexedFields = serde_json::from_str(raw).unwrap_or_default();
+    if !fields.object_type.as_deref().is_none_or(listed_type) {
+        return ConsoleFacts {
+            text: SearchText::default(),
+            ranked: Vec::new(),
+            listed: false,
+        };
+    }
     let value = match fields.value {
         Some(serde_json::Value::String(s)) => s,
         _ => String::new(),
@@ -100,7 +120,11 @@ pub(crate) fn indexed_facts(raw: &str, refs: &[String]) -> (SearchText, Vec<Stri
     {
         ranked.push(target);
     }
-    (text, ranked)
+    ConsoleFacts {
+        text,
+        ranked,
+        listed: true,
+    }
 }
 
 /// What a list shows of an object.
@@ -1079,16 +1103,32 @@ mod tests {
             "identity--2".to_string(),
             "indicator--3".to_string(),
         ];
-        let (_, ranked) = indexed_facts(
+        let facts = indexed_facts(
             r#"{"type":"relationship","relationship_type":"targets","source_ref":"intrusion-set--1","target_ref":"identity--2"}"#,
             &refs,
         );
-        assert_eq!(ranked, ["intrusion-set--1", "identity--2"]);
-        let (text, ranked) = indexed_facts(
+        assert_eq!(facts.ranked, ["intrusion-set--1", "identity--2"]);
+        assert!(facts.listed);
+        let facts = indexed_facts(
             r#"{"type":"indicator","name":"C2","pattern":"[domain-name:value = 'x']"}"#,
             &["identity--2".to_string()],
         );
-        assert!(ranked.is_empty());
-        assert_eq!(text.name, "C2");
+        assert!(facts.ranked.is_empty());
+        assert_eq!(facts.text.name, "C2");
+    }
+
+    #[test]
+    fn signed_manifests_are_not_listed_nor_indexed() {
+        let facts = indexed_facts(
+            r#"{"type":"x-entente-manifest","name":"batch","id":"x-entente-manifest--1"}"#,
+            &["malware--1".to_string()],
+        );
+        assert!(!facts.listed);
+        assert!(facts.text.is_empty());
+        assert!(facts.ranked.is_empty());
+        // Other custom objects are analyst content like any other.
+        let facts = indexed_facts(r#"{"type":"x-acme-note","name":"n"}"#, &[]);
+        assert!(facts.listed);
+        assert_eq!(facts.text.name, "n");
     }
 }

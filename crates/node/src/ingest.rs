@@ -374,7 +374,7 @@ impl Node {
                 // No manifest will list it.
                 None => (Provenance::Unsigned, None),
             };
-            let (text, ranked) = crate::console::indexed_facts(&object.raw, &refs);
+            let console = crate::console::indexed_facts(&object.raw, &refs);
             ingests.push((
                 index,
                 Ingest {
@@ -386,8 +386,7 @@ impl Node {
                     refs,
                     provenance,
                     origin_node,
-                    text,
-                    ranked,
+                    console,
                 },
             ));
         }

@@ -235,6 +235,8 @@ impl Node {
                 NodeError::Unprocessable(format!("the signed manifest is not valid STIX: {r}"))
             })?;
         let refs: Vec<String> = manifest.entries.iter().map(|e| e.id.clone()).collect();
+        // Not listed by the console (see `console::listed_type`).
+        let console = crate::console::indexed_facts(&manifest.json, &refs);
         let ingest = Ingest {
             object,
             audience: first.audience.clone(),
@@ -244,8 +246,7 @@ impl Node {
             refs,
             provenance: Provenance::LocalSigned,
             origin_node: None,
-            text: store::SearchText::default(),
-            ranked: Vec::new(),
+            console,
         };
         let covers: Vec<stix::Timestamp> = objects.iter().map(|o| o.date_added).collect();
         let entry = Node::entry(

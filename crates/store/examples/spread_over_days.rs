@@ -66,8 +66,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                     coalesce(json_extract(raw, '$.description'), ''),
                     coalesce(json_extract(raw, '$.pattern'), '')
              FROM objects
-             WHERE json_extract(raw, '$.name') IS NOT NULL OR json_extract(raw, '$.description') IS NOT NULL
-                OR json_extract(raw, '$.pattern') IS NOT NULL OR json_type(raw, '$.value') = 'text';
+             WHERE listed = 1
+               AND (json_extract(raw, '$.name') IS NOT NULL OR json_extract(raw, '$.description') IS NOT NULL
+                    OR json_extract(raw, '$.pattern') IS NOT NULL OR json_type(raw, '$.value') = 'text');
          DELETE FROM object_counts;
          INSERT INTO object_counts (collection, day, audience, type, tlp, n)
              SELECT collection, date_added / 86400000000, audience, type, coalesce(tlp, -1), count(*)

@@ -20,6 +20,13 @@
 //! write or delete of an id un-counts (and marks pending again) the counted
 //! rows that refer to it, in the same transaction, transitively: a fact a
 //! decision rested on has changed, so the decision is taken again.
+//!
+//! **Unlisted rows.** A row `node` stores as not listed
+//! ([`ConsoleFacts::listed`]: the signed manifests nodes write for
+//! provenance) is never counted nor pending, has no entry in the reference
+//! index or the full-text index, and no list returns it; TAXII serves it
+//! like any row. Every write path (a post, a pull, the signer) says which
+//! rows are listed when it writes them.
 
 use sharing::AudienceKey;
 use stix::{Timestamp, Tlp};
@@ -49,6 +56,31 @@ pub struct DayCount {
     pub object_type: String,
     pub tlp: Option<Tlp>,
     pub count: u64,
+}
+
+/// What the console's indexes hold of one object, as `node` chose it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConsoleFacts {
+    /// The words the console's full-text search finds the object by.
+    pub text: crate::SearchText,
+    /// The identifiers the overview ranks the object as referring to (see
+    /// [`ConsoleStore::ranked_counts`]).
+    pub ranked: Vec<String>,
+    /// Whether the console lists, counts, searches and shows it as a
+    /// referrer at all; `false` for records of the node's own machinery
+    /// (signed manifests), which TAXII still serves like any object.
+    pub listed: bool,
+}
+
+impl Default for ConsoleFacts {
+    /// Listed, with nothing to search or rank.
+    fn default() -> Self {
+        ConsoleFacts {
+            text: crate::SearchText::default(),
+            ranked: Vec::new(),
+            listed: true,
+        }
+    }
 }
 
 /// A row waiting for `node` to decide whether it is counted.
@@ -124,12 +156,10 @@ pub trait ConsoleStore: Send + Sync + 'static {
     fn settle_counts(&self, decisions: &[(Timestamp, i64, bool)]) -> Result<usize>;
     /// Fills the console's indexes for rows stored before they existed
     /// (once, after the migration that added them): `extract` gives a row's
-    /// search text and ranked references from its JSON. Returns how many
+    /// search text, ranked references and whether it is listed from its
+    /// JSON (rows it does not list leave the figures). Returns how many
     /// rows it filled; 0 once done.
-    fn backfill_console(
-        &self,
-        extract: &mut dyn FnMut(&str) -> (crate::SearchText, Vec<String>),
-    ) -> Result<usize>;
+    fn backfill_console(&self, extract: &mut dyn FnMut(&str) -> ConsoleFacts) -> Result<usize>;
     /// Whether each row is counted, by `date_added` (absent rows: not listed).
     fn counted_rows(&self, rows: &[Timestamp]) -> Result<Vec<(Timestamp, bool)>>;
     /// Newest-first latest versions of the collections of `scopes` whose

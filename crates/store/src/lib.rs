@@ -25,7 +25,9 @@ mod incidents;
 mod sessions;
 mod sqlite;
 
-pub use console::{ConsoleStore, CountScope, DayCount, ListPage, ListQuery, PendingCount, day_of};
+pub use console::{
+    ConsoleFacts, ConsoleStore, CountScope, DayCount, ListPage, ListQuery, PendingCount, day_of,
+};
 pub use sessions::{
     NewSession, NewSignInLink, SessionRecord, SessionStore, SignInFailures, SignInLinkRecord,
 };
@@ -345,11 +347,8 @@ pub struct Ingest {
     pub provenance: Provenance,
     /// See [`StoredObject::origin_node`].
     pub origin_node: Option<String>,
-    /// The words the console's full-text search finds the object by.
-    pub text: SearchText,
-    /// The identifiers the console's overview ranks this object as
-    /// referring to (see [`ConsoleStore::ranked_counts`]); chosen by `node`.
-    pub ranked: Vec<String>,
+    /// What the console's indexes hold of it, chosen by `node`.
+    pub console: ConsoleFacts,
 }
 
 /// The searchable text of an object (all empty: not indexed).
@@ -379,8 +378,7 @@ impl Ingest {
             refs: Vec::new(),
             provenance: Provenance::LocalPending,
             origin_node: None,
-            text: SearchText::default(),
-            ranked: Vec::new(),
+            console: ConsoleFacts::default(),
         }
     }
 }

@@ -5,9 +5,9 @@
 use sharing::{AudienceKey, Owner};
 use stix::{Timestamp, Tlp, Validator};
 use store::{
-    AuditEntry, ConsoleStore, CountScope, DirectoryStore, Ingest, ListQuery, NewCollection,
-    NewSession, NewSignInLink, ObjectStore, SearchText, SessionStore, SqliteOptions, SqliteStore,
-    VersionMatch, day_of,
+    AuditEntry, ConsoleFacts, ConsoleStore, CountScope, DirectoryStore, Ingest, ListQuery,
+    NewCollection, NewSession, NewSignInLink, ObjectStore, SearchText, SessionStore, SqliteOptions,
+    SqliteStore, VersionMatch, day_of,
 };
 
 fn open(dir: &tempfile::TempDir) -> (SqliteStore, i64) {
@@ -51,8 +51,11 @@ fn malware(n: u32, name: &str) -> Ingest {
     Ingest {
         audience: vec![AudienceKey::Green],
         tlp: Some(Tlp::Green),
-        text: SearchText {
-            name: name.into(),
+        console: ConsoleFacts {
+            text: SearchText {
+                name: name.into(),
+                ..Default::default()
+            },
             ..Default::default()
         },
         ..Ingest::open(object)
@@ -68,7 +71,10 @@ fn relationship(n: u32, target: &str, audience: AudienceKey) -> Ingest {
         audience: vec![audience],
         tlp: Some(Tlp::Green),
         refs: vec![target.to_string()],
-        ranked: vec![target.to_string()],
+        console: ConsoleFacts {
+            ranked: vec![target.to_string()],
+            ..Default::default()
+        },
         ..Ingest::open(object)
     }
 }
@@ -396,4 +402,105 @@ fn sessions_links_and_failures() {
     assert_eq!(store.sign_in_failures("o/u").unwrap().last, Some(t(3)));
     store.clear_sign_in_failures("o/u").unwrap();
     assert_eq!(store.sign_in_failures("o/u").unwrap().count, 0);
+}
+
+/// A row the console does not list (what `node` says of signed manifests):
+/// served like any other, but never counted, pending, listed, searched nor
+/// a referrer, whatever facts it carries, and deleted without a trace.
+#[test]
+fn unlisted_rows_stay_out_of_the_console() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, c) = open(&dir);
+    add(&store, c, &[malware(1, "alpha")]);
+    let target = "malware--00000000-0000-4000-8000-000000000001";
+    let green = Some(vec![AudienceKey::Green]);
+    let raw = format!(
+        r#"{{"type":"x-entente-manifest","spec_version":"2.1","id":"x-entente-manifest--00000000-0000-4000-8000-000000000009","created":"2026-01-01T00:00:00.000Z","modified":"2026-01-01T00:00:00.000Z","name":"batch","object_refs":["{target}"]}}"#
+    );
+    let manifest = Ingest {
+        audience: vec![AudienceKey::Green],
+        tlp: Some(Tlp::Green),
+        refs: vec![target.to_string()],
+        console: ConsoleFacts {
+            text: SearchText {
+                name: "batch".into(),
+                ..Default::default()
+            },
+            ranked: vec![target.to_string()],
+            listed: false,
+        },
+        ..Ingest::open(Validator::new().validate_str(0, &raw).unwrap())
+    };
+    let manifest_id = manifest.object.id.clone();
+    add(&store, c, &[manifest]);
+    let scope = CountScope {
+        collection: c,
+        audience: green.clone(),
+    };
+    assert_eq!(total(&store, c, green.clone()), 1);
+    assert!(store.pending_counts(10).unwrap().is_empty());
+    assert!(
+        store
+            .uncounted(&scope, Timestamp::from_micros(0), 10)
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        store
+            .ranked_counts(std::slice::from_ref(&scope), 0)
+            .unwrap()
+            .is_empty()
+    );
+    let list = |text: Option<&str>| -> Vec<String> {
+        store
+            .list_newest(
+                std::slice::from_ref(&scope),
+                &ListQuery {
+                    text: text.map(str::to_owned),
+                    limit: 10,
+                    max_examined: 100,
+                    ..Default::default()
+                },
+            )
+            .unwrap()
+            .items
+            .into_iter()
+            .map(|(_, o)| o.id)
+            .collect()
+    };
+    assert_eq!(list(None), vec![target.to_string()]);
+    assert!(list(Some("\"batch\"")).is_empty());
+    assert!(store.referrers(target, 10).unwrap().is_empty());
+    // TAXII still serves it.
+    let rows: Vec<Timestamp> = store
+        .query_objects(
+            c,
+            &store::ObjectQuery {
+                ids: vec![manifest_id.clone()],
+                versions: VersionMatch::all(),
+                limit: 10,
+                ..Default::default()
+            },
+        )
+        .unwrap()
+        .items
+        .iter()
+        .map(|o| o.date_added)
+        .collect();
+    assert_eq!(rows.len(), 1);
+    // A new version of what it lists leaves it alone; deleting it changes
+    // no figure.
+    let mut v2 = malware(1, "alpha two");
+    let raw = v2.object.raw.replace(
+        "2026-01-01T00:00:00.000Z\",\"name",
+        "2026-02-01T00:00:00.000Z\",\"name",
+    );
+    v2.object = Validator::new().validate_str(0, &raw).unwrap();
+    add(&store, c, &[v2]);
+    assert!(store.pending_counts(10).unwrap().is_empty());
+    assert_eq!(total(&store, c, green.clone()), 2);
+    store
+        .delete_rows(c, &manifest_id, &rows, &AuditEntry::default())
+        .unwrap();
+    assert_eq!(total(&store, c, green), 2);
 }

@@ -10,8 +10,8 @@ use stix::Timestamp;
 
 use super::{SqliteStore, cached_exec, cached_row, cached_rows, db, lock, now, tlp_from, ts};
 use crate::{
-    ConsoleStore, CountScope, DayCount, ListPage, ListQuery, PendingCount, Provenance, Result,
-    SearchText, StoredObject, day_of,
+    ConsoleFacts, ConsoleStore, CountScope, DayCount, ListPage, ListQuery, PendingCount,
+    Provenance, Result, SearchText, StoredObject, day_of,
 };
 
 /// How many pointer hops a demotion follows: the read gate's own depth.
@@ -142,13 +142,17 @@ pub(crate) fn before_delete(tx: &Connection, row: i64) -> Result<()> {
     if counted {
         adjust(tx, &facts, -1)?;
     }
-    let refs: Option<String> = cached_row(
+    let (refs, listed): (Option<String>, bool) = cached_row(
         tx,
-        "SELECT refs FROM objects WHERE date_added = ?1",
+        "SELECT refs, listed FROM objects WHERE date_added = ?1",
         [row],
-        |r| r.get(0),
+        |r| Ok((r.get(0)?, r.get(1)?)),
     )
     .map_err(db)?;
+    if !listed {
+        // Never indexed, counted nor pending (see `after_insert`).
+        return Ok(());
+    }
     for r in split_refs(refs) {
         cached_exec(
             tx,
@@ -293,8 +297,9 @@ fn object_from_row(r: &rusqlite::Row<'_>, with_raw: bool) -> rusqlite::Result<St
 }
 
 /// Whether a row passes a list's filters (the index walk applies the rest).
-fn listed(o: &StoredObject, latest: bool, keys: &str, scope: &CountScope, q: &ListQuery) -> bool {
-    latest
+/// `shown`: the row is its object's latest version and the console lists it.
+fn listed(o: &StoredObject, shown: bool, keys: &str, scope: &CountScope, q: &ListQuery) -> bool {
+    shown
         && (q.types.is_empty() || q.types.contains(&o.object_type))
         && (q.tlps.is_empty() || q.tlps.contains(&o.tlp))
         && q.added_since.is_none_or(|s| o.date_added >= s)
@@ -307,7 +312,8 @@ fn listed(o: &StoredObject, latest: bool, keys: &str, scope: &CountScope, q: &Li
 }
 
 impl SqliteStore {
-    /// One row by key with its list facts: (object, is_latest, audience keys, collection).
+    /// One row by key with its list facts: (object, whether it is the
+    /// latest version and listed, audience keys, collection).
     fn list_row(
         conn: &Connection,
         row: i64,
@@ -315,7 +321,7 @@ impl SqliteStore {
     ) -> Result<Option<(StoredObject, bool, String, i64)>> {
         let raw = if with_raw { "o.raw" } else { "''" };
         let sql = format!(
-            "SELECT {ROW_COLUMNS}, {raw}, o.is_latest, a.keys, o.collection
+            "SELECT {ROW_COLUMNS}, {raw}, o.is_latest AND o.listed, a.keys, o.collection
              FROM objects o JOIN audiences a ON a.id = o.audience WHERE o.date_added = ?1"
         );
         cached_row(conn, &sql, [row], |r| {
@@ -414,7 +420,7 @@ impl ConsoleStore for SqliteStore {
         };
         let sql = format!(
             "SELECT {ROW_COLUMNS}, '', o.ranked FROM objects o INDEXED BY objects_uncounted
-             WHERE o.collection = ? AND o.counted = 0 AND o.date_added >= ?{audience}
+             WHERE o.collection = ? AND o.counted = 0 AND o.listed = 1 AND o.date_added >= ?{audience}
              ORDER BY o.date_added LIMIT {limit}"
         );
         let mut stmt = conn.prepare_cached(&sql).map_err(db)?;
@@ -513,10 +519,7 @@ impl ConsoleStore for SqliteStore {
         Ok(counted)
     }
 
-    fn backfill_console(
-        &self,
-        extract: &mut dyn FnMut(&str) -> (SearchText, Vec<String>),
-    ) -> Result<usize> {
+    fn backfill_console(&self, extract: &mut dyn FnMut(&str) -> ConsoleFacts) -> Result<usize> {
         let mut conn = lock(&self.writer);
         let marked: Option<Vec<u8>> = cached_row(
             &conn,
@@ -542,7 +545,27 @@ impl ConsoleStore for SqliteStore {
                 let row: i64 = r.get(0).map_err(db)?;
                 let refs = split_refs(r.get(1).map_err(db)?);
                 let raw: String = r.get(2).map_err(db)?;
-                let (text, ranked) = extract(&raw);
+                let ConsoleFacts {
+                    text,
+                    ranked,
+                    listed,
+                } = extract(&raw);
+                filled += 1;
+                if !listed {
+                    // Counted by the migration if it had no references.
+                    if let Some((facts, true)) = facts_of(&tx, row)? {
+                        adjust(&tx, &facts, -1)?;
+                    }
+                    cached_exec(
+                        &tx,
+                        "UPDATE objects SET listed = 0, counted = 0 WHERE date_added = ?1",
+                        [row],
+                    )
+                    .map_err(db)?;
+                    cached_exec(&tx, "DELETE FROM count_pending WHERE row = ?1", [row])
+                        .map_err(db)?;
+                    continue;
+                }
                 for target in &refs {
                     cached_exec(
                         &tx,
@@ -569,7 +592,6 @@ impl ConsoleStore for SqliteStore {
                     )
                     .map_err(db)?;
                 }
-                filled += 1;
             }
         }
         cached_exec(
@@ -661,13 +683,13 @@ impl ConsoleStore for SqliteStore {
             let raw = if query.with_raw { "o.raw" } else { "''" };
             let sql = match &single_type {
                 Some(_) => format!(
-                    "SELECT {ROW_COLUMNS}, {raw}, o.is_latest, a.keys FROM objects o INDEXED BY objects_by_type
+                    "SELECT {ROW_COLUMNS}, {raw}, o.is_latest AND o.listed, a.keys FROM objects o INDEXED BY objects_by_type
                      JOIN audiences a ON a.id = o.audience
                      WHERE o.collection = ?1 AND o.type = ?4 AND o.date_added < ?2 AND o.date_added >= ?3
                      ORDER BY o.date_added DESC LIMIT ?5"
                 ),
                 None => format!(
-                    "SELECT {ROW_COLUMNS}, {raw}, o.is_latest, a.keys FROM objects o INDEXED BY objects_by_added
+                    "SELECT {ROW_COLUMNS}, {raw}, o.is_latest AND o.listed, a.keys FROM objects o INDEXED BY objects_by_added
                      JOIN audiences a ON a.id = o.audience
                      WHERE o.collection = ?1 AND o.date_added < ?2 AND o.date_added >= ?3 AND ?4 IS NOT NULL
                      ORDER BY o.date_added DESC LIMIT ?5"

@@ -364,9 +364,9 @@ impl SqliteStore {
                     "INSERT INTO objects (date_added, collection, stix_id, type, version, versioned,
                                           is_latest, is_first, spec_version, raw,
                                           audience, origin_org, origin_user, tlp, refs, prior_copies,
-                                          provenance, origin_node, counted, ranked)
+                                          provenance, origin_node, counted, ranked, listed)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,
-                             ?17, ?18, ?19, ?20)",
+                             ?17, ?18, ?19, ?20, ?21)",
                 )
                 .map_err(db)?;
             let mut audiences = AudienceInterner::default();
@@ -477,9 +477,11 @@ impl SqliteStore {
                 let refs = (!ingest.refs.is_empty()).then(|| ingest.refs.join(" "));
                 let later_copy = !versioned && others_here;
                 // Visible exactly to its audience by construction; pointer
-                // rows wait for node's decision (see console.rs).
-                let counted = ingest.refs.is_empty() && !later_copy;
-                let ranked = (!ingest.ranked.is_empty()).then(|| ingest.ranked.join(" "));
+                // rows wait for node's decision (see console.rs). Rows the
+                // console does not list are never counted.
+                let counted = ingest.console.listed && ingest.refs.is_empty() && !later_copy;
+                let ranked =
+                    (!ingest.console.ranked.is_empty()).then(|| ingest.console.ranked.join(" "));
                 insert
                     .execute(params![
                         date_added,
@@ -502,9 +504,18 @@ impl SqliteStore {
                         ingest.origin_node,
                         counted,
                         ranked,
+                        ingest.console.listed,
                     ])
                     .map_err(db)?;
-                console::after_insert(&tx, date_added, &ingest.refs, &ingest.text, counted)?;
+                if ingest.console.listed {
+                    console::after_insert(
+                        &tx,
+                        date_added,
+                        &ingest.refs,
+                        &ingest.console.text,
+                        counted,
+                    )?;
+                }
                 // Later objects of this batch must find this one. Should the
                 // transaction fail, the entry points at no row and is ignored.
                 self.ids
