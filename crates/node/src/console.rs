@@ -294,6 +294,8 @@ impl Node {
                         ReadKeys::All => None,
                         ReadKeys::Keys(k) => Some(k.clone()),
                     },
+                    // A narrowed token's ceiling, as the read gate applies it.
+                    max_tlp: principal.ceiling(),
                 };
                 Some((c, scope, keys))
             })
@@ -411,6 +413,9 @@ impl Node {
                             && c.date_added >= since
                             && mask.covers(c.origin_org)
                             && keys.admits(&c.audience)
+                            && principal
+                                .ceiling()
+                                .is_none_or(|ceiling| c.tlp.is_some_and(|t| t <= ceiling))
                     })
                     .collect();
                 let counted = self

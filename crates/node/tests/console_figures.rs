@@ -11,7 +11,7 @@
 //! in the store, the rows left to the gate and the masks together must
 //! neither leak nor lose anything. The node signs what is posted, so its
 //! manifests are in the collections too: the gate serves them, the console
-//! does not count them.
+//! does not count them. Readers include tokens under a TLP ceiling.
 //!
 //! Cases: 64 by default; `PROPTEST_CASES=2000 cargo test --release -p node
 //! --test console_figures` runs more.
@@ -299,6 +299,10 @@ fn run(case: u64, s: &Scenario) -> Result<(), TestCaseError> {
     let now = store::now();
     let mut readers = users.clone();
     readers.push(op.clone());
+    // The same users through tokens under a ceiling.
+    for (user, ceiling) in users.iter().zip([Tlp::Clear, Tlp::Green, Tlp::Amber]) {
+        readers.push(user.clone().with_ceiling(ceiling));
+    }
     for p in &readers {
         let (types, tlps, ranked) = through_the_gate(&node, p);
         let o = node.overview(p, 90, now).unwrap();

@@ -74,10 +74,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
              SELECT collection, date_added / 86400000000, audience, type, coalesce(tlp, -1), count(*)
              FROM objects WHERE counted = 1 GROUP BY 1, 2, 3, 4, 5;
          DELETE FROM ranked_counts;
-         INSERT INTO ranked_counts (collection, day, audience, target, n)
-             SELECT o.collection, o.date_added / 86400000000, o.audience, j.value, count(*)
+         INSERT INTO ranked_counts (collection, day, audience, tlp, target, n)
+             SELECT o.collection, o.date_added / 86400000000, o.audience, coalesce(o.tlp, -1), j.value, count(*)
              FROM objects o, json_each('[\"' || replace(o.ranked, ' ', '\",\"') || '\"]') j
-             WHERE o.counted = 1 AND o.ranked IS NOT NULL GROUP BY 1, 2, 3, 4;",
+             WHERE o.counted = 1 AND o.ranked IS NOT NULL GROUP BY 1, 2, 3, 4, 5;",
     )?;
     tx.commit()?;
     eprintln!("{n} objects now spread over {days} days, one every {step} µs");

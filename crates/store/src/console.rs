@@ -27,6 +27,11 @@
 //! index or the full-text index, and no list returns it; TAXII serves it
 //! like any row. Every write path (a post, a pull, the signer) says which
 //! rows are listed when it writes them.
+//!
+//! **Ceilings.** A token may read at most some TLP (`CountScope::max_tlp`):
+//! its figures, rankings and lists are narrowed to rows at or below it (the
+//! counts are kept per TLP), exactly as the read gate narrows what it
+//! serves; the rows left to the gate are narrowed the same way.
 
 use sharing::AudienceKey;
 use stix::{Timestamp, Tlp};
@@ -42,11 +47,14 @@ pub fn day_of(t: Timestamp) -> i64 {
 }
 
 /// Which rows of one collection a figure counts: those whose audience holds
-/// one of `audience` (`None`: every row, for node administrators).
+/// one of `audience` (`None`: every row, for node administrators) and,
+/// with `max_tlp` (a token's ceiling), whose TLP is at most that (rows
+/// without a TLP are then left out, as the read gate leaves them out).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CountScope {
     pub collection: i64,
     pub audience: Option<Vec<AudienceKey>>,
+    pub max_tlp: Option<Tlp>,
 }
 
 /// Counted rows added on one day, of one type, at one TLP.

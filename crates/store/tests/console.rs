@@ -91,6 +91,7 @@ fn total(store: &SqliteStore, c: i64, keys: Option<Vec<AudienceKey>>) -> u64 {
             &[CountScope {
                 collection: c,
                 audience: keys,
+                max_tlp: None,
             }],
             0,
         )
@@ -119,6 +120,7 @@ fn figures_follow_writes_decisions_and_deletes() {
     let scope = CountScope {
         collection: c,
         audience: green.clone(),
+        max_tlp: None,
     };
     assert_eq!(
         store
@@ -219,6 +221,7 @@ fn newest_first_lists_page_exactly_and_examine_a_bounded_number_of_rows() {
     let scopes = [CountScope {
         collection: c,
         audience: None,
+        max_tlp: None,
     }];
     // Pages of 40 newest first: every object once, in order.
     let mut seen = Vec::new();
@@ -286,6 +289,7 @@ fn full_text_search_and_referrers() {
     let scopes = [CountScope {
         collection: c,
         audience: Some(vec![AudienceKey::Green]),
+        max_tlp: None,
     }];
     let search = |text: &str| -> Vec<String> {
         store
@@ -436,6 +440,7 @@ fn unlisted_rows_stay_out_of_the_console() {
     let scope = CountScope {
         collection: c,
         audience: green.clone(),
+        max_tlp: None,
     };
     assert_eq!(total(&store, c, green.clone()), 1);
     assert!(store.pending_counts(10).unwrap().is_empty());
@@ -503,4 +508,84 @@ fn unlisted_rows_stay_out_of_the_console() {
         .delete_rows(c, &manifest_id, &rows, &AuditEntry::default())
         .unwrap();
     assert_eq!(total(&store, c, green), 2);
+}
+
+/// A token's TLP ceiling: counted rows, ranked references, rows left to the
+/// gate and lists stop at it; rows without a TLP are above any ceiling.
+#[test]
+fn a_ceiling_narrows_figures_rankings_and_lists() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, c) = open(&dir);
+    let mut amber = malware(2, "amber");
+    amber.tlp = Some(Tlp::Amber);
+    let mut private = malware(3, "private");
+    private.tlp = None;
+    add(&store, c, &[malware(1, "green"), amber, private]);
+    let green_target = "malware--00000000-0000-4000-8000-000000000001";
+    let mut amber_pointer = relationship(11, green_target, AudienceKey::Green);
+    amber_pointer.tlp = Some(Tlp::Amber);
+    add(
+        &store,
+        c,
+        &[
+            relationship(10, green_target, AudienceKey::Green),
+            amber_pointer,
+        ],
+    );
+    let scope = |max_tlp: Option<Tlp>| CountScope {
+        collection: c,
+        audience: Some(vec![AudienceKey::Green]),
+        max_tlp,
+    };
+    let gated = |max_tlp| {
+        store
+            .uncounted(&scope(max_tlp), Timestamp::from_micros(0), 10)
+            .unwrap()
+            .len()
+    };
+    assert_eq!(gated(None), 2);
+    assert_eq!(gated(Some(Tlp::Green)), 1);
+    assert_eq!(gated(Some(Tlp::Clear)), 0);
+    let pending = store.pending_counts(10).unwrap();
+    let decisions: Vec<(Timestamp, i64, bool)> = pending
+        .iter()
+        .map(|p| (p.date_added, p.mark, true))
+        .collect();
+    assert_eq!(store.settle_counts(&decisions).unwrap(), 2);
+    let figures = |max_tlp| -> (u64, Vec<(String, u64)>) {
+        (
+            store
+                .day_counts(&[scope(max_tlp)], 0)
+                .unwrap()
+                .iter()
+                .map(|d| d.count)
+                .sum(),
+            store.ranked_counts(&[scope(max_tlp)], 0).unwrap(),
+        )
+    };
+    assert_eq!(figures(None), (5, vec![(green_target.to_string(), 2)]));
+    assert_eq!(
+        figures(Some(Tlp::Green)),
+        (2, vec![(green_target.to_string(), 1)])
+    );
+    assert_eq!(figures(Some(Tlp::AmberStrict)).0, 4, "no TLP: above any");
+    assert_eq!(figures(Some(Tlp::Clear)), (0, Vec::new()));
+    let listed = |max_tlp| -> Vec<Option<Tlp>> {
+        store
+            .list_newest(
+                &[scope(max_tlp)],
+                &ListQuery {
+                    limit: 10,
+                    max_examined: 100,
+                    ..Default::default()
+                },
+            )
+            .unwrap()
+            .items
+            .into_iter()
+            .map(|(_, o)| o.tlp)
+            .collect()
+    };
+    assert_eq!(listed(None).len(), 5);
+    assert_eq!(listed(Some(Tlp::Green)), vec![Some(Tlp::Green); 2]);
 }

@@ -228,7 +228,10 @@ fn tokens_section(signed: &Signed, l: &Loaded) -> Markup {
                     @for t in &l.tokens {
                         tr {
                             td { (short(&t.name, 60)) @if t.admin { " " strong { "(admin)" } } }
-                            td { @match &t.user { Some(u) => { (u.org_name) "/" (u.name) }, None => "node-level" } }
+                            td {
+                                @match &t.user { Some(u) => { (u.org_name) "/" (u.name) }, None => "node-level" }
+                                @if let Some(ceiling) = t.max_tlp { br; small { "reads at most " (ceiling) } }
+                            }
                             td { @match t.expires { Some(e) => (when(e)), None => "never" } }
                             td { @match t.last_used { Some(e) => (when(e)), None => "—" } }
                             td {
@@ -257,6 +260,13 @@ fn tokens_section(signed: &Signed, l: &Loaded) -> Markup {
                 input type="text" id="t-read" name="read" maxlength="4000";
                 label for="t-write" { "Collections it may write" }
                 input type="text" id="t-write" name="write" maxlength="4000";
+                label for="t-tlp" { "Reads at most" }
+                select id="t-tlp" name="max_tlp" {
+                    option value="" selected { "any TLP its rights allow" }
+                    @for t in [sharing::Tlp::Clear, sharing::Tlp::Green, sharing::Tlp::Amber, sharing::Tlp::AmberStrict] {
+                        option value=(t.as_str()) { (t) }
+                    }
+                }
                 label for="t-days" { "Expires after (days; empty: never)" }
                 input type="text" id="t-days" name="days" inputmode="numeric" maxlength="5";
                 div { input type="checkbox" id="t-admin" name="admin"; " " label.inline for="t-admin" { "Node administrator token" } }
@@ -412,7 +422,17 @@ pub(crate) async fn create_token(
     let request_read = ids(get(&f, "read"));
     let request_write = ids(get(&f, "write"));
     let admin = get(&f, "admin") == "on";
+    let max_tlp = get(&f, "max_tlp").trim().to_string();
     act(state, signed, move |node, p| {
+        let max_tlp = if max_tlp.is_empty() {
+            None
+        } else {
+            Some(
+                max_tlp
+                    .parse::<sharing::Tlp>()
+                    .map_err(|e| ApiError::unprocessable(e.to_string()))?,
+            )
+        };
         let expires = if days.is_empty() {
             None
         } else {
@@ -428,7 +448,7 @@ pub(crate) async fn create_token(
                 read: request_read,
                 write: request_write,
                 expires,
-                max_tlp: None,
+                max_tlp,
             },
         )?;
         Ok(html! {

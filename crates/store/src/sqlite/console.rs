@@ -6,9 +6,11 @@ use std::collections::{BinaryHeap, HashMap};
 
 use rusqlite::{Connection, OptionalExtension, params};
 use sharing::AudienceKey;
-use stix::Timestamp;
+use stix::{Timestamp, Tlp};
 
-use super::{SqliteStore, cached_exec, cached_row, cached_rows, db, lock, now, tlp_from, ts};
+use super::{
+    SqliteStore, cached_exec, cached_row, cached_rows, db, lock, now, tlp_from, tlp_rank, ts,
+};
 use crate::{
     ConsoleFacts, ConsoleStore, CountScope, DayCount, ListPage, ListQuery, PendingCount,
     Provenance, Result, SearchText, StoredObject, day_of,
@@ -62,9 +64,16 @@ fn adjust(tx: &Connection, facts: &RowFacts, delta: i64) -> Result<()> {
     for target in &facts.ranked {
         cached_exec(
             tx,
-            "INSERT INTO ranked_counts (collection, day, audience, target, n) VALUES (?1, ?2, ?3, ?4, ?5)
-             ON CONFLICT (collection, day, audience, target) DO UPDATE SET n = n + excluded.n",
-            params![facts.collection, facts.day, facts.audience, target, delta],
+            "INSERT INTO ranked_counts (collection, day, audience, tlp, target, n) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+             ON CONFLICT (collection, day, audience, tlp, target) DO UPDATE SET n = n + excluded.n",
+            params![
+                facts.collection,
+                facts.day,
+                facts.audience,
+                facts.tlp,
+                target,
+                delta
+            ],
         )
         .map_err(db)?;
     }
@@ -271,6 +280,27 @@ fn audience_clause(
     }
 }
 
+/// ` AND tlp …` for a scope's ceiling, with its parameter: rows at the
+/// ceiling or below (rows without a TLP, stored as NULL or -1, are above
+/// any ceiling).
+fn ceiling_clause(max_tlp: Option<Tlp>, params: &mut Vec<rusqlite::types::Value>) -> String {
+    match max_tlp {
+        None => String::new(),
+        Some(t) => {
+            params.push(tlp_rank(Some(t)).unwrap_or(0).into());
+            " AND tlp BETWEEN 0 AND ?".into()
+        }
+    }
+}
+
+/// Whether a row's TLP is within a scope's ceiling (as [`ceiling_clause`]).
+fn within_ceiling(tlp: Option<Tlp>, max_tlp: Option<Tlp>) -> bool {
+    match max_tlp {
+        None => true,
+        Some(ceiling) => tlp.is_some_and(|t| t <= ceiling),
+    }
+}
+
 /// The columns [`object_from_row`] reads (then the raw JSON, or `''`).
 const ROW_COLUMNS: &str = "o.date_added, o.stix_id, o.type, o.version, o.versioned, o.spec_version, o.origin_org, o.tlp, o.refs, o.prior_copies, o.provenance, o.origin_node";
 /// The index of the first column after [`ROW_COLUMNS`] and the raw JSON.
@@ -300,6 +330,7 @@ fn object_from_row(r: &rusqlite::Row<'_>, with_raw: bool) -> rusqlite::Result<St
 /// `shown`: the row is its object's latest version and the console lists it.
 fn listed(o: &StoredObject, shown: bool, keys: &str, scope: &CountScope, q: &ListQuery) -> bool {
     shown
+        && within_ceiling(o.tlp, scope.max_tlp)
         && (q.types.is_empty() || q.types.contains(&o.object_type))
         && (q.tlps.is_empty() || q.tlps.contains(&o.tlp))
         && q.added_since.is_none_or(|s| o.date_added >= s)
@@ -347,9 +378,10 @@ impl ConsoleStore for SqliteStore {
             let Some(audience) = audience_clause(&scope.audience, &mut params) else {
                 continue;
             };
+            let ceiling = ceiling_clause(scope.max_tlp, &mut params);
             let sql = format!(
                 "SELECT day, type, tlp, sum(n) FROM object_counts
-                 WHERE collection = ? AND day >= ?{audience} GROUP BY day, type, tlp"
+                 WHERE collection = ? AND day >= ?{audience}{ceiling} GROUP BY day, type, tlp"
             );
             let mut stmt = conn.prepare_cached(&sql).map_err(db)?;
             let mut rows = stmt.query(rusqlite::params_from_iter(params)).map_err(db)?;
@@ -388,9 +420,10 @@ impl ConsoleStore for SqliteStore {
             let Some(audience) = audience_clause(&scope.audience, &mut params) else {
                 continue;
             };
+            let ceiling = ceiling_clause(scope.max_tlp, &mut params);
             let sql = format!(
                 "SELECT target, sum(n) FROM ranked_counts
-                 WHERE collection = ? AND day >= ?{audience} GROUP BY target"
+                 WHERE collection = ? AND day >= ?{audience}{ceiling} GROUP BY target"
             );
             let mut stmt = conn.prepare_cached(&sql).map_err(db)?;
             let mut rows = stmt.query(rusqlite::params_from_iter(params)).map_err(db)?;
@@ -418,9 +451,10 @@ impl ConsoleStore for SqliteStore {
         let Some(audience) = audience_clause(&scope.audience, &mut params) else {
             return Ok(Vec::new());
         };
+        let ceiling = ceiling_clause(scope.max_tlp, &mut params);
         let sql = format!(
             "SELECT {ROW_COLUMNS}, '', o.ranked FROM objects o INDEXED BY objects_uncounted
-             WHERE o.collection = ? AND o.counted = 0 AND o.listed = 1 AND o.date_added >= ?{audience}
+             WHERE o.collection = ? AND o.counted = 0 AND o.listed = 1 AND o.date_added >= ?{audience}{ceiling}
              ORDER BY o.date_added LIMIT {limit}"
         );
         let mut stmt = conn.prepare_cached(&sql).map_err(db)?;

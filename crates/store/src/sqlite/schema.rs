@@ -302,9 +302,10 @@ const MIGRATIONS: &[&str] = &[
         collection INTEGER NOT NULL,
         day INTEGER NOT NULL,
         audience INTEGER NOT NULL,
+        tlp INTEGER NOT NULL,
         target TEXT NOT NULL,
         n INTEGER NOT NULL,
-        PRIMARY KEY (collection, day, audience, target)
+        PRIMARY KEY (collection, day, audience, tlp, target)
     ) WITHOUT ROWID;
     -- mark: when the row became pending; a decision taken on an older mark is stale.
     CREATE TABLE count_pending (row INTEGER PRIMARY KEY, mark INTEGER NOT NULL);
@@ -501,6 +502,7 @@ mod tests {
         let scope = CountScope {
             collection: 1,
             audience: None,
+            max_tlp: None,
         };
         let total = || -> u64 {
             store
