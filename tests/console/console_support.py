@@ -46,6 +46,9 @@ DEFAULT_TLP = {
 }
 RECIPIENTS_EXTENSION = "extension-definition--dc3cb601-bea8-4e1c-9a2a-a4b1d84ea6b3"
 RANKED = ("malware--", "intrusion-set--", "attack-pattern--")
+# What TAXII serves and the console does not list: the signed manifests
+# nodes write for provenance (node::console::listed_type).
+UNLISTED = ("x-entente-manifest",)
 
 
 class DemoNode:
@@ -182,6 +185,11 @@ def taxii_objects(base, token, version="all"):
             params["next"] = body["next"]
         out[c["id"]] = objects
     return out
+
+
+def listed(per_collection):
+    """What the console lists of `taxii_objects`' answer: all but UNLISTED."""
+    return {c: [o for o in objs if o["type"] not in UNLISTED] for c, objs in per_collection.items()}
 
 
 def tlp_of(obj, collection):

@@ -1,7 +1,9 @@
-"""Visibility parity: for the three demo users, every object id and every
-count the console shows equals what TAXII gives the same user's token — on
-the overview (counts by type and TLP, rankings, latest reports), in lists,
-search, autocompletion and object pages. A leak through any of them fails.
+"""Visibility parity: for the three demo users, and for the CERT analyst
+signed in with a token capped at TLP:GREEN, every object id and every count
+the console shows equals what TAXII gives the same token — on the overview
+(counts by type and TLP, rankings, latest reports), in lists, search,
+autocompletion and object pages. A leak through any of them fails. The
+node's signed manifests, which TAXII serves, are not listed by the console.
 """
 
 import collections
@@ -12,16 +14,24 @@ import pytest
 from console_support import (
     RANKED,
     TLP_NAMES,
+    TLP_ORDER,
+    UNLISTED,
     USERS,
     DemoNode,
     Elements,
+    listed,
     references,
     sign_in_with_link,
+    sign_in_with_token,
     taxii_session,
     taxii_objects,
     tlp_of,
     words,
 )
+
+# The CERT analyst again, through a token that reads at most TLP:GREEN.
+NARROWED = USERS[0] + " (token capped at GREEN)"
+VIEWERS = USERS + [NARROWED]
 
 
 @pytest.fixture(scope="module")
@@ -66,18 +76,24 @@ def bait(demo):
 
 @pytest.fixture(scope="module")
 def views(demo):
-    """Per user: the console session and what TAXII gives its token."""
+    """Per viewer: the console session and what TAXII gives its token, less
+    what the console does not list (kept aside as `unlisted`)."""
     demo.bait = bait(demo)
+    demo.tokens[NARROWED] = demo.cli("token", "create", "--user", USERS[0], "--max-tlp", "green").strip()
     out = {}
-    for user in USERS:
-        every = taxii_objects(demo.base, demo.tokens[user], version="all")
-        latest = taxii_objects(demo.base, demo.tokens[user], version="last")
-        out[user] = {
-            "session": sign_in_with_link(demo.links[user]),
+    for viewer in VIEWERS:
+        token = demo.tokens[viewer]
+        served = taxii_objects(demo.base, token, version="all")
+        every = listed(served)
+        latest = listed(taxii_objects(demo.base, token, version="last"))
+        session = sign_in_with_token(demo.base, token) if viewer == NARROWED else sign_in_with_link(demo.links[viewer])
+        out[viewer] = {
+            "session": session,
             "all": every,
             "latest": latest,
             "ids": {o["id"] for objs in every.values() for o in objs},
             "latest_ids": {o["id"] for objs in latest.values() for o in objs},
+            "unlisted": {o["id"] for objs in served.values() for o in objs if o["type"] in UNLISTED},
         }
     return out
 
@@ -86,6 +102,19 @@ def test_the_users_see_different_things(views):
     cert, helpdesk, vendor = (views[u]["ids"] for u in USERS)
     assert cert != helpdesk != vendor != cert
     assert cert - vendor, "the CERT sees what the GREEN-only vendor does not"
+    narrowed = views[NARROWED]
+    assert narrowed["ids"] < cert, "the capped token sees less than the CERT's own"
+    for collection, objects in narrowed["all"].items():
+        for o in objects:
+            assert TLP_ORDER.index(tlp_of(o, collection) or "red") <= TLP_ORDER.index("green"), o["id"]
+
+
+def test_taxii_serves_manifests_the_console_does_not_list(demo, views):
+    v = views[USERS[0]]
+    assert v["unlisted"], "the demo node signed nothing"
+    html = v["session"].get(demo.base + "/?days=90").text
+    assert "x-entente-manifest" not in html
+    assert not set(listed_ids(v["session"], demo.base, "/console/objects")) & v["unlisted"]
 
 
 def test_pointers_to_hidden_objects_are_withheld_everywhere(demo, views):
@@ -94,7 +123,7 @@ def test_pointers_to_hidden_objects_are_withheld_everywhere(demo, views):
     assert not set(demo.bait) & (helpdesk | vendor)
 
 
-@pytest.mark.parametrize("user", USERS)
+@pytest.mark.parametrize("user", VIEWERS)
 def test_overview_counts_equal_taxii(demo, views, user):
     v = views[user]
     html = v["session"].get(demo.base + "/?days=90").text
@@ -121,7 +150,7 @@ def test_overview_counts_equal_taxii(demo, views, user):
     assert bars.get("sightings", 0) == by_type.get("sighting", 0)
 
 
-@pytest.mark.parametrize("user", USERS)
+@pytest.mark.parametrize("user", VIEWERS)
 def test_rankings_and_latest_reports_equal_taxii(demo, views, user):
     v = views[user]
     page = Elements(v["session"].get(demo.base + "/?days=90").text)
@@ -163,7 +192,7 @@ def listed_ids(session, base, url):
     return ids
 
 
-@pytest.mark.parametrize("user", USERS)
+@pytest.mark.parametrize("user", VIEWERS)
 def test_object_lists_equal_taxii(demo, views, user):
     v = views[user]
     ids = listed_ids(v["session"], demo.base, "/console/objects")
@@ -174,7 +203,7 @@ def test_object_lists_equal_taxii(demo, views, user):
         assert set(per) == {o["id"] for o in objects}
 
 
-@pytest.mark.parametrize("user", USERS)
+@pytest.mark.parametrize("user", VIEWERS)
 @pytest.mark.parametrize("word", ["nightowl", "journalists", "staging", "inkwell", "red"])
 def test_search_and_autocompletion_equal_taxii(demo, views, user, word):
     v = views[user]
@@ -192,7 +221,7 @@ def test_search_and_autocompletion_equal_taxii(demo, views, user, word):
     assert {a["data-id"] for a in suggested.with_attr("data-id", "li")} <= expected
 
 
-@pytest.mark.parametrize("user", USERS)
+@pytest.mark.parametrize("user", VIEWERS)
 def test_object_pages_show_only_what_taxii_gives(demo, views, user):
     v = views[user]
     everyone = set().union(*(w["ids"] for w in views.values()))
