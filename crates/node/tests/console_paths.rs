@@ -459,8 +459,18 @@ fn a_token_ceiling_narrows_console_sessions_as_it_narrows_taxii() {
             indicator(13, "strictcall", Tlp::AmberStrict),
             // Pointers at GREEN, into AMBER too: the gate decides them.
             relationship(14, "variant-of", &stalker, &spyware, Tlp::Green),
-            report(15, "greenreport", &[spyware.clone()], Tlp::Green),
-            report(16, "amberreport", &[stalker.clone()], Tlp::Amber),
+            report(
+                15,
+                "greenreport",
+                std::slice::from_ref(&spyware),
+                Tlp::Green,
+            ),
+            report(
+                16,
+                "amberreport",
+                std::slice::from_ref(&stalker),
+                Tlp::Amber,
+            ),
         ],
     );
 
