@@ -16,10 +16,17 @@ client, and pages are not decoded (the `more`/`next` members are read from
 the head of the body, objects are counted with a byte search). Client and
 server CPU time are reported for each phase so a saturated client shows.
 
+With --metrics it also measures what the Prometheus metrics cost: Entente
+with metrics off and on (a separate metrics listener, scraped every
+--scrape-interval seconds while the phases run), alternately, for
+--metrics-rounds rounds; the ratios on/off of each round and their median
+are reported.
+
 Usage (from the repository root):
   cargo build --release -p entente
   python3 bench/taxii/bench.py --scale 5000
   python3 bench/taxii/bench.py --scale 10000,1000000
+  python3 bench/taxii/bench.py --scale 100000 --medallion no --metrics
 """
 
 import argparse
@@ -200,13 +207,19 @@ def peak_rss_mib(pid):
 
 class Entente:
     name = "entente"
+    env = {}
 
-    def __init__(self, binary, workdir):
+    def __init__(self, binary, workdir, name=None, collection_args=()):
+        """`name` labels the row (another binary, or another setting);
+        `collection_args` go to `collection create` (e.g. --unsigned)."""
         self.binary = binary
-        self.data = workdir / "entente-node"
+        if name:
+            self.name = name
+        self.data = workdir / ("entente-node" if not name else name.replace(" ", "-"))
         shutil.rmtree(self.data, ignore_errors=True)
         self.cli("init")
-        self.collection = self.cli("collection", "create", "--title", "bench").split()[-1]
+        self.collection = self.cli("collection", "create", "--title", "bench",
+                                   *collection_args).split()[-1]
         token = self.cli("token", "create", "--name", "bench",
                          "--read", self.collection, "--write", self.collection).split()[-1]
         self.authorization = "Bearer " + token
@@ -216,10 +229,14 @@ class Entente:
         self.proc = subprocess.Popen(
             [str(binary), "--data", str(self.data), "serve", "--listen", "127.0.0.1:0"],
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-            env={**os.environ, "RUST_LOG": "warn"},
+            env={**os.environ, "RUST_LOG": "warn", **self.env},
         )
         self.base = None
+        self.metrics_url = None
         for line in self.proc.stderr:
+            m = re.search(r"Metrics at (http://[^\s]+/metrics)", line)
+            if m:
+                self.metrics_url = m.group(1)
             m = re.search(r"at (http://[^\s]+)/taxii2/", line)
             if m:
                 self.base = m.group(1)
@@ -241,6 +258,43 @@ class Entente:
     def stop(self):
         self.proc.terminate()
         self.proc.wait(timeout=30)
+
+
+class EntenteMetrics(Entente):
+    """Entente with its Prometheus metrics on (a separate metrics listener)
+    and a scraper reading them every `interval` seconds until stopped."""
+
+    name = "entente+metrics"
+    env = {"ENTENTE_METRICS_LISTEN": "127.0.0.1:0"}
+
+    def __init__(self, binary, workdir, interval):
+        super().__init__(binary, workdir)
+        if not self.metrics_url:
+            raise RuntimeError("entente serve did not report its metrics listener")
+        self.scrapes = 0
+        self.scrape_bytes = 0
+        self._stop = threading.Event()
+        u = urlsplit(self.metrics_url)
+
+        def scrape():
+            conn = http.client.HTTPConnection(u.hostname, u.port, timeout=30)
+            while not self._stop.wait(interval):
+                conn.request("GET", u.path)
+                r = conn.getresponse()
+                body = r.read()
+                if r.status != 200:
+                    raise RuntimeError(f"metrics scrape: HTTP {r.status}")
+                self.scrapes += 1
+                self.scrape_bytes = len(body)
+            conn.close()
+
+        self._scraper = threading.Thread(target=scrape, daemon=True)
+        self._scraper.start()
+
+    def stop(self):
+        self._stop.set()
+        self._scraper.join(timeout=30)
+        super().stop()
 
 
 class EntentePolicy(Entente):
@@ -492,6 +546,7 @@ def run_server(server, envelopes, per_envelope, ids, args, visible=None):
     result["lookup_p50_ms"] = look.p50 * 1000
     result["lookup_p99_ms"] = look.p99 * 1000
     result["lookup_cpu"] = (look.client_cpu / look.wall, look.server_cpu / look.wall)
+    result["lookup_us_per_request"] = look.server_cpu / args.lookups * 1e6
     result["rss_mib"] = peak_rss_mib(server.pid)
     result["loadavg_after"] = os.getloadavg()[0]
     return result
@@ -540,9 +595,69 @@ def print_table(scale, rows):
         cells = "".join(f"{r[key][0]:>7.0%} /{r[key][1]:>6.0%}" for r in rows)
         print(f"{'CPU client/server ' + label:<26}{cells}")
     print(f"{'load average after':<26}" + "".join(f"{r['loadavg_after']:>16.1f}" for r in rows))
+    base = next((r for r in rows if r["server"] == "baseline"), None)
+    if base:
+        print("against the baseline binary (throughput: row / baseline; CPU per object: row / baseline):")
+        for r in rows:
+            if r is base or r["server"] == "medallion":
+                continue
+            q = [r[k] / base[k] if base[k] else float("nan") for k in
+                 ("add_ops", "read_ops", "add_us_per_object", "read_us_per_object")]
+            print(f"  {r['server']:<24} add {q[0]:.2f}x  read {q[1]:.2f}x  "
+                  f"CPU/object add {q[2]:.2f}x  read {q[3]:.2f}x")
     print("(ratio: Entente over medallion for throughput, medallion over Entente for latency, RSS and CPU; "
           "CPU client/server: share of one core during the phase; server CPU/object: the server's CPU "
           "time divided by the objects, which machine load does not inflate)")
+
+
+def metrics_overhead(binary, workdir, scale, envelopes, per_envelope, ids, args):
+    """Entente with metrics off and on, alternately, `args.metrics_rounds`
+    times; returns each round's pair of results."""
+    rounds = []
+    for r in range(args.metrics_rounds):
+        makers = [lambda: Entente(binary, workdir / f"{scale}-off"),
+                  lambda: EntenteMetrics(binary, workdir / f"{scale}-on", args.scrape_interval)]
+        if r % 2:
+            makers.reverse()
+        pair = {}
+        for make in makers:
+            server = make()
+            try:
+                print(f"metrics round {r + 1}: {server.name} at {scale:,} "
+                      f"(load average {os.getloadavg()[0]:.1f}) ...", file=sys.stderr)
+                result = run_server(server, envelopes, per_envelope, ids, args)
+                if isinstance(server, EntenteMetrics):
+                    result["scrapes"] = server.scrapes
+                    result["scrape_bytes"] = server.scrape_bytes
+            finally:
+                server.stop()
+            pair[server.name] = result
+        rounds.append(pair)
+    return rounds
+
+
+def print_metrics_overhead(scale, rounds):
+    print(f"\n== metrics on / off, {scale:,} indicators, {len(rounds)} rounds "
+          f"(scraped every {ARGS.scrape_interval} s) ==")
+    # Wall-clock figures, then the server's CPU time per object or request,
+    # which other processes on a busy machine inflate far less.
+    keys = [("add objects/s", "add_ops"), ("read objects/s", "read_ops"),
+            ("lookup p50 (ms)", "lookup_p50_ms"), ("lookup p99 (ms)", "lookup_p99_ms"),
+            ("CPU/object add", "add_us_per_object"), ("CPU/object read", "read_us_per_object"),
+            ("CPU/lookup", "lookup_us_per_request")]
+    print(f"{'':<18}" + "".join(f"{'round ' + str(i + 1):>12}" for i in range(len(rounds))) + f"{'median':>12}")
+    for label, key in keys:
+        ratios = [p["entente+metrics"][key] / p["entente"][key] for p in rounds]
+        print(f"{label:<18}" + "".join(f"{x:>12.3f}" for x in ratios)
+              + f"{statistics.median(ratios):>12.3f}")
+    for label, key in keys[4:]:
+        off = statistics.median(p["entente"][key] for p in rounds)
+        on = statistics.median(p["entente+metrics"][key] for p in rounds)
+        print(f"{label} (us), median: off {off:.2f}, on {on:.2f}")
+    on = [p["entente+metrics"] for p in rounds]
+    print(f"scrapes per run: {', '.join(str(r['scrapes']) for r in on)}; "
+          f"last exposition {on[-1]['scrape_bytes']:,} bytes")
+    print("(ratios on/off: for throughput above 1 is metrics on faster; for latency and CPU above 1 is slower)")
 
 
 def check_targets(results):
@@ -598,6 +713,17 @@ def main():
     p.add_argument("--binary", default=str(ROOT / "target" / "release" / "entente"))
     p.add_argument("--workdir", default=str(ROOT / "bench" / "out" / "taxii"))
     p.add_argument("--json", help="also write the results to this file")
+    p.add_argument("--metrics", action="store_true",
+                   help="also measure Entente with its Prometheus metrics on against off")
+    p.add_argument("--metrics-rounds", type=int, default=3,
+                   help="off/on pairs, alternating which runs first")
+    p.add_argument("--scrape-interval", type=float, default=1.0,
+                   help="seconds between two scrapes of the metrics while they are on")
+    p.add_argument("--unsigned", action="store_true",
+                   help="also run Entente on an unsigned collection (what signing costs)")
+    p.add_argument("--baseline", metavar="BINARY",
+                   help="also run this entente binary (e.g. a build of an earlier commit) on the "
+                        "same workload, and print each Entente row's ratio to it")
     p.add_argument("--policy", action="store_true",
                    help="also run Entente with 20 organisations, 5 communities and mixed TLP markings "
                         "(issue 3: the sharing policy must not cost more than 20%%)")
@@ -625,6 +751,10 @@ def main():
               file=sys.stderr)
         rows = []
         servers = [lambda: Entente(binary, workdir / f"{scale}")]
+        if args.unsigned:
+            servers.append(lambda: Entente(binary, workdir / f"{scale}", "unsigned", ["--unsigned"]))
+        if args.baseline:
+            servers.append(lambda: Entente(Path(args.baseline), workdir / f"{scale}", "baseline"))
         if args.medallion == "yes" or (args.medallion == "auto" and scale <= args.medallion_max):
             servers.append(lambda: Medallion(workdir / f"{scale}", args.page))
         for make in servers:
@@ -645,6 +775,9 @@ def main():
                 server.stop()
         results.extend(rows)
         print_table(scale, rows)
+        if args.metrics:
+            rounds = metrics_overhead(binary, workdir, scale, envelopes, per_envelope, ids, args)
+            print_metrics_overhead(scale, rounds)
     print("\ntargets (issue 2):")
     for ok, text in check_targets(results):
         print(f"  {'PASS' if ok else 'FAIL'}  {text}")

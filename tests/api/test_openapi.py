@@ -77,6 +77,10 @@ CALLERS = {
             ("GET", "/entente/v1/incidents/{id}/", 404),
             ("PUT", "/entente/v1/incidents/{id}/", 200),
             ("GET", "/entente/v1/incidents/{id}/versions/", 200),
+            ("GET", "/entente/v1/collections/{collection}/objects/{object}/provenance/", 200),
+            ("GET", "/entente/v1/collections/{collection}/objects/{object}/provenance/", 404),
+            ("GET", "/entente/v1/collections/{collection}/indicators/", 200),
+            ("GET", "/entente/v1/collections/{collection}/indicators/", 400),
             ("POST", "/entente/v1/incidents/{id}/submissions/", 201),
             ("POST", "/entente/v1/incidents/{id}/share/", 201),
         ],
@@ -184,12 +188,31 @@ def world():
             create(tokens["analyst"], record("data/full-record.json")),
         ]
         theirs = [create(carl, record("vectors/v01-energy-ransomware-eu-us/incident.json"))]
+
+        # An object whose provenance the generator asks for (and an id nobody holds).
+        shared = "indicator--3f0d6a55-9d4e-4c1e-9a57-1b1f3c1c0a01"
+        r = requests.post(
+            node.base + f"/api1/collections/{collection}/objects/",
+            data=json.dumps({"objects": [{
+                "type": "indicator", "spec_version": "2.1", "id": shared,
+                "created": "2026-12-01T00:00:00.000Z", "modified": "2026-12-01T00:00:00.000Z",
+                "pattern": "[domain-name:value = 'c2.example']", "pattern_type": "stix",
+                "valid_from": "2026-12-01T00:00:00.000Z",
+            }]}),
+            headers={"Authorization": f"Bearer {tokens['analyst']}",
+                     "Content-Type": "application/taxii+json;version=2.1",
+                     "Accept": "application/taxii+json;version=2.1"},
+            timeout=30,
+        )
+        assert r.status_code == 202 and r.json()["success_count"] == 1, r.text
+        objects = [shared, "indicator--00000000-0000-4000-8000-000000000000"]
         yield {
             "node": node,
             "tmp": tmp,
             "tokens": tokens,
             "collection": collection,
             "incidents": ours + theirs,
+            "objects": objects,
         }
     finally:
         node.stop()
@@ -206,6 +229,7 @@ def config(world, caller, spec):
     ids = ", ".join(toml_string(i) for i in world["incidents"])
     fail_on = ", ".join(toml_string(w) for w in WARNINGS if w not in spec["expected_warnings"])
     collections_ = ", ".join(toml_string(c) for c in [world["collection"], ALIAS])
+    objects = ", ".join(toml_string(o) for o in world["objects"])
     return f"""
 seed = {SEED}
 workers = 1
@@ -232,9 +256,14 @@ values = [{ids}]
 [dictionaries.collections]
 values = [{collections_}]
 
+[dictionaries.objects]
+values = [{objects}]
+
 [parameters]
 "path.id" = {{ dictionary = "incidents", probability = 0.6 }}
 "body.collection" = {{ dictionary = "collections", probability = 0.6 }}
+"path.collection" = {{ dictionary = "collections", probability = 0.6 }}
+"path.object" = {{ dictionary = "objects", probability = 0.6 }}
 
 # PUT reads its record with the very parser POST does: walking every
 # boundary of the record schema once (on POST) is enough, and is a third of
@@ -250,7 +279,13 @@ def template(url):
     path = url.split("://", 1)[-1]
     path = "/" + path.split("/", 1)[1] if "/" in path else "/"
     path = path.split("?", 1)[0]
-    return re.sub(r"^(/entente/v1/incidents/)[^/]+/", r"\1{id}/", path)
+    path = re.sub(r"^(/entente/v1/incidents/)[^/]+/", r"\1{id}/", path)
+    path = re.sub(r"^/entente/v1/collections/[^/]+/indicators", "/entente/v1/collections/{collection}/indicators", path)
+    return re.sub(
+        r"^/entente/v1/collections/[^/]+/objects/[^/]+/provenance",
+        "/entente/v1/collections/{collection}/objects/{object}/provenance",
+        path,
+    )
 
 
 @pytest.mark.parametrize("caller", sorted(CALLERS))

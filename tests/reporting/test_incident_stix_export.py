@@ -2,6 +2,7 @@
 `stix2` library accept, with TLP 2.0 marking definitions."""
 
 import json
+import os
 import subprocess
 from pathlib import Path
 
@@ -10,7 +11,7 @@ import stix2
 from stix2validator import ValidationOptions, validate_string
 
 ROOT = Path(__file__).resolve().parents[2]
-BINARY = ROOT / "target" / "debug" / "entente"
+BINARY = Path(os.environ.get("ENTENTE_BIN", ROOT / "target" / "debug" / "entente"))
 V1 = ROOT / "crates" / "reporting" / "tests" / "vectors" / "v01-energy-ransomware-eu-us" / "incident.json"
 FULL = ROOT / "crates" / "reporting" / "tests" / "data" / "full-record.json"
 TLP2 = {

@@ -22,6 +22,58 @@ pub struct Config {
     pub database: Database,
     pub console: Console,
     pub federation: Federation,
+    pub metrics: Metrics,
+    pub log: Log,
+}
+
+/// Prometheus metrics (`serve`): off unless `listen` is set or
+/// `on_main_listener` is true.
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Metrics {
+    /// A separate plain-HTTP listener that answers `GET /metrics` without
+    /// authentication (loopback, unless `allow_non_loopback`).
+    pub listen: Option<SocketAddr>,
+    /// Let `listen` be an address off loopback: anyone who reaches it
+    /// reads the metrics.
+    pub allow_non_loopback: bool,
+    /// Also answer `GET /metrics` on the TAXII listener, to node
+    /// administrators' tokens only.
+    pub on_main_listener: bool,
+}
+
+impl Metrics {
+    /// Whether anything serves the metrics (and so whether to record them).
+    pub fn enabled(&self) -> bool {
+        self.listen.is_some() || self.on_main_listener
+    }
+}
+
+/// How `serve` and `peer` log to standard error.
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Log {
+    pub format: LogFormat,
+}
+
+/// Log lines as text for people, or as one JSON object per line.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
+}
+
+impl std::str::FromStr for LogFormat {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "text" => Ok(LogFormat::Text),
+            "json" => Ok(LogFormat::Json),
+            _ => Err(format!("{s:?} is not a log format: text or json")),
+        }
+    }
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize)]
@@ -151,7 +203,8 @@ impl Default for Database {
 const TEMPLATE_HEADER: &str = "\
 # Entente node configuration.
 # Environment variables override these values: ENTENTE_LISTEN, ENTENTE_TLS_CERT,
-# ENTENTE_TLS_KEY, ENTENTE_ALLOW_PLAIN_HTTP, ENTENTE_PUBLIC_URL, ENTENTE_TITLE.
+# ENTENTE_TLS_KEY, ENTENTE_ALLOW_PLAIN_HTTP, ENTENTE_PUBLIC_URL, ENTENTE_TITLE,
+# ENTENTE_METRICS_LISTEN, ENTENTE_LOG_FORMAT.
 # Command-line flags override both.
 
 ";
@@ -196,6 +249,16 @@ impl Config {
         if let Some(v) = var("ENTENTE_TITLE") {
             self.taxii.title = v;
         }
+        if let Some(v) = var("ENTENTE_METRICS_LISTEN") {
+            self.metrics.listen = Some(v.parse().with_context(|| {
+                format!("ENTENTE_METRICS_LISTEN={v:?} is not an address such as 127.0.0.1:9464")
+            })?);
+        }
+        if let Some(v) = var("ENTENTE_LOG_FORMAT") {
+            self.log.format = v
+                .parse()
+                .map_err(|e: String| anyhow::anyhow!("ENTENTE_LOG_FORMAT: {e}"))?;
+        }
         Ok(())
     }
 
@@ -237,6 +300,11 @@ impl Config {
                 "console.session_max_hours is at most 720 and console.max_upload_mib at most 4096"
             );
         }
+        if self.metrics.allow_non_loopback && self.metrics.listen.is_none() {
+            bail!(
+                "metrics.allow_non_loopback applies to the metrics listener, and metrics.listen is not set"
+            );
+        }
         if let Some(url) = &self.server.public_url
             && !(url.starts_with("https://") || url.starts_with("http://"))
         {
@@ -260,6 +328,9 @@ impl Config {
                      # public_url = \"https://cti.example.org\"  # the address clients use (discovery)\n",
                 ),
                 "[taxii]" => text.push_str("# contact = \"cert@example.org\"\n"),
+                "[metrics]" => text.push_str(
+                    "# listen = \"127.0.0.1:9464\"   # plain HTTP, GET /metrics without authentication\n",
+                ),
                 _ => {}
             }
         }
@@ -327,6 +398,61 @@ mod tests {
         let err = toml::from_str::<Config>("[server]\nlisten = 5\n").unwrap_err();
         assert!(err.to_string().contains("listen"), "{err}");
         assert!(toml::from_str::<Config>("[server]\nlisen = \"x\"\n").is_err());
+    }
+
+    #[test]
+    fn metrics_and_log_settings_parse_are_checked_and_come_from_the_environment() {
+        assert!(!Config::default().metrics.enabled());
+        assert_eq!(Config::default().log.format, LogFormat::Text);
+        let c: Config = toml::from_str(
+            "[metrics]\nlisten = \"127.0.0.1:9464\"\non_main_listener = true\n[log]\nformat = \"json\"\n",
+        )
+        .unwrap();
+        c.check().unwrap();
+        assert!(c.metrics.enabled());
+        assert_eq!(c.metrics.listen.unwrap().port(), 9464);
+        assert_eq!(c.log.format, LogFormat::Json);
+        let only_main: Config = toml::from_str("[metrics]\non_main_listener = true\n").unwrap();
+        assert!(only_main.metrics.enabled());
+
+        // A setting that would do nothing is refused.
+        let c: Config = toml::from_str("[metrics]\nallow_non_loopback = true\n").unwrap();
+        let err = c.check().unwrap_err().to_string();
+        assert!(err.contains("metrics.listen is not set"), "{err}");
+        assert!(toml::from_str::<Config>("[log]\nformat = \"xml\"\n").is_err());
+        assert!(toml::from_str::<Config>("[metrics]\nlisten = \"nowhere\"\n").is_err());
+
+        let mut c = Config::default();
+        c.apply_env(|k| match k {
+            "ENTENTE_METRICS_LISTEN" => Some("127.0.0.1:9999".into()),
+            "ENTENTE_LOG_FORMAT" => Some("json".into()),
+            _ => None,
+        })
+        .unwrap();
+        assert_eq!(c.metrics.listen.unwrap().port(), 9999);
+        assert_eq!(c.log.format, LogFormat::Json);
+        let err = c
+            .apply_env(|k| (k == "ENTENTE_LOG_FORMAT").then(|| "xml".to_string()))
+            .unwrap_err();
+        assert!(err.to_string().contains("ENTENTE_LOG_FORMAT"), "{err}");
+        let err = c
+            .apply_env(|k| (k == "ENTENTE_METRICS_LISTEN").then(|| "nowhere".to_string()))
+            .unwrap_err();
+        assert!(err.to_string().contains("ENTENTE_METRICS_LISTEN"), "{err}");
+
+        // The template names them, and reads back as the defaults.
+        let text = Config::template().unwrap();
+        for line in [
+            "[metrics]",
+            "# listen = \"127.0.0.1:9464\"",
+            "on_main_listener = false",
+            "[log]",
+            "format = \"text\"",
+        ] {
+            assert!(text.contains(line), "{line} missing from\n{text}");
+        }
+        let parsed: Config = toml::from_str(&text).unwrap();
+        assert!(!parsed.metrics.enabled());
     }
 
     #[test]

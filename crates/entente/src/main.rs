@@ -8,6 +8,7 @@ use clap::{Parser, Subcommand};
 
 mod commands;
 mod config;
+mod logging;
 mod site;
 
 #[derive(Parser)]
@@ -60,6 +61,10 @@ enum Command {
     /// needed); record, track and share incidents on the node.
     #[command(subcommand)]
     Incident(commands::incident::Command),
+    /// How fresh shared indicators are: `stale` lists those to review or
+    /// revoke by their decay score; `model` prints the decay model.
+    #[command(subcommand)]
+    Indicators(commands::indicators::Command),
     /// Export a collection as a STIX bundle.
     Export(commands::export::Args),
     /// Check STIX objects without a node: exit 0 when all are valid, 1 otherwise.
@@ -78,18 +83,50 @@ enum Command {
     Scan(commands::scan::Args),
 }
 
-/// Logs to standard error; `RUST_LOG` filters (default `info`). Client IP
-/// addresses are never logged.
-fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .try_init();
+/// The status of a command whose standard output was closed by its reader
+/// (`entente … | head`): that of a process ended by SIGPIPE, as shells
+/// report it.
+const CLOSED_STDOUT: u8 = 128 + 13;
+
+/// Whether a panic is `println!` finding standard output closed. Rust
+/// ignores SIGPIPE (the server's sockets need that), so a reader that has
+/// gone shows up as this panic.
+fn is_closed_stdout(message: Option<&str>) -> bool {
+    message.is_some_and(|m| m.starts_with("failed printing to stdout") && m.contains("Broken pipe"))
+}
+
+/// A command whose reader has gone ends quietly with [`CLOSED_STDOUT`]:
+/// the panic prints nothing and unwinds, so that what the command holds is
+/// dropped in order (the audit queue writes its entries) before it exits.
+fn quiet_when_stdout_closes() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if !is_closed_stdout(info.payload_as_str()) {
+            default(info);
+        }
+    }));
 }
 
 fn main() -> ExitCode {
+    quiet_when_stdout_closes();
+    match std::panic::catch_unwind(run) {
+        Ok(code) => code,
+        Err(payload) => {
+            let message = payload
+                .downcast_ref::<String>()
+                .map(String::as_str)
+                .or_else(|| payload.downcast_ref::<&str>().copied());
+            if is_closed_stdout(message) {
+                ExitCode::from(CLOSED_STDOUT)
+            } else {
+                // The hook has printed it.
+                ExitCode::from(101)
+            }
+        }
+    }
+}
+
+fn run() -> ExitCode {
     let cli = Cli::parse();
     let data = cli.data.as_path();
     let result = match cli.command {
@@ -100,19 +137,23 @@ fn main() -> ExitCode {
         Command::User(command) => commands::org::run_user(data, command),
         Command::Community(command) => commands::community::run(data, command),
         Command::Audit(command) => commands::audit::run(data, command),
-        Command::Serve(args) => {
-            init_logging();
-            commands::serve::run(data, args)
-        }
+        // It sets up its logging once it knows the format.
+        Command::Serve(args) => commands::serve::run(data, args),
         Command::Import(args) => commands::import::run(data, args),
         Command::Incident(command) => commands::incident::run(data, command),
         Command::Export(args) => commands::export::run(data, args),
+        Command::Indicators(command) => commands::indicators::run(data, command),
         Command::Validate(args) => commands::validate::run(args),
         Command::Pattern(args) => commands::pattern::run(args),
         Command::Scan(args) => commands::scan::run(data, args),
         Command::Node(command) => commands::node::run(data, command),
         Command::Peer(command) => {
-            init_logging();
+            // The configured format; a node that cannot be read is
+            // reported by the command itself.
+            let format = config::Config::load(data)
+                .map(|c| c.log.format)
+                .unwrap_or_default();
+            logging::init(format);
             commands::peer::run(data, command)
         }
         Command::Verify(args) => commands::verify::run(args),
@@ -123,5 +164,22 @@ fn main() -> ExitCode {
             eprintln!("error: {e:#}");
             ExitCode::from(2)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_closed_stdout;
+
+    #[test]
+    fn only_a_closed_stdout_is_quiet() {
+        assert!(is_closed_stdout(Some(
+            "failed printing to stdout: Broken pipe (os error 32)"
+        )));
+        assert!(!is_closed_stdout(Some(
+            "failed printing to stdout: No space left on device (os error 28)"
+        )));
+        assert!(!is_closed_stdout(Some("index out of bounds")));
+        assert!(!is_closed_stdout(None));
     }
 }

@@ -1,6 +1,6 @@
 //! The boundaries ARCHITECTURE.md promises, checked in the dependency graph
-//! itself: `node` is the only crate above `store`, and the domain crates
-//! never depend on an adapter.
+//! itself: `node` is the only crate above `store`, the domain crates never
+//! depend on an adapter, and `convert` builds on `stix` alone.
 
 use std::process::Command;
 
@@ -37,7 +37,7 @@ fn direct_dependencies(package: &str) -> Vec<String> {
 
 #[test]
 fn only_node_depends_on_the_store() {
-    for package in ["entente", "entente-http", "scan"] {
+    for package in ["entente", "entente-http", "scan", "federation"] {
         let deps = direct_dependencies(package);
         assert!(
             !deps.iter().any(|d| d == "store"),
@@ -49,8 +49,23 @@ fn only_node_depends_on_the_store() {
 
 #[test]
 fn domain_crates_depend_on_no_adapter() {
-    let adapters = ["store", "node", "entente-http", "scan", "entente"];
-    for package in ["stix", "patterning", "sharing", "reporting"] {
+    let adapters = [
+        "store",
+        "node",
+        "entente-http",
+        "scan",
+        "federation",
+        "entente",
+    ];
+    for package in [
+        "stix",
+        "patterning",
+        "freshness",
+        "sharing",
+        "reporting",
+        "convert",
+        "provenance",
+    ] {
         let deps = direct_dependencies(package);
         for a in adapters {
             assert!(
@@ -58,5 +73,37 @@ fn domain_crates_depend_on_no_adapter() {
                 "{package} depends on the adapter {a}: {deps:?}"
             );
         }
+    }
+}
+
+#[test]
+fn convert_depends_on_stix_alone() {
+    // Converted input reaches the node only through the binary, which hands
+    // it to `node`'s ingest like any other input.
+    assert_eq!(direct_dependencies("convert"), ["stix"]);
+}
+
+#[test]
+fn freshness_builds_on_stix_and_patterning_alone() {
+    // A pure model: no store, no node, no adapter.
+    let mut deps = direct_dependencies("freshness");
+    deps.sort();
+    assert_eq!(deps, ["patterning", "stix"]);
+}
+
+#[test]
+fn metrics_stand_alone_and_the_store_knows_nothing_of_them() {
+    let deps = direct_dependencies("entente-metrics");
+    assert!(
+        deps.is_empty(),
+        "entente-metrics depends on Entente crates: {deps:?}"
+    );
+    for package in ["store", "stix", "patterning", "sharing", "reporting"] {
+        assert!(
+            !direct_dependencies(package)
+                .iter()
+                .any(|d| d == "entente-metrics"),
+            "{package} depends on entente-metrics"
+        );
     }
 }

@@ -267,7 +267,9 @@ fn taxii_source_pages_with_next() {
     );
     assert!(err.contains("with 3 indicators"), "{err}");
     assert!(
-        requests[0].starts_with("GET /api1/collections/c1/objects/?match[type]=indicator HTTP/1.1"),
+        requests[0].starts_with(
+            "GET /api1/collections/c1/objects/?match[type]=indicator,sighting HTTP/1.1"
+        ),
         "{}",
         requests[0]
     );

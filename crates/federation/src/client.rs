@@ -11,8 +11,10 @@ use stix::Timestamp;
 
 const TAXII: &str = "application/taxii+json;version=2.1";
 
-/// Largest answer read from a peer (a page of objects).
-const MAX_ANSWER: u64 = 256 << 20;
+/// Largest answer read from a peer. A page is asked for at most `limit`
+/// objects; this node's own pages stop at 32 MiB (one larger object comes
+/// alone), so twice that is room for any honest page.
+const MAX_ANSWER: u64 = 64 << 20;
 
 /// Why a request to a peer failed.
 #[derive(Debug, thiserror::Error)]
@@ -101,6 +103,10 @@ impl Client {
         let agent = ureq::Agent::config_builder()
             .tls_config(tls)
             .http_status_as_error(false)
+            // A redirect is never followed: it could move a pull or a push
+            // from the configured (TLS-pinned) origin to another one, or
+            // turn a POST into a GET whose answer would read as delivered.
+            .max_redirects(0)
             .timeout_global(Some(timeout))
             .timeout_connect(Some(Duration::from_secs(10)))
             .build()
@@ -174,6 +180,12 @@ impl Client {
         let envelope: Envelope = serde_json::from_slice(&body).map_err(|e| {
             ClientError::Failed(format!("the peer's answer is not a TAXII envelope: {e}"))
         })?;
+        if envelope.objects.len() > limit {
+            return Err(ClientError::Failed(format!(
+                "the peer answered a page of {} objects when asked for at most {limit}",
+                envelope.objects.len()
+            )));
+        }
         Ok(ObjectsPage {
             objects: envelope.objects,
             more: envelope.more,
@@ -239,16 +251,16 @@ fn parse_status(body: &[u8]) -> Result<Status, ClientError> {
             list.iter()
                 .map(|f| {
                     (
-                        f["id"].as_str().unwrap_or_default().to_string(),
-                        f["version"].as_str().map(str::to_owned),
-                        f["message"].as_str().unwrap_or_default().to_string(),
+                        printable(f["id"].as_str().unwrap_or_default()),
+                        f["version"].as_str().map(printable),
+                        printable(f["message"].as_str().unwrap_or_default()),
                     )
                 })
                 .collect()
         })
         .unwrap_or_default();
     Ok(Status {
-        id: v["id"].as_str().unwrap_or_default().to_string(),
+        id: printable(v["id"].as_str().unwrap_or_default()),
         complete: v["status"].as_str() == Some("complete"),
         success_count: v["success_count"].as_u64().unwrap_or(0),
         failures,
@@ -302,13 +314,25 @@ fn retry_after(headers: &ureq::http::HeaderMap) -> Option<Duration> {
 
 /// The first bytes of an answer, as text, for an error message.
 fn short(body: &[u8]) -> String {
-    let text = String::from_utf8_lossy(&body[..body.len().min(300)]).to_string();
-    text.chars().filter(|c| !c.is_control()).collect()
+    printable(&String::from_utf8_lossy(&body[..body.len().min(300)]))
+}
+
+/// Text a peer sent, safe to print and store: control characters (terminal
+/// escapes, line breaks that would forge report lines) removed, at most
+/// 1,000 characters.
+fn printable(text: &str) -> String {
+    text.chars()
+        .filter(|c| !c.is_control())
+        .take(1_000)
+        .collect()
 }
 
 fn classify(status: u16, retry_after: Option<Duration>, body: &[u8]) -> Result<(), ClientError> {
     match status {
         200..=299 => Ok(()),
+        300..=399 => Err(ClientError::Failed(format!(
+            "the peer answered a redirect ({status}); redirects are not followed: give entente peer add the final URL"
+        ))),
         429 | 503 => Err(ClientError::Retry {
             after: retry_after.unwrap_or(Duration::from_secs(5)),
             why: format!("the peer is busy ({status}): {}", short(body)),

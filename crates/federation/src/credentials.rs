@@ -25,11 +25,20 @@ fn err(path: &Path, why: impl std::fmt::Display) -> CredentialError {
 
 /// Reads a token file the operator gave (`--token-file`): one line, the token.
 pub fn read_token_file(path: &Path) -> Result<String, CredentialError> {
+    // A regular file only: a device or a pipe reports no size, and could
+    // be read without end (or block for ever).
     let meta = std::fs::metadata(path).map_err(|e| err(path, e))?;
-    if meta.len() > 4096 {
+    if !meta.is_file() {
+        return Err(err(path, "is not a regular file"));
+    }
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|f| std::io::Read::read_to_end(&mut std::io::Read::take(f, 4097), &mut bytes))
+        .map_err(|e| err(path, e))?;
+    if bytes.len() > 4096 {
         return Err(err(path, "is not a token file (over 4 KiB)"));
     }
-    let text = std::fs::read_to_string(path).map_err(|e| err(path, e))?;
+    let text = String::from_utf8(bytes).map_err(|_| err(path, "is not UTF-8 text"))?;
     let token = text.trim();
     if token.is_empty() || token.contains(char::is_whitespace) || token.contains(char::is_control) {
         return Err(err(
@@ -60,6 +69,11 @@ pub fn save(dir: &Path, peer: &str, token: &str) -> Result<(), CredentialError> 
         f.sync_all().map_err(|e| err(&tmp, e))?;
     }
     std::fs::rename(&tmp, &path).map_err(|e| err(&path, e))
+}
+
+/// Whether a token is kept for `peer` (peers that only read this node have none).
+pub fn exists(dir: &Path, peer: &str) -> bool {
+    file(dir, peer).exists()
 }
 
 /// The token kept for `peer`; refuses a file others may read.

@@ -33,6 +33,9 @@ const MAX_WAIT: Duration = Duration::from_secs(60);
 /// Longest a push waits for a status resource to complete.
 const STATUS_WAIT: Duration = Duration::from_secs(120);
 
+/// Pages in a row without progress after which a pull run stops.
+const MAX_STALLED_PAGES: usize = 5;
+
 /// Why a run stopped early.
 #[derive(Debug, thiserror::Error)]
 pub enum SyncError {
@@ -94,6 +97,10 @@ pub fn pull(
     let mut next: Option<String> = None;
     let mut added_after = start;
     let mut last_seen: Option<Timestamp> = None;
+    // Pages that brought nothing new and no later date: a peer that keeps
+    // answering `more` without progress is given up on, not followed forever.
+    let mut stalled = 0;
+    let mut latest: Option<Timestamp> = job.cursor;
     loop {
         if stop() {
             break;
@@ -129,15 +136,50 @@ pub fn pull(
                 }
             }
         } else {
-            batch = page.objects;
+            // Objects are stored with the provenance they have when stored,
+            // and a manifest comes after what it lists: an object no
+            // manifest lists yet waits (up to HOLD_MAX objects) for one to
+            // arrive, so that it is stored verified rather than stored and
+            // then rewritten. What none lists by then is stored unsigned
+            // (and still upgraded if its manifest comes later).
+            for raw in &page.objects {
+                if is_manifest(raw.get()) {
+                    let _ = index.add_manifest(raw.get());
+                }
+            }
+            let listed = |o: &RawValue| id_of(o.get()).is_none_or(|id| index.lists(id));
+            let (ready, waiting): (Vec<_>, Vec<_>) = std::mem::take(&mut held)
+                .into_iter()
+                .partition(|o| listed(o));
+            batch.extend(ready);
+            held = waiting;
+            for raw in page.objects {
+                if is_manifest(raw.get()) || listed(&raw) {
+                    batch.push(raw);
+                } else {
+                    if hold_at.is_none() {
+                        hold_at = Some(before);
+                    }
+                    held.push(raw);
+                }
+            }
+            if held.len() > HOLD_MAX || !page.more {
+                batch.append(&mut held);
+                hold_at = None;
+            }
+            if held.is_empty() {
+                hold_at = None;
+            }
         }
         let stored_cursor = match hold_at {
             Some(at) => at,
             None => page_cursor,
         };
         let refs: Vec<&RawValue> = batch.iter().map(|b| b.as_ref()).collect();
+        let mut stored = 0;
         if !refs.is_empty() {
             let report = node.ingest_pulled(peer, job, &refs, stored_cursor, &mut index)?;
+            stored = report.stored();
             run.stats.stored += report.stored() as u64;
             run.stats.duplicates += report.duplicates() as u64;
             run.stats.refused += report.refused() as u64;
@@ -147,6 +189,22 @@ pub fn pull(
         cursor = stored_cursor;
         if !page.more {
             break;
+        }
+        let later = page
+            .date_added_last
+            .is_some_and(|d| latest.is_none_or(|l| d > l));
+        if later {
+            latest = page.date_added_last;
+        }
+        if stored > 0 || later {
+            stalled = 0;
+        } else {
+            stalled += 1;
+            if stalled >= MAX_STALLED_PAGES {
+                return Err(SyncError::Peer(ClientError::Failed(format!(
+                    "the peer answered {MAX_STALLED_PAGES} pages in a row with `more` but no new object and no later date; stopped this run"
+                ))));
+            }
         }
         match page.next {
             Some(n) => next = Some(n),
@@ -166,6 +224,20 @@ pub fn pull(
     }
     run.pending = held.len();
     Ok(run)
+}
+
+/// How many objects a pull keeps waiting for the manifest that lists them
+/// (a manifest lists up to 5,000; about 400 bytes each).
+const HOLD_MAX: usize = 20_000;
+
+/// The `id` of a STIX object's JSON text (`None` when it has none).
+fn id_of(raw: &str) -> Option<&str> {
+    #[derive(serde::Deserialize)]
+    struct Id<'a> {
+        #[serde(borrow)]
+        id: Option<&'a str>,
+    }
+    serde_json::from_str::<Id>(raw).ok().and_then(|o| o.id)
 }
 
 fn is_manifest(raw: &str) -> bool {

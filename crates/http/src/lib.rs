@@ -17,6 +17,7 @@ pub mod api;
 pub mod auth;
 pub mod console;
 pub mod error;
+pub mod metrics;
 mod response;
 pub mod serve;
 pub mod taxii;
@@ -26,10 +27,11 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use axum::Router;
+use entente_metrics::Metrics;
 use node::Node;
 
 pub use error::ApiError;
-pub use serve::{ConnectionLimits, ServeOptions, TlsFiles, serve};
+pub use serve::{ConnectionLimits, MetricsListener, ServeOptions, TlsFiles, serve, serve_metrics};
 
 /// Settings of the HTTP service.
 #[derive(Clone, Debug)]
@@ -70,6 +72,10 @@ impl Default for HttpConfig {
 #[derive(Clone)]
 pub struct AppState {
     inner: Arc<Inner>,
+    /// Where request metrics are recorded, if anywhere.
+    metrics: Option<Arc<Metrics>>,
+    /// Whether node administrators may read them at `GET /metrics` here.
+    metrics_on_main_listener: bool,
 }
 
 struct Inner {
@@ -90,7 +96,25 @@ impl AppState {
                 tls,
                 token_touched: Mutex::new(HashMap::new()),
             }),
+            metrics: None,
+            metrics_on_main_listener: false,
         }
+    }
+
+    /// Records request metrics into `metrics`; with `on_main_listener`,
+    /// node administrators' tokens may also read them at `GET /metrics`.
+    pub fn with_metrics(mut self, metrics: Arc<Metrics>, on_main_listener: bool) -> Self {
+        self.metrics = Some(metrics);
+        self.metrics_on_main_listener = on_main_listener;
+        self
+    }
+
+    pub fn metrics(&self) -> Option<&Arc<Metrics>> {
+        self.metrics.as_ref()
+    }
+
+    pub(crate) fn metrics_on_main_listener(&self) -> bool {
+        self.metrics_on_main_listener
     }
 
     pub fn node(&self) -> &Node {
@@ -122,9 +146,21 @@ pub fn router(state: AppState) -> Router {
         .merge(taxii::routes(state.clone()))
         .merge(api::routes())
         .fallback(taxii::not_found)
+        // Inside authentication: it needs the caller.
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            metrics::endpoint,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             auth::authenticate,
+        ))
+        // Outside it: the status counted is the one the client gets (an
+        // anonymous caller's 404 becomes 401 there). A layer of the router
+        // runs after routing, so the matched route template is known.
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            metrics::observe,
         ))
         .with_state(state);
     // Around the whole router, not each route: the 405 answers (and their

@@ -14,6 +14,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
+use entente_metrics::Metrics;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
@@ -77,6 +78,10 @@ pub enum ServeError {
         "refusing to serve plain HTTP on {0}: TAXII content must travel over TLS. Configure tls_cert and tls_key, listen on 127.0.0.1, or set allow_plain_http = true if a TLS proxy fronts this node"
     )]
     PlainHttpOffLoopback(SocketAddr),
+    #[error(
+        "refusing to serve metrics on {0}: the metrics listener has no authentication, so anyone who reaches it could read them. Listen on 127.0.0.1, or set allow_non_loopback = true in [metrics] if a firewall admits only your scrapers"
+    )]
+    MetricsOffLoopback(SocketAddr),
     #[error("cannot load the TLS certificate or key ({cert}, {key}): {source}")]
     Tls {
         cert: String,
@@ -117,6 +122,14 @@ pub async fn serve(
         per_token: Arc::default(),
         per_token_limit: limits.writes_per_token.max(1),
     };
+    let permits = Arc::new(Semaphore::new(limits.max_connections.max(1)));
+    if let Some(metrics) = state.metrics() {
+        let (permits, max) = (permits.clone(), limits.max_connections.max(1));
+        metrics.add_collector(move |scrape| {
+            let open = max.saturating_sub(permits.available_permits());
+            scrape.connections(open as u64, max as u64);
+        });
+    }
     let app = router(state)
         .layer(axum::middleware::from_fn(
             move |request: axum::extract::Request, next: axum::middleware::Next| {
@@ -124,7 +137,6 @@ pub async fn serve(
             },
         ))
         .layer(axum::Extension(writes));
-    let permits = Arc::new(Semaphore::new(limits.max_connections.max(1)));
     let handle = axum_server::Handle::new();
     let stopper = handle.clone();
     tokio::spawn(async move {
@@ -188,6 +200,82 @@ pub async fn serve(
             server.serve(service).await?;
         }
     }
+    Ok(())
+}
+
+/// Connections the metrics listener serves at once (scrapers are few).
+const METRICS_CONNECTIONS: usize = 16;
+/// How long a scraper has to send its request, and to read the answer.
+const METRICS_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The metrics listener, bound: plain HTTP, no authentication, `GET
+/// /metrics` only.
+pub struct MetricsListener {
+    listener: std::net::TcpListener,
+}
+
+impl MetricsListener {
+    /// Binds `listen`; an address off loopback only if `allow_non_loopback`,
+    /// since anyone who reaches the listener reads the metrics.
+    pub fn bind(listen: SocketAddr, allow_non_loopback: bool) -> Result<Self, ServeError> {
+        if !listen.ip().is_loopback() && !allow_non_loopback {
+            return Err(ServeError::MetricsOffLoopback(listen));
+        }
+        let listener = std::net::TcpListener::bind(listen).map_err(|source| ServeError::Bind {
+            addr: listen,
+            source,
+        })?;
+        listener.set_nonblocking(true)?;
+        Ok(MetricsListener { listener })
+    }
+
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+}
+
+/// Serves `metrics` on `listener` until `shutdown` completes.
+pub async fn serve_metrics(
+    listener: MetricsListener,
+    metrics: Arc<Metrics>,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> Result<(), ServeError> {
+    let render = move || {
+        let metrics = metrics.clone();
+        async move {
+            match tokio::task::spawn_blocking(move || metrics.render()).await {
+                Ok(text) => crate::metrics::exposition(text),
+                Err(e) => axum::response::IntoResponse::into_response(crate::ApiError::internal(
+                    format!("rendering the metrics failed: {e}"),
+                )),
+            }
+        }
+    };
+    let app = axum::Router::new()
+        .route(crate::metrics::PATH, axum::routing::get(render))
+        .fallback(crate::metrics::elsewhere)
+        .layer(axum::middleware::from_fn(crate::error::error_resources));
+    let handle = axum_server::Handle::new();
+    let stopper = handle.clone();
+    tokio::spawn(async move {
+        shutdown.await;
+        stopper.graceful_shutdown(Some(Duration::from_secs(2)));
+    });
+    let permits = Arc::new(Semaphore::new(METRICS_CONNECTIONS));
+    let mut server = axum_server::from_tcp(listener.listener)?
+        .map(|plain| Bounded {
+            inner: plain,
+            permits,
+            write_stall: METRICS_TIMEOUT,
+        })
+        .handle(handle)
+        .first_request_timeout(METRICS_TIMEOUT)
+        .http1_only();
+    server
+        .http_builder()
+        .http1()
+        .header_read_timeout(METRICS_TIMEOUT);
+    server.serve(app.into_make_service()).await?;
     Ok(())
 }
 

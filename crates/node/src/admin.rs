@@ -7,7 +7,7 @@
 //! where the caller's words arrive, so that the CLI and the HTTP console
 //! give the same answers.
 
-use sharing::administration::may_administer_node;
+use sharing::administration::{MembershipChange, may_administer_node, membership_change};
 use sharing::{Access, Owner, Principal, Role, Tlp};
 use stix::Timestamp;
 use store::{
@@ -36,6 +36,8 @@ pub struct CollectionRequest {
     /// Leave what is posted into it out of the node's signed manifests
     /// (for clients that cannot bear custom STIX objects in a collection).
     pub unsigned: bool,
+    /// TAXII readers do not see its indicators whose `valid_until` has passed.
+    pub hide_expired: bool,
 }
 
 /// A new token as an administrator describes it.
@@ -187,6 +189,26 @@ impl Node {
                 "alias {alias:?} must be 1-64 characters of letters, digits, '-', '_' and '.'"
             )));
         }
+        // An alias stands for one collection wherever a collection is named
+        // (CLI, TAXII URLs, tokens, peers): a second one would name neither.
+        if let Some(alias) = &request.alias {
+            if uuid::Uuid::parse_str(alias).is_ok() {
+                return Err(NodeError::Unprocessable(format!(
+                    "alias {alias:?} reads as a collection id; choose a short name"
+                )));
+            }
+            if let Some(taken) = self
+                .store
+                .all_collections()?
+                .into_iter()
+                .find(|c| c.alias.as_deref() == Some(alias.as_str()))
+            {
+                return Err(NodeError::Conflict(format!(
+                    "alias {alias:?} is taken by collection {} ({}); choose another (entente collection list shows them)",
+                    taken.id, taken.title
+                )));
+            }
+        }
         let roots = self.store.api_roots()?;
         let api_root = match request.api_root {
             Some(r) if roots.iter().any(|x| x.path == r) => r,
@@ -239,9 +261,59 @@ impl Node {
                 default_tlp,
                 public: request.public,
                 signed: !request.unsigned,
+                hide_expired: request.hide_expired,
             },
             &entry,
         )?)
+    }
+
+    /// A collection by id or alias, as an administrator names it (every
+    /// collection of the node is visible to one), or 404.
+    fn collection_named(&self, id_or_alias: &str) -> Result<Collection> {
+        if let Some(c) = self.store.collection(id_or_alias)? {
+            return Ok(c);
+        }
+        let mut named: Vec<Collection> = self
+            .store
+            .all_collections()?
+            .into_iter()
+            .filter(|c| c.alias.as_deref() == Some(id_or_alias))
+            .collect();
+        match named.len() {
+            1 => Ok(named.remove(0)),
+            0 => Err(NodeError::NotFound(format!(
+                "collection {id_or_alias} does not exist (entente collection list shows them)"
+            ))),
+            _ => Err(NodeError::Conflict(format!(
+                "the alias {id_or_alias} names {} collections (created before aliases had to be unique): name one by its id",
+                named.len()
+            ))),
+        }
+    }
+
+    /// Sets whether TAXII readers of `collection` (id or alias) see its
+    /// indicators whose `valid_until` has passed (administrators).
+    pub fn set_hide_expired(
+        &self,
+        principal: &Principal,
+        collection: &str,
+        hide: bool,
+    ) -> Result<Collection> {
+        self.administrator(principal)?;
+        let (mut c, _) = self.collection_for(principal, None, collection, crate::Need::Any)?;
+        let entry = Node::entry(
+            principal,
+            "collection-settings",
+            Some(&c.id),
+            Vec::new(),
+            format!(
+                "hide expired indicators: {}",
+                if hide { "yes" } else { "no" }
+            ),
+        );
+        self.store.set_hide_expired(c.key, hide, &entry)?;
+        c.hide_expired = hide;
+        Ok(c)
     }
 
     /// Every collection of the node, oldest first (administrators).
@@ -371,17 +443,34 @@ impl Node {
         Ok(self.store.create_community(name, show_members, &entry)?)
     }
 
-    /// Adds an organisation to a community (or changes whether it is pseudonymous there).
+    /// Adds an organisation to a community, pseudonymous or not. Adding a
+    /// member again on the same terms changes nothing (`Ok(false)`: it was
+    /// a member already); on other terms it is refused, because whether a
+    /// member is pseudonymous is fixed when it joins
+    /// (`sharing::administration::membership_change`).
     pub fn add_member(
         &self,
         principal: &Principal,
         community: &str,
         org: &str,
         pseudonymous: bool,
-    ) -> Result<(Community, Org)> {
+    ) -> Result<(Community, Org, bool)> {
         self.administrator(principal)?;
         let c = self.community_named(community)?;
         let o = self.org_named(org)?;
+        let current = self
+            .store
+            .members(c.id)?
+            .into_iter()
+            .find(|m| m.org == o.id)
+            .map(|m| m.pseudonymous);
+        match membership_change(current, pseudonymous) {
+            Ok(MembershipChange::Unchanged) => return Ok((c, o, false)),
+            Ok(MembershipChange::Join) => {}
+            Err(refusal) => {
+                return Err(NodeError::Conflict(format!("{} {refusal}", o.name)));
+            }
+        }
         let entry = Node::entry(
             principal,
             "membership",
@@ -395,7 +484,7 @@ impl Node {
             ),
         );
         self.store.add_member(c.id, o.id, pseudonymous, &entry)?;
-        Ok((c, o))
+        Ok((c, o, true))
     }
 
     /// Every community with its members (administrators).
@@ -452,6 +541,12 @@ impl Node {
                     .into(),
             ));
         }
+        if request.admin && !(request.read.is_empty() && request.write.is_empty()) {
+            return Err(NodeError::Unprocessable(
+                "an admin token has every right on every collection, so collections to read or write would not narrow it: give --admin alone, or a token without --admin that reads and writes only the collections named"
+                    .into(),
+            ));
+        }
         let member = match &user {
             Some(u) => Some(self.user_principal(u)?),
             None => None,
@@ -459,11 +554,7 @@ impl Node {
         let mut grants: Vec<Grant> = Vec::new();
         for (ids, right) in [(&request.read, "read"), (&request.write, "write")] {
             for id in ids {
-                let collection = self.store.collection(id)?.ok_or_else(|| {
-                    NodeError::NotFound(format!(
-                        "collection {id} does not exist (entente collection list shows them)"
-                    ))
-                })?;
+                let collection = self.collection_named(id)?;
                 let wanted = Access {
                     read: right == "read",
                     write: right == "write",

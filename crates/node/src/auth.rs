@@ -48,9 +48,25 @@ impl Node {
     /// The principal a stored token stands for.
     pub fn principal_of(&self, record: &TokenRecord) -> Result<Principal> {
         let principal = self.unbounded_principal_of(record)?;
-        Ok(match record.max_tlp {
+        let principal = match record.max_tlp {
             Some(ceiling) => principal.with_ceiling(ceiling),
             None => principal,
+        };
+        self.guard_relays(principal)
+    }
+
+    /// A principal of an organisation that stands for a peer node gets the
+    /// relay guard (see [`Principal::with_relay_guard`]): what other nodes
+    /// sent here above TLP:GREEN never goes on to it.
+    pub(crate) fn guard_relays(&self, principal: Principal) -> Result<Principal> {
+        let Some(org) = principal.org() else {
+            return Ok(principal);
+        };
+        let nodes: Vec<sharing::OrgId> = self.store.peers()?.iter().map(|p| p.org).collect();
+        Ok(if nodes.contains(&org) {
+            principal.with_relay_guard(nodes)
+        } else {
+            principal
         })
     }
 

@@ -6,7 +6,7 @@ use sharing::onward::may_leave_node;
 use stix::Timestamp;
 use store::{Collection, ObjectQuery, StoredObject};
 
-use crate::{Node, Result};
+use crate::{Expired, Node, Result};
 
 /// One page of an export.
 #[derive(Clone, Debug, Default)]
@@ -31,8 +31,14 @@ impl Node {
         collection: &Collection,
         query: &ObjectQuery,
     ) -> Result<ExportPage> {
-        let page = self.read(principal, collection, query)?;
         let backup = principal.node_admin && principal.org().is_none();
+        // A backup holds everything; an export as a user is what it reads.
+        let expired = if backup {
+            Expired::Include
+        } else {
+            Expired::AsCollection
+        };
+        let page = self.read_with(principal, collection, query, expired)?;
         let mut out = ExportPage {
             more: page.more,
             resume_after: page.resume_after,

@@ -11,21 +11,21 @@
 //! - what a peer sends is posted as the peer's organisation (through a user
 //!   of it that acts for the peer), so authorship, onward sharing and the
 //!   audit log apply as to any post; each object keeps the provenance its
-//!   origin's signed manifest proves (`verified`), or `unsigned`/`invalid`.
-
-use std::collections::HashMap;
+//!   origin's signed manifest proves (`verified`), or `unsigned`/`invalid`,
+//!   whether it was pulled or pushed here (posted by a peer's organisation,
+//!   see [`Node::pushed_provenance`]): this node never signs it as its own.
 
 use provenance::{Fingerprint, PinnedKeys, ProvenanceIndex, ProvenanceState};
 use serde_json::value::RawValue;
-use sharing::{Principal, Role, Tlp};
-use stix::Timestamp;
+use sharing::{OrgId, Principal, Role, Tlp};
+use stix::{StixObject, Timestamp};
 use store::{
     Collection, Direction, NewPeer, ObjectQuery, Peer, Provenance, PushFailure, SyncJob, SyncStats,
     VersionMatch,
 };
 
 use crate::export::ExportPage;
-use crate::ingest::PeerIngest;
+use crate::ingest::{Arrival, PeerIngest, Vouched};
 use crate::{IngestReport, Need, Node, NodeError, Result};
 
 /// A new peer as the operator describes it.
@@ -43,6 +43,9 @@ pub struct PeerRequest {
     pub max_tlp: Option<Tlp>,
     pub refuse_unsigned: bool,
     pub ca_file: Option<String>,
+    /// Allow `http://` to a host other than loopback (the token and the
+    /// content would travel in clear text).
+    pub allow_plain_http: bool,
 }
 
 /// What one run of a job did.
@@ -60,6 +63,23 @@ pub fn valid_peer_name(name: &str) -> bool {
         && name
             .bytes()
             .all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_')
+}
+
+/// Key fingerprints as an operator gives them, checked and in one spelling.
+fn fingerprints(given: &[String]) -> Result<Vec<String>> {
+    let mut keys: Vec<String> = Vec::new();
+    for k in given {
+        let fp: Fingerprint = k.parse().map_err(|e| {
+            NodeError::Unprocessable(format!(
+                "--key {k:?} is not a key fingerprint ({e}); `entente node keys` on the peer prints it"
+            ))
+        })?;
+        let fp = fp.to_string();
+        if !keys.contains(&fp) {
+            keys.push(fp);
+        }
+    }
+    Ok(keys)
 }
 
 impl Node {
@@ -84,15 +104,21 @@ impl Node {
                 "--url {url:?} is not an http(s) URL of a TAXII API root, such as https://cti.example.org/api1/"
             )));
         }
-        let mut keys = Vec::new();
-        for k in &request.keys {
-            let fp: Fingerprint = k.parse().map_err(|e| {
-                NodeError::Unprocessable(format!(
-                    "--key {k:?} is not a key fingerprint ({e}); `entente node keys` on the peer prints it"
-                ))
-            })?;
-            keys.push(fp.to_string());
+        let (scheme, rest) = url.split_once("://").unwrap_or(("", url));
+        let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+        // The URL is printed, listed and written to the append-only audit
+        // log: credentials in it would be there for good. (Not echoed here.)
+        if authority.contains('@') {
+            return Err(NodeError::Unprocessable(
+                "--url holds a user name or password: give the URL without them, and the credentials in --token-file (a token, or user:password)".into(),
+            ));
         }
+        if scheme == "http" && !request.allow_plain_http && !loopback_url(url) {
+            return Err(NodeError::Unprocessable(format!(
+                "--url {url:?}: plain HTTP to another host would send the token and the content in clear text; use https, or --allow-plain-http for a network you trust"
+            )));
+        }
+        let keys = fingerprints(&request.keys)?;
         let max_tlp = request.max_tlp.unwrap_or(Tlp::AmberStrict);
         if max_tlp == Tlp::Red {
             return Err(NodeError::Unprocessable(
@@ -141,6 +167,37 @@ impl Node {
         )?)
     }
 
+    /// Replaces the signing keys pinned for a peer (node administrators):
+    /// after the peer rotates its key, pin the new one (and keep the old one
+    /// for what it signed before, or drop it).
+    pub fn pin_peer_keys(
+        &self,
+        principal: &Principal,
+        name: &str,
+        keys: &[String],
+    ) -> Result<Peer> {
+        let mut peer = self.peer(principal, name)?;
+        let keys = fingerprints(keys)?;
+        let entry = Node::entry(
+            principal,
+            "peer-keys",
+            None,
+            Vec::new(),
+            format!(
+                "peer {} pins {}",
+                peer.name,
+                if keys.is_empty() {
+                    "no key".to_string()
+                } else {
+                    keys.join(", ")
+                }
+            ),
+        );
+        self.store.set_peer_keys(peer.id, &keys, &entry)?;
+        peer.keys = keys;
+        Ok(peer)
+    }
+
     /// Every peer (node administrators).
     pub fn peers(&self, principal: &Principal) -> Result<Vec<Peer>> {
         self.peer_admin(principal)?;
@@ -180,9 +237,10 @@ impl Node {
                     peer.name
                 ))
             })?;
-        Ok(self
-            .user_principal(&user)?
-            .with_ceiling(peer.max_tlp.min(Tlp::AmberStrict)))
+        self.guard_relays(
+            self.user_principal(&user)?
+                .with_ceiling(peer.max_tlp.min(Tlp::AmberStrict)),
+        )
     }
 
     /// Adds a pull (remote collection into local `collection`) or a push
@@ -197,10 +255,19 @@ impl Node {
         collection: &str,
     ) -> Result<SyncJob> {
         let peer = self.peer(principal, peer)?;
-        if remote_collection.trim().is_empty() || remote_collection.len() > 256 {
-            return Err(NodeError::Unprocessable(
-                "--remote-collection needs the remote collection's id".into(),
-            ));
+        // A TAXII collection id is a UUID; an Entente node also answers to
+        // an alias. Anything else is a typo that would fail on every run.
+        let uuid = uuid::Uuid::parse_str(remote_collection).is_ok();
+        let alias = (1..=64).contains(&remote_collection.len())
+            && remote_collection
+                .bytes()
+                .all(|c| c.is_ascii_alphanumeric() || b"-_.".contains(&c))
+            && !remote_collection.bytes().all(|c| c == b'.');
+        if !uuid && !alias {
+            return Err(NodeError::Unprocessable(format!(
+                "--remote-collection {:?} is not a collection id (a UUID such as 91a7b528-80eb-42ed-a74d-c6fbd5a26116, or an Entente node's alias)",
+                remote_collection.chars().take(80).collect::<String>()
+            )));
         }
         let acting = self.peer_principal(&peer)?;
         let need = match direction {
@@ -272,37 +339,18 @@ impl Node {
         let collection = self.job_collection(job)?;
         let acting = self.peer_principal(peer)?;
         let (valid, rejected) = self.validate_all(objects);
-        let pinned = Node::pinned_keys(peer);
-        let mut manifests = Vec::new();
-        for (_, o) in &valid {
-            if o.object_type == provenance::extension::MANIFEST_TYPE
-                && index.add_manifest(&o.raw).is_ok()
-                && let Ok(verified) = provenance::verify_manifest(&o.raw, &pinned)
-            {
-                manifests.push(verified);
-            }
-        }
-        let mut found: HashMap<usize, (Provenance, Option<String>)> = HashMap::new();
+        let (manifests, found) = vouched_for(&valid, index, &Node::pinned_keys(peer));
+        let settled = settled(&valid, &found);
         let mut kept = Vec::with_capacity(valid.len());
         let mut refused = rejected;
         for (i, o) in valid {
-            let is_manifest = o.object_type == provenance::extension::MANIFEST_TYPE;
-            let signed_by = manifests.iter().find(|m| m.id == o.id);
-            let state = match index.state_of(&o.raw) {
-                // A manifest is not listed in itself: its own signature is
-                // what vouches for it.
-                _ if signed_by.is_some() => (
-                    Provenance::Verified,
-                    signed_by.map(|m| m.origin.to_string()),
-                ),
-                ProvenanceState::Verified { origin, .. } => {
-                    (Provenance::Verified, Some(origin.to_string()))
-                }
-                ProvenanceState::Unsigned => (Provenance::Unsigned, None),
-                ProvenanceState::Invalid { .. } => (Provenance::Invalid, None),
-            };
-            let vouched = is_manifest && signed_by.is_some();
-            if peer.refuse_unsigned && state.0 != Provenance::Verified && !vouched {
+            let state = found
+                .get(&i)
+                .cloned()
+                .unwrap_or((Provenance::Unsigned, None));
+            // A manifest signed by a pinned key is verified by its own
+            // signature.
+            if peer.refuse_unsigned && state.0 != Provenance::Verified {
                 refused.push(stix::Rejection {
                     index: i,
                     id: Some(o.id.clone()),
@@ -318,7 +366,6 @@ impl Node {
                 });
                 continue;
             }
-            found.insert(i, state);
             kept.push((i, o));
         }
         let report = self.ingest_with(
@@ -327,55 +374,152 @@ impl Node {
             kept,
             refused,
             &Default::default(),
-            Some(&PeerIngest {
+            Arrival::Pulled(&PeerIngest {
                 provenance: found,
                 job: job.id,
                 cursor,
             }),
         )?;
-        if !manifests.is_empty() {
-            self.upgrade_provenance(&collection, peer, index, &manifests)?;
-        }
+        self.upgrade_provenance(&collection, peer.org, index, &manifests, &settled)?;
         Ok(report)
     }
 
-    /// Objects of `peer` stored before the manifests that list them arrived:
-    /// their provenance now.
-    fn upgrade_provenance(
+    /// What a peer's organisation posts (a push to this node, or an import
+    /// as one of its users): the provenance of each object as a pull from
+    /// that peer would find it, from the manifests among `objects` signed by
+    /// a key pinned for it (for any peer of that organisation). `None` for
+    /// any other poster: what it posts is this node's to sign.
+    pub(crate) fn pushed_provenance(
+        &self,
+        principal: &Principal,
+        objects: &[(usize, StixObject)],
+    ) -> Result<Option<Pushed>> {
+        let Some(org) = principal.org() else {
+            return Ok(None);
+        };
+        let peers: Vec<Peer> = self
+            .store
+            .peers()?
+            .into_iter()
+            .filter(|p| p.org == org)
+            .collect();
+        if peers.is_empty() {
+            return Ok(None);
+        }
+        let pinned: PinnedKeys = peers
+            .iter()
+            .flat_map(|p| p.keys.iter().filter_map(|k| k.parse().ok()))
+            .collect();
+        let mut index = ProvenanceIndex::new(pinned.clone());
+        let (manifests, found) = vouched_for(objects, &mut index, &pinned);
+        Ok(Some(Pushed {
+            org,
+            index,
+            manifests,
+            settled: settled(objects, &found),
+            found,
+        }))
+    }
+
+    /// Objects of `org` (a peer's organisation) stored before the manifests
+    /// that list them arrived: their provenance now. The index kept the digests of what it assessed
+    /// in this run, so most need only their rows; the others (stored by an
+    /// earlier run, or past the index's bound) are read and hashed again.
+    pub(crate) fn upgrade_provenance(
         &self,
         collection: &Collection,
-        peer: &Peer,
-        index: &ProvenanceIndex,
+        org: OrgId,
+        index: &mut ProvenanceIndex,
         manifests: &[provenance::VerifiedManifest],
+        settled: &Settled,
     ) -> Result<()> {
+        if manifests.is_empty() {
+            return Ok(());
+        }
+        // What the same arrival stored verified needs nothing (in a pull,
+        // most of what a manifest lists: see `federation::sync`).
         let ids: Vec<String> = manifests
             .iter()
-            .flat_map(|m| m.entries.iter().map(|e| e.id.clone()))
+            .flat_map(|m| m.entries.iter())
+            .filter(|e| {
+                let version = e.version.as_deref().and_then(|v| Timestamp::parse(v).ok());
+                !settled.contains(&(e.id.clone(), version))
+            })
+            .map(|e| e.id.clone())
             .collect::<std::collections::BTreeSet<_>>()
             .into_iter()
             .collect();
-        let mut updates = Vec::new();
-        for chunk in ids.chunks(200) {
+        // Per id, each version assessed and its state now.
+        type Versions = Vec<(Option<Timestamp>, ProvenanceState)>;
+        let mut known: std::collections::HashMap<String, Versions> =
+            std::collections::HashMap::new();
+        for id in &ids {
+            let parsed: Option<Versions> = index.take_unclaimed(id).and_then(|states| {
+                states
+                    .into_iter()
+                    .map(|(v, s)| match v {
+                        None => Some((None, s)),
+                        Some(v) => Timestamp::parse(&v).ok().map(|t| (Some(t), s)),
+                    })
+                    .collect()
+            });
+            // Several unversioned copies: which row is which takes the text.
+            if let Some(v) = parsed
+                && !(v.len() > 1 && v.iter().any(|(t, _)| t.is_none()))
+            {
+                known.insert(id.clone(), v);
+            }
+        }
+        let provenance_of = |state: &ProvenanceState| match state {
+            ProvenanceState::Verified { origin, .. } => {
+                Some((Provenance::Verified, Some(origin.to_string())))
+            }
+            ProvenanceState::Invalid { .. } => Some((Provenance::Invalid, None)),
+            ProvenanceState::Unsigned => None,
+        };
+        let rows = |ids: &[String], with_raw: bool| {
             let query = ObjectQuery {
-                ids: chunk.to_vec(),
+                ids: ids.to_vec(),
                 versions: VersionMatch::all(),
                 limit: 10_000,
-                with_raw: true,
+                with_raw,
                 ..Default::default()
             };
-            let page = self.store.query_objects(collection.key, &query)?;
-            for o in page.items {
-                if o.origin_org != Some(peer.org) || o.provenance != Provenance::Unsigned {
-                    continue;
+            Ok::<_, NodeError>(
+                self.store
+                    .query_objects(collection.key, &query)?
+                    .items
+                    .into_iter()
+                    .filter(|o| o.origin_org == Some(org) && o.provenance == Provenance::Unsigned),
+            )
+        };
+        // The rows still unsigned, by key; those the index kept no digest
+        // of are read again with their text.
+        let mut updates = Vec::new();
+        let mut need_text = std::collections::BTreeSet::new();
+        for chunk in ids.chunks(200) {
+            for o in rows(chunk, false)? {
+                match known.get(&o.id) {
+                    Some(versions) => {
+                        let now = versions
+                            .iter()
+                            .find(|(v, _)| v.is_none_or(|v| v == o.version))
+                            .and_then(|(_, s)| provenance_of(s));
+                        if let Some((p, node)) = now {
+                            updates.push((o.date_added, p, node));
+                        }
+                    }
+                    None => {
+                        need_text.insert(o.id);
+                    }
                 }
-                match index.state_of(&o.raw) {
-                    ProvenanceState::Verified { origin, .. } => {
-                        updates.push((o.date_added, Provenance::Verified, Some(origin.to_string())))
-                    }
-                    ProvenanceState::Invalid { .. } => {
-                        updates.push((o.date_added, Provenance::Invalid, None))
-                    }
-                    ProvenanceState::Unsigned => {}
+            }
+        }
+        let need_text: Vec<String> = need_text.into_iter().collect();
+        for chunk in need_text.chunks(200) {
+            for o in rows(chunk, true)? {
+                if let Some((p, node)) = provenance_of(&index.state_of(&o.raw)) {
+                    updates.push((o.date_added, p, node));
                 }
             }
         }
@@ -468,5 +612,119 @@ impl Node {
             )));
         }
         Ok(page.items)
+    }
+}
+
+/// What a peer's organisation posted: the provenance found for each object,
+/// and what upgrades the objects it posted earlier.
+pub(crate) struct Pushed {
+    pub(crate) org: OrgId,
+    pub(crate) index: ProvenanceIndex,
+    pub(crate) manifests: Vec<provenance::VerifiedManifest>,
+    pub(crate) found: Vouched,
+    pub(crate) settled: Settled,
+}
+
+/// What the manifests among `objects` prove, once added to `index` (which
+/// may hold manifests seen earlier): the manifests a `pinned` key signed,
+/// and each object's provenance by its position in the input. A manifest
+/// is not listed in itself: its own signature vouches for it.
+/// The (id, version) pairs among `objects` that `found` stored verified:
+/// a manifest that lists them has nothing to upgrade there.
+pub(crate) fn settled(objects: &[(usize, StixObject)], found: &Vouched) -> Settled {
+    objects
+        .iter()
+        .filter(|(i, _)| found.get(i).is_some_and(|s| s.0 == Provenance::Verified))
+        .map(|(_, o)| (o.id.clone(), o.version()))
+        .collect()
+}
+
+/// See [`settled`].
+pub(crate) type Settled = std::collections::HashSet<(String, Option<Timestamp>)>;
+
+fn vouched_for(
+    objects: &[(usize, StixObject)],
+    index: &mut ProvenanceIndex,
+    pinned: &PinnedKeys,
+) -> (Vec<provenance::VerifiedManifest>, Vouched) {
+    let mut manifests = Vec::new();
+    for (_, o) in objects {
+        if o.object_type == provenance::extension::MANIFEST_TYPE
+            && index.add_manifest(&o.raw).is_ok()
+            && let Ok(verified) = provenance::verify_manifest(&o.raw, pinned)
+        {
+            manifests.push(verified);
+        }
+    }
+    let found = objects
+        .iter()
+        .map(|(i, o)| {
+            // A manifest is not listed in itself: its own signature is what
+            // vouches for it. Other objects are hashed once (`assess` keeps
+            // the digest of what no manifest lists yet).
+            let signed_by = manifests.iter().find(|m| m.id == o.id);
+            let state = match signed_by {
+                Some(m) => (Provenance::Verified, Some(m.origin.to_string())),
+                None => match index.assess(&o.raw) {
+                    ProvenanceState::Verified { origin, .. } => {
+                        (Provenance::Verified, Some(origin.to_string()))
+                    }
+                    ProvenanceState::Unsigned => (Provenance::Unsigned, None),
+                    ProvenanceState::Invalid { .. } => (Provenance::Invalid, None),
+                },
+            };
+            (*i, state)
+        })
+        .collect();
+    (manifests, found)
+}
+
+/// Whether an `http://` URL names this machine (`localhost`, 127.0.0.0/8, `[::1]`).
+fn loopback_url(url: &str) -> bool {
+    let rest = url.trim_start_matches("http://");
+    // The authority ends at the path, the query or the fragment (and at a
+    // backslash, which WHATWG parsers read as a slash): in
+    // `http://192.0.2.10?@127.0.0.1/` the host is 192.0.2.10.
+    let authority = rest.split(['/', '?', '#', '\\']).next().unwrap_or_default();
+    let authority = authority.rsplit('@').next().unwrap_or_default();
+    let host = if let Some(v6) = authority.strip_prefix('[') {
+        v6.split(']').next().unwrap_or_default()
+    } else {
+        authority.split(':').next().unwrap_or_default()
+    };
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::loopback_url;
+
+    #[test]
+    fn only_loopback_urls_count_as_loopback() {
+        for url in [
+            "http://127.0.0.1:8080/api1/",
+            "http://localhost/api1/",
+            "http://[::1]:9000/api1/",
+            "http://127.1.2.3/",
+        ] {
+            assert!(loopback_url(url), "{url}");
+        }
+        for url in [
+            "http://192.0.2.10/api1/",
+            "http://127.0.0.1.evil.example/api1/",
+            "http://localhost.evil.example/",
+            "http://user@192.0.2.1/",
+            "http://[2001:db8::1]/",
+            // The authority ends at `?` or `#`: what follows is not the host.
+            "http://192.0.2.10?@127.0.0.1/api1/",
+            "http://cti.example.org#@localhost/api1/",
+            "http://cti.example.org?x=127.0.0.1",
+            "http://cti.example.org\\@127.0.0.1/api1/",
+        ] {
+            assert!(!loopback_url(url), "{url}");
+        }
     }
 }

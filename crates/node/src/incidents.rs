@@ -848,7 +848,7 @@ impl Node {
             let (outcome, message) = match &o.outcome {
                 Outcome::Stored(_) => ("stored", None),
                 Outcome::Duplicate => ("duplicate", None),
-                Outcome::Refused(why) => ("refused", Some(why.clone())),
+                Outcome::Refused { message: why, .. } => ("refused", Some(why.clone())),
             };
             if object_id == stix_id {
                 shared = Some(o.outcome.clone());
@@ -862,7 +862,7 @@ impl Node {
         let shared = match shared {
             Some(Outcome::Stored(_)) => true,
             Some(Outcome::Duplicate) => false,
-            Some(Outcome::Refused(why)) => {
+            Some(Outcome::Refused { message: why, .. }) => {
                 return Err(IncidentError::Refused(self.refusal_text(
                     &collection,
                     &stix_id,

@@ -9,6 +9,7 @@ use sharing::authorship::{may_claim_creator, may_version};
 use sharing::onward::{StoredCopy, Target, check_onward};
 use sharing::recipients::{
     Addressable, MemberOrg, NamedRecipients, addressable, named_recipients, not_addressable,
+    recipients_fit,
 };
 use sharing::{CollectionPolicy, OrgId, Owner, Principal, Tlp};
 use stix::{InputShape, ObjectKind, Rejection, StixObject, Timestamp};
@@ -24,8 +25,83 @@ pub enum Outcome {
     Stored(Timestamp),
     /// Already there; nothing changed.
     Duplicate,
-    /// Not stored, and why.
-    Refused(String),
+    /// Not stored: why, for the poster (`message`), and which of a few
+    /// kinds of refusal it is (`reason`, what the node's metrics count).
+    Refused {
+        reason: RefusalReason,
+        message: String,
+    },
+}
+
+/// The kinds of refusal of an object: a small fixed set, so that refusals
+/// can be counted without their messages (which name ids and recipients).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum RefusalReason {
+    /// Not valid STIX 2.1 (a pattern that does not parse included).
+    Invalid,
+    /// It references a marking definition the node does not know (or the
+    /// poster may not see).
+    UnknownMarking,
+    /// It names recipients its poster may not address, or relies on a
+    /// recipients marking that is malformed or refused.
+    Recipients,
+    /// TLP:RED without named recipients.
+    RedWithoutRecipients,
+    /// Authorship: a new version of another organisation's object, or
+    /// another organisation named as its creator.
+    Authorship,
+    /// Onward sharing: the object may not be shared into this collection.
+    Onward,
+    /// Posting it here would tie a pseudonym to its organisation.
+    Pseudonym,
+    /// Different content under a version already stored.
+    Conflict,
+    /// A copy the poster may not see holds this id and version.
+    Hidden,
+    /// The node could not decide (an error while checking).
+    Error,
+}
+
+impl RefusalReason {
+    /// Every reason, in a fixed order.
+    pub const ALL: [RefusalReason; 10] = [
+        RefusalReason::Invalid,
+        RefusalReason::UnknownMarking,
+        RefusalReason::Recipients,
+        RefusalReason::RedWithoutRecipients,
+        RefusalReason::Authorship,
+        RefusalReason::Onward,
+        RefusalReason::Pseudonym,
+        RefusalReason::Conflict,
+        RefusalReason::Hidden,
+        RefusalReason::Error,
+    ];
+
+    /// Its name as a metric label.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RefusalReason::Invalid => "invalid",
+            RefusalReason::UnknownMarking => "unknown_marking",
+            RefusalReason::Recipients => "recipients",
+            RefusalReason::RedWithoutRecipients => "red_without_recipients",
+            RefusalReason::Authorship => "authorship",
+            RefusalReason::Onward => "onward",
+            RefusalReason::Pseudonym => "pseudonym",
+            RefusalReason::Conflict => "conflict",
+            RefusalReason::Hidden => "hidden",
+            RefusalReason::Error => "error",
+        }
+    }
+
+    /// The kind of a refusal by the sharing rules.
+    fn of(refusal: &Refusal) -> RefusalReason {
+        match refusal {
+            Refusal::RedWithoutRecipients => RefusalReason::RedWithoutRecipients,
+            Refusal::Onward(_) => RefusalReason::Onward,
+            Refusal::NotTheCreator | Refusal::ForeignCreator => RefusalReason::Authorship,
+            Refusal::NotAddressable(_) => RefusalReason::Recipients,
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -52,7 +128,7 @@ impl IngestReport {
         self.count(|o| matches!(o, Outcome::Duplicate))
     }
     pub fn refused(&self) -> usize {
-        self.count(|o| matches!(o, Outcome::Refused(_)))
+        self.count(|o| matches!(o, Outcome::Refused { .. }))
     }
     fn count(&self, f: impl Fn(&Outcome) -> bool) -> usize {
         self.outcomes.iter().filter(|o| f(&o.outcome)).count()
@@ -63,13 +139,14 @@ fn refused(
     index: usize,
     id: Option<String>,
     version: Option<Timestamp>,
-    why: String,
+    reason: RefusalReason,
+    message: String,
 ) -> IngestOutcome {
     IngestOutcome {
         index,
         id,
         version,
-        outcome: Outcome::Refused(why),
+        outcome: Outcome::Refused { reason, message },
     }
 }
 
@@ -186,15 +263,36 @@ impl Node {
         rejected: Vec<Rejection>,
         extra: &NamedRecipients,
     ) -> Result<IngestReport> {
-        self.ingest_with(principal, collection, objects, rejected, extra, None)
+        // An organisation that stands for a peer posts what that node sent
+        // (a push): its objects keep the provenance their origin's
+        // manifests prove, as pulled ones do, and this node never signs
+        // them as its own.
+        let mut pushed = self.pushed_provenance(principal, &objects)?;
+        let report = self.ingest_with(
+            principal,
+            collection,
+            objects,
+            rejected,
+            extra,
+            match &pushed {
+                Some(p) => Arrival::Pushed(&p.found),
+                None => Arrival::Local,
+            },
+        )?;
+        if let Some(p) = &mut pushed {
+            self.upgrade_provenance(collection, p.org, &mut p.index, &p.manifests, &p.settled)?;
+        }
+        Ok(report)
     }
 
-    /// [`Node::ingest`]; with `peer`, as objects pulled from a federation
-    /// peer: the origin node's recipients markings are not resolved here
-    /// (they name its organisations; it does not serve them to peers, so
-    /// they read as unknown) and its creators are not this node's to
-    /// check; each object gets the provenance `peer` found, and the pull's
-    /// cursor moves in the same transaction.
+    /// [`Node::ingest`], the objects arriving as `arrival` says. Pulled
+    /// from a federation peer: the origin node's recipients markings are
+    /// not resolved here (they name its organisations; it does not serve
+    /// them to peers, so they read as unknown); each object gets the
+    /// provenance the pull found, and the pull's cursor moves in the same
+    /// transaction. Pushed (posted by an organisation standing for a peer):
+    /// each object gets the provenance found for it instead of being this
+    /// node's to sign.
     pub(crate) fn ingest_with(
         &self,
         principal: &Principal,
@@ -202,8 +300,13 @@ impl Node {
         objects: Vec<(usize, StixObject)>,
         rejected: Vec<Rejection>,
         extra: &NamedRecipients,
-        peer: Option<&PeerIngest>,
+        arrival: Arrival<'_>,
     ) -> Result<IngestReport> {
+        let (peer, pushed) = match arrival {
+            Arrival::Local => (None, None),
+            Arrival::Pushed(found) => (None, Some(found)),
+            Arrival::Pulled(p) => (Some(p), None),
+        };
         let policy = collection.policy();
         let origin = Origin {
             org: principal.org(),
@@ -213,7 +316,13 @@ impl Node {
             .into_iter()
             .map(|r| {
                 let message = format!("object {}: {}", r.index, r.message());
-                refused(r.index, r.id.clone(), r.version, message)
+                refused(
+                    r.index,
+                    r.id.clone(),
+                    r.version,
+                    RefusalReason::Invalid,
+                    message,
+                )
             })
             .collect();
 
@@ -274,11 +383,10 @@ impl Node {
         let extra = self
             .resolve(extra, &addressable_here, &policy)?
             .map_err(|refusal| NodeError::Unprocessable(refusal.to_string()))?;
-        let creators = if peer.is_some() {
-            CreatorIndex::default()
-        } else {
-            CreatorIndex::new(self, &objects, origin.org)?
-        };
+        // Peers too: a pulled object may not name one of this node's
+        // organisations (by its identity or a pseudonym) as its creator,
+        // unless it is an unchanged copy of that organisation's own version.
+        let creators = CreatorIndex::new(self, &objects, origin.org)?;
 
         let mut ingests: Vec<(usize, Ingest)> = Vec::with_capacity(objects.len());
         'objects: for (index, object) in objects {
@@ -289,6 +397,7 @@ impl Node {
                     index,
                     id,
                     version,
+                    RefusalReason::Recipients,
                     format!("object {index}: {why}"),
                 ));
                 continue;
@@ -305,6 +414,7 @@ impl Node {
                         index,
                         id,
                         version,
+                        RefusalReason::UnknownMarking,
                         unknown_marking(index, &format!("$.object_marking_refs[{i}]"), m),
                     ));
                     continue 'objects;
@@ -316,6 +426,7 @@ impl Node {
                         index,
                         id,
                         version,
+                        RefusalReason::UnknownMarking,
                         unknown_marking(index, "$.granular_markings", m),
                     ));
                     continue 'objects;
@@ -328,6 +439,7 @@ impl Node {
                     index,
                     id,
                     version,
+                    RefusalReason::Recipients,
                     format!("object {index}: {why}"),
                 ));
                 continue;
@@ -340,10 +452,45 @@ impl Node {
                 origin.org.map(AudienceKey::Org).into_iter().collect()
             } else {
                 let mut named = Recipients::default();
+                let mut names_recipients = false;
                 for m in &markings {
                     if let Some(r) = recipients_of.get(*m) {
+                        names_recipients = true;
                         named.orgs.extend(&r.orgs);
                         named.users.extend(&r.users);
+                    }
+                }
+                // Recipients named with the input (`import --recipient-org`)
+                // are for its AMBER and RED objects; an object without a TLP
+                // marking of its own takes them too, whatever the
+                // collection's default, so that they are never dropped in
+                // silence.
+                let extra_named = !extra.orgs.is_empty() || !extra.users.is_empty();
+                let own_tlp = markings.iter().any(|m| Tlp::from_marking(m).is_some());
+                if extra_named && !own_tlp && object.kind != ObjectKind::MarkingDefinition {
+                    names_recipients = true;
+                }
+                if names_recipients && object.kind != ObjectKind::MarkingDefinition {
+                    // Named recipients narrow AMBER and RED only: below
+                    // AMBER the object would reach everyone they leave out.
+                    let refusal = match tlp {
+                        None => Some(format!(
+                            "object {index}: recipients are named for TLP:AMBER, TLP:AMBER+STRICT or TLP:RED; this object has no TLP marking and the collection no default TLP: mark it TLP:AMBER, AMBER+STRICT or RED"
+                        )),
+                        Some(t) => recipients_fit(t, true, true).err().map(|why| {
+                            let fallback = if own_tlp {
+                                String::new()
+                            } else {
+                                format!(
+                                    " (it has no TLP marking and takes the collection's default {t}: mark it TLP:AMBER, AMBER+STRICT or RED)"
+                                )
+                            };
+                            format!("object {index}: {why}{fallback}")
+                        }),
+                    };
+                    if let Some(why) = refusal {
+                        outcomes.push(refused(index, id, version, RefusalReason::Recipients, why));
+                        continue;
                     }
                 }
                 if tlp.is_some_and(|t| t >= Tlp::Amber) {
@@ -357,6 +504,7 @@ impl Node {
                             index,
                             id,
                             version,
+                            RefusalReason::of(&refusal),
                             format!("object {index}: {refusal}"),
                         ));
                         continue;
@@ -364,9 +512,9 @@ impl Node {
                 }
             };
             let refs = gating_refs(&object.references, object.created_by_ref.as_deref());
-            let (provenance, origin_node) = match peer {
-                Some(p) => p
-                    .provenance
+            let vouched = peer.map(|p| &p.provenance).or(pushed);
+            let (provenance, origin_node) = match vouched {
+                Some(found) => found
                     .get(&index)
                     .cloned()
                     .unwrap_or((Provenance::Unsigned, None)),
@@ -440,10 +588,15 @@ impl Node {
             Vec::new(),
             String::new(),
         );
+        // The kind of each refusal the guard makes, by position in `batch`
+        // (the store hands back its message only).
+        let mut guard_reasons: HashMap<usize, RefusalReason> = HashMap::new();
         let results = if batch.is_empty() {
             Vec::new()
         } else {
-            let mut guard = |position: usize, copies: &[CopyRecord]| -> Option<String> {
+            let mut decide = |position: usize,
+                              copies: &[CopyRecord]|
+             -> Option<(RefusalReason, String)> {
                 if position < pseudonym_slots {
                     // The node's own pseudonym identity: identical in every version.
                     return None;
@@ -458,15 +611,16 @@ impl Node {
                     // A new object: its poster is its creator.
                     return claimed
                         .and_then(|c| may_claim_creator(origin.org, c, false).err())
-                        .map(|refusal| format!("object {index}: {refusal}"));
+                        .map(|refusal| policy_refusal(index, &refusal));
                 }
                 let decision =
                     self.onward_decision(principal, &policy, &target_members, copies, &mut lookups);
                 let (seen, verdict) = match decision {
                     Ok(d) => d,
                     Err(e) => {
-                        return Some(format!(
-                            "object {index}: could not check onward sharing: {e}"
+                        return Some((
+                            RefusalReason::Error,
+                            format!("object {index}: could not check onward sharing: {e}"),
                         ));
                     }
                 };
@@ -490,14 +644,14 @@ impl Node {
                         // A version of an object the poster may not see
                         // would stand in for the source's as the latest one
                         // its recipients read.
-                        return Some(cannot_store(index));
+                        return Some((RefusalReason::Hidden, cannot_store(index)));
                     }
                     // The poster's own object: it cannot have it from this
                     // node (observables' ids follow from their values, and
                     // each source keeps its own copy).
                     return claimed
                         .and_then(|c| may_claim_creator(origin.org, c, false).err())
-                        .map(|refusal| format!("object {index}: {refusal}"));
+                        .map(|refusal| policy_refusal(index, &refusal));
                 };
                 // An organisation's own identity object is its to version,
                 // whoever planted a copy of the id first.
@@ -512,23 +666,31 @@ impl Node {
                                 .filter(|c| by.is_none_or(|o| c.origin_org == o))
                                 .any(|c| self.unchanged(principal, c, &ingest.object.raw, lookups))
                         };
-                    if let Err(refusal) = may_version(origin.org, first.origin_org)
+                    // A manifest is signed once: no one, its objects'
+                    // source included, makes another version of it.
+                    let allowed =
+                        if ingest.object.object_type == provenance::extension::MANIFEST_TYPE {
+                            Err(Refusal::NotTheCreator)
+                        } else {
+                            may_version(origin.org, first.origin_org)
+                        };
+                    if let Err(refusal) = allowed
                         && !unchanged_from(None, &mut lookups)
                     {
-                        return Some(format!("object {index}: {refusal}"));
+                        return Some(policy_refusal(index, &refusal));
                     }
                     if let Some(c) = claimed {
                         let copy =
                             origin.org != Some(c) && unchanged_from(Some(Some(c)), &mut lookups);
                         if let Err(refusal) = may_claim_creator(origin.org, c, copy) {
-                            return Some(format!("object {index}: {refusal}"));
+                            return Some(policy_refusal(index, &refusal));
                         }
                     }
                 } else if !versioned
                     && let Some(c) = claimed
                     && let Err(refusal) = may_claim_creator(origin.org, c, false)
                 {
-                    return Some(format!("object {index}: {refusal}"));
+                    return Some(policy_refusal(index, &refusal));
                 }
                 if let Some((real, pseudonymous)) = &faces
                     && mentions(&ingest.object.raw, real)
@@ -540,17 +702,23 @@ impl Node {
                         .filter_map(|c| lookups.policies.get(&c.collection).cloned().flatten());
                     for p in elsewhere {
                         if face(&p, pseudonymous) != here {
-                            return Some(format!(
-                                "object {index}: your organisation shared this object in another collection under {}; sharing it here under {} would show readers of both that the pseudonym and your organisation are one source (or two pseudonyms are): post it under a new id instead",
-                                face_name(face(&p, pseudonymous)),
-                                face_name(here)
+                            return Some((
+                                RefusalReason::Pseudonym,
+                                format!(
+                                    "object {index}: your organisation shared this object in another collection under {}; sharing it here under {} would show readers of both that the pseudonym and your organisation are one source (or two pseudonyms are): post it under a new id instead",
+                                    face_name(face(&p, pseudonymous)),
+                                    face_name(here)
+                                ),
                             ));
                         }
                     }
                 }
-                verdict
-                    .err()
-                    .map(|refusal| format!("object {index}: {refusal}"))
+                verdict.err().map(|refusal| policy_refusal(index, &refusal))
+            };
+            let mut guard = |position: usize, copies: &[CopyRecord]| -> Option<String> {
+                let (reason, message) = decide(position, copies)?;
+                guard_reasons.insert(position, reason);
+                Some(message)
             };
             let results = match peer {
                 None => self
@@ -580,11 +748,13 @@ impl Node {
             let _ = self.settle_counts();
             results
         };
-        for ((index, ingest), result) in indexes
+        for (position, ((index, ingest), result)) in indexes
             .into_iter()
             .zip(batch.iter().skip(pseudonym_slots))
             .zip(results.iter().skip(pseudonym_slots))
+            .enumerate()
         {
+            let position = position + pseudonym_slots;
             let id = ingest.object.id.clone();
             let row_seen = |at: &Timestamp| {
                 rows_seen
@@ -592,16 +762,29 @@ impl Node {
                     .copied()
                     .unwrap_or((true, None))
             };
+            let own_row =
+                |row_origin: Option<OrgId>| origin.org.is_some() && row_origin == origin.org;
+            let known_row = |at: &Timestamp| {
+                let (seen, row_origin) = row_seen(at);
+                seen || own_row(row_origin)
+            };
             // What the poster sees of a stored version: nothing, or a copy
             // that may differ from the stored bytes by a pseudonym.
+            let hidden_duplicate;
             let result = match result {
                 AddOutcome::Duplicate(at) => {
-                    let (seen, origin) = row_seen(at);
+                    let (seen, row_origin) = row_seen(at);
+                    // Its organisation's own copies are always known to
+                    // the poster, even with a token that cannot read.
+                    let seen = seen || own_row(row_origin);
+                    let origin = row_origin;
                     let masked = masks
                         .iter()
                         .any(|m| m.covers(origin) && mentions(&ingest.object.raw, &m.real));
                     if !seen {
-                        &AddOutcome::Refused(cannot_store(index))
+                        guard_reasons.insert(position, RefusalReason::Hidden);
+                        hidden_duplicate = AddOutcome::Refused(cannot_store(index));
+                        &hidden_duplicate
                     } else if masked {
                         // The poster sees this version under a pseudonym: bytes
                         // naming the real identity are not what it sees, and
@@ -626,20 +809,32 @@ impl Node {
                     version: Some(ingest.object.version().unwrap_or(*at)),
                     outcome: Outcome::Duplicate,
                 },
-                AddOutcome::Refused(why) => {
-                    refused(index, Some(id), ingest.object.version(), why.clone())
-                }
+                AddOutcome::Refused(why) => refused(
+                    index,
+                    Some(id),
+                    ingest.object.version(),
+                    guard_reasons
+                        .get(&position)
+                        .copied()
+                        .unwrap_or(RefusalReason::Error),
+                    why.clone(),
+                ),
                 AddOutcome::Conflict(at) => refused(
                     index,
                     Some(id),
                     // An observable's version is when it was added: not told
                     // of a row the poster may not see.
-                    if row_seen(at).0 {
+                    if known_row(at) {
                         Some(ingest.object.version().unwrap_or(*at))
                     } else {
                         ingest.object.version()
                     },
-                    if row_seen(at).0 {
+                    if known_row(at) {
+                        RefusalReason::Conflict
+                    } else {
+                        RefusalReason::Hidden
+                    },
+                    if known_row(at) {
                         format!(
                             "object {index}: a different object with this id and version is already stored; a changed object needs a new modified timestamp"
                         )
@@ -652,6 +847,7 @@ impl Node {
             outcomes.push(outcome);
         }
         outcomes.sort_by_key(|o| o.index);
+        self.count_ingested(&outcomes, peer.is_some());
         if peer.is_none()
             && outcomes
                 .iter()
@@ -675,20 +871,21 @@ impl Node {
         let Some(stored) = copy.raw.as_deref() else {
             return false;
         };
-        if same_json(stored, posted) {
-            return true;
-        }
         let masks = match self.masks_of(principal, copy.collection, lookups) {
             Ok(m) => m,
             Err(_) => return false,
         };
+        // What the poster was served: the pseudonym form when the copy's
+        // source is a pseudonymous member hidden from it. Only that form is
+        // a copy; the stored bytes hold the real identity, and accepting
+        // them would confirm a guessed name (and publish it onward).
         let mut seen = std::borrow::Cow::Borrowed(stored);
         for m in masks.iter().filter(|m| m.covers(copy.origin_org)) {
             if let std::borrow::Cow::Owned(s) = m.apply(&seen) {
                 seen = std::borrow::Cow::Owned(s);
             }
         }
-        matches!(seen, std::borrow::Cow::Owned(_)) && same_json(&seen, posted)
+        same_json(&seen, posted)
     }
 
     /// The pseudonym masks `principal` reads the collection `key` through.
@@ -759,7 +956,8 @@ impl Node {
             let admitted = policy
                 .as_ref()
                 .and_then(|p| sharing::read_keys(principal, p))
-                .is_some_and(|k| k.admits(&c.audience));
+                .is_some_and(|k| k.admits(&c.audience))
+                && principal.sees_copy(c.tlp, c.origin_org);
             if own || admitted {
                 seen.insert(c.id.clone());
             }
@@ -805,7 +1003,8 @@ impl Node {
         }
         let mut seen: Vec<bool> = Vec::with_capacity(copies.len());
         for (c, (p, _)) in copies.iter().zip(&policies) {
-            let admitted = sharing::read_keys(principal, p).is_some_and(|k| k.admits(&c.audience));
+            let admitted = sharing::read_keys(principal, p).is_some_and(|k| k.admits(&c.audience))
+                && principal.sees_copy(c.tlp, c.origin_org);
             // A pseudonymous source's own identity object reads as absent to
             // those who see it under its pseudonym: it is not seen either.
             let masked = admitted
@@ -949,10 +1148,26 @@ impl Node {
     }
 }
 
+/// The provenance of each object of an input, by its position there, and
+/// the fingerprint of the node that signed it when verified.
+pub(crate) type Vouched = HashMap<usize, (Provenance, Option<String>)>;
+
+/// How the objects of an input arrive at [`Node::ingest_with`].
+pub(crate) enum Arrival<'a> {
+    /// Posted or imported here: this node signs what it stores (in a
+    /// signed collection).
+    Local,
+    /// Posted by an organisation that stands for a peer (a push): each
+    /// object's provenance as its origin's manifests prove it.
+    Pushed(&'a Vouched),
+    /// Pulled from a peer by one of its jobs.
+    Pulled(&'a PeerIngest),
+}
+
 /// What a pull adds to an ingest: the provenance found for each object (by
 /// its index in the input), and the pull's job and cursor.
 pub(crate) struct PeerIngest {
-    pub(crate) provenance: HashMap<usize, (Provenance, Option<String>)>,
+    pub(crate) provenance: Vouched,
     pub(crate) job: i64,
     pub(crate) cursor: Option<Timestamp>,
 }
@@ -1105,6 +1320,14 @@ fn face_name(face: Option<i64>) -> &'static str {
 /// The refusal of an object whose id the node holds in a version the poster
 /// may not see: the same words whatever is stored, so that a re-post tells
 /// nothing about it.
+/// A refusal by the sharing rules, with its kind.
+fn policy_refusal(index: usize, refusal: &Refusal) -> (RefusalReason, String) {
+    (
+        RefusalReason::of(refusal),
+        format!("object {index}: {refusal}"),
+    )
+}
+
 fn cannot_store(index: usize) -> String {
     format!("object {index}: this id and version cannot be stored in this collection")
 }

@@ -21,8 +21,10 @@ mod collections;
 mod console;
 mod export;
 mod federation;
+mod fresh;
 mod incidents;
 mod ingest;
+mod metrics;
 mod objects;
 mod read;
 mod sessions;
@@ -36,6 +38,8 @@ use sharing::Principal;
 use stix::Validator;
 use store::{AuditEntry, Store};
 
+/// The decay model and the assessments `Node::indicator_freshness` returns.
+pub use ::freshness;
 pub use admin::{AuditVerdict, CollectionRequest, CommunityAdminView, TokenRequest, valid_name};
 pub use auth::AuthFailure;
 pub use collections::CommunityView;
@@ -50,8 +54,8 @@ pub use incidents::{
     ShareOutcome, ShareRequest, SharedObject, SubmissionOutcome, SubmissionRequest, SubmissionView,
     VersionSummary, VersionView,
 };
-pub use ingest::{IngestOutcome, IngestReport, MAX_ENVELOPE_OBJECTS, Outcome};
-pub use read::ReadPage;
+pub use ingest::{IngestOutcome, IngestReport, MAX_ENVELOPE_OBJECTS, Outcome, RefusalReason};
+pub use read::{Expired, ReadPage};
 pub use sessions::{
     ConsoleSession, DEFAULT_LINK_MICROS, MAX_LINK_MICROS, MIN_PASSWORD_CHARS, SignIn,
     password_problem,
@@ -59,7 +63,7 @@ pub use sessions::{
 pub use signer::Signer;
 pub use store::{
     ApiRoot, AuditFilter, AuditRecord, Collection, Community, Direction, Grant, ObjectQuery, Org,
-    PAGE_BYTES, Peer, Provenance, PushFailure, SqliteOptions, StatusRecord, StoreError,
+    PAGE_BYTES, Peer, PoolUse, Provenance, PushFailure, SqliteOptions, StatusRecord, StoreError,
     StoredObject, SyncJob, SyncStats, TokenRecord, User, VersionMatch, now,
 };
 
@@ -127,6 +131,10 @@ pub struct Node {
     read_audit: Arc<audit_queue::AuditQueue>,
     signer: Option<signer::Signer>,
     signer_thread: Arc<std::sync::Mutex<Option<signer::SignerThread>>>,
+    /// Where metrics are recorded, once [`Node::with_metrics`] says so.
+    metrics: Option<Arc<entente_metrics::Metrics>>,
+    /// How busy the backend's connections are, when it tells.
+    connection_use: Option<metrics::ConnectionUse>,
 }
 
 impl Node {
@@ -134,12 +142,16 @@ impl Node {
     /// Incidents are assessed with the embedded reporting rules until
     /// [`Node::with_reporting_rules`] says otherwise.
     pub fn open(database: &Database, validator: Validator) -> Result<Node> {
-        let store: Arc<dyn Store> = match database {
+        let (store, connection_use): (Arc<dyn Store>, metrics::ConnectionUse) = match database {
             Database::Sqlite { path, options } => {
-                Arc::new(store::SqliteStore::open(path, options.clone())?)
+                let sqlite = Arc::new(store::SqliteStore::open(path, options.clone())?);
+                let used = sqlite.clone();
+                (sqlite, Arc::new(move || used.connection_use()))
             }
         };
-        Node::new(store, validator)
+        let mut node = Node::new(store, validator)?;
+        node.connection_use = Some(connection_use);
+        Ok(node)
     }
 
     /// The use cases over a store the caller opened.
@@ -161,6 +173,8 @@ impl Node {
             read_audit,
             signer: None,
             signer_thread: Arc::new(std::sync::Mutex::new(None)),
+            metrics: None,
+            connection_use: None,
         };
         node.prepare_console()?;
         Ok(node)

@@ -6,7 +6,7 @@ use sharing::authorship::{may_delete, may_read_status};
 use stix::Timestamp;
 use store::{Collection, ObjectQuery, StatusRecord, VersionMatch};
 
-use crate::{Node, NodeError, Result};
+use crate::{Expired, Node, NodeError, Result};
 
 /// Most versions of one object a delete considers.
 const MAX_DELETED_VERSIONS: usize = 10_000;
@@ -33,10 +33,12 @@ impl Node {
             limit: MAX_DELETED_VERSIONS,
             ..Default::default()
         };
-        let visible = self.read(
+        // Expired indicators hidden from readers may still be deleted.
+        let visible = self.read_with(
             principal,
             collection,
             &probe(VersionMatch::all(), Vec::new()),
+            Expired::Include,
         )?;
         if visible.items.is_empty() {
             return Err(NodeError::NotFound(format!(
@@ -48,10 +50,11 @@ impl Node {
         } else {
             versions.clone()
         };
-        let chosen = self.read(
+        let chosen = self.read_with(
             principal,
             collection,
             &probe(selector, spec_versions.to_vec()),
+            Expired::Include,
         )?;
         if chosen.items.is_empty() {
             return Ok(0);
@@ -59,7 +62,7 @@ impl Node {
         let own: Vec<Timestamp> = chosen
             .items
             .iter()
-            .filter(|v| may_delete(principal, v.origin_org))
+            .filter(|v| may_delete(principal, author(v)))
             .map(|v| v.date_added)
             .collect();
         if own.is_empty() {
@@ -121,5 +124,18 @@ impl Node {
         };
         let entry = Node::entry(principal, "token-use", None, Vec::new(), String::new());
         Ok(self.store.touch_token(token, at, &entry)?)
+    }
+}
+
+/// Who posted a stored version, for the rules of who may change it: a
+/// manifest this node signed is the node's (`None`), though it is stored
+/// with the source organisation of the objects it lists (see `signer`).
+pub(crate) fn author(v: &store::StoredObject) -> Option<sharing::OrgId> {
+    if v.provenance == store::Provenance::LocalSigned
+        && v.object_type == provenance::extension::MANIFEST_TYPE
+    {
+        None
+    } else {
+        v.origin_org
     }
 }

@@ -30,6 +30,18 @@ pub struct ReadPage {
 /// instead of making the node scan it.
 const MAX_ROUNDS: usize = 8;
 
+/// Whether a read hides indicators whose `valid_until` has passed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Expired {
+    /// As the collection says (`Collection::hide_expired`): what TAXII
+    /// readers, peers and exports as a user get.
+    AsCollection,
+    /// Shown whatever the collection says: for reviewing them
+    /// (`indicators stale`, the Entente API marks them), deleting them,
+    /// backups, and scans asked to include them.
+    Include,
+}
+
 impl Node {
     /// Reads a page of `collection` as `principal` sees it.
     pub fn read(
@@ -38,19 +50,37 @@ impl Node {
         collection: &Collection,
         query: &ObjectQuery,
     ) -> Result<ReadPage> {
-        self.read_gated(principal, collection, query, true)
+        self.read_gated(principal, collection, query, Expired::AsCollection, true)
     }
 
-    /// [`Node::read`] for a figure: the same gate, without the audit entry
-    /// of a restricted read, since nothing of the objects leaves the node
-    /// but their number (which the reader may learn over TAXII).
+    /// [`Node::read`], saying whether expired indicators are hidden. In a
+    /// collection that hides them, an indicator whose latest version the
+    /// reader may see has a `valid_until` at or before now reads exactly
+    /// like an absent one, all its versions included (judged at read time,
+    /// so it vanishes the moment it expires). Objects that point at it
+    /// (relationships, sightings, reports) stay: they are not expired, and
+    /// a reference to an unknown id is ordinary in STIX.
+    pub fn read_with(
+        &self,
+        principal: &Principal,
+        collection: &Collection,
+        query: &ObjectQuery,
+        expired: Expired,
+    ) -> Result<ReadPage> {
+        self.read_gated(principal, collection, query, expired, true)
+    }
+
+    /// [`Node::read`] for a figure: the same gate (expired indicators
+    /// hidden as the collection says), without the audit entry of a
+    /// restricted read, since nothing of the objects leaves the node but
+    /// their number (which the reader may learn over TAXII).
     pub(crate) fn read_for_counting(
         &self,
         principal: &Principal,
         collection: &Collection,
         query: &ObjectQuery,
     ) -> Result<ReadPage> {
-        self.read_gated(principal, collection, query, false)
+        self.read_gated(principal, collection, query, Expired::AsCollection, false)
     }
 
     fn read_gated(
@@ -58,8 +88,11 @@ impl Node {
         principal: &Principal,
         collection: &Collection,
         query: &ObjectQuery,
+        expired: Expired,
         audited: bool,
     ) -> Result<ReadPage> {
+        let hide_expired = expired == Expired::AsCollection && collection.hide_expired;
+        let now = store::now();
         let policy = collection.policy();
         let keys = read_keys(principal, &policy).ok_or_else(|| {
             NodeError::Forbidden("this token may not read this collection".into())
@@ -70,6 +103,9 @@ impl Node {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         };
+        q.relay_guard = principal.relay_guard().to_vec();
+        // Expiry is read from the objects themselves.
+        q.with_raw = query.with_raw || hide_expired;
         q.audience = match &keys {
             ReadKeys::All => None,
             ReadKeys::Keys(k) => Some(k.clone()),
@@ -161,6 +197,11 @@ impl Node {
                 .filter(|o| o.prior_copies)
                 .collect();
             let earlier = self.earlier_copies(collection, &later_copies)?;
+            let expired: HashSet<String> = if hide_expired {
+                self.expired_indicators(collection, &q, &examined, now)?
+            } else {
+                HashSet::new()
+            };
             let hidden = self.hidden_targets(
                 principal,
                 &keys,
@@ -178,6 +219,7 @@ impl Node {
                         c.id == o.id
                             && c.date_added < o.date_added
                             && keys.admits(&c.audience)
+                            && principal.sees_copy(c.tlp, c.origin_org)
                             && ((c.origin_org.is_some() && c.origin_org == principal.org())
                                 || !c.refs.iter().any(|r| hidden.contains(r)))
                     })
@@ -190,6 +232,7 @@ impl Node {
             let shown = |o: &StoredObject| {
                 let own = o.origin_org.is_some() && o.origin_org == principal.org();
                 (own || !o.refs.iter().any(|r| hidden.contains(r)))
+                    && !expired.contains(&o.id)
                     && !masked_identity(o)
                     && !shadowed.contains(&o.date_added.as_micros())
             };
@@ -216,10 +259,13 @@ impl Node {
                     })
             };
             let keep: Vec<bool> = examined.iter().map(|o| shown(o) && selected(o)).collect();
-            drop((bounds, compared));
+            drop((bounds, compared, expired));
             for (mut item, keep) in examined.into_iter().zip(keep) {
                 if !keep {
                     continue;
+                }
+                if !query.with_raw {
+                    item.raw = String::new();
                 }
                 for m in masks.iter().filter(|m| m.covers(item.origin_org)) {
                     if let std::borrow::Cow::Owned(s) = substitute(&item.raw, &m.real, &m.pseudonym)
@@ -250,6 +296,52 @@ impl Node {
             self.audit_read(principal, &collection.id, restricted)?;
         }
         Ok(page)
+    }
+
+    /// The indicators among `examined` whose latest version that `query`'s
+    /// reader may see is expired at `now`.
+    fn expired_indicators(
+        &self,
+        collection: &Collection,
+        query: &ObjectQuery,
+        examined: &[StoredObject],
+        now: Timestamp,
+    ) -> Result<HashSet<String>> {
+        let ids: Vec<String> = examined
+            .iter()
+            .filter(|o| o.object_type == "indicator")
+            .map(|o| o.id.clone())
+            .collect::<HashSet<_>>()
+            .into_iter()
+            .collect();
+        let mut latest: HashMap<String, (Timestamp, bool)> = HashMap::new();
+        for chunk in ids.chunks(16) {
+            let by_id = ObjectQuery {
+                ids: chunk.to_vec(),
+                versions: VersionMatch::all(),
+                limit: MAX_VERSIONS_COMPARED,
+                audience: query.audience.clone(),
+                max_tlp: query.max_tlp,
+                relay_guard: query.relay_guard.clone(),
+                with_raw: true,
+                ..Default::default()
+            };
+            for v in self.store.query_objects(collection.key, &by_id)?.items {
+                let expired = serde_json::from_str::<serde_json::Value>(&v.raw)
+                    .is_ok_and(|o| freshness::is_expired(&o, now));
+                match latest.get(&v.id) {
+                    Some((version, _)) if *version >= v.version => {}
+                    _ => {
+                        latest.insert(v.id.clone(), (v.version, expired));
+                    }
+                }
+            }
+        }
+        Ok(latest
+            .into_iter()
+            .filter(|(_, (_, expired))| *expired)
+            .map(|(id, _)| id)
+            .collect())
     }
 
     /// Every version of `ids` in `collection` that `query`'s audience admits.
@@ -310,7 +402,10 @@ impl Node {
         keys: &ReadKeys,
         refs: impl Iterator<Item = &'i [String]>,
     ) -> Result<HashSet<String>> {
-        if matches!(keys, ReadKeys::All) {
+        if matches!(keys, ReadKeys::All)
+            && principal.ceiling().is_none()
+            && principal.relay_guard().is_empty()
+        {
             return Ok(HashSet::new());
         }
         let mut frontier: Vec<String> = refs
@@ -440,7 +535,9 @@ impl Resolver<'_> {
                     .get(&c.collection)
                     .and_then(|p| read_keys(self.principal, p))
             });
-            if !keys.as_ref().is_some_and(|k| k.admits(&c.audience)) {
+            if !keys.as_ref().is_some_and(|k| k.admits(&c.audience))
+                || !self.principal.sees_copy(c.tlp, c.origin_org)
+            {
                 continue;
             }
             // The reader's own organisation's copies are shown whatever they

@@ -366,7 +366,9 @@ impl Node {
                     self.store.end_session(&digest, None)?;
                     return Ok(None);
                 };
-                let principal = self.user_principal(&user)?;
+                // As a token of the user reads: a user of an organisation
+                // standing for a peer node gets the relay guard.
+                let principal = self.guard_relays(self.user_principal(&user)?)?;
                 (
                     principal,
                     format!("{}/{}", user.org_name, user.name),

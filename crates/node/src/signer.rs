@@ -8,11 +8,16 @@
 //! Objects are signed in batches shortly after they are stored (one
 //! signature per batch: ML-DSA costs about 125 µs, a manifest 7.7 KB, an
 //! entry 170 bytes), by a thread of the serving process or, at the CLI, when
-//! an import ends. A batch is cut per collection and audience, so a
-//! manifest reaches exactly the readers of its objects and never names an
-//! object of another audience; the read gate withholds a manifest from a
-//! reader who may not see every object it lists (its entries are
-//! `object_ref`s). What a reader receives of an object posted by a
+//! an import ends. A batch is cut per collection, audience, TLP and source
+//! organisation, and the manifest is stored with that audience, TLP and
+//! source: every check a read makes of a row (audience, ceiling, relay
+//! guard) then gives the manifest the answer it gives each object it lists.
+//! What is left is the pointer gate, which hides an object from a reader
+//! who may not see what it references: the manifest's gating references
+//! are those of its objects together, so a reader who may not see one
+//! object's targets does not get the manifest either. (Gating a manifest
+//! on its entries themselves gave the same answer at the price of loading
+//! thousands of rows for every page that holds one.) What a reader receives of an object posted by a
 //! pseudonymous source carries the pseudonym, so that form is what is
 //! hashed. A crash between storing and signing leaves objects pending; the
 //! next signer run signs them.
@@ -28,6 +33,9 @@ use sharing::Principal;
 use store::{Ingest, PendingObject, Provenance};
 
 use crate::{Node, NodeError, Result};
+
+/// What a manifest's objects share: collection, audience keys, TLP, source.
+type Batch = (i64, Vec<String>, Option<u8>, Option<sharing::OrgId>);
 
 /// How long the signer waits for more objects before it signs a batch.
 const GATHER: Duration = Duration::from_millis(200);
@@ -175,36 +183,55 @@ impl Node {
             if pending.is_empty() {
                 return Ok(signed);
             }
-            let mut groups: BTreeMap<(i64, Vec<String>, Option<u8>), Vec<PendingObject>> =
-                BTreeMap::new();
+            let mut groups: BTreeMap<Batch, Vec<PendingObject>> = BTreeMap::new();
             for p in pending {
                 let mut keys: Vec<String> = p.audience.iter().map(ToString::to_string).collect();
                 keys.sort();
                 let tlp = p.tlp.map(|t| t as u8);
-                groups.entry((p.collection, keys, tlp)).or_default().push(p);
+                groups
+                    .entry((p.collection, keys, tlp, p.origin_org))
+                    .or_default()
+                    .push(p);
             }
-            for ((collection, _, _), objects) in groups {
+            for ((collection, ..), objects) in groups {
                 signed += objects.len();
                 self.sign_group(signer, collection, &objects)?;
             }
         }
     }
 
-    /// Signs one batch of one collection and audience, and stores its manifest.
+    /// Signs one batch of one collection, audience, TLP and source, and
+    /// stores its manifest.
     fn sign_group(
         &self,
         signer: &Signer,
         collection: i64,
         objects: &[PendingObject],
     ) -> Result<()> {
-        let Some(first) = objects.first() else {
-            return Ok(());
-        };
         let Some(c) = self.store.collection_by_key(collection)? else {
             return Ok(());
         };
         // What any reader other than a pseudonymous source itself receives.
         let masks = self.pseudonym_masks(&Principal::anonymous(), &c.policy())?;
+        // A pseudonymous source's own identity object is withheld from every
+        // reader: no manifest may list it, or the hash of its canonical form
+        // (which holds the real name) would confirm a guess of that name.
+        let (withheld, objects): (Vec<&PendingObject>, Vec<&PendingObject>) =
+            objects.iter().partition(|o| {
+                masks
+                    .iter()
+                    .any(|m| m.covers(o.origin_org) && m.real == o.id)
+            });
+        if !withheld.is_empty() {
+            let rows: Vec<_> = withheld
+                .iter()
+                .map(|o| (o.date_added, Provenance::Unsigned, None))
+                .collect();
+            self.store.set_provenance(&rows)?;
+        }
+        let Some(first) = objects.first().copied() else {
+            return Ok(());
+        };
         let served: Vec<String> = objects
             .iter()
             .map(|o| {
@@ -234,13 +261,24 @@ impl Node {
             .map_err(|r| {
                 NodeError::Unprocessable(format!("the signed manifest is not valid STIX: {r}"))
             })?;
-        let refs: Vec<String> = manifest.entries.iter().map(|e| e.id.clone()).collect();
+        // The targets of what it lists, not what it lists (see the module's
+        // documentation).
+        let listed: std::collections::HashSet<&str> =
+            manifest.entries.iter().map(|e| e.id.as_str()).collect();
+        let refs: Vec<String> = objects
+            .iter()
+            .filter(|o| listed.contains(o.id.as_str()))
+            .flat_map(|o| o.refs.iter())
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .cloned()
+            .collect();
         // Not listed by the console (see `console::listed_type`).
         let console = crate::console::indexed_facts(&manifest.json, &refs);
         let ingest = Ingest {
             object,
             audience: first.audience.clone(),
-            origin_org: None,
+            origin_org: first.origin_org,
             origin_user: None,
             tlp: first.tlp,
             refs,

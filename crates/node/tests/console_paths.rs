@@ -289,6 +289,7 @@ fn pulled_objects_and_signed_manifests_keep_the_console_as_posts_do() {
                 max_tlp: None,
                 refuse_unsigned: false,
                 ca_file: None,
+                allow_plain_http: false,
             },
         )
         .unwrap();

@@ -118,6 +118,7 @@ fn world() -> World {
                     default_tlp: None,
                     public: false,
                     signed: true,
+                    hide_expired: false,
                 },
                 &store::AuditEntry::default(),
             )
@@ -847,7 +848,7 @@ fn sharing_publishes_the_export_under_the_sharing_policy() {
         )
         .unwrap();
     match &report.outcomes[0].outcome {
-        node::Outcome::Refused(why) => assert!(why.contains("TLP:AMBER"), "{why}"),
+        node::Outcome::Refused { message: why, .. } => assert!(why.contains("TLP:AMBER"), "{why}"),
         other => panic!("passed on: {other:?}"),
     }
 

@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use node::{IngestReport, Node, Outcome};
+use node::{IngestReport, Node, Outcome, RefusalReason};
 use sharing::{Owner, Principal, Role, Tlp};
 use store::{
     Collection, DirectoryStore, NewCollection, ObjectQuery, SqliteOptions, SqliteStore,
@@ -106,6 +106,7 @@ fn world() -> World {
                     default_tlp,
                     public: false,
                     signed: true,
+                    hide_expired: false,
                 },
                 &store::AuditEntry::default(),
             )
@@ -231,7 +232,7 @@ fn a_repost_does_not_confirm_a_guess_of_the_real_identity() {
         })
         .collect();
     assert!(
-        answers.iter().all(|a| matches!(a, Outcome::Refused(_))),
+        answers.iter().all(|a| matches!(a, Outcome::Refused { .. })),
         "{answers:?}"
     );
     assert_eq!(answers[0], answers[1]);
@@ -265,7 +266,18 @@ fn a_repost_of_a_hidden_object_reads_like_a_conflicting_one() {
     .clone();
     let wrong = hidden.replace("ioc 5", "ioc five");
     let guessed = outcome(&post(&w, &w.vendor, &w.dialogue, &[wrong])).clone();
-    assert!(matches!(exact, Outcome::Refused(_)), "{exact:?}");
+    // Both refused alike, for the recipients marking it names (the CERT's,
+    // which the vendor may not see): to the vendor it is unknown.
+    assert!(
+        matches!(
+            exact,
+            Outcome::Refused {
+                reason: RefusalReason::UnknownMarking,
+                ..
+            }
+        ),
+        "{exact:?}"
+    );
     assert_eq!(exact, guessed);
     // The CERT itself still gets its idempotent re-post.
     assert_eq!(
@@ -303,7 +315,7 @@ fn an_onward_refusal_does_not_describe_a_copy_the_poster_cannot_see() {
     // CERT sees: that is refused as unknown to the poster).
     let changed = outcome(&post(&w, &w.vendor, &w.vendor_own, &[plain])).clone();
     assert!(
-        matches!(&changed, Outcome::Refused(why) if why.contains("only the organisation that first shared")),
+        matches!(&changed, Outcome::Refused { message: why, reason: RefusalReason::Authorship } if why.contains("only the organisation that first shared")),
         "{changed:?} ({id})"
     );
 }
@@ -503,7 +515,16 @@ fn a_member_cannot_plant_a_version_of_an_object_it_may_not_see() {
         .replace("2026-01-01T00:00:00.000Z", "2027-01-01T00:00:00.000Z")
         .replace(&marks, "");
     let answer = outcome(&post(&w, &w.vendor, &w.dialogue, &[planted])).clone();
-    assert!(matches!(answer, Outcome::Refused(_)), "{answer:?}");
+    assert!(
+        matches!(
+            answer,
+            Outcome::Refused {
+                reason: RefusalReason::Hidden,
+                ..
+            }
+        ),
+        "{answer:?}"
+    );
     assert!(read(&w, &w.vendor, &w.dialogue, &[relationship_id]).is_empty());
     assert_eq!(
         versions_seen(
@@ -531,7 +552,7 @@ fn a_pseudonymous_source_cannot_show_one_object_under_both_faces() {
     );
     let answer = outcome(&post(&w, &w.helpdesk, &w.open, &[first])).clone();
     assert!(
-        matches!(&answer, Outcome::Refused(why) if why.contains("pseudonym")),
+        matches!(&answer, Outcome::Refused { message: why, reason: RefusalReason::Pseudonym } if why.contains("pseudonym")),
         "{answer:?}"
     );
     assert!(read(&w, &w.cert, &w.open, &[&first_id]).is_empty());
@@ -542,7 +563,7 @@ fn a_pseudonymous_source_cannot_show_one_object_under_both_faces() {
         1
     );
     let answer = outcome(&post(&w, &w.helpdesk, &w.dialogue, &[second])).clone();
-    assert!(matches!(answer, Outcome::Refused(_)), "{answer:?}");
+    assert!(matches!(answer, Outcome::Refused { .. }), "{answer:?}");
 
     // What does not name the source may go to both.
     let (_, anonymous) = indicator(19, "");
@@ -729,7 +750,7 @@ fn what_a_node_level_token_posts_is_masked_as_before() {
     let (_, claimed) = indicator(23, &format!(r#","created_by_ref":"{HELPDESK_ID}""#));
     let refusal = outcome(&post(&w, &service, &w.dialogue, &[claimed])).clone();
     assert!(
-        matches!(&refusal, Outcome::Refused(why) if why.contains("created_by_ref names another organisation")),
+        matches!(&refusal, Outcome::Refused { message: why, reason: RefusalReason::Authorship } if why.contains("created_by_ref names another organisation")),
         "{refusal:?}"
     );
     let (id, json) = indicator(24, &format!(r#","description":"for {HELPDESK_ID}""#));
@@ -760,6 +781,7 @@ fn a_collection_alias_or_id_does_not_tell_of_hidden_collections() {
                     default_tlp: Some(Tlp::Green),
                     public: false,
                     signed: true,
+                    hide_expired: false,
                 },
                 &store::AuditEntry::default(),
             )
@@ -827,7 +849,7 @@ fn a_marking_definition_the_poster_may_not_see_is_as_unknown_as_an_absent_one() 
     let marked =
         |n: u32, marking: &str| indicator(n, &format!(r#","object_marking_refs":["{marking}"]"#)).1;
     let refusal = |report: &IngestReport, marking: &str| match outcome(report) {
-        Outcome::Refused(why) => why.replace(marking, "MARKING"),
+        Outcome::Refused { message: why, .. } => why.replace(marking, "MARKING"),
         other => panic!("{other:?}"),
     };
     let over_hidden = refusal(

@@ -40,6 +40,7 @@ fn pages_stop_at_the_byte_budget_without_skipping_or_repeating() {
                 default_tlp: Some(sharing::Tlp::Green),
                 public: false,
                 signed: true,
+                hide_expired: false,
             },
             &store::AuditEntry::default(),
         )

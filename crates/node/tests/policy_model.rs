@@ -276,6 +276,17 @@ impl<'a> Model<'a> {
         o.recipient_orgs.iter().all(|r| ok(*r))
             && o.recipient_users.iter().all(|u| ok(self.org_of(*u)))
     }
+    /// Named recipients narrow AMBER, AMBER+STRICT and RED only: an object
+    /// naming them at a lower level (or at none) is refused, never stored
+    /// with its recipients dropped.
+    fn recipients_narrow(&self, i: usize) -> bool {
+        let o = &self.s.objects[i];
+        (o.recipient_orgs.is_empty() && o.recipient_users.is_empty())
+            || matches!(
+                self.level(i),
+                Some(Tlp::Amber | Tlp::AmberStrict | Tlp::Red)
+            )
+    }
     /// Does `i` pass the rules that do not depend on what is stored?
     fn acceptable(&self, i: usize) -> bool {
         let o = &self.s.objects[i];
@@ -286,6 +297,7 @@ impl<'a> Model<'a> {
         self.can_write(o.poster, self.s.collection(i))
             && !(self.level(i) == Some(Tlp::Red) && o.recipient_users.is_empty())
             && self.recipients_addressable(i)
+            && self.recipients_narrow(i)
             && claims_ok
     }
     /// The objects stored before `i` under the same id (in its collection).
@@ -505,6 +517,7 @@ fn run_case(s: &Scenario, half: usize) -> Result<(), TestCaseError> {
                         default_tlp: spec.default_tlp,
                         public: spec.public,
                         signed: true,
+                        hide_expired: false,
                     },
                     &store::AuditEntry::default(),
                 )

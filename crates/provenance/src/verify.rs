@@ -179,7 +179,16 @@ pub struct ProvenanceIndex {
     /// By object id (looked up by `&str`, no allocation per object), then
     /// the few versions listed for it.
     claims: HashMap<String, Vec<Claim>>,
+    /// Digests of objects assessed before any manifest listed them (see
+    /// [`ProvenanceIndex::assess`]), by id; at most [`MAX_UNCLAIMED`].
+    unclaimed: HashMap<String, Vec<ObjectDigest>>,
+    unclaimed_count: usize,
 }
+
+/// How many digests of not yet claimed objects an index keeps: enough for
+/// the objects a manifest follows in a pull (a manifest lists up to 5,000),
+/// bounded for a peer whose content is never signed (about 100 bytes each).
+pub const MAX_UNCLAIMED: usize = 50_000;
 
 impl ProvenanceIndex {
     pub fn new(pinned: PinnedKeys) -> Self {
@@ -249,6 +258,56 @@ impl ProvenanceIndex {
                 },
             },
         }
+    }
+
+    /// The provenance state of the STIX object `raw`, like
+    /// [`ProvenanceIndex::state_of`]; when no manifest seen so far lists
+    /// it, its digest is kept (up to [`MAX_UNCLAIMED`]) so that
+    /// [`ProvenanceIndex::take_unclaimed`] can answer for it once a
+    /// manifest arrives, without the object's text.
+    pub fn assess(&mut self, raw: &str) -> ProvenanceState {
+        let digest = match signed::object_digest(raw) {
+            Ok(d) => d,
+            Err(e) => {
+                return ProvenanceState::Invalid {
+                    why: Invalidity::Unreadable {
+                        problem: e.to_string(),
+                    },
+                };
+            }
+        };
+        let state = self.state_of_digest(&digest);
+        if state == ProvenanceState::Unsigned && self.unclaimed_count < MAX_UNCLAIMED {
+            self.unclaimed_count += 1;
+            self.unclaimed
+                .entry(digest.id.clone())
+                .or_default()
+                .push(digest);
+        }
+        state
+    }
+
+    /// For an object id that [`ProvenanceIndex::assess`] found unsigned:
+    /// each assessed version and its state now, and forgets them. `None`
+    /// when the index kept no digest of it (never assessed, or past
+    /// [`MAX_UNCLAIMED`]): the caller must assess the object's text.
+    pub fn take_unclaimed(&mut self, id: &str) -> Option<Vec<(Option<String>, ProvenanceState)>> {
+        let digests = self.unclaimed.remove(id)?;
+        self.unclaimed_count -= digests.len();
+        Some(
+            digests
+                .into_iter()
+                .map(|d| {
+                    let state = self.state_of_digest(&d);
+                    (d.version, state)
+                })
+                .collect(),
+        )
+    }
+
+    /// Whether a manifest taken in so far lists some version of `id`.
+    pub fn lists(&self, id: &str) -> bool {
+        self.claims.contains_key(id)
     }
 
     /// The provenance state of an object whose digest the caller computed.

@@ -25,6 +25,13 @@ pub struct Indicator {
 /// Indicators in STIX content (a bundle, a TAXII envelope, a JSON list or
 /// JSON lines). Objects other than indicators only contribute names.
 pub fn from_stix(bytes: &[u8], source_name: &str) -> Result<Vec<Indicator>, InputError> {
+    Ok(from_objects(&objects_from_stix(bytes, source_name)?))
+}
+
+/// The objects of STIX content (a bundle, a TAXII envelope, a JSON list or
+/// JSON lines), for callers that want more of them than the indicators
+/// (their validity, the sightings among them).
+pub fn objects_from_stix(bytes: &[u8], source_name: &str) -> Result<Vec<Value>, InputError> {
     let envelope = stix::split_envelope(bytes).map_err(|e| InputError {
         source_name: source_name.to_owned(),
         line: None,
@@ -39,10 +46,11 @@ pub fn from_stix(bytes: &[u8], source_name: &str) -> Result<Vec<Indicator>, Inpu
         })?;
         objects.push(value);
     }
-    Ok(from_objects(&objects))
+    Ok(objects)
 }
 
-fn from_objects(objects: &[Value]) -> Vec<Indicator> {
+/// The indicators among `objects`, named as [`from_stix`] names them.
+pub fn from_objects(objects: &[Value]) -> Vec<Indicator> {
     let str_of = |v: &Value, k: &str| v.get(k).and_then(Value::as_str).map(str::to_owned);
     let names: HashMap<String, String> = objects
         .iter()
@@ -90,6 +98,12 @@ const MAX_BODY: u64 = 256 << 20;
 /// Reads every indicator of the collection, following `next` (and
 /// `X-TAXII-Date-Added-Last` when a server pages without `next`).
 pub fn from_taxii(source: &TaxiiSource) -> Result<Vec<Indicator>, InputError> {
+    Ok(from_objects(&objects_from_taxii(source)?))
+}
+
+/// Every indicator and sighting of the collection, following `next` (and
+/// `X-TAXII-Date-Added-Last` when a server pages without `next`).
+pub fn objects_from_taxii(source: &TaxiiSource) -> Result<Vec<Value>, InputError> {
     let fail = |message: String| InputError {
         source_name: source.url.clone(),
         line: None,
@@ -105,7 +119,7 @@ pub fn from_taxii(source: &TaxiiSource) -> Result<Vec<Indicator>, InputError> {
                 "more than 100,000 pages: giving up (is the server repeating itself?)".into(),
             ));
         }
-        let mut url = format!("{base}?match[type]=indicator");
+        let mut url = format!("{base}?match[type]=indicator,sighting");
         if let Some((name, value)) = &cursor {
             url.push_str(&format!("&{name}={}", percent_encode(value)));
         }
@@ -166,7 +180,7 @@ pub fn from_taxii(source: &TaxiiSource) -> Result<Vec<Indicator>, InputError> {
             }
         };
     }
-    Ok(from_objects(&objects))
+    Ok(objects)
 }
 
 fn objects_url(url: &str) -> String {

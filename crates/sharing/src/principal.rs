@@ -30,6 +30,10 @@ pub struct Principal {
     /// The most restrictive TLP the token may read (a federation peer's
     /// relationship can be narrower than its organisation's rights).
     ceiling: Option<Tlp>,
+    /// Set when the principal stands for another node: the organisations
+    /// standing for other nodes, whose content above TLP:GREEN it may not
+    /// receive (see [`Principal::with_relay_guard`]).
+    relay_guard: Vec<OrgId>,
 }
 
 impl Principal {
@@ -41,6 +45,7 @@ impl Principal {
             grants: HashMap::new(),
             scope: None,
             ceiling: None,
+            relay_guard: Vec::new(),
         }
     }
 
@@ -54,6 +59,7 @@ impl Principal {
             grants: HashMap::new(),
             scope: None,
             ceiling: None,
+            relay_guard: Vec::new(),
         }
     }
 
@@ -65,6 +71,7 @@ impl Principal {
             grants: HashMap::new(),
             scope: None,
             ceiling: None,
+            relay_guard: Vec::new(),
         }
     }
 
@@ -107,6 +114,41 @@ impl Principal {
     /// See [`Principal::with_ceiling`].
     pub fn ceiling(&self) -> Option<Tlp> {
         self.ceiling
+    }
+
+    /// Marks the principal as standing for another node (its organisation
+    /// is a peer's): content that this node received from the nodes
+    /// `others` stand for (posted or pulled as those organisations) above
+    /// TLP:GREEN is not for it. TLP:AMBER and AMBER+STRICT reach their
+    /// recipient organisation and, for AMBER, its clients, never a third
+    /// node, so no pull or push relays them onward.
+    pub fn with_relay_guard(mut self, others: Vec<OrgId>) -> Self {
+        self.relay_guard = others
+            .into_iter()
+            .filter(|o| Some(*o) != self.org())
+            .collect();
+        self
+    }
+
+    /// See [`Principal::with_relay_guard`].
+    pub fn relay_guard(&self) -> &[OrgId] {
+        &self.relay_guard
+    }
+
+    /// Whether this principal may see a copy marked `tlp` that `origin`
+    /// posted, as far as its ceiling and relay guard go (audiences are
+    /// decided apart). A copy it may not see is hidden like one outside its
+    /// audience: on reads, in the pointer gate and on writes alike. Under a
+    /// ceiling, a copy without a TLP is hidden too (the store's `max_tlp`
+    /// reads the same).
+    pub fn sees_copy(&self, tlp: Option<Tlp>, origin: Option<OrgId>) -> bool {
+        let within = match self.ceiling {
+            None => true,
+            Some(cap) => tlp.is_some_and(|t| t <= cap),
+        };
+        let relayed = origin.is_some_and(|o| self.relay_guard.contains(&o))
+            && tlp.is_none_or(|t| t > Tlp::Green);
+        within && !relayed
     }
 
     /// Whether the token is narrowed to some collections (see
@@ -265,5 +307,42 @@ mod tests {
         let mut public = collection("c4", Owner::Org(2));
         public.public = true;
         assert!(full.can_read(&public) && !read_c1_write_c2.can_read(&public));
+    }
+
+    #[test]
+    fn ceilings_and_the_relay_guard_decide_which_copies_a_principal_sees() {
+        let member = |org| Member {
+            user: 10,
+            org,
+            role: Role::Analyst,
+            communities: vec![7],
+        };
+        let plain = Principal::user(1, member(1));
+        assert!(plain.sees_copy(Some(Tlp::Red), Some(5)) && plain.sees_copy(None, None));
+
+        let capped = Principal::user(1, member(1)).with_ceiling(Tlp::Green);
+        assert!(capped.sees_copy(Some(Tlp::Green), None));
+        assert!(!capped.sees_copy(Some(Tlp::Amber), None));
+        assert!(!capped.sees_copy(None, None), "no TLP is above any ceiling");
+
+        // Org 3 stands for a node; orgs 3 and 4 are peers' organisations.
+        let node = Principal::user(1, member(3)).with_relay_guard(vec![3, 4]);
+        assert_eq!(
+            node.relay_guard(),
+            &[4],
+            "its own organisation is not guarded"
+        );
+        assert!(node.sees_copy(Some(Tlp::Green), Some(4)));
+        assert!(!node.sees_copy(Some(Tlp::Amber), Some(4)));
+        assert!(!node.sees_copy(Some(Tlp::AmberStrict), Some(4)));
+        assert!(!node.sees_copy(None, Some(4)));
+        assert!(
+            node.sees_copy(Some(Tlp::Amber), Some(1)),
+            "local content is not relayed"
+        );
+        assert!(
+            node.sees_copy(Some(Tlp::Amber), Some(3)),
+            "what it sent itself"
+        );
     }
 }

@@ -253,26 +253,33 @@ pub(crate) struct Facts {
 /// Every identifier under a `*_ref` / `*_refs` key at any depth, except the
 /// marking references (those are reported separately).
 fn collect_references(map: &Map<'_>) -> Vec<String> {
-    fn walk(value: &Value, key: Option<&str>, out: &mut Vec<String>) {
+    // In first-seen order, each once (a set beside the list: a manifest
+    // lists thousands of references).
+    fn walk<'v>(
+        value: &'v Value,
+        key: Option<&str>,
+        out: &mut Vec<String>,
+        seen: &mut std::collections::HashSet<&'v str>,
+    ) {
         match value {
             Value::Object(map) => {
                 for (k, v) in map {
                     if k == "object_marking_refs" || k == "marking_ref" {
                         continue;
                     }
-                    walk(v, Some(k), out);
+                    walk(v, Some(k), out, seen);
                 }
             }
             Value::Array(items) => {
                 for item in items {
-                    walk(item, key, out);
+                    walk(item, key, out, seen);
                 }
             }
             Value::String(s) => {
                 if let Some(k) = key
                     && (k.ends_with("_ref") || k.ends_with("_refs"))
                     && s.contains("--")
-                    && !out.iter().any(|seen| seen == s)
+                    && seen.insert(s.as_ref())
                 {
                     out.push(s.to_string());
                 }
@@ -281,11 +288,12 @@ fn collect_references(map: &Map<'_>) -> Vec<String> {
         }
     }
     let mut out = Vec::new();
+    let mut seen = std::collections::HashSet::new();
     for (k, v) in map {
         if k == "object_marking_refs" || k == "granular_markings" || k == "id" {
             continue;
         }
-        walk(v, Some(k), &mut out);
+        walk(v, Some(k), &mut out, &mut seen);
     }
     out
 }

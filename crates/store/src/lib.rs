@@ -62,6 +62,21 @@ pub enum StoreError {
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
+/// How busy one pool of a backend's database connections is, for
+/// monitoring (each backend reports its own pools).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PoolUse {
+    /// The pool's name, e.g. `read` or `write`.
+    pub pool: &'static str,
+    /// Connections an operation holds now.
+    pub busy: u64,
+    /// Connections open and free.
+    pub idle: u64,
+    /// Operations waiting for one of its connections; `None` for a pool
+    /// that never makes them wait.
+    pub waiting: Option<u64>,
+}
+
 /// A TAXII API root.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ApiRoot {
@@ -93,6 +108,10 @@ pub struct Collection {
     pub public: bool,
     /// What is posted into it is listed in manifests the node signs.
     pub signed: bool,
+    /// TAXII readers do not see its indicators whose `valid_until` has
+    /// passed (decided at read time). Kept in `node_meta`, not a column of
+    /// `collections` (see `sqlite::directory::HIDE_EXPIRED`).
+    pub hide_expired: bool,
 }
 
 impl Collection {
@@ -118,6 +137,7 @@ pub struct NewCollection {
     pub default_tlp: Option<Tlp>,
     pub public: bool,
     pub signed: bool,
+    pub hide_expired: bool,
 }
 
 /// An organisation.
@@ -251,6 +271,10 @@ pub struct ObjectQuery {
     /// Only objects handled at this TLP or a less restrictive one (objects
     /// without a TLP, private to their source, are left out too).
     pub max_tlp: Option<Tlp>,
+    /// Leave out objects these organisations posted above TLP:GREEN (or
+    /// without a TLP): what other nodes sent, kept from a reader that is a
+    /// node itself.
+    pub relay_guard: Vec<OrgId>,
 }
 
 /// One stored object version.
@@ -393,6 +417,8 @@ pub struct PendingObject {
     pub audience: Vec<AudienceKey>,
     pub tlp: Option<Tlp>,
     pub origin_org: Option<OrgId>,
+    /// The references that gate its visibility (see [`StoredObject::refs`]).
+    pub refs: Vec<String>,
 }
 
 /// A remote TAXII server this node exchanges objects with.
@@ -668,6 +694,8 @@ pub trait PeerStore: Send + Sync + 'static {
     fn create_peer(&self, new: &NewPeer, audit: &AuditEntry) -> Result<Peer>;
     fn peers(&self) -> Result<Vec<Peer>>;
     fn peer(&self, name: &str) -> Result<Option<Peer>>;
+    /// Replaces the signing keys pinned for a peer (`NotFound` without it).
+    fn set_peer_keys(&self, peer: i64, keys: &[String], audit: &AuditEntry) -> Result<()>;
     /// Adds a pull or push of a peer (the same one twice is a conflict).
     fn create_job(
         &self,
@@ -718,6 +746,8 @@ pub trait DirectoryStore: Send + Sync + 'static {
     /// By internal key.
     fn collection_by_key(&self, key: i64) -> Result<Option<Collection>>;
     fn create_collection(&self, new: &NewCollection, audit: &AuditEntry) -> Result<Collection>;
+    /// Sets whether TAXII readers see the collection's expired indicators.
+    fn set_hide_expired(&self, collection: i64, hide: bool, audit: &AuditEntry) -> Result<()>;
 
     fn create_org(&self, name: &str, identity_id: &str, audit: &AuditEntry) -> Result<Org>;
     fn orgs(&self) -> Result<Vec<Org>>;
@@ -736,7 +766,8 @@ pub trait DirectoryStore: Send + Sync + 'static {
     ) -> Result<Community>;
     fn communities(&self) -> Result<Vec<Community>>;
     fn community(&self, name: &str) -> Result<Option<Community>>;
-    /// Adds (or updates) an organisation's membership of a community.
+    /// Adds an organisation to a community; `StoreError::Conflict` when it
+    /// is a member already (a membership's terms never change).
     fn add_member(
         &self,
         community: CommunityId,

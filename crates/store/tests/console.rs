@@ -35,6 +35,7 @@ fn open(dir: &tempfile::TempDir) -> (SqliteStore, i64) {
                 default_tlp: None,
                 public: false,
                 signed: true,
+                hide_expired: false,
             },
             &AuditEntry::default(),
         )

@@ -39,6 +39,7 @@ fn setup(store: &SqliteStore) -> i64 {
                 default_tlp: None,
                 public: false,
                 signed: true,
+                hide_expired: false,
             },
             &AuditEntry::default(),
         )

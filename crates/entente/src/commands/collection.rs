@@ -1,4 +1,4 @@
-//! `entente collection create|list`.
+//! `entente collection create|set|list`.
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -12,8 +12,20 @@ use crate::site::Site;
 pub enum Command {
     /// Create a collection; prints its id.
     Create(CreateArgs),
+    /// Change a setting of an existing collection.
+    Set(SetArgs),
     /// List the node's collections.
     List,
+}
+
+#[derive(clap::Args)]
+pub struct SetArgs {
+    /// The collection (id or alias).
+    pub collection: String,
+    /// true: TAXII readers do not see its indicators whose valid_until has
+    /// passed; false: they do.
+    #[arg(long, value_name = "BOOL", required = true, action = clap::ArgAction::Set)]
+    pub hide_expired: Option<bool>,
 }
 
 #[derive(clap::Args)]
@@ -25,7 +37,8 @@ pub struct CreateArgs {
     pub id: Option<String>,
     #[arg(long)]
     pub description: Option<String>,
-    /// Short name, usable in place of the id in URLs.
+    /// Short name, usable in place of the id in URLs and commands; unique
+    /// on the node.
     #[arg(long)]
     pub alias: Option<String>,
     /// API root to create it in (default: the node's first).
@@ -49,6 +62,10 @@ pub struct CreateArgs {
     /// (no x-entente-manifest objects in it; its objects reach peers unsigned).
     #[arg(long)]
     pub unsigned: bool,
+    /// Hide its indicators whose valid_until has passed from TAXII readers
+    /// (objects, object, versions, manifest), decided at each read.
+    #[arg(long)]
+    pub hide_expired: bool,
 }
 
 pub fn create(site: &Site, args: CreateArgs) -> anyhow::Result<Collection> {
@@ -72,6 +89,7 @@ pub fn create(site: &Site, args: CreateArgs) -> anyhow::Result<Collection> {
             default_tlp,
             public: args.public,
             unsigned: args.unsigned,
+            hide_expired: args.hide_expired,
         },
     )?)
 }
@@ -82,6 +100,22 @@ pub fn run(dir: &Path, command: Command) -> anyhow::Result<ExitCode> {
         Command::Create(args) => {
             let c = create(&node, args)?;
             println!("{}", c.id);
+        }
+        Command::Set(args) => {
+            if let Some(hide) = args.hide_expired {
+                let c = node
+                    .node
+                    .set_hide_expired(&node.operator(), &args.collection, hide)?;
+                println!(
+                    "{}: expired indicators {} TAXII readers",
+                    c.id,
+                    if c.hide_expired {
+                        "hidden from"
+                    } else {
+                        "shown to"
+                    }
+                );
+            }
         }
         Command::List => {
             let operator = node.operator();
@@ -114,14 +148,23 @@ pub fn run(dir: &Path, command: Command) -> anyhow::Result<ExitCode> {
                     ),
                 };
                 println!(
-                    "{}  /{}/  {}  [{owner}; default {}{}{}]{}",
+                    "{}  /{}/  {}{}  [{owner}; default {}{}{}{}]{}",
                     c.id,
                     c.api_root,
                     c.title,
+                    c.alias
+                        .as_deref()
+                        .map(|a| format!("  (alias {a})"))
+                        .unwrap_or_default(),
                     c.default_tlp
                         .map_or("none (source only)".to_string(), |t| t.to_string()),
                     if c.public { "; public" } else { "" },
                     if c.signed { "" } else { "; unsigned" },
+                    if c.hide_expired {
+                        "; hides expired indicators"
+                    } else {
+                        ""
+                    },
                     c.description.map(|d| format!(" — {d}")).unwrap_or_default()
                 );
             }

@@ -16,7 +16,8 @@ pub enum Command {
         #[arg(long)]
         show_members: bool,
     },
-    /// Add an organisation to a community.
+    /// Add an organisation to a community. Whether it is pseudonymous there
+    /// is fixed when it joins: adding it again on other terms is refused.
     Add {
         community: String,
         org: String,
@@ -43,12 +44,13 @@ pub fn run(dir: &Path, command: Command) -> anyhow::Result<ExitCode> {
             org,
             pseudonymous,
         } => {
-            let (c, o) = site
+            let (c, o, added) = site
                 .node
                 .add_member(&operator, &community, &org, pseudonymous)?;
             println!(
-                "{} is a member of {}{}",
+                "{} is {}a member of {}{}",
                 o.name,
+                if added { "" } else { "already " },
                 c.name,
                 if pseudonymous { " (pseudonymous)" } else { "" }
             );

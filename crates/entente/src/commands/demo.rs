@@ -127,6 +127,7 @@ pub fn prepare(dir: &Path, listen: std::net::SocketAddr) -> anyhow::Result<()> {
                     default_tlp: Some(default_tlp.as_str().into()),
                     public: false,
                     unsigned: false,
+                    hide_expired: false,
                 },
             )
         };
@@ -177,7 +178,7 @@ pub fn prepare(dir: &Path, listen: std::net::SocketAddr) -> anyhow::Result<()> {
      -> anyhow::Result<usize> {
         let report = service.ingest(p, c, objects, Vec::new(), &Default::default())?;
         for o in &report.outcomes {
-            if let node::Outcome::Refused(why) = &o.outcome {
+            if let node::Outcome::Refused { message: why, .. } = &o.outcome {
                 refused.push(why.clone());
             }
         }

@@ -1,5 +1,7 @@
 //! `entente export`: write a collection (or part of it) as a STIX bundle.
-//! Objects are written as stored, never re-encoded.
+//! Objects are written as stored, never re-encoded. `--format mvt` writes
+//! the `.stix2` indicator file Amnesty's MVT loads instead (`convert::mvt`),
+//! and reports every indicator it cannot carry.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -35,7 +37,22 @@ pub struct Args {
     /// Without it, the operator exports everything (a backup).
     #[arg(long = "as", value_name = "USER")]
     pub as_user: Option<String>,
+    /// stix: a STIX bundle of the objects as stored; mvt: the .stix2
+    /// indicator file of Amnesty's Mobile Verification Toolkit (indicators
+    /// it can read, their malware, reports), listing on standard error the
+    /// indicators it cannot read.
+    #[arg(long, value_enum, default_value = "stix")]
+    pub format: Format,
 }
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Stix,
+    Mvt,
+}
+
+/// Indicators MVT cannot read shown on standard error (all go to the count).
+const SHOWN_SKIPPED: usize = 20;
 
 pub fn run(dir: &Path, args: Args) -> anyhow::Result<ExitCode> {
     let site = Site::open(dir)?;
@@ -86,12 +103,18 @@ pub fn run(dir: &Path, args: Args) -> anyhow::Result<ExitCode> {
         audience: None,
         max_bytes: None,
         max_tlp: None,
+        relay_guard: Vec::new(),
     };
-    write!(
-        out,
-        "{{\"type\":\"bundle\",\"id\":\"bundle--{}\",\"objects\":[",
-        uuid::Uuid::new_v4()
-    )?;
+    let mvt = args.format == Format::Mvt;
+    // MVT's file is built from the whole selection at once.
+    let mut collected: Vec<String> = Vec::new();
+    if !mvt {
+        write!(
+            out,
+            "{{\"type\":\"bundle\",\"id\":\"bundle--{}\",\"objects\":[",
+            uuid::Uuid::new_v4()
+        )?;
+    }
     let mut count = 0usize;
     let mut withheld_red = 0usize;
     loop {
@@ -99,6 +122,10 @@ pub fn run(dir: &Path, args: Args) -> anyhow::Result<ExitCode> {
         let page = site.node.export_page(&principal, &collection, &query)?;
         withheld_red += page.withheld;
         for o in &page.items {
+            if mvt {
+                collected.push(o.raw.to_string());
+                continue;
+            }
             if count > 0 {
                 out.write_all(b",\n")?;
             } else {
@@ -112,10 +139,33 @@ pub fn run(dir: &Path, args: Args) -> anyhow::Result<ExitCode> {
             _ => break,
         }
     }
-    out.write_all(b"\n]}\n")?;
-    out.flush()?;
-    if args.output.is_some() {
-        eprintln!("exported {count} objects");
+    if mvt {
+        let export = convert::mvt::export(collected.iter().map(String::as_str));
+        out.write_all(export.json.as_bytes())?;
+        out.flush()?;
+        eprintln!("exported {} MVT indicators", export.indicators);
+        if !export.skipped.is_empty() {
+            eprintln!(
+                "{} indicators were left out: MVT cannot read them",
+                export.skipped.len()
+            );
+            for s in export.skipped.iter().take(SHOWN_SKIPPED) {
+                match &s.pattern {
+                    Some(p) => eprintln!("  {} {p}: {}", s.id, s.reason),
+                    None => eprintln!("  {}: {}", s.id, s.reason),
+                }
+            }
+            let hidden = export.skipped.len().saturating_sub(SHOWN_SKIPPED);
+            if hidden > 0 {
+                eprintln!("  … and {hidden} more");
+            }
+        }
+    } else {
+        out.write_all(b"\n]}\n")?;
+        out.flush()?;
+        if args.output.is_some() {
+            eprintln!("exported {count} objects");
+        }
     }
     if withheld_red > 0 {
         eprintln!(

@@ -3,7 +3,8 @@
 //! Objects are validated on one thread and ingested on another (through the
 //! same policy path as a TAXII POST), in batches of a few thousand, with a
 //! progress bar. With `--strict`, everything is validated first and nothing
-//! is stored unless every object is valid.
+//! is stored unless every object is valid. MISP events and CSV files are
+//! converted to STIX first (`formats`), then take the same path.
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -20,14 +21,30 @@ use stix::{Rejection, StixObject};
 
 use crate::site::{self, Site};
 
+mod formats;
+
+pub use formats::Format;
+
 #[derive(clap::Args)]
 pub struct Args {
     /// Collection id to import into.
     #[arg(long)]
     pub collection: String,
-    /// STIX bundles, JSON arrays or JSON lines of objects; `-` reads standard input.
+    /// STIX bundles, JSON arrays or JSON lines of objects, MISP JSON events,
+    /// or CSV files of indicators; `-` reads standard input.
     #[arg(required = true, value_name = "FILE")]
     pub files: Vec<PathBuf>,
+    /// Input format; default: csv for *.csv and *.tsv files, misp for
+    /// MISP JSON ({"Event": …}, {"response": […]}, a list of events), stix
+    /// otherwise.
+    #[arg(long, value_enum)]
+    pub format: Option<Format>,
+    /// CSV columns, FIELD=COLUMN: a 1-based position or a header name
+    /// (repeatable or comma-separated, e.g. value=2,type=1). Fields: value,
+    /// type, comment, tlp, first_seen, last_seen, labels, name, confidence.
+    /// Default: the first row names the columns.
+    #[arg(long = "column", value_name = "FIELD=COLUMN")]
+    pub columns: Vec<String>,
     /// Stop at the first invalid object and store nothing.
     #[arg(long)]
     pub strict: bool,
@@ -94,7 +111,7 @@ fn tally(summary: &mut Summary, file: &str, outcomes: &[IngestOutcome]) {
         match &o.outcome {
             Outcome::Stored(_) => summary.stored += 1,
             Outcome::Duplicate => summary.duplicates += 1,
-            Outcome::Refused(why) => {
+            Outcome::Refused { message: why, .. } => {
                 summary
                     .refused
                     .push((file.to_string(), o.index, o.id.clone(), why.clone()))
@@ -111,6 +128,10 @@ pub fn import(
     args: &Args,
     recipients: &NamedRecipients,
 ) -> anyhow::Result<Summary> {
+    let formats = formats::resolve(args)?;
+    if formats.iter().any(|f| *f != Format::Stix) {
+        return formats::import(site, principal, collection, args, recipients, &formats);
+    }
     let service = &site.node;
     let validator = site::validator();
     let mut summary = Summary::default();
@@ -153,6 +174,7 @@ pub fn import(
                 let tail = rest.split_off(rest.len().min(BATCH));
                 let n = rest.len();
                 let report = service.ingest(principal, collection, rest, Vec::new(), recipients)?;
+                service.sign_pending()?;
                 tally(&mut summary, &name, &report.outcomes);
                 bar.inc(n as u64);
                 rest = tail;
@@ -177,6 +199,10 @@ pub fn import(
                 for (name, batch, rejected) in rx {
                     let report =
                         service.ingest(&principal, &collection, batch, rejected, &recipients)?;
+                    // Each batch's manifest follows it, as a serving node's
+                    // would: a peer pulling the collection receives a
+                    // manifest right after what it lists.
+                    service.sign_pending()?;
                     done.push((name, report.outcomes));
                 }
                 Ok(done)

@@ -8,6 +8,7 @@ pub mod demo;
 pub mod export;
 pub mod import;
 pub mod incident;
+pub mod indicators;
 pub mod init;
 pub mod node;
 pub mod org;

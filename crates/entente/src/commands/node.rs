@@ -32,11 +32,15 @@ pub fn run(dir: &Path, command: Command) -> anyhow::Result<ExitCode> {
             if rotate {
                 let fp = ring.rotate()?.fingerprint.to_string();
                 eprintln!(
-                    "new current key {fp}; peers must pin it (entente peer add … --key {fp})"
+                    "new current key {fp}; peers must pin it (entente peer keys NAME --key {fp} --key OLD, keeping the old key for what it signed)"
                 );
             }
             let current = ring.current_info().fingerprint;
-            for k in ring.keys() {
+            // The current key first (what `node keys | head -1` pins), then
+            // the retired ones, the most recently retired first.
+            let mut keys: Vec<_> = ring.keys().iter().collect();
+            keys.sort_by_key(|k| (k.fingerprint != current, std::cmp::Reverse(k.retired)));
+            for k in keys {
                 let state = if k.fingerprint == current {
                     "current".to_string()
                 } else {

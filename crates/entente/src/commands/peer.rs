@@ -15,6 +15,15 @@ pub enum Command {
     /// Add a peer: a remote TAXII 2.1 API root, the token to reach it, and
     /// the local organisation that stands for it.
     Add(AddArgs),
+    /// Pin the peer's signing keys, replacing those pinned (e.g. after it
+    /// ran `entente node keys --rotate`: pin the new key, and keep the old
+    /// one to verify what it signed before).
+    Keys {
+        name: String,
+        /// A key fingerprint (repeatable): `entente node keys` on the peer prints them.
+        #[arg(long = "key", value_name = "FINGERPRINT", required = true)]
+        keys: Vec<String>,
+    },
     /// Pull a remote collection into a local one (continuously under `serve`).
     Pull {
         name: String,
@@ -36,7 +45,7 @@ pub enum Command {
         remote_collection: String,
     },
     /// Run every pull and push of a peer; exit 0 when all succeeded, 1 when
-    /// some failed, 2 on an error.
+    /// some failed or objects were refused, 2 when every one failed.
     Sync {
         name: String,
         /// Run each job once and exit (the only mode: `serve` runs them continuously).
@@ -57,8 +66,12 @@ pub struct AddArgs {
     /// A file holding the API token this node presents to the peer (sent as
     /// `Bearer`), or `user:password` for servers that take HTTP Basic only
     /// (medallion); copied, mode 0600, into the data directory; never logged.
+    /// Without it the peer is only registered, for a node that pulls from
+    /// this one with a token of its own: its organisation is then known to
+    /// stand for a node, and what other nodes sent here above TLP:GREEN is
+    /// never served to it. Pulls and pushes need the token.
     #[arg(long)]
-    pub token_file: PathBuf,
+    pub token_file: Option<PathBuf>,
     /// The local organisation that stands for the peer: what it may see is
     /// what the peer may receive, and what the peer sends is posted as it.
     #[arg(long)]
@@ -77,6 +90,10 @@ pub struct AddArgs {
     /// (default: the platform's roots).
     #[arg(long)]
     pub ca: Option<PathBuf>,
+    /// Allow an `http://` URL to a host other than loopback: the token and
+    /// what is exchanged then travel in clear text.
+    #[arg(long)]
+    pub allow_plain_http: bool,
 }
 
 pub fn run(dir: &Path, command: Command) -> anyhow::Result<ExitCode> {
@@ -84,7 +101,10 @@ pub fn run(dir: &Path, command: Command) -> anyhow::Result<ExitCode> {
     let operator = site.operator();
     match command {
         Command::Add(args) => {
-            let token = federation::credentials::read_token_file(&args.token_file)?;
+            let token = match &args.token_file {
+                Some(path) => Some(federation::credentials::read_token_file(path)?),
+                None => None,
+            };
             let max_tlp = match &args.max_tlp {
                 Some(t) => Some(t.parse::<Tlp>()?),
                 None => None,
@@ -118,9 +138,12 @@ pub fn run(dir: &Path, command: Command) -> anyhow::Result<ExitCode> {
                     max_tlp,
                     refuse_unsigned: args.refuse_unsigned,
                     ca_file,
+                    allow_plain_http: args.allow_plain_http,
                 },
             )?;
-            federation::credentials::save(dir, &peer.name, &token)?;
+            if let Some(token) = &token {
+                federation::credentials::save(dir, &peer.name, token)?;
+            }
             println!(
                 "peer {} at {} for {} (at most {}{}; {} key(s) pinned)",
                 peer.name,
@@ -136,11 +159,17 @@ pub fn run(dir: &Path, command: Command) -> anyhow::Result<ExitCode> {
             );
             Ok(ExitCode::SUCCESS)
         }
+        Command::Keys { name, keys } => {
+            let peer = site.node.pin_peer_keys(&operator, &name, &keys)?;
+            println!("peer {} pins {}", peer.name, peer.keys.join(", "));
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Pull {
             name,
             remote_collection,
             into,
         } => {
+            needs_token(dir, &name)?;
             let job = site.node.add_sync_job(
                 &operator,
                 &name,
@@ -159,6 +188,7 @@ pub fn run(dir: &Path, command: Command) -> anyhow::Result<ExitCode> {
             from,
             remote_collection,
         } => {
+            needs_token(dir, &name)?;
             let job = site.node.add_sync_job(
                 &operator,
                 &name,
@@ -182,39 +212,56 @@ pub fn run(dir: &Path, command: Command) -> anyhow::Result<ExitCode> {
             // when it originated here; pushes need nothing more.
             site.node.sign_pending()?;
             let mut failed = 0;
+            let mut partial = 0;
             for o in &outcomes {
-                let what = format!(
-                    "{} {} {}",
-                    o.job.direction.as_str(),
-                    o.job.remote_collection,
-                    if o.job.direction == Direction::Pull {
-                        "into"
-                    } else {
-                        "from"
-                    }
-                );
-                match &o.result {
-                    Ok(run) => println!(
-                        "{what} collection: {} stored, {} already there, {} refused{}",
-                        run.stats.stored,
-                        run.stats.duplicates,
-                        run.stats.refused,
-                        if run.pending > 0 {
-                            format!(", {} waiting for their signed manifest", run.pending)
-                        } else {
-                            String::new()
-                        }
+                let local = site
+                    .node
+                    .job_collection(&o.job)
+                    .map_or_else(|_| "(a deleted collection)".to_string(), |c| c.id);
+                let what = match o.job.direction {
+                    Direction::Pull => format!(
+                        "pull remote collection {} into {local}",
+                        o.job.remote_collection
                     ),
+                    Direction::Push => format!(
+                        "push {local} to remote collection {}",
+                        o.job.remote_collection
+                    ),
+                };
+                match &o.result {
+                    Ok(run) => {
+                        // Objects the other side refused (or that were
+                        // refused here) make the run partial.
+                        if run.stats.refused > 0 {
+                            partial += 1;
+                        }
+                        println!(
+                            "{what}: {} stored, {} already there, {} refused{}",
+                            run.stats.stored,
+                            run.stats.duplicates,
+                            run.stats.refused,
+                            if run.pending > 0 {
+                                format!(", {} waiting for their signed manifest", run.pending)
+                            } else {
+                                String::new()
+                            }
+                        )
+                    }
                     Err(e) => {
                         failed += 1;
-                        println!("{what} collection: FAILED: {e}");
+                        println!("{what}: FAILED: {e}");
                     }
                 }
             }
-            Ok(match failed {
-                0 => ExitCode::SUCCESS,
-                n if n == outcomes.len() => ExitCode::from(2),
-                _ => ExitCode::from(1),
+            if partial > 0 {
+                println!("(entente peer status {name} shows why objects were refused)");
+            }
+            Ok(if failed == outcomes.len() {
+                ExitCode::from(2)
+            } else if failed > 0 || partial > 0 {
+                ExitCode::from(1)
+            } else {
+                ExitCode::SUCCESS
             })
         }
         Command::Status { name } => {
@@ -285,4 +332,15 @@ pub fn run(dir: &Path, command: Command) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// Pulls and pushes call the peer: refuse them for a peer added without a token.
+fn needs_token(dir: &Path, name: &str) -> anyhow::Result<()> {
+    if federation::credentials::exists(dir, name) {
+        return Ok(());
+    }
+    bail!(
+        "peer {name} was added without --token-file, so this node cannot call it; \
+         add it under another name with --token-file to pull from it or push to it"
+    )
 }

@@ -59,6 +59,19 @@ pub struct Args {
     /// REPEATS across observations).
     #[arg(long, default_value_t = 64)]
     max_retained: usize,
+    /// Also scan with indicators whose `valid_until` has passed (by default
+    /// they are skipped, and counted on standard error).
+    #[arg(long)]
+    include_expired: bool,
+    /// Scan only with indicators whose decay score (0–100, from their age,
+    /// kind and the sightings in the source; see `entente indicators stale`)
+    /// is at least SCORE.
+    #[arg(long, value_name = "SCORE")]
+    min_score: Option<f64>,
+    /// Decay model parameters (TOML or JSON) replacing the built-in ones for
+    /// --min-score.
+    #[arg(long, value_name = "FILE", requires = "min_score")]
+    model: Option<PathBuf>,
     /// Files to scan (gzip is read too); `-` is standard input.
     #[arg(required = true)]
     inputs: Vec<PathBuf>,
@@ -96,7 +109,15 @@ const OBSERVATIONS_PER_SIGHTING: usize = 1_000;
 
 pub fn run(data: &Path, args: Args) -> anyhow::Result<ExitCode> {
     check_sharing_args(&args)?;
-    let indicators = load_indicators(data, &args)?;
+    if let Some(s) = args.min_score
+        && !(0.0..=100.0).contains(&s)
+    {
+        bail!("--min-score {s}: a score is between 0 and 100");
+    }
+    let model = super::indicators::load_model(args.model.as_deref())?;
+    let objects = load_objects(data, &args)?;
+    let indicators = fresh_indicators(&objects, &args, &model)?;
+    drop(objects);
     let mut builder = EngineBuilder::new(EngineOptions {
         max_retained: args.max_retained,
     });
@@ -394,7 +415,76 @@ fn post_sightings(url: &str, token: Option<String>, objects: &[Value]) -> anyhow
 /// Failures printed per envelope and named in the final error.
 const SHOWN_FAILURES: usize = 20;
 
-fn load_indicators(data: &Path, args: &Args) -> anyhow::Result<Vec<Indicator>> {
+/// The indicators among `objects` to scan with: without those whose
+/// `valid_until` has passed (unless --include-expired) and those scoring
+/// below --min-score, each left out counted on standard error.
+fn fresh_indicators(
+    objects: &[Value],
+    args: &Args,
+    model: &freshness::Model,
+) -> anyhow::Result<Vec<Indicator>> {
+    let mut indicators = scan::indicators::from_objects(objects);
+    let now = Timestamp::from_micros(now_micros());
+    if !args.include_expired {
+        // An indicator is expired when its latest version is.
+        let mut latest: HashMap<&str, (Option<&str>, bool)> = HashMap::new();
+        for o in objects
+            .iter()
+            .filter(|o| o.get("type").and_then(Value::as_str) == Some("indicator"))
+        {
+            let (Some(id), modified) = (
+                o.get("id").and_then(Value::as_str),
+                o.get("modified").and_then(Value::as_str),
+            ) else {
+                continue;
+            };
+            let expired = freshness::is_expired(o, now);
+            match latest.get(id) {
+                Some((m, _)) if *m >= modified => {}
+                _ => {
+                    latest.insert(id, (modified, expired));
+                }
+            }
+        }
+        let before = indicators.len();
+        indicators.retain(|i| !latest.get(i.id.as_str()).is_some_and(|(_, e)| *e));
+        let skipped = before - indicators.len();
+        if skipped > 0 {
+            eprintln!(
+                "skipped {skipped} expired indicator{} (valid_until has passed; --include-expired scans with them)",
+                if skipped == 1 { "" } else { "s" }
+            );
+        }
+    }
+    if let Some(min) = args.min_score {
+        let assessed = freshness::assess(objects, model, now);
+        let low: std::collections::HashSet<&str> = assessed
+            .iter()
+            // Expired ones kept by --include-expired are judged by age.
+            .filter(|a| {
+                let score = if a.expired && !a.revoked {
+                    a.decay_score
+                } else {
+                    a.score
+                };
+                score < min
+            })
+            .map(|a| a.id.as_str())
+            .collect();
+        let before = indicators.len();
+        indicators.retain(|i| !low.contains(i.id.as_str()));
+        let skipped = before - indicators.len();
+        if skipped > 0 {
+            eprintln!(
+                "skipped {skipped} indicator{} scoring below {min}",
+                if skipped == 1 { "" } else { "s" }
+            );
+        }
+    }
+    Ok(indicators)
+}
+
+fn load_objects(data: &Path, args: &Args) -> anyhow::Result<Vec<Value>> {
     if let Some(file) = &args.indicators {
         let bytes = if file.as_os_str() == "-" {
             let mut buf = Vec::new();
@@ -403,13 +493,13 @@ fn load_indicators(data: &Path, args: &Args) -> anyhow::Result<Vec<Indicator>> {
         } else {
             std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?
         };
-        return Ok(scan::indicators::from_stix(
+        return Ok(scan::indicators::objects_from_stix(
             &bytes,
             &file.display().to_string(),
         )?);
     }
     if let Some(url) = &args.taxii {
-        return Ok(scan::indicators::from_taxii(&TaxiiSource {
+        return Ok(scan::indicators::objects_from_taxii(&TaxiiSource {
             url: url.clone(),
             token: args.token.clone(),
         })?);
@@ -420,8 +510,9 @@ fn load_indicators(data: &Path, args: &Args) -> anyhow::Result<Vec<Indicator>> {
     local_collection(data, collection)
 }
 
-/// The indicators of a collection of this node, as the operator sees them.
-fn local_collection(data: &Path, id: &str) -> anyhow::Result<Vec<Indicator>> {
+/// The indicators and sightings of a collection of this node, as the
+/// operator sees them.
+fn local_collection(data: &Path, id: &str) -> anyhow::Result<Vec<Value>> {
     let site = crate::site::Site::open(data)?;
     let service = &site.node;
     let collection = site.collection(id)?;
@@ -429,7 +520,7 @@ fn local_collection(data: &Path, id: &str) -> anyhow::Result<Vec<Indicator>> {
     let mut query = node::ObjectQuery {
         added_after: None,
         ids: Vec::new(),
-        types: vec!["indicator".into()],
+        types: vec!["indicator".into(), "sighting".into()],
         versions: node::VersionMatch::last_only(),
         spec_versions: Vec::new(),
         limit: 5_000,
@@ -437,10 +528,13 @@ fn local_collection(data: &Path, id: &str) -> anyhow::Result<Vec<Indicator>> {
         audience: None,
         max_bytes: None,
         max_tlp: None,
+        relay_guard: Vec::new(),
     };
     let mut objects = Vec::new();
     loop {
-        let page = service.read(&principal, &collection, &query)?;
+        // Expired indicators are skipped here (unless --include-expired),
+        // whatever the collection hides from TAXII readers.
+        let page = service.read_with(&principal, &collection, &query, node::Expired::Include)?;
         for o in &page.items {
             objects.push(o.raw.as_bytes().to_vec());
         }
@@ -460,7 +554,7 @@ fn local_collection(data: &Path, id: &str) -> anyhow::Result<Vec<Indicator>> {
     if objects.is_empty() {
         bail!("collection {id} holds no indicators");
     }
-    Ok(scan::indicators::from_stix(
+    Ok(scan::indicators::objects_from_stix(
         &bundle,
         &format!("collection {id}"),
     )?)

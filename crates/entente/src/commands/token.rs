@@ -29,15 +29,16 @@ pub struct CreateArgs {
     /// with --read/--write, only those rights on those collections.
     #[arg(long)]
     pub user: Option<String>,
-    /// Collection id this token may read (repeatable). For a user's token:
+    /// Collection (id or alias) this token may read (repeatable). For a user's token:
     /// narrows it to reading this collection (which the user must be able to read).
     #[arg(long = "read", value_name = "COLLECTION")]
     pub read: Vec<String>,
-    /// Collection id this token may write (repeatable). For a user's token:
+    /// Collection (id or alias) this token may write (repeatable). For a user's token:
     /// narrows it to writing this collection (which the user must be able to write).
     #[arg(long = "write", value_name = "COLLECTION")]
     pub write: Vec<String>,
-    /// Node administrator: every right on every collection.
+    /// Node administrator: every right on every collection (so not with
+    /// --read or --write, which would not narrow it).
     #[arg(long, conflicts_with = "user")]
     pub admin: bool,
     /// Lifetime, e.g. 90d, 12h, 30m (default: no expiry).
@@ -65,10 +66,12 @@ pub fn parse_duration(text: &str) -> anyhow::Result<i64> {
         "s" => 1,
         _ => bail!("{text:?} is not a duration such as 90d, 12h or 30m"),
     };
-    if n == 0 || n > 100 * 365 {
-        bail!("{text:?}: give a positive duration of at most a hundred years");
+    // The limit is on the duration, whatever its unit.
+    const HUNDRED_YEARS: i64 = 100 * 365 * 86_400;
+    match n.checked_mul(scale) {
+        Some(seconds) if n > 0 && seconds <= HUNDRED_YEARS => Ok(seconds),
+        _ => bail!("{text:?}: give a positive duration of at most a hundred years"),
     }
-    Ok(n * scale)
 }
 
 /// Creates a token and returns its name and its secret.
@@ -187,7 +190,22 @@ mod tests {
     fn durations() {
         assert_eq!(parse_duration("90d").unwrap(), 90 * 86_400);
         assert_eq!(parse_duration("12h").unwrap(), 12 * 3_600);
-        for bad in ["", "d", "12", "1w", "0d", "-1d", "99999999999999999999d"] {
+        // The hundred-year limit counts the unit: 40000 h is about 4.6 years.
+        assert_eq!(parse_duration("40000h").unwrap(), 40_000 * 3_600);
+        assert_eq!(parse_duration("1000000m").unwrap(), 60_000_000);
+        assert_eq!(parse_duration("36500d").unwrap(), 36_500 * 86_400);
+        for bad in [
+            "",
+            "d",
+            "12",
+            "1w",
+            "0d",
+            "-1d",
+            "99999999999999999999d",
+            "36501d",
+            "876001h",
+            "9223372036854775807s",
+        ] {
             assert!(parse_duration(bad).is_err(), "{bad}");
         }
     }

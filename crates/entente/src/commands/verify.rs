@@ -1,14 +1,16 @@
 //! `entente verify FILE|- --key FINGERPRINT…`: the provenance of a bundle's
 //! or envelope's objects, offline. Exit 0 when every object is verified by
 //! a pinned key (and every document signature holds), 1 when one is not,
-//! 2 on an error.
+//! 2 on an error. A manifest or signature validly made by a key that is not
+//! pinned vouches for nothing and is listed, but fails nothing: a bundle
+//! relayed by another node carries that node's manifests too.
 
 use std::io::Read;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
-use provenance::{Assessed, PinnedKeys, ProvenanceState};
+use provenance::{Assessed, PinnedKeys, ProvenanceState, VerificationError};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -76,6 +78,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                             v.signer_name.as_deref().unwrap_or("an unnamed signer"),
                             v.signer
                         ),
+                        Err(VerificationError::NotPinned { key }) => {
+                            println!("          also signed by {key}, not pinned");
+                        }
                         Err(e) => {
                             other += 1;
                             println!("          a signature does not hold: {e}");
@@ -90,6 +95,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                         "manifest  {id}  signed by {} ({}), {} entries",
                         m.origin_name, m.origin, m.entries
                     ),
+                    Err(VerificationError::NotPinned { key }) => {
+                        println!(
+                            "manifest  {id}  signed by {key}, not pinned: vouches for nothing"
+                        );
+                    }
                     Err(e) => {
                         other += 1;
                         println!("manifest  {id}  NOT ACCEPTED: {e}");
@@ -98,9 +108,17 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             }
             Assessed::Signature { id, verdict } => {
                 let id = id.unwrap_or_else(|| "(no id)".into());
-                if let Err(e) = verdict {
-                    other += 1;
-                    println!("signature {id}  NOT ACCEPTED: {e}");
+                match verdict {
+                    Ok(_) => {}
+                    Err(VerificationError::NotPinned { key }) => {
+                        println!(
+                            "signature {id}  signed by {key}, not pinned: vouches for nothing"
+                        );
+                    }
+                    Err(e) => {
+                        other += 1;
+                        println!("signature {id}  NOT ACCEPTED: {e}");
+                    }
                 }
             }
         }

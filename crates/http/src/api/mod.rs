@@ -1,5 +1,6 @@
 //! Entente's own JSON API under `/entente/v1/` (not TAXII; plain
 //! `application/json`): the communities a member belongs to, incidents,
+//! the provenance and freshness of shared objects,
 //! and the OpenAPI 3.1 document that describes it all
 //! (`/entente/v1/openapi.json`, kept true by a schemathesis test).
 //!
@@ -9,6 +10,7 @@
 
 mod communities;
 mod incidents;
+mod indicators;
 mod openapi;
 mod provenance;
 
@@ -80,6 +82,10 @@ pub const ROUTES: &[Route] = &[
     Route {
         path: "/entente/v1/collections/{collection}/objects/{object}/provenance/",
         methods: &[("GET", || get(provenance::provenance))],
+    },
+    Route {
+        path: "/entente/v1/collections/{collection}/indicators/",
+        methods: &[("GET", || get(indicators::indicators))],
     },
 ];
 

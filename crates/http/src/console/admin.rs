@@ -396,8 +396,8 @@ pub(crate) async fn add_member(
         get(&f, "pseudonymous") == "on",
     );
     act(state, signed, move |node, p| {
-        let (c, o) = node.add_member(p, &community, &org, pseudonymous)?;
-        Ok(html! { (o.name) " is now a member of " (c.name) @if pseudonymous { ", pseudonymously" } "." })
+        let (c, o, added) = node.add_member(p, &community, &org, pseudonymous)?;
+        Ok(html! { (o.name) " is " @if added { "now" } @else { "already" } " a member of " (c.name) @if pseudonymous { ", pseudonymously" } "." })
     })
     .await
 }

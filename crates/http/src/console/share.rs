@@ -255,7 +255,7 @@ fn outcome(report: &IngestReport, collection: &str) -> Markup {
         .outcomes
         .iter()
         .filter_map(|o| match &o.outcome {
-            Outcome::Refused(why) => Some((o.index, o.id.clone(), why.clone())),
+            Outcome::Refused { message: why, .. } => Some((o.index, o.id.clone(), why.clone())),
             _ => None,
         })
         .collect();

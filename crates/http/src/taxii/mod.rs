@@ -23,36 +23,39 @@ use crate::error::ApiError;
 use crate::{AppState, both};
 use media::TAXII_JSON;
 
+/// Every TAXII 2.1 path (a path that ends in `/` is also served without
+/// it) and the routing of its methods.
+pub(crate) const ROUTES: &[(&str, crate::api::Handler)] = &[
+    ("/taxii2/", || get(discovery::discovery)),
+    ("/{root}/", || get(discovery::api_root)),
+    ("/{root}/status/{status_id}/", || get(discovery::status)),
+    ("/{root}/collections/", || get(discovery::collections)),
+    ("/{root}/collections/{collection}/", || {
+        get(discovery::collection)
+    }),
+    ("/{root}/collections/{collection}/manifest/", || {
+        get(objects::manifest)
+    }),
+    ("/{root}/collections/{collection}/objects/", || {
+        get(objects::get_objects).post(objects::add_objects)
+    }),
+    ("/{root}/collections/{collection}/objects/{object}/", || {
+        get(objects::get_object).delete(objects::delete_object)
+    }),
+    (
+        "/{root}/collections/{collection}/objects/{object}/versions/",
+        || get(objects::versions),
+    ),
+];
+
 /// The TAXII 2.1 routes.
 pub(crate) fn routes(state: AppState) -> Router<AppState> {
     both(
         Router::new(),
-        vec![
-            ("/taxii2/", get(discovery::discovery)),
-            ("/{root}/", get(discovery::api_root)),
-            ("/{root}/status/{status_id}/", get(discovery::status)),
-            ("/{root}/collections/", get(discovery::collections)),
-            (
-                "/{root}/collections/{collection}/",
-                get(discovery::collection),
-            ),
-            (
-                "/{root}/collections/{collection}/manifest/",
-                get(objects::manifest),
-            ),
-            (
-                "/{root}/collections/{collection}/objects/",
-                get(objects::get_objects).post(objects::add_objects),
-            ),
-            (
-                "/{root}/collections/{collection}/objects/{object}/",
-                get(objects::get_object).delete(objects::delete_object),
-            ),
-            (
-                "/{root}/collections/{collection}/objects/{object}/versions/",
-                get(objects::versions),
-            ),
-        ],
+        ROUTES
+            .iter()
+            .map(|(path, route)| (*path, route()))
+            .collect(),
     )
     .route_layer(axum::middleware::from_fn_with_state(state, limit_body))
     .route_layer(axum::middleware::from_fn(negotiate))

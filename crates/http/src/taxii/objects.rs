@@ -57,6 +57,7 @@ fn store_query(
             audience: None,
             max_bytes: None,
             max_tlp: None,
+            relay_guard: Vec::new(),
         },
         fingerprint,
     ))
@@ -397,7 +398,7 @@ pub async fn add_objects(
                             "this version was already in the collection",
                         );
                     }
-                    Outcome::Refused(why) => {
+                    Outcome::Refused { message: why, .. } => {
                         failure_count += 1;
                         push_detail(&mut failures, &id, o.version, why);
                     }

@@ -4,7 +4,7 @@
 use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 use stix::Timestamp;
 
-use super::{SqliteStore, cached_exec, cached_row, db, lock, now, ts};
+use super::{SqliteStore, cached_exec, cached_row, db, now, ts};
 use crate::{AuditEntry, AuditFilter, AuditRecord, AuditStore, Result};
 
 /// Appends `entries` to the chain inside the caller's open write
@@ -69,7 +69,7 @@ impl SqliteStore {
         audit: &AuditEntry,
         write: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T>,
     ) -> Result<T> {
-        let mut conn = lock(&self.writer);
+        let mut conn = self.write_connection();
         let tx = conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
             .map_err(db)?;
@@ -85,7 +85,7 @@ impl AuditStore for SqliteStore {
         if entries.is_empty() {
             return Ok(());
         }
-        let mut conn = lock(&self.writer);
+        let mut conn = self.write_connection();
         let tx = conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
             .map_err(db)?;

@@ -6,8 +6,7 @@ use stix::Timestamp;
 
 use super::audit::append_in;
 use super::{
-    SqliteStore, cached_exec, cached_row, cached_rows, db, lock, now, opt_ts, tlp_from, tlp_rank,
-    ts,
+    SqliteStore, cached_exec, cached_row, cached_rows, db, now, opt_ts, tlp_from, tlp_rank, ts,
 };
 use crate::{
     ApiRoot, AuditEntry, Collection, Community, DirectoryStore, Grant, Membership, NewCollection,
@@ -32,10 +31,42 @@ fn collection_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Collection> {
         default_tlp: tlp_from(r.get(9)?),
         public: r.get(10)?,
         signed: r.get(11)?,
+        hide_expired: r.get(12)?,
     })
 }
 
-const COLLECTION_COLUMNS: &str = "key, id, api_root, title, description, alias, created, owner_org, owner_community, default_tlp, public, signed";
+/// The `node_meta` key prefix of the collections that hide expired
+/// indicators (followed by the collection's key; the row's presence is the
+/// setting). A collection setting kept there rather than in a new column
+/// of `collections`, so that it needs no schema migration.
+macro_rules! hide_expired_prefix {
+    () => {
+        "collection.hide_expired."
+    };
+}
+const HIDE_EXPIRED: &str = hide_expired_prefix!();
+
+const COLLECTION_COLUMNS: &str = concat!(
+    "key, id, api_root, title, description, alias, created, owner_org, owner_community, default_tlp, public, signed, ",
+    "EXISTS(SELECT 1 FROM node_meta WHERE node_meta.key = '",
+    hide_expired_prefix!(),
+    "' || collections.key)"
+);
+fn set_hide_expired_in(conn: &Connection, collection: i64, hide: bool) -> Result<()> {
+    let key = format!("{HIDE_EXPIRED}{collection}");
+    if hide {
+        cached_exec(
+            conn,
+            "INSERT OR IGNORE INTO node_meta (key, value) VALUES (?1, X'01')",
+            [&key],
+        )
+    } else {
+        cached_exec(conn, "DELETE FROM node_meta WHERE key = ?1", [&key])
+    }
+    .map_err(db)?;
+    Ok(())
+}
+
 fn role_from(text: &str) -> rusqlite::Result<Role> {
     text.parse().map_err(|e: sharing::model::UnknownRole| {
         rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
@@ -271,8 +302,10 @@ impl DirectoryStore for SqliteStore {
                 }
                 other => other,
             })?;
+            let key = conn.last_insert_rowid();
+            set_hide_expired_in(conn, key, new.hide_expired)?;
             Ok(Collection {
-                key: conn.last_insert_rowid(),
+                key,
                 id: new.id.clone(),
                 api_root: new.api_root.clone(),
                 title: new.title.clone(),
@@ -283,8 +316,13 @@ impl DirectoryStore for SqliteStore {
                 default_tlp: new.default_tlp,
                 public: new.public,
                 signed: new.signed,
+                hide_expired: new.hide_expired,
             })
         })
+    }
+
+    fn set_hide_expired(&self, collection: i64, hide: bool, audit: &AuditEntry) -> Result<()> {
+        self.audited(audit, |conn| set_hide_expired_in(conn, collection, hide))
     }
 
     fn create_org(&self, name: &str, identity_id: &str, audit: &AuditEntry) -> Result<Org> {
@@ -460,12 +498,19 @@ impl DirectoryStore for SqliteStore {
         audit: &AuditEntry,
     ) -> Result<()> {
         self.audited(audit, |conn| {
-            cached_exec(conn,
+            // A membership's terms never change here: a pseudonymous member
+            // turned named would be unmasked on everything it shared.
+            let added = cached_exec(conn,
                 "INSERT INTO community_members (community, org, pseudonymous, added) VALUES (?1, ?2, ?3, ?4)
-                 ON CONFLICT (community, org) DO UPDATE SET pseudonymous = excluded.pseudonymous",
+                 ON CONFLICT (community, org) DO NOTHING",
                 params![community, org, pseudonymous, now().as_micros()],
             )
             .map_err(db)?;
+            if added == 0 {
+                return Err(StoreError::Conflict(
+                    "this organisation is a member of this community already".into(),
+                ));
+            }
             Ok(())
         })
     }
@@ -495,7 +540,7 @@ impl DirectoryStore for SqliteStore {
     }
 
     fn create_token(&self, new: &NewToken, audit: &AuditEntry) -> Result<TokenRecord> {
-        let mut conn = lock(&self.writer);
+        let mut conn = self.write_connection();
         let tx = conn.transaction().map_err(db)?;
         let created = now();
         cached_exec(&tx,

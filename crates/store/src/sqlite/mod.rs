@@ -17,6 +17,7 @@ mod sessions;
 mod statuses;
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -24,7 +25,7 @@ use rusqlite::{Connection, OpenFlags};
 use sharing::Tlp;
 use stix::Timestamp;
 
-use crate::{Result, StoreError};
+use crate::{PoolUse, Result, StoreError};
 use id_index::IdIndex;
 
 /// How to open the database.
@@ -55,6 +56,19 @@ pub struct SqliteStore {
     readers: Mutex<Vec<Connection>>,
     ids: std::sync::RwLock<IdIndex>,
     _checkpointer: Option<Checkpointer>,
+    /// Connection use, for monitoring ([`SqliteStore::connection_use`]).
+    usage: Usage,
+}
+
+/// What the connections are doing now.
+#[derive(Default)]
+struct Usage {
+    /// Read connections handed out and not yet returned.
+    readers_busy: AtomicU64,
+    /// 1 while an operation holds the writer.
+    writer_busy: AtomicU64,
+    /// Operations waiting for the writer.
+    writer_waiting: AtomicU64,
 }
 
 /// Copies the write-ahead log into the database from a thread of its own,
@@ -190,6 +204,7 @@ impl SqliteStore {
             readers: Mutex::new(Vec::new()),
             ids: std::sync::RwLock::new(ids),
             _checkpointer: checkpointer,
+            usage: Usage::default(),
         })
     }
 
@@ -198,8 +213,37 @@ impl SqliteStore {
     }
 
     /// The single writer connection, for the other store traits' writes.
-    pub(crate) fn write_connection(&self) -> MutexGuard<'_, Connection> {
-        lock(&self.writer)
+    pub(crate) fn write_connection(&self) -> Writer<'_> {
+        self.usage.writer_waiting.fetch_add(1, Ordering::Relaxed);
+        let conn = lock(&self.writer);
+        self.usage.writer_waiting.fetch_sub(1, Ordering::Relaxed);
+        self.usage.writer_busy.fetch_add(1, Ordering::Relaxed);
+        Writer {
+            conn,
+            busy: &self.usage.writer_busy,
+        }
+    }
+
+    /// How busy the connections are: the pool of read connections (never
+    /// waited for: another one is opened when none is free) and the single
+    /// writer (operations queue for it).
+    pub fn connection_use(&self) -> Vec<PoolUse> {
+        let idle_readers = lock(&self.readers).len() as u64;
+        let writer_busy = self.usage.writer_busy.load(Ordering::Relaxed).min(1);
+        vec![
+            PoolUse {
+                pool: "read",
+                busy: self.usage.readers_busy.load(Ordering::Relaxed),
+                idle: idle_readers,
+                waiting: None,
+            },
+            PoolUse {
+                pool: "write",
+                busy: writer_busy,
+                idle: 1 - writer_busy,
+                waiting: Some(self.usage.writer_waiting.load(Ordering::Relaxed)),
+            },
+        ]
     }
 
     /// A pooled read-only connection, for the other store traits' reads.
@@ -221,9 +265,11 @@ impl SqliteStore {
                 c
             }
         };
+        self.usage.readers_busy.fetch_add(1, Ordering::Relaxed);
         Ok(Reader {
             conn: Some(conn),
             pool: &self.readers,
+            busy: &self.usage.readers_busy,
         })
     }
 }
@@ -260,6 +306,7 @@ const MAX_POOLED_READERS: usize = 8;
 struct Reader<'a> {
     conn: Option<Connection>,
     pool: &'a Mutex<Vec<Connection>>,
+    busy: &'a AtomicU64,
 }
 
 impl std::ops::Deref for Reader<'_> {
@@ -277,6 +324,32 @@ impl Drop for Reader<'_> {
                 pool.push(c);
             }
         }
+        self.busy.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// The writer connection, held by one operation until dropped.
+pub(crate) struct Writer<'a> {
+    conn: MutexGuard<'a, Connection>,
+    busy: &'a AtomicU64,
+}
+
+impl std::ops::Deref for Writer<'_> {
+    type Target = Connection;
+    fn deref(&self) -> &Connection {
+        &self.conn
+    }
+}
+
+impl std::ops::DerefMut for Writer<'_> {
+    fn deref_mut(&mut self) -> &mut Connection {
+        &mut self.conn
+    }
+}
+
+impl Drop for Writer<'_> {
+    fn drop(&mut self) {
+        self.busy.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
@@ -348,4 +421,51 @@ pub(crate) fn tlp_from(rank: Option<i64>) -> Option<Tlp> {
             _ => return None,
         })
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pool(store: &SqliteStore, name: &str) -> PoolUse {
+        store
+            .connection_use()
+            .into_iter()
+            .find(|p| p.pool == name)
+            .unwrap()
+    }
+
+    #[test]
+    fn connection_use_follows_the_connections() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(dir.path().join("use.db"), SqliteOptions::default()).unwrap();
+        let read = pool(&store, "read");
+        assert_eq!((read.busy, read.waiting), (0, None));
+        let write = pool(&store, "write");
+        assert_eq!((write.busy, write.idle, write.waiting), (0, 1, Some(0)));
+
+        let (a, b) = (store.reader().unwrap(), store.reader().unwrap());
+        assert_eq!(pool(&store, "read").busy, 2);
+        drop((a, b));
+        let read = pool(&store, "read");
+        assert_eq!((read.busy, read.idle), (0, 2));
+
+        let held = store.write_connection();
+        let write = pool(&store, "write");
+        assert_eq!((write.busy, write.idle), (1, 0));
+        std::thread::scope(|scope| {
+            let waiter = scope.spawn(|| {
+                let _conn = store.write_connection();
+            });
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+            while pool(&store, "write").waiting != Some(1) {
+                assert!(std::time::Instant::now() < deadline, "no waiter seen");
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+            drop(held);
+            waiter.join().unwrap();
+        });
+        let write = pool(&store, "write");
+        assert_eq!((write.busy, write.idle, write.waiting), (0, 1, Some(0)));
+    }
 }

@@ -5,13 +5,11 @@ use std::collections::BinaryHeap;
 
 use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 use sharing::AudienceKey;
-use stix::{ObjectKind, Timestamp};
+use stix::{ObjectKind, Timestamp, Tlp};
 
 use super::audit::append_in;
 use super::console;
-use super::{
-    SqliteStore, cached_exec, cached_row, db, lock, now, same_json, tlp_from, tlp_rank, ts,
-};
+use super::{SqliteStore, cached_exec, cached_row, db, now, same_json, tlp_from, tlp_rank, ts};
 use crate::{
     AddOutcome, AuditEntry, CopyGuard, CopyRecord, Ingest, ObjectQuery, ObjectStore, PAGE_BYTES,
     Page, PendingObject, Provenance, Result, StoredObject, VersionMatch,
@@ -112,6 +110,10 @@ fn in_list(column: &str, values: &[String], params: &mut Vec<rusqlite::types::Va
     );
     format!("{column} IN ({marks})")
 }
+
+/// Rows a manifest marks signed per statement (SQLite allows 32,766
+/// parameters; a full chunk's statement stays in the statement cache).
+const COVER_CHUNK: usize = 500;
 
 const STORED_COLUMNS: &str = "date_added, stix_id, type, version, versioned, spec_version, origin_org, tlp, refs, prior_copies, provenance, origin_node";
 
@@ -223,6 +225,14 @@ impl SqliteStore {
             clauses.push("tlp <= ?".into());
             params.push(tlp_rank(Some(ceiling)).unwrap_or(0).into());
         }
+        if !query.relay_guard.is_empty() {
+            params.push(tlp_rank(Some(Tlp::Green)).unwrap_or(1).into());
+            params.extend(query.relay_guard.iter().map(|o| (*o).into()));
+            clauses.push(format!(
+                "NOT (coalesce(tlp, 99) > ? AND coalesce(origin_org, -1) IN ({}))",
+                vec!["?"; query.relay_guard.len()].join(",")
+            ));
+        }
         if let Some(keys) = &query.audience {
             if keys.is_empty() {
                 return Ok(None);
@@ -237,8 +247,11 @@ impl SqliteStore {
         let raw_col = if query.with_raw { ", raw" } else { "" };
         // Rows of known ids are read by their key; other shapes name the
         // index that bounds them.
+        // (`NOT INDEXED`: with many ids the planner may otherwise walk a
+        // collection's whole index to keep `date_added` order, testing each
+        // row against the lists.)
         let index = if by_rows {
-            String::new()
+            "NOT INDEXED".to_string()
         } else {
             format!("INDEXED BY {}", index_for(restriction))
         };
@@ -321,7 +334,7 @@ impl SqliteStore {
         audit: &AuditEntry,
         also: impl FnOnce(&rusqlite::Transaction<'_>, &[AddOutcome]) -> Result<()>,
     ) -> Result<Vec<AddOutcome>> {
-        let mut conn = lock(&self.writer);
+        let mut conn = self.write_connection();
         let tx = conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
             .map_err(db)?;
@@ -565,7 +578,8 @@ impl ObjectStore for SqliteStore {
         let conn = self.reader()?;
         let mut stmt = conn
             .prepare_cached(
-                "SELECT o.date_added, o.collection, o.stix_id, o.raw, a.keys, o.tlp, o.origin_org
+                "SELECT o.date_added, o.collection, o.stix_id, o.raw, a.keys, o.tlp, o.origin_org,
+                        o.refs
                  FROM objects o INDEXED BY objects_pending_signature
                  JOIN audiences a ON a.id = o.audience
                  WHERE o.provenance = 0 ORDER BY o.date_added LIMIT ?1",
@@ -582,6 +596,10 @@ impl ObjectStore for SqliteStore {
                     audience: AudienceKey::parse_set(&keys),
                     tlp: tlp_from(r.get(5)?),
                     origin_org: r.get(6)?,
+                    refs: r
+                        .get::<_, Option<String>>(7)?
+                        .map(|t| t.split(' ').map(str::to_owned).collect())
+                        .unwrap_or_default(),
                 })
             })
             .map_err(db)?;
@@ -603,11 +621,16 @@ impl ObjectStore for SqliteStore {
             &mut |_, _| None,
             audit,
             |tx, _| {
-                for row in covers {
+                // A few statements of many rows each rather than one per row.
+                for chunk in covers.chunks(COVER_CHUNK) {
+                    let marks = vec!["?"; chunk.len()].join(",");
                     cached_exec(
                         tx,
-                        "UPDATE objects SET provenance = 1 WHERE date_added = ?1 AND provenance = 0",
-                        [row.as_micros()],
+                        &format!(
+                            "UPDATE objects SET provenance = 1
+                             WHERE date_added IN ({marks}) AND provenance = 0"
+                        ),
+                        params_from_iter(chunk.iter().map(|t| t.as_micros())),
                     )
                     .map_err(db)?;
                 }
@@ -621,17 +644,34 @@ impl ObjectStore for SqliteStore {
         if rows.is_empty() {
             return Ok(());
         }
-        let mut conn = lock(&self.writer);
+        let mut conn = self.write_connection();
         let tx = conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
             .map_err(db)?;
+        // Rows that get the same values are set together, many per statement.
+        let mut groups: std::collections::BTreeMap<(i64, Option<&str>), Vec<i64>> =
+            std::collections::BTreeMap::new();
         for (row, provenance, node) in rows {
-            cached_exec(
-                &tx,
-                "UPDATE objects SET provenance = ?2, origin_node = ?3 WHERE date_added = ?1",
-                params![row.as_micros(), provenance.code(), node],
-            )
-            .map_err(db)?;
+            groups
+                .entry((provenance.code(), node.as_deref()))
+                .or_default()
+                .push(row.as_micros());
+        }
+        for ((code, node), rows) in groups {
+            for chunk in rows.chunks(COVER_CHUNK) {
+                let marks = vec!["?"; chunk.len()].join(",");
+                let mut values: Vec<rusqlite::types::Value> =
+                    vec![code.into(), node.map(str::to_owned).into()];
+                values.extend(chunk.iter().map(|r| rusqlite::types::Value::from(*r)));
+                cached_exec(
+                    &tx,
+                    &format!(
+                        "UPDATE objects SET provenance = ?, origin_node = ? WHERE date_added IN ({marks})"
+                    ),
+                    params_from_iter(values),
+                )
+                .map_err(db)?;
+            }
         }
         tx.commit().map_err(db)
     }
@@ -707,7 +747,7 @@ impl ObjectStore for SqliteStore {
         rows: &[Timestamp],
         audit: &AuditEntry,
     ) -> Result<usize> {
-        let mut conn = lock(&self.writer);
+        let mut conn = self.write_connection();
         let tx = conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
             .map_err(db)?;

@@ -4,7 +4,7 @@ use rusqlite::{OptionalExtension, params};
 use sharing::Tlp;
 use stix::Timestamp;
 
-use super::{SqliteStore, cached_exec, cached_row, cached_rows, db, lock, now, opt_ts, ts};
+use super::{SqliteStore, cached_exec, cached_row, cached_rows, db, now, opt_ts, ts};
 use crate::{
     AddOutcome, AuditEntry, CopyGuard, Direction, Ingest, NewPeer, Peer, PeerStore, PullProgress,
     PushFailure, Result, StoreError, SyncJob, SyncStats,
@@ -114,7 +114,7 @@ impl PeerStore for SqliteStore {
             )
             .map_err(|e| match db(e) {
                 StoreError::Conflict(_) => {
-                    StoreError::Conflict(format!("a peer named {:?} already exists", new.name))
+                    StoreError::Conflict(format!("a peer named {:?} already exists (entente peer keys {} --key … pins other keys)", new.name, new.name))
                 }
                 other => other,
             })?;
@@ -154,6 +154,21 @@ impl PeerStore for SqliteStore {
         )
         .optional()
         .map_err(db)
+    }
+
+    fn set_peer_keys(&self, peer: i64, keys: &[String], audit: &AuditEntry) -> Result<()> {
+        self.audited(audit, |tx| {
+            let changed = cached_exec(
+                tx,
+                "UPDATE peers SET keys = ?2 WHERE id = ?1",
+                params![peer, keys.join(" ")],
+            )
+            .map_err(db)?;
+            if changed == 0 {
+                return Err(StoreError::NotFound(format!("peer {peer}")));
+            }
+            Ok(())
+        })
     }
 
     fn create_job(
@@ -225,7 +240,7 @@ impl PeerStore for SqliteStore {
         error: Option<&str>,
         at: Timestamp,
     ) -> Result<()> {
-        let mut conn = lock(&self.writer);
+        let mut conn = self.write_connection();
         let tx = conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
             .map_err(db)?;
@@ -245,7 +260,7 @@ impl PeerStore for SqliteStore {
         if failures.is_empty() {
             return Ok(());
         }
-        let mut conn = lock(&self.writer);
+        let mut conn = self.write_connection();
         let tx = conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
             .map_err(db)?;

@@ -3,12 +3,12 @@
 use rusqlite::{OptionalExtension, params};
 use stix::Timestamp;
 
-use super::{SqliteStore, cached_exec, cached_row, db, lock, ts};
+use super::{SqliteStore, cached_exec, cached_row, db, ts};
 use crate::{Result, StatusRecord, StatusStore};
 
 impl StatusStore for SqliteStore {
     fn put_status(&self, status: &StatusRecord) -> Result<()> {
-        let conn = lock(&self.writer);
+        let conn = self.write_connection();
         cached_exec(&conn,
             "INSERT INTO statuses (id, api_root, owner_token, created, body) VALUES (?1, ?2, ?3, ?4, ?5)
              ON CONFLICT (id) DO UPDATE SET body = excluded.body",
@@ -45,7 +45,7 @@ impl StatusStore for SqliteStore {
     }
 
     fn purge_statuses(&self, before: Timestamp) -> Result<usize> {
-        let conn = lock(&self.writer);
+        let conn = self.write_connection();
         cached_exec(
             &conn,
             "DELETE FROM statuses WHERE created < ?1",
