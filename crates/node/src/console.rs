@@ -959,6 +959,7 @@ impl Node {
                     collection: c.collection,
                     audience: c.audience.clone(),
                     origin_org: c.origin_org,
+                    tlp: c.tlp,
                     counted: flags
                         .get(&c.date_added.as_micros())
                         .copied()
@@ -993,6 +994,7 @@ impl Node {
                         collection: p.collection,
                         audience: p.audience.clone(),
                         origin_org: p.origin_org,
+                        tlp: p.tlp,
                         counted: false,
                     };
                     let of_targets: Vec<Vec<CopyFacts>> = p

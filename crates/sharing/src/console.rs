@@ -9,6 +9,7 @@
 //! | a sign-in must wait          | [`sign_in_wait`]          |
 //! | a sign-in link is usable     | [`link_usable`]           |
 
+use crate::Tlp;
 use crate::audience::AudienceKey;
 use crate::model::OrgId;
 
@@ -48,6 +49,8 @@ pub struct CopyFacts {
     pub collection: i64,
     pub audience: Vec<AudienceKey>,
     pub origin_org: Option<OrgId>,
+    /// The TLP it is handled at (`None`: private to its source).
+    pub tlp: Option<Tlp>,
     /// Whether this copy is itself visible exactly to its audience.
     pub counted: bool,
 }
@@ -66,7 +69,13 @@ pub struct CopyFacts {
 /// [`CollectionFacts`]), whose own visibility is its audience, and that the
 /// gate never skips for any reader (it comes from the target's first
 /// source: the gate ignores a reader's own later copy of another source's
-/// object). Anything else is left to the gate, one reader at a time.
+/// object). The copy must also reach every reader the pointer reaches past
+/// the TLP ceilings and relay guards (`Principal::sees_copy`, which the gate
+/// applies to targets as to the pointer): it is handled at the pointer's TLP
+/// or a less restrictive one, and above TLP:GREEN it comes from the
+/// pointer's own source (or none), so no relay guard hides the copy from a
+/// node that the pointer reaches. Anything else is left to the gate, one
+/// reader at a time.
 pub fn counts_by_audience(
     pointer: &CopyFacts,
     collection: &CollectionFacts,
@@ -80,6 +89,19 @@ pub fn counts_by_audience(
                     .any(|i| copy.audience.contains(i))
         })
     };
+    // Every ceiling that admits the pointer admits the copy.
+    let within_the_pointers_tlp = |copy: &CopyFacts| match (pointer.tlp, copy.tlp) {
+        // No ceiling admits a pointer without a TLP.
+        (None, _) => true,
+        (Some(p), Some(t)) => t <= p,
+        (Some(_), None) => false,
+    };
+    // Every relay guard that lets the pointer through lets the copy through.
+    let relayed_with_the_pointer = |copy: &CopyFacts| {
+        copy.tlp.is_some_and(|t| t <= Tlp::Green)
+            || copy.origin_org.is_none()
+            || copy.origin_org == pointer.origin_org
+    };
     targets.iter().all(|copies| {
         let Some(first) = copies.first() else {
             // Not held: nothing to hide. A later write of it re-opens this
@@ -91,6 +113,8 @@ pub fn counts_by_audience(
                 && c.counted
                 && c.origin_org == first.origin_org
                 && admits_every_reader_of_the_pointer(c)
+                && within_the_pointers_tlp(c)
+                && relayed_with_the_pointer(c)
         })
     })
 }
@@ -181,8 +205,44 @@ mod tests {
             collection,
             audience: keys.to_vec(),
             origin_org: origin,
+            tlp: Some(Tlp::Green),
             counted,
         }
+    }
+
+    #[test]
+    fn a_pointer_counts_only_when_ceilings_and_relay_guards_admit_its_targets_with_it() {
+        use AudienceKey::*;
+        let facts = CollectionFacts {
+            public: false,
+            member_orgs: vec![1, 2],
+        };
+        let at = |tlp: Option<Tlp>, origin: Option<OrgId>, counted: bool| CopyFacts {
+            tlp,
+            ..copy(1, &[Green], origin, counted)
+        };
+        let counts =
+            |p: &CopyFacts, t: &CopyFacts| super::counts_by_audience(p, &facts, &[vec![t.clone()]]);
+        // A TLP:CLEAR pointer at a GREEN target: a CLEAR-capped token reads
+        // the pointer, and the gate hides it since the target is above its
+        // ceiling: left to the gate.
+        let clear = at(Some(Tlp::Clear), Some(1), false);
+        assert!(!counts(&clear, &at(Some(Tlp::Green), Some(1), true)));
+        assert!(counts(&clear, &at(Some(Tlp::Clear), Some(1), true)));
+        // At or below the pointer's TLP, it counts.
+        let green = at(Some(Tlp::Green), Some(1), false);
+        assert!(counts(&green, &at(Some(Tlp::Green), Some(1), true)));
+        assert!(!counts(&green, &at(None, Some(1), true)));
+        // Above GREEN, from another source than the pointer's: a node whose
+        // relay guard names that source may read the pointer, not the target.
+        let amber = at(Some(Tlp::Amber), Some(1), false);
+        assert!(!counts(&amber, &at(Some(Tlp::Amber), Some(2), true)));
+        assert!(counts(&amber, &at(Some(Tlp::Amber), Some(1), true)));
+        assert!(counts(&amber, &at(Some(Tlp::Green), Some(2), true)));
+        // A pointer without a TLP is under no ceiling.
+        let private = at(None, Some(1), false);
+        assert!(counts(&private, &at(Some(Tlp::Red), Some(1), true)));
+        assert!(!counts(&private, &at(Some(Tlp::Red), Some(2), true)));
     }
 
     #[test]

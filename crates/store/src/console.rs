@@ -102,6 +102,7 @@ pub struct PendingCount {
     pub id: String,
     pub audience: Vec<AudienceKey>,
     pub origin_org: Option<sharing::OrgId>,
+    pub tlp: Option<Tlp>,
     pub refs: Vec<String>,
 }
 

@@ -470,7 +470,7 @@ impl ConsoleStore for SqliteStore {
         let conn = self.reader()?;
         cached_rows(
             &conn,
-            "SELECT p.row, p.mark, o.collection, o.stix_id, a.keys, o.origin_org, o.refs
+            "SELECT p.row, p.mark, o.collection, o.stix_id, a.keys, o.origin_org, o.refs, o.tlp
              FROM count_pending p JOIN objects o ON o.date_added = p.row
              JOIN audiences a ON a.id = o.audience ORDER BY p.row LIMIT ?1",
             [limit as i64],
@@ -483,6 +483,7 @@ impl ConsoleStore for SqliteStore {
                     audience: AudienceKey::parse_set(&r.get::<_, String>(4)?),
                     origin_org: r.get(5)?,
                     refs: split_refs(r.get(6)?),
+                    tlp: tlp_from(r.get(7)?),
                 })
             },
         )

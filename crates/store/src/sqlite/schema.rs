@@ -350,6 +350,23 @@ const MIGRATIONS: &[&str] = &[
         last INTEGER NOT NULL
     );
     ",
+    // 8: the rule that counts a pointer by its audience now also asks that
+    // TLP ceilings and relay guards admit its targets with it (see
+    // `sharing::console::counts_by_audience`): every pointer row counted
+    // under the old rule waits for a new decision. Only pointer rows have
+    // ranked references, so their figures leave `ranked_counts` entirely,
+    // and `object_counts` is summed again from the rows still counted.
+    "
+    UPDATE objects SET counted = 0 WHERE counted = 1 AND refs IS NOT NULL;
+    INSERT OR REPLACE INTO count_pending (row, mark)
+        SELECT date_added, 0 FROM objects
+        WHERE refs IS NOT NULL AND counted = 0 AND prior_copies = 0 AND listed = 1;
+    DELETE FROM object_counts;
+    INSERT INTO object_counts (collection, day, audience, type, tlp, n)
+        SELECT collection, date_added / 86400000000, audience, type, coalesce(tlp, -1), count(*)
+        FROM objects WHERE counted = 1 GROUP BY 1, 2, 3, 4, 5;
+    DELETE FROM ranked_counts;
+    ",
 ];
 
 /// The schema version this build writes.
@@ -413,8 +430,8 @@ mod tests {
     }
 
     #[test]
-    fn federation_is_six_the_console_seven_and_newer_schemas_are_refused() {
-        assert_eq!(CURRENT, 7);
+    fn federation_is_six_the_console_seven_and_eight_and_newer_schemas_are_refused() {
+        assert_eq!(CURRENT, 8);
         let mut conn = Connection::open_in_memory().unwrap();
         migrate_to(&mut conn, 6).unwrap();
         let at_six = tables(&conn);
