@@ -374,17 +374,62 @@ impl Node {
                 *slot = slot.saturating_add_signed(n);
             }
         };
-        for c in self.store.day_counts(&scopes, first_day)? {
-            add(c.day, &c.object_type, c.tlp, c.count as i64);
+        // A principal standing for a peer node: its relay guard hides rows
+        // by their source, which the counts do not keep, so every row of
+        // the window goes through the gate (bounded like the rows left to
+        // the gate; such principals are few, and read little).
+        let guarded = !principal.relay_guard().is_empty();
+        if !guarded {
+            for c in self.store.day_counts(&scopes, first_day)? {
+                add(c.day, &c.object_type, c.tlp, c.count as i64);
+            }
         }
-        let mut ranked: HashMap<String, u64> = self
-            .store
-            .ranked_counts(&scopes, first_day)?
-            .into_iter()
-            .collect();
+        let mut ranked: HashMap<String, u64> = if guarded {
+            HashMap::new()
+        } else {
+            self.store
+                .ranked_counts(&scopes, first_day)?
+                .into_iter()
+                .collect()
+        };
         let mut partial = false;
         let mut gated_budget = MAX_GATED_ROWS;
         for (collection, scope, keys) in &readable {
+            if guarded {
+                let mut query = ObjectQuery {
+                    versions: VersionMatch::all(),
+                    added_after: Some(Timestamp::from_micros(since.as_micros() - 1)),
+                    audience: scope.audience.clone(),
+                    max_tlp: scope.max_tlp,
+                    relay_guard: principal.relay_guard().to_vec(),
+                    with_raw: true,
+                    ..Default::default()
+                };
+                loop {
+                    if gated_budget == 0 {
+                        partial = true;
+                        break;
+                    }
+                    query.limit = gated_budget.min(GATE_CHUNK);
+                    let page = self.store.query_objects(collection.key, &query)?;
+                    gated_budget -= page.items.len();
+                    let visible = self.gate_rows(principal, collection, &page.items, false)?;
+                    for o in page.items.iter().filter(|o| {
+                        listed_type(&o.object_type)
+                            && visible.contains_key(&o.date_added.as_micros())
+                    }) {
+                        add(day_of(o.date_added), &o.object_type, o.tlp, 1);
+                        for t in indexed_facts(&o.raw, &o.refs).ranked {
+                            *ranked.entry(t).or_default() += 1;
+                        }
+                    }
+                    match page.items.last() {
+                        Some(last) if page.more => query.added_after = Some(last.date_added),
+                        _ => break,
+                    }
+                }
+                continue;
+            }
             // Rows whose visibility is not exactly their audience.
             let rows = self.store.uncounted(scope, since, gated_budget + 1)?;
             if rows.len() > gated_budget {
@@ -424,6 +469,59 @@ impl Node {
                 for c in here {
                     if counted.iter().any(|(at, yes)| *at == c.date_added && *yes) {
                         add(day_of(c.date_added), "identity", c.tlp, -1);
+                    }
+                }
+            }
+            // Counted indicators the gate hides: in a collection that hides
+            // expired indicators, one whose latest version the reader sees
+            // has expired reads like an absent one, all versions included
+            // (judged now, so no count kept at write time can know it).
+            if collection.hide_expired {
+                let mut query = ObjectQuery {
+                    types: vec!["indicator".into()],
+                    versions: VersionMatch::all(),
+                    added_after: Some(Timestamp::from_micros(since.as_micros() - 1)),
+                    audience: scope.audience.clone(),
+                    max_tlp: scope.max_tlp,
+                    relay_guard: principal.relay_guard().to_vec(),
+                    ..Default::default()
+                };
+                loop {
+                    if gated_budget == 0 {
+                        partial = true;
+                        break;
+                    }
+                    query.limit = gated_budget.min(GATE_LIMIT);
+                    let page = self.store.query_objects(collection.key, &query)?;
+                    gated_budget -= page.items.len();
+                    let counted: HashSet<i64> = self
+                        .store
+                        .counted_rows(&page.items.iter().map(|o| o.date_added).collect::<Vec<_>>())?
+                        .into_iter()
+                        .filter(|(_, yes)| *yes)
+                        .map(|(at, _)| at.as_micros())
+                        .collect();
+                    let rows: Vec<StoredObject> = page
+                        .items
+                        .iter()
+                        .filter(|o| counted.contains(&o.date_added.as_micros()))
+                        .cloned()
+                        .collect();
+                    let visible = self.gate_rows(principal, collection, &rows, false)?;
+                    for o in rows
+                        .iter()
+                        .filter(|o| !visible.contains_key(&o.date_added.as_micros()))
+                    {
+                        add(day_of(o.date_added), &o.object_type, o.tlp, -1);
+                        for t in indexed_facts(&o.raw, &o.refs).ranked {
+                            if let Some(n) = ranked.get_mut(&t) {
+                                *n = n.saturating_sub(1);
+                            }
+                        }
+                    }
+                    match page.items.last() {
+                        Some(last) if page.more => query.added_after = Some(last.date_added),
+                        _ => break,
                     }
                 }
             }

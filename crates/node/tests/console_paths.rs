@@ -588,3 +588,174 @@ fn a_token_ceiling_narrows_console_sessions_as_it_narrows_taxii() {
             .is_none()
     );
 }
+
+fn expiring_indicator(n: u32, name: &str, valid_until: &str, tlp: Tlp) -> String {
+    format!(
+        r#"{{"type":"indicator","spec_version":"2.1","id":"{}","created":"{T}","modified":"{T}","name":"{name}","pattern":"[domain-name:value = '{name}.example']","pattern_type":"stix","valid_from":"{T}","valid_until":"{valid_until}",{}}}"#,
+        id("indicator", n),
+        marking(tlp)
+    )
+}
+
+/// The read rules main added after the console's figures: a collection that
+/// hides expired indicators, and the pointer gate under a token's TLP
+/// ceiling. The overview must count exactly what TAXII serves, for password
+/// sessions (a user) and capped token sessions alike.
+#[test]
+fn figures_follow_hidden_expired_indicators_and_the_ceiling_pointer_gate() {
+    let dir = tempfile::tempdir().unwrap();
+    let op = Principal::operator();
+    let n = node(&dir, "n", false);
+    n.create_org(&op, "CERT", None).unwrap();
+    n.create_org(&op, "NGO", None).unwrap();
+    n.create_user(&op, "CERT", "ana", Role::Analyst).unwrap();
+    n.create_user(&op, "NGO", "hugo", Role::Analyst).unwrap();
+    n.create_community(&op, "dialogue", false).unwrap();
+    n.add_member(&op, "dialogue", "CERT", false).unwrap();
+    n.add_member(&op, "dialogue", "NGO", false).unwrap();
+    let c = n
+        .create_collection(
+            &op,
+            node::CollectionRequest {
+                title: "dialogue".into(),
+                community: Some("dialogue".into()),
+                default_tlp: Some(Tlp::Green),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    let c = n.set_hide_expired(&op, &c.id, true).unwrap();
+    assert!(c.hide_expired);
+    let hugo = n.principal_named("NGO/hugo").unwrap();
+    let (a, b) = (id("malware", 21), id("malware", 22));
+    post(
+        &n,
+        &hugo,
+        &c,
+        &[
+            malware(21, "greenone", Tlp::Green),
+            malware(22, "greentwo", Tlp::Green),
+            // A CLEAR pointer between GREEN families: a CLEAR-capped reader
+            // may read the pointer's copy but not its targets.
+            relationship(23, "variant-of", &a, &b, Tlp::Clear),
+            indicator(24, "fresh", Tlp::Green),
+            expiring_indicator(25, "gone", "2026-11-15T00:00:00.000Z", Tlp::Green),
+            expiring_indicator(26, "later", "2099-01-01T00:00:00.000Z", Tlp::Green),
+        ],
+    );
+    let token = |max_tlp: Option<Tlp>| -> Principal {
+        let (_, secret) = n
+            .create_token(
+                &op,
+                &node::TokenRequest {
+                    user: Some("CERT/ana".into()),
+                    max_tlp,
+                    ..Default::default()
+                },
+            )
+            .unwrap();
+        let now = store::now();
+        let session = match n.sign_in_with_token(&secret, now).unwrap() {
+            SignIn::Opened { secret } => secret,
+            other => panic!("token sign-in refused: {other:?}"),
+        };
+        n.console_session(&session, now, SessionLimits::default())
+            .unwrap()
+            .expect("a session")
+            .principal
+    };
+    let ana = n.principal_named("CERT/ana").unwrap();
+    let clear = token(Some(Tlp::Clear));
+    let green = token(Some(Tlp::Green));
+    // TAXII hides the expired indicator, and the CLEAR pointer from the
+    // CLEAR-capped token.
+    let served =
+        |p: &Principal| -> BTreeSet<String> { gate(&n, p).into_iter().map(|o| o.id).collect() };
+    assert!(!served(&ana).contains(&id("indicator", 25)));
+    assert!(served(&ana).contains(&id("indicator", 26)));
+    assert!(served(&ana).contains(&id("relationship", 23)));
+    assert!(!served(&clear).contains(&id("relationship", 23)));
+    for p in [&ana, &clear, &green, &hugo] {
+        assert_eq!(shown(&n, p), expected(&n, p), "{p:?}");
+    }
+    assert_eq!(shown(&n, &ana).0.get("indicator"), Some(&2));
+    assert!(listed_ids(&n, &ana, Some("gone")).is_empty());
+}
+
+/// A user of an organisation standing for a peer node, signed in by
+/// password, reads under the relay guard: what another peer sent above
+/// TLP:GREEN is neither served over TAXII nor counted by the console.
+#[test]
+fn a_peer_organisations_password_session_is_counted_under_the_relay_guard() {
+    let dir = tempfile::tempdir().unwrap();
+    let op = Principal::operator();
+    let n = node(&dir, "n", false);
+    for org in ["CERT", "RIA", "ZED"] {
+        n.create_org(&op, org, None).unwrap();
+    }
+    n.create_user(&op, "CERT", "ana", Role::Analyst).unwrap();
+    n.create_user(&op, "RIA", "rita", Role::Analyst).unwrap();
+    n.create_community(&op, "nodes", false).unwrap();
+    for org in ["CERT", "RIA", "ZED"] {
+        n.add_member(&op, "nodes", org, false).unwrap();
+    }
+    for (name, org) in [("ria", "RIA"), ("zed", "ZED")] {
+        n.create_peer(
+            &op,
+            &PeerRequest {
+                name: name.into(),
+                url: format!("https://{name}.example/api1/"),
+                org: org.into(),
+                keys: Vec::new(),
+                max_tlp: None,
+                refuse_unsigned: false,
+                ca_file: None,
+                allow_plain_http: false,
+            },
+        )
+        .unwrap();
+    }
+    let c = n
+        .create_collection(
+            &op,
+            node::CollectionRequest {
+                title: "nodes".into(),
+                community: Some("nodes".into()),
+                default_tlp: Some(Tlp::Green),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    let zed = n.principal_named("ZED/peer-zed").unwrap();
+    let ana = n.principal_named("CERT/ana").unwrap();
+    post(
+        &n,
+        &zed,
+        &c,
+        &[
+            malware(31, "zedgreen", Tlp::Green),
+            malware(32, "zedamber", Tlp::Amber),
+        ],
+    );
+    post(&n, &ana, &c, &[malware(33, "certamber", Tlp::Amber)]);
+    let password = "a passphrase long enough 42";
+    n.set_password(&op, "RIA/rita", password).unwrap();
+    let now = store::now();
+    let secret = match n.sign_in_with_password("RIA/rita", password, now).unwrap() {
+        SignIn::Opened { secret } => secret,
+        other => panic!("password sign-in refused: {other:?}"),
+    };
+    let rita = n
+        .console_session(&secret, now, SessionLimits::default())
+        .unwrap()
+        .expect("a session")
+        .principal;
+    assert!(!rita.relay_guard().is_empty());
+    let served: BTreeSet<String> = gate(&n, &rita).into_iter().map(|o| o.id).collect();
+    assert!(served.contains(&id("malware", 31)));
+    assert!(!served.contains(&id("malware", 32)));
+    assert!(served.contains(&id("malware", 33)));
+    assert_eq!(shown(&n, &rita), expected(&n, &rita));
+    assert_eq!(shown(&n, &rita).0.get("malware"), Some(&2));
+    assert!(!listed_ids(&n, &rita, None).contains(&id("malware", 32)));
+}
