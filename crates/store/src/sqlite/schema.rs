@@ -579,5 +579,35 @@ mod tests {
             .map(|(_, o)| o.id)
             .collect();
         assert_eq!(referrers, vec![relationship.to_string()]);
+
+        // A console database of schema 7 with that pointer counted: migration
+        // 8 re-opens the decision (the pointer waits again, out of the
+        // figures and rankings; the object stays counted).
+        drop(store);
+        {
+            let mut conn = Connection::open(&path).unwrap();
+            conn.pragma_update(None, "user_version", 7).unwrap();
+            migrate(&mut conn).unwrap();
+        }
+        let store = crate::SqliteStore::open(&path, crate::SqliteOptions::default()).unwrap();
+        let total: u64 = store
+            .day_counts(std::slice::from_ref(&scope), 0)
+            .unwrap()
+            .iter()
+            .map(|d| d.count)
+            .sum();
+        assert_eq!(total, 1);
+        assert!(
+            store
+                .ranked_counts(std::slice::from_ref(&scope), 0)
+                .unwrap()
+                .is_empty()
+        );
+        let pending = store.pending_counts(10).unwrap();
+        assert_eq!(
+            pending.iter().map(|p| p.id.as_str()).collect::<Vec<_>>(),
+            vec![relationship]
+        );
+        assert_eq!(pending[0].tlp, Some(stix::Tlp::Green));
     }
 }
