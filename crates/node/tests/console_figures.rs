@@ -11,7 +11,8 @@
 //! in the store, the rows left to the gate and the masks together must
 //! neither leak nor lose anything. The node signs what is posted, so its
 //! manifests are in the collections too: the gate serves them, the console
-//! does not count them. Readers include tokens under a TLP ceiling.
+//! does not count them. Readers include tokens under a TLP ceiling. The
+//! first collection may hide expired indicators, some of which are.
 //!
 //! Cases: 64 by default; `PROPTEST_CASES=2000 cargo test --release -p node
 //! --test console_figures` runs more.
@@ -45,6 +46,10 @@ enum Kind {
     },
     /// A report about other objects.
     Report(Vec<usize>),
+    /// An indicator, expired or not.
+    Indicator {
+        expired: bool,
+    },
 }
 
 #[derive(Clone, Debug)]
@@ -58,6 +63,8 @@ struct Spec {
 #[derive(Clone, Debug)]
 struct Scenario {
     pseudonymous: bool,
+    /// The first collection hides expired indicators.
+    hide_expired: bool,
     defaults: [usize; 3],
     objects: Vec<Spec>,
     deletions: Vec<usize>,
@@ -70,6 +77,7 @@ fn scenario() -> impl Strategy<Value = Scenario> {
         1 => (0usize..2).prop_map(Kind::Observable),
         3 => (0usize..12, any::<bool>()).prop_map(|(target, targets)| Kind::Relationship { target, targets }),
         1 => prop::collection::vec(0usize..12, 1..=3).prop_map(Kind::Report),
+        1 => any::<bool>().prop_map(|expired| Kind::Indicator { expired }),
     ];
     let spec =
         (0usize..3, 0usize..3, 0usize..5, kind).prop_map(|(poster, collection, tlp, kind)| Spec {
@@ -80,16 +88,20 @@ fn scenario() -> impl Strategy<Value = Scenario> {
         });
     (
         any::<bool>(),
+        any::<bool>(),
         [0usize..5, 0usize..5, 0usize..5],
         prop::collection::vec(spec, 1..=12),
         prop::collection::vec(0usize..12, 0..=3),
     )
-        .prop_map(|(pseudonymous, defaults, objects, deletions)| Scenario {
-            pseudonymous,
-            defaults,
-            objects,
-            deletions,
-        })
+        .prop_map(
+            |(pseudonymous, hide_expired, defaults, objects, deletions)| Scenario {
+                pseudonymous,
+                hide_expired,
+                defaults,
+                objects,
+                deletions,
+            },
+        )
 }
 
 fn id_of(case: u64, s: &Scenario, i: usize) -> String {
@@ -99,6 +111,7 @@ fn id_of(case: u64, s: &Scenario, i: usize) -> String {
         Some(Kind::Observable(_)) => "domain-name",
         Some(Kind::Relationship { .. }) => "relationship",
         Some(Kind::Report(_)) => "report",
+        Some(Kind::Indicator { .. }) => "indicator",
     };
     match s.objects.get(i).map(|o| &o.kind) {
         // One id per value, whoever posts it.
@@ -134,6 +147,16 @@ fn object_json(case: u64, s: &Scenario, i: usize) -> String {
             format!(
                 r#"{{"type":"relationship","spec_version":"2.1","id":"{id}","created":"{t}","modified":"{t}","relationship_type":"{kind}","source_ref":"malware--{:08x}-0002-4000-8000-000000000000","target_ref":"{target}"{marking}}}"#,
                 case as u32
+            )
+        }
+        Kind::Indicator { expired } => {
+            let until = if *expired {
+                "2026-11-15T00:00:00.000Z"
+            } else {
+                "2099-01-01T00:00:00.000Z"
+            };
+            format!(
+                r#"{{"type":"indicator","spec_version":"2.1","id":"{id}","created":"{t}","modified":"{t}","name":"n{i}","pattern":"[domain-name:value = 'n{i}.example']","pattern_type":"stix","valid_from":"{t}","valid_until":"{until}"{marking}}}"#
             )
         }
         Kind::Report(refs) => {
@@ -260,6 +283,10 @@ fn run(case: u64, s: &Scenario) -> Result<(), TestCaseError> {
             )
             .unwrap(),
         );
+    }
+    if s.hide_expired {
+        node.set_hide_expired(&op, &collections[0].id, true)
+            .unwrap();
     }
     let users: Vec<Principal> = ["a/u", "b/u", "c/u"]
         .iter()
