@@ -20,6 +20,7 @@ pub struct Config {
     pub server: Server,
     pub taxii: Taxii,
     pub database: Database,
+    pub console: Console,
     pub federation: Federation,
     pub metrics: Metrics,
     pub log: Log,
@@ -135,6 +136,27 @@ pub struct Database {
     pub synchronous_full: bool,
     /// Page cache, MiB.
     pub cache_mib: u32,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Console {
+    /// Seconds without activity after which a console session ends.
+    pub session_idle_seconds: u64,
+    /// Hours after sign-in after which a console session ends, however busy.
+    pub session_max_hours: u64,
+    /// Largest file the console's upload form takes, MiB.
+    pub max_upload_mib: u64,
+}
+
+impl Default for Console {
+    fn default() -> Self {
+        Console {
+            session_idle_seconds: 1800,
+            session_max_hours: 12,
+            max_upload_mib: 64,
+        }
+    }
 }
 
 impl Default for Server {
@@ -264,6 +286,20 @@ impl Config {
                 "server.max_connections, server.header_timeout_seconds, server.body_timeout_seconds, server.write_timeout_seconds and server.writes_per_token must be at least 1"
             );
         }
+        let console = &self.console;
+        if console.session_idle_seconds == 0
+            || console.session_max_hours == 0
+            || console.max_upload_mib == 0
+        {
+            bail!(
+                "console.session_idle_seconds, console.session_max_hours and console.max_upload_mib must be at least 1"
+            );
+        }
+        if console.session_max_hours > 24 * 30 || console.max_upload_mib > 4096 {
+            bail!(
+                "console.session_max_hours is at most 720 and console.max_upload_mib at most 4096"
+            );
+        }
         if self.metrics.allow_non_loopback && self.metrics.listen.is_none() {
             bail!(
                 "metrics.allow_non_loopback applies to the metrics listener, and metrics.listen is not set"
@@ -325,6 +361,15 @@ impl Config {
                 self.taxii.status_retention_hours * 3600,
             ),
             public_url: self.server.public_url.clone(),
+            console: entente_http::console::ConsoleConfig {
+                sessions: sharing::console::SessionLimits {
+                    idle_micros: (self.console.session_idle_seconds as i64)
+                        .saturating_mul(1_000_000),
+                    absolute_micros: (self.console.session_max_hours as i64)
+                        .saturating_mul(3_600_000_000),
+                },
+                max_upload_bytes: (self.console.max_upload_mib as usize).saturating_mul(1 << 20),
+            },
         }
     }
 }

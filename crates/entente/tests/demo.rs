@@ -21,14 +21,21 @@ fn the_demo_shows_every_tlp_level_and_a_pseudonymous_source() {
         .unwrap();
     let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
     let mut tokens = std::collections::HashMap::new();
+    // The tokens' section, then the console's sign-in links, both per user.
+    let mut in_tokens = false;
     let base = loop {
         let line = lines.next().expect("demo server exited").unwrap();
+        if line.starts_with("Tokens") {
+            in_tokens = true;
+        } else if line.starts_with("Web console") {
+            in_tokens = false;
+        }
         for who in [
             "Example National CERT/analyst",
             "Civic Shield Helpdesk/analyst",
             "Example Security Vendor/reader",
         ] {
-            if line.trim_start().starts_with(who) {
+            if in_tokens && line.trim_start().starts_with(who) {
                 tokens.insert(who, line.split_whitespace().last().unwrap().to_string());
             }
         }

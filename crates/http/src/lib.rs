@@ -3,7 +3,9 @@
 //! - [`taxii`]: TAXII 2.1 (negotiated media types, 406/415/413), for any
 //!   TAXII client;
 //! - [`api`]: Entente's own JSON API under `/entente/v1/` (communities,
-//!   incidents) and its OpenAPI 3.1 document.
+//!   incidents) and its OpenAPI 3.1 document;
+//! - [`console`]: the web console (HTML) at `/` and under `/console/`, with
+//!   its own session sign-in.
 //!
 //! Handlers are thin: extract, call one `node` use case on a blocking
 //! thread, shape the answer. Authentication ([`auth`]), request body limits
@@ -13,6 +15,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod console;
 pub mod error;
 pub mod metrics;
 mod response;
@@ -46,6 +49,8 @@ pub struct HttpConfig {
     /// used for the API root URLs of the discovery resource. When unset, the
     /// request's `Host` header and the listener's scheme are used.
     pub public_url: Option<String>,
+    /// Sessions and uploads of the web console.
+    pub console: console::ConsoleConfig,
 }
 
 impl Default for HttpConfig {
@@ -58,6 +63,7 @@ impl Default for HttpConfig {
             max_page_size: 10_000,
             status_retention: Duration::from_secs(7 * 24 * 3600),
             public_url: None,
+            console: console::ConsoleConfig::default(),
         }
     }
 }
@@ -132,9 +138,10 @@ impl AppState {
     }
 }
 
-/// Every route of the node: the TAXII 2.1 API and Entente's own JSON API,
-/// both authenticated.
+/// Every route of the node: the web console (session sign-in), then the
+/// TAXII 2.1 API and Entente's own JSON API (token authentication).
 pub fn router(state: AppState) -> Router {
+    let console = console::routes(state.clone()).with_state(state.clone());
     let routes = Router::new()
         .merge(taxii::routes(state.clone()))
         .merge(api::routes())
@@ -158,9 +165,11 @@ pub fn router(state: AppState) -> Router {
         .with_state(state);
     // Around the whole router, not each route: the 405 answers (and their
     // Allow header) are made outside the routes' own layers.
-    Router::new()
+    let machines = Router::new()
         .fallback_service(routes)
-        .layer(axum::middleware::from_fn(error::error_resources))
+        .layer(axum::middleware::from_fn(error::error_resources));
+    // The console's paths first; anything else is TAXII's or the API's.
+    console.fallback_service(machines)
 }
 
 /// Registers `path` with and without its trailing slash.

@@ -495,7 +495,8 @@ impl http_body::Body for PausingBody {
     }
 }
 
-/// Drops status resources past their retention, hourly.
+/// Drops status resources past their retention, and console sessions
+/// past their limits, hourly.
 fn spawn_status_purge(state: AppState) {
     let retention = state
         .config()
@@ -514,6 +515,13 @@ fn spawn_status_purge(state: AppState) {
                 .await;
             if let Err(e) = result {
                 tracing::warn!(error = ?e.description, "status purge failed");
+            }
+            let limits = state.config().console.sessions;
+            let ended = state
+                .blocking(move |s| Ok(s.node().purge_sessions(node::now(), limits)?))
+                .await;
+            if let Err(e) = ended {
+                tracing::warn!(error = ?e.description, "console session purge failed");
             }
         }
     });

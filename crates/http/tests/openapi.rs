@@ -442,3 +442,58 @@ fn the_document_is_served_as_shipped_without_a_token() {
     assert_eq!(reply.header("content-type"), Some("application/json"));
     assert_eq!(reply.body, OPENAPI_DOCUMENT);
 }
+
+/// The web console is HTML for people, outside the API and its document:
+/// the document describes `/entente/v1/` only and says so, the console's
+/// pages answer HTML (or send an anonymous visitor to sign in), and nothing
+/// of the console answers under `/entente/v1/`.
+#[test]
+fn the_console_is_html_outside_the_document() {
+    let doc = document();
+    for (path, _) in documented(&doc) {
+        assert!(
+            path.starts_with("/entente/v1/"),
+            "{path} is documented outside /entente/v1/"
+        );
+    }
+    for route in ROUTES {
+        assert!(route.path.starts_with("/entente/v1/"), "{}", route.path);
+    }
+    let description = doc["info"]["description"].as_str().unwrap();
+    assert!(
+        description.contains("web console") && description.contains("`/console/`"),
+        "the document must say the console is not part of it"
+    );
+    let (addr, _dir) = serve();
+    let page = anonymous(addr, "GET", "/console/sign-in");
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(
+        page.header("content-type")
+            .is_some_and(|t| t.starts_with("text/html")),
+        "{:?}",
+        page.header("content-type")
+    );
+    for path in ["/", "/console/", "/console/objects", "/console/admin"] {
+        let reply = anonymous(addr, "GET", path);
+        assert!(
+            (300..400).contains(&reply.status)
+                && reply
+                    .header("location")
+                    .is_some_and(|l| l.starts_with("/console/sign-in")),
+            "GET {path} anonymously: {} {:?}",
+            reply.status,
+            reply.header("location")
+        );
+    }
+    // The API's own answers there (asked to authenticate, as for any path
+    // of it), never a console page.
+    for path in ["/entente/v1/console/", "/entente/v1/console/sign-in"] {
+        let reply = anonymous(addr, "GET", path);
+        assert!(
+            [401, 404].contains(&reply.status),
+            "GET {path}: {}",
+            reply.body
+        );
+        assert_eq!(reply.header("content-type"), Some(ERROR_TYPE), "{path}");
+    }
+}

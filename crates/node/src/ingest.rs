@@ -522,6 +522,7 @@ impl Node {
                 // No manifest will list it.
                 None => (Provenance::Unsigned, None),
             };
+            let console = crate::console::indexed_facts(&object.raw, &refs);
             ingests.push((
                 index,
                 Ingest {
@@ -533,6 +534,7 @@ impl Node {
                     refs,
                     provenance,
                     origin_node,
+                    console,
                 },
             ));
         }
@@ -718,7 +720,7 @@ impl Node {
                 guard_reasons.insert(position, reason);
                 Some(message)
             };
-            match peer {
+            let results = match peer {
                 None => self
                     .store
                     .add_objects(collection.key, &batch, &mut guard, &entry)?,
@@ -737,7 +739,14 @@ impl Node {
                         },
                     )?
                 }
-            }
+            };
+            // The write is committed (a post or a pull alike); the console's
+            // figures for its pointer objects are decided now. Should that
+            // fail, they stay pending, and pending rows are decided by the
+            // read gate one by one: the figures stay right, only slower to
+            // compute.
+            let _ = self.settle_counts();
+            results
         };
         for (position, ((index, ingest), result)) in indexes
             .into_iter()
@@ -901,7 +910,7 @@ impl Node {
     }
 
     /// Whom `principal` may name as recipients in the collection `policy`.
-    fn addressable_in(
+    pub(crate) fn addressable_in(
         &self,
         principal: &Principal,
         policy: &CollectionPolicy,

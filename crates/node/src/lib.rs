@@ -18,6 +18,7 @@ mod admin;
 mod audit_queue;
 mod auth;
 mod collections;
+mod console;
 mod export;
 mod federation;
 mod fresh;
@@ -26,6 +27,7 @@ mod ingest;
 mod metrics;
 mod objects;
 mod read;
+mod sessions;
 mod signer;
 
 use std::path::PathBuf;
@@ -41,6 +43,10 @@ pub use ::freshness;
 pub use admin::{AuditVerdict, CollectionRequest, CommunityAdminView, TokenRequest, valid_name};
 pub use auth::AuthFailure;
 pub use collections::CommunityView;
+pub use console::{
+    Listed, OVERVIEW_WINDOWS, ObjectDetail, ObjectFilter, ObjectList, Overview, Ranked,
+    ShareTarget, attack_id, display_name, search_expression,
+};
 pub use export::ExportPage;
 pub use federation::{PeerRequest, SyncRun};
 pub use incidents::{
@@ -50,6 +56,10 @@ pub use incidents::{
 };
 pub use ingest::{IngestOutcome, IngestReport, MAX_ENVELOPE_OBJECTS, Outcome, RefusalReason};
 pub use read::{Expired, ReadPage};
+pub use sessions::{
+    ConsoleSession, DEFAULT_LINK_MICROS, MAX_LINK_MICROS, MIN_PASSWORD_CHARS, SignIn,
+    password_problem,
+};
 pub use signer::Signer;
 pub use store::{
     ApiRoot, AuditFilter, AuditRecord, Collection, Community, Direction, Grant, ObjectQuery, Org,
@@ -155,7 +165,7 @@ impl Node {
                 errors.join("; ")
             ))
         })?;
-        Ok(Node {
+        let node = Node {
             store,
             validator,
             pseudonym_secret,
@@ -165,13 +175,21 @@ impl Node {
             signer_thread: Arc::new(std::sync::Mutex::new(None)),
             metrics: None,
             connection_use: None,
-        })
+        };
+        node.prepare_console()?;
+        Ok(node)
     }
 
     /// Assesses incidents with `rules` instead of the embedded ones.
     pub fn with_reporting_rules(mut self, rules: RuleSet) -> Node {
         self.rules = Arc::new(rules);
         self
+    }
+
+    /// The reporting rules incidents are assessed with (the console renders
+    /// notifications with them).
+    pub fn reporting_rules(&self) -> &RuleSet {
+        &self.rules
     }
 
     /// Queues an audit entry of a read; it is written within

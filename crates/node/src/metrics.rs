@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use entente_metrics::Metrics;
-use sharing::{CommunityId, OrgId, Role};
+use sharing::{CommunityId, OrgId, Role, UserId};
 use stix::Timestamp;
 use store::*;
 
@@ -349,5 +349,94 @@ impl IncidentStore for TimedStore {
     }
     fn incident_versions(&self, incident: &str) -> Result<Vec<IncidentVersion>> {
         timed!(self.incident_versions(incident))
+    }
+}
+
+impl ConsoleStore for TimedStore {
+    fn day_counts(&self, scopes: &[CountScope], since_day: i64) -> Result<Vec<DayCount>> {
+        timed!(self.day_counts(scopes, since_day))
+    }
+    fn ranked_counts(&self, scopes: &[CountScope], since_day: i64) -> Result<Vec<(String, u64)>> {
+        timed!(self.ranked_counts(scopes, since_day))
+    }
+    fn uncounted(
+        &self,
+        scope: &CountScope,
+        since: Timestamp,
+        limit: usize,
+    ) -> Result<Vec<(StoredObject, Vec<String>)>> {
+        timed!(self.uncounted(scope, since, limit))
+    }
+    fn pending_counts(&self, limit: usize) -> Result<Vec<PendingCount>> {
+        timed!(self.pending_counts(limit))
+    }
+    fn settle_counts(&self, decisions: &[(Timestamp, i64, bool)]) -> Result<usize> {
+        timed!(self.settle_counts(decisions))
+    }
+    fn backfill_console(&self, extract: &mut dyn FnMut(&str) -> ConsoleFacts) -> Result<usize> {
+        timed!(self.backfill_console(extract))
+    }
+    fn counted_rows(&self, rows: &[Timestamp]) -> Result<Vec<(Timestamp, bool)>> {
+        timed!(self.counted_rows(rows))
+    }
+    fn list_newest(&self, scopes: &[CountScope], query: &ListQuery) -> Result<ListPage> {
+        timed!(self.list_newest(scopes, query))
+    }
+    fn referrers(&self, id: &str, limit: usize) -> Result<Vec<(i64, StoredObject)>> {
+        timed!(self.referrers(id, limit))
+    }
+    fn latest_audit(&self, limit: usize) -> Result<Vec<AuditRecord>> {
+        timed!(self.latest_audit(limit))
+    }
+}
+
+impl SessionStore for TimedStore {
+    fn set_password(&self, user: UserId, phc: &str, audit: &AuditEntry) -> Result<()> {
+        timed!(self.set_password(user, phc, audit))
+    }
+    fn password(&self, user: UserId) -> Result<Option<String>> {
+        timed!(self.password(user))
+    }
+    fn create_session(&self, new: &NewSession, audit: &AuditEntry) -> Result<()> {
+        timed!(self.create_session(new, audit))
+    }
+    fn session(&self, secret_hash: &[u8; 32]) -> Result<Option<SessionRecord>> {
+        timed!(self.session(secret_hash))
+    }
+    fn touch_session(&self, secret_hash: &[u8; 32], at: Timestamp) -> Result<()> {
+        timed!(self.touch_session(secret_hash, at))
+    }
+    fn end_session(&self, secret_hash: &[u8; 32], audit: Option<&AuditEntry>) -> Result<bool> {
+        timed!(self.end_session(secret_hash, audit))
+    }
+    fn end_sessions_of(&self, user: Option<UserId>, token: Option<i64>) -> Result<usize> {
+        timed!(self.end_sessions_of(user, token))
+    }
+    fn purge_sessions(&self, idle_before: Timestamp, created_before: Timestamp) -> Result<usize> {
+        timed!(self.purge_sessions(idle_before, created_before))
+    }
+    fn create_sign_in_link(&self, new: &NewSignInLink, audit: &AuditEntry) -> Result<()> {
+        timed!(self.create_sign_in_link(new, audit))
+    }
+    fn use_sign_in_link(
+        &self,
+        secret_hash: &[u8; 32],
+        at: Timestamp,
+    ) -> Result<Option<SignInLinkRecord>> {
+        timed!(self.use_sign_in_link(secret_hash, at))
+    }
+    fn sign_in_failures(&self, account: &str) -> Result<SignInFailures> {
+        timed!(self.sign_in_failures(account))
+    }
+    fn record_sign_in_failure(
+        &self,
+        account: &str,
+        at: Timestamp,
+        audit: &AuditEntry,
+    ) -> Result<SignInFailures> {
+        timed!(self.record_sign_in_failure(account, at, audit))
+    }
+    fn clear_sign_in_failures(&self, account: &str) -> Result<()> {
+        timed!(self.clear_sign_in_failures(account))
     }
 }

@@ -50,7 +50,7 @@ impl Node {
         collection: &Collection,
         query: &ObjectQuery,
     ) -> Result<ReadPage> {
-        self.read_with(principal, collection, query, Expired::AsCollection)
+        self.read_gated(principal, collection, query, Expired::AsCollection, true)
     }
 
     /// [`Node::read`], saying whether expired indicators are hidden. In a
@@ -66,6 +66,30 @@ impl Node {
         collection: &Collection,
         query: &ObjectQuery,
         expired: Expired,
+    ) -> Result<ReadPage> {
+        self.read_gated(principal, collection, query, expired, true)
+    }
+
+    /// [`Node::read`] for a figure: the same gate (expired indicators
+    /// hidden as the collection says), without the audit entry of a
+    /// restricted read, since nothing of the objects leaves the node but
+    /// their number (which the reader may learn over TAXII).
+    pub(crate) fn read_for_counting(
+        &self,
+        principal: &Principal,
+        collection: &Collection,
+        query: &ObjectQuery,
+    ) -> Result<ReadPage> {
+        self.read_gated(principal, collection, query, Expired::AsCollection, false)
+    }
+
+    fn read_gated(
+        &self,
+        principal: &Principal,
+        collection: &Collection,
+        query: &ObjectQuery,
+        expired: Expired,
+        audited: bool,
     ) -> Result<ReadPage> {
         let hide_expired = expired == Expired::AsCollection && collection.hide_expired;
         let now = store::now();
@@ -268,7 +292,7 @@ impl Node {
             .filter(|o| o.tlp.is_none_or(|t| t >= Tlp::Amber))
             .map(|o| o.id.clone())
             .collect();
-        if !restricted.is_empty() {
+        if audited && !restricted.is_empty() {
             self.audit_read(principal, &collection.id, restricted)?;
         }
         Ok(page)

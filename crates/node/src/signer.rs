@@ -304,6 +304,8 @@ impl Node {
             .into_iter()
             .cloned()
             .collect();
+        // Not listed by the console (see `console::listed_type`).
+        let console = crate::console::indexed_facts(&manifest.json, &refs);
         let ingest = Ingest {
             object,
             audience: first.audience.clone(),
@@ -313,6 +315,7 @@ impl Node {
             refs,
             provenance: Provenance::LocalSigned,
             origin_node: None,
+            console,
         };
         let covers: Vec<stix::Timestamp> = objects.iter().map(|o| o.date_added).collect();
         let entry = Node::entry(

@@ -12,6 +12,7 @@
 pub mod administration;
 pub mod audience;
 pub mod authorship;
+pub mod console;
 pub mod model;
 pub mod onward;
 pub mod principal;

@@ -20,8 +20,17 @@
 //! skips nor repeats an object, whatever else is written meanwhile.
 
 mod audit;
+mod console;
 mod incidents;
+mod sessions;
 mod sqlite;
+
+pub use console::{
+    ConsoleFacts, ConsoleStore, CountScope, DayCount, ListPage, ListQuery, PendingCount, day_of,
+};
+pub use sessions::{
+    NewSession, NewSignInLink, SessionRecord, SessionStore, SignInFailures, SignInLinkRecord,
+};
 
 pub use incidents::{
     IncidentStore, IncidentVersion, NewIncident, NewSubmission, RecordChange, StoredIncident,
@@ -362,6 +371,22 @@ pub struct Ingest {
     pub provenance: Provenance,
     /// See [`StoredObject::origin_node`].
     pub origin_node: Option<String>,
+    /// What the console's indexes hold of it, chosen by `node`.
+    pub console: ConsoleFacts,
+}
+
+/// The searchable text of an object (all empty: not indexed).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SearchText {
+    pub name: String,
+    pub description: String,
+    pub pattern: String,
+}
+
+impl SearchText {
+    pub fn is_empty(&self) -> bool {
+        self.name.is_empty() && self.description.is_empty() && self.pattern.is_empty()
+    }
 }
 
 impl Ingest {
@@ -377,6 +402,7 @@ impl Ingest {
             refs: Vec::new(),
             provenance: Provenance::LocalPending,
             origin_node: None,
+            console: ConsoleFacts::default(),
         }
     }
 }
@@ -790,11 +816,25 @@ pub trait StatusStore: Send + Sync + 'static {
 
 /// Everything a node persists, on one backend.
 pub trait Store:
-    ObjectStore + DirectoryStore + AuditStore + StatusStore + IncidentStore + PeerStore
+    ObjectStore
+    + DirectoryStore
+    + AuditStore
+    + StatusStore
+    + IncidentStore
+    + PeerStore
+    + ConsoleStore
+    + SessionStore
 {
 }
 
 impl<T> Store for T where
-    T: ObjectStore + DirectoryStore + AuditStore + StatusStore + IncidentStore + PeerStore
+    T: ObjectStore
+        + DirectoryStore
+        + AuditStore
+        + StatusStore
+        + IncidentStore
+        + PeerStore
+        + ConsoleStore
+        + SessionStore
 {
 }

@@ -221,6 +221,13 @@ pub fn prepare(dir: &Path, listen: std::net::SocketAddr) -> anyhow::Result<()> {
         )?;
         tokens.push((format!("{}/{}", u.org_name, u.name), secret));
     }
+    let mut links = Vec::new();
+    for u in [&cert_analyst, &helpdesk_analyst, &vendor_reader] {
+        let path = format!("{}/{}", u.org_name, u.name);
+        let (_, secret, _) =
+            node.create_sign_in_link(&operator, &path, Some(24 * 3_600_000_000), node::now())?;
+        links.push((path, secret));
+    }
     eprintln!("Demo: {total} objects in three collections, shared at every TLP level.");
     eprintln!(
         "  {DEMO_COLLECTION}  {DIALOGUE} community (CERT, vendor, helpdesk posting pseudonymously)"
@@ -232,6 +239,12 @@ pub fn prepare(dir: &Path, listen: std::net::SocketAddr) -> anyhow::Result<()> {
     eprintln!("\nTokens (valid 7 days) — compare what each one sees:");
     for (who, secret) in &tokens {
         eprintln!("  {who:<42} {secret}");
+    }
+    eprintln!(
+        "\nWeb console at http://{listen}/ — one-time sign-in links (valid 24 hours; run serve --demo again for new ones):"
+    );
+    for (who, secret) in &links {
+        eprintln!("  {who:<42} http://{listen}/console/link/{secret}");
     }
     if let Some((_, t)) = tokens.first() {
         eprintln!(

@@ -176,6 +176,9 @@ pub fn run(dir: &Path, args: Args) -> anyhow::Result<ExitCode> {
                     format,
                     &format!("Entente node serving TAXII 2.1 at {scheme}://{addr}/taxii2/"),
                 );
+                // The address is told once (metrics test: logs name no
+                // address but the listener's, once).
+                notice(format, "Web console at / on the same address");
             },
             until_stopped(stopped),
         )

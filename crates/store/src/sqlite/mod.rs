@@ -6,12 +6,14 @@
 //! `incidents`; this one owns the connections and the helpers they share.
 
 mod audit;
+mod console;
 mod directory;
 mod id_index;
 mod incidents;
 mod objects;
 mod peers;
 pub(crate) mod schema;
+mod sessions;
 mod statuses;
 
 use std::path::{Path, PathBuf};

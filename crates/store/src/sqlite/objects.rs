@@ -8,6 +8,7 @@ use sharing::AudienceKey;
 use stix::{ObjectKind, Timestamp, Tlp};
 
 use super::audit::append_in;
+use super::console;
 use super::{SqliteStore, cached_exec, cached_row, db, now, same_json, tlp_from, tlp_rank, ts};
 use crate::{
     AddOutcome, AuditEntry, CopyGuard, CopyRecord, Ingest, ObjectQuery, ObjectStore, PAGE_BYTES,
@@ -376,9 +377,9 @@ impl SqliteStore {
                     "INSERT INTO objects (date_added, collection, stix_id, type, version, versioned,
                                           is_latest, is_first, spec_version, raw,
                                           audience, origin_org, origin_user, tlp, refs, prior_copies,
-                                          provenance, origin_node)
+                                          provenance, origin_node, counted, ranked, listed)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,
-                             ?17, ?18)",
+                             ?17, ?18, ?19, ?20, ?21)",
                 )
                 .map_err(db)?;
             let mut audiences = AudienceInterner::default();
@@ -487,6 +488,13 @@ impl SqliteStore {
                 next += 1;
                 let audience = audiences.id(&tx, &ingest.audience)?;
                 let refs = (!ingest.refs.is_empty()).then(|| ingest.refs.join(" "));
+                let later_copy = !versioned && others_here;
+                // Visible exactly to its audience by construction; pointer
+                // rows wait for node's decision (see console.rs). Rows the
+                // console does not list are never counted.
+                let counted = ingest.console.listed && ingest.refs.is_empty() && !later_copy;
+                let ranked =
+                    (!ingest.console.ranked.is_empty()).then(|| ingest.console.ranked.join(" "));
                 insert
                     .execute(params![
                         date_added,
@@ -504,11 +512,23 @@ impl SqliteStore {
                         ingest.origin_user,
                         tlp_rank(ingest.tlp),
                         refs,
-                        !versioned && others_here,
+                        later_copy,
                         ingest.provenance.code(),
                         ingest.origin_node,
+                        counted,
+                        ranked,
+                        ingest.console.listed,
                     ])
                     .map_err(db)?;
+                if ingest.console.listed {
+                    console::after_insert(
+                        &tx,
+                        date_added,
+                        &ingest.refs,
+                        &ingest.console.text,
+                        counted,
+                    )?;
+                }
                 // Later objects of this batch must find this one. Should the
                 // transaction fail, the entry points at no row and is ignored.
                 self.ids
@@ -520,6 +540,7 @@ impl SqliteStore {
             }
         }
         if !added.is_empty() {
+            console::demote_referrers(&tx, added.clone())?;
             let mut entry = audit.clone();
             entry.objects = added;
             append_in(&tx, std::slice::from_ref(&entry))?;
@@ -732,6 +753,18 @@ impl ObjectStore for SqliteStore {
             .map_err(db)?;
         let mut deleted = 0;
         for row in rows {
+            let here: Option<i64> = cached_row(
+                &tx,
+                "SELECT 1 FROM objects WHERE date_added = ?1 AND collection = ?2 AND stix_id = ?3",
+                params![row.as_micros(), collection, id],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(db)?;
+            if here.is_none() {
+                continue;
+            }
+            console::before_delete(&tx, row.as_micros())?;
             deleted += cached_exec(
                 &tx,
                 "DELETE FROM objects WHERE date_added = ?1 AND collection = ?2 AND stix_id = ?3",
@@ -770,6 +803,7 @@ impl ObjectStore for SqliteStore {
                 )
                 .map_err(db)?;
             }
+            console::demote_referrers(&tx, vec![id.to_string()])?;
             append_in(&tx, std::slice::from_ref(audit))?;
         }
         tx.commit().map_err(db)?;

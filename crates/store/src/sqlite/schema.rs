@@ -266,6 +266,107 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX push_failures_by_job ON push_failures(job, seq);
     ",
+    // 7: the web console. Figures kept as rows are written (see
+    // console.rs): a row is `counted` when the policy has declared its
+    // visibility to be exactly its audience. Rows without gating references
+    // that are not later copies start counted; pointer rows wait in
+    // `count_pending` for `node` to decide. A row that is not `listed` (the
+    // node's signed manifests: `node` says which) is never counted, listed,
+    // searched or shown as a referrer. `object_refs` finds the rows that
+    // refer to an id (keyed by a 64-bit hash of the id; the row's `refs`
+    // confirm). `object_text` is the full-text index (contentless: the text
+    // lives in `raw`). Sessions, passwords, sign-in links and failures
+    // (sessions.rs). The Rust step after this migration fills
+    // `object_refs`, `ranked` and `object_text` for rows already stored, and
+    // takes the rows `node` does not list out of the figures.
+    "
+    ALTER TABLE objects ADD COLUMN counted INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE objects ADD COLUMN ranked TEXT;
+    ALTER TABLE objects ADD COLUMN listed INTEGER NOT NULL DEFAULT 1;
+    UPDATE objects SET counted = 1 WHERE refs IS NULL AND prior_copies = 0;
+    CREATE INDEX objects_uncounted ON objects(collection, date_added)
+        WHERE counted = 0 AND listed = 1;
+    CREATE TABLE object_counts (
+        collection INTEGER NOT NULL,
+        day INTEGER NOT NULL,
+        audience INTEGER NOT NULL,
+        type TEXT NOT NULL,
+        tlp INTEGER NOT NULL,
+        n INTEGER NOT NULL,
+        PRIMARY KEY (collection, day, audience, type, tlp)
+    ) WITHOUT ROWID;
+    INSERT INTO object_counts (collection, day, audience, type, tlp, n)
+        SELECT collection, date_added / 86400000000, audience, type, coalesce(tlp, -1), count(*)
+        FROM objects WHERE counted = 1 GROUP BY 1, 2, 3, 4, 5;
+    CREATE TABLE ranked_counts (
+        collection INTEGER NOT NULL,
+        day INTEGER NOT NULL,
+        audience INTEGER NOT NULL,
+        tlp INTEGER NOT NULL,
+        target TEXT NOT NULL,
+        n INTEGER NOT NULL,
+        PRIMARY KEY (collection, day, audience, tlp, target)
+    ) WITHOUT ROWID;
+    -- mark: when the row became pending; a decision taken on an older mark is stale.
+    CREATE TABLE count_pending (row INTEGER PRIMARY KEY, mark INTEGER NOT NULL);
+    INSERT INTO count_pending (row, mark) SELECT date_added, 0 FROM objects WHERE refs IS NOT NULL AND prior_copies = 0;
+    CREATE TABLE object_refs (
+        target INTEGER NOT NULL,
+        row INTEGER NOT NULL,
+        PRIMARY KEY (target, row)
+    ) WITHOUT ROWID;
+    CREATE VIRTUAL TABLE object_text USING fts5(
+        name, description, pattern, content = '', contentless_delete = 1
+    );
+    INSERT INTO node_meta (key, value) VALUES ('console_backfill', x'01');
+
+    CREATE TABLE user_passwords (
+        user INTEGER PRIMARY KEY REFERENCES users(id),
+        phc TEXT NOT NULL,
+        updated INTEGER NOT NULL
+    );
+    CREATE TABLE sessions (
+        secret_hash BLOB PRIMARY KEY,
+        user INTEGER REFERENCES users(id),
+        token INTEGER REFERENCES tokens(id),
+        csrf TEXT NOT NULL,
+        created INTEGER NOT NULL,
+        last_seen INTEGER NOT NULL
+    );
+    CREATE INDEX sessions_by_user ON sessions(user);
+    CREATE INDEX sessions_by_token ON sessions(token);
+    CREATE INDEX sessions_by_last_seen ON sessions(last_seen);
+    CREATE TABLE sign_in_links (
+        secret_hash BLOB PRIMARY KEY,
+        user INTEGER NOT NULL REFERENCES users(id),
+        created INTEGER NOT NULL,
+        expires INTEGER NOT NULL,
+        used INTEGER
+    );
+    CREATE INDEX sign_in_links_by_expiry ON sign_in_links(expires);
+    CREATE TABLE sign_in_failures (
+        account TEXT PRIMARY KEY,
+        count INTEGER NOT NULL,
+        last INTEGER NOT NULL
+    );
+    ",
+    // 8: the rule that counts a pointer by its audience now also asks that
+    // TLP ceilings and relay guards admit its targets with it (see
+    // `sharing::console::counts_by_audience`): every pointer row counted
+    // under the old rule waits for a new decision. Only pointer rows have
+    // ranked references, so their figures leave `ranked_counts` entirely,
+    // and `object_counts` is summed again from the rows still counted.
+    "
+    UPDATE objects SET counted = 0 WHERE counted = 1 AND refs IS NOT NULL;
+    INSERT OR REPLACE INTO count_pending (row, mark)
+        SELECT date_added, 0 FROM objects
+        WHERE refs IS NOT NULL AND counted = 0 AND prior_copies = 0 AND listed = 1;
+    DELETE FROM object_counts;
+    INSERT INTO object_counts (collection, day, audience, type, tlp, n)
+        SELECT collection, date_added / 86400000000, audience, type, coalesce(tlp, -1), count(*)
+        FROM objects WHERE counted = 1 GROUP BY 1, 2, 3, 4, 5;
+    DELETE FROM ranked_counts;
+    ",
 ];
 
 /// The schema version this build writes.
@@ -273,6 +374,12 @@ pub const CURRENT: i64 = MIGRATIONS.len() as i64;
 
 /// Brings the database to [`CURRENT`], one transaction per step.
 pub fn migrate(conn: &mut Connection) -> Result<()> {
+    migrate_to(conn, CURRENT)
+}
+
+/// Brings the database to `target` (at most [`CURRENT`]); a database
+/// already past [`CURRENT`] is refused whatever the target.
+fn migrate_to(conn: &mut Connection, target: i64) -> Result<()> {
     let db = |e: rusqlite::Error| StoreError::Database(e.to_string());
     let found: i64 = conn
         .query_row("PRAGMA user_version", [], |r| r.get(0))
@@ -283,7 +390,12 @@ pub fn migrate(conn: &mut Connection) -> Result<()> {
             supported: CURRENT,
         });
     }
-    for (step, sql) in MIGRATIONS.iter().enumerate().skip(found as usize) {
+    for (step, sql) in MIGRATIONS
+        .iter()
+        .enumerate()
+        .take(target as usize)
+        .skip(found as usize)
+    {
         let tx = conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
             .map_err(db)?;
@@ -300,4 +412,202 @@ pub fn migrate(conn: &mut Connection) -> Result<()> {
         tx.commit().map_err(db)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{ConsoleFacts, ConsoleStore, CountScope, ListQuery, SearchText};
+
+    fn tables(conn: &Connection) -> Vec<String> {
+        let mut stmt = conn
+            .prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+            .unwrap();
+        stmt.query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap()
+    }
+
+    #[test]
+    fn federation_is_six_the_console_seven_and_eight_and_newer_schemas_are_refused() {
+        assert_eq!(CURRENT, 8);
+        let mut conn = Connection::open_in_memory().unwrap();
+        migrate_to(&mut conn, 6).unwrap();
+        let at_six = tables(&conn);
+        assert!(at_six.contains(&"peers".to_string()));
+        assert!(!at_six.contains(&"sessions".to_string()));
+        migrate(&mut conn).unwrap();
+        let at_seven = tables(&conn);
+        for t in [
+            "sessions",
+            "object_counts",
+            "ranked_counts",
+            "count_pending",
+        ] {
+            assert!(at_seven.contains(&t.to_string()), "{t}");
+        }
+        // Migrating again is a no-op.
+        migrate(&mut conn).unwrap();
+        conn.pragma_update(None, "user_version", CURRENT + 1)
+            .unwrap();
+        match migrate(&mut conn) {
+            Err(StoreError::SchemaTooNew { found, supported }) => {
+                assert_eq!((found, supported), (CURRENT + 1, CURRENT));
+            }
+            other => panic!("a newer schema was not refused: {other:?}"),
+        }
+    }
+
+    /// A node of the federation release (schema 6) holding an object, a
+    /// pointer to it and a signed manifest listing both: after migration 7
+    /// and the backfill, the manifest is out of the console, the object is
+    /// counted, the pointer waits for `node`, and search and referrers work.
+    #[test]
+    fn a_federation_database_gains_the_console_without_its_manifests() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("node.db");
+        let malware = "malware--00000000-0000-4000-8000-000000000001";
+        let relationship = "relationship--00000000-0000-4000-8000-000000000002";
+        let manifest = "x-entente-manifest--00000000-0000-4000-8000-000000000003";
+        {
+            let mut conn = Connection::open(&path).unwrap();
+            migrate_to(&mut conn, 6).unwrap();
+            conn.execute_batch(&format!(
+                "INSERT INTO api_roots (path, title, max_content_length) VALUES ('api1', 't', 1000);
+                 INSERT INTO collections (key, id, api_root, title, created, default_tlp)
+                     VALUES (1, '91a7b528-80eb-42ed-a74d-c6fbd5a26116', 'api1', 'c', 0, 1);
+                 INSERT INTO audiences (id, keys) VALUES (2, 'green');
+                 INSERT INTO audience_keys (key, audience) VALUES ('green', 2);
+                 INSERT INTO objects (date_added, collection, stix_id, type, version, versioned,
+                                      is_latest, is_first, spec_version, raw, audience, tlp, refs,
+                                      provenance)
+                 VALUES
+                   (1000, 1, '{malware}', 'malware', 1, 1, 1, 1, '2.1',
+                    '{{\"type\":\"malware\",\"id\":\"{malware}\",\"name\":\"Nightowl\"}}', 2, 1, NULL, 1),
+                   (2000, 1, '{relationship}', 'relationship', 1, 1, 1, 1, '2.1',
+                    '{{\"type\":\"relationship\",\"id\":\"{relationship}\"}}', 2, 1, '{malware}', 1),
+                   (3000, 1, '{manifest}', 'x-entente-manifest', 1, 1, 1, 1, '2.1',
+                    '{{\"type\":\"x-entente-manifest\",\"id\":\"{manifest}\",\"name\":\"batch\"}}', 2, 1,
+                    '{malware} {relationship}', 1);"
+            ))
+            .unwrap();
+        }
+        let store = crate::SqliteStore::open(&path, crate::SqliteOptions::default()).unwrap();
+        // What `node` extracts: manifests are not listed; the relationship
+        // ranks the malware; names are searchable.
+        let filled = store
+            .backfill_console(&mut |raw: &str| {
+                let v: serde_json::Value = serde_json::from_str(raw).unwrap();
+                let listed = v["type"] != "x-entente-manifest";
+                ConsoleFacts {
+                    text: SearchText {
+                        name: v["name"].as_str().unwrap_or_default().to_string(),
+                        ..Default::default()
+                    },
+                    ranked: if v["type"] == "relationship" {
+                        vec![malware.to_string()]
+                    } else {
+                        Vec::new()
+                    },
+                    listed,
+                }
+            })
+            .unwrap();
+        assert_eq!(filled, 3);
+        assert_eq!(store.backfill_console(&mut |_| unreachable!()).unwrap(), 0);
+        let scope = CountScope {
+            collection: 1,
+            audience: None,
+            max_tlp: None,
+        };
+        let total = || -> u64 {
+            store
+                .day_counts(std::slice::from_ref(&scope), 0)
+                .unwrap()
+                .iter()
+                .map(|d| d.count)
+                .sum()
+        };
+        assert_eq!(total(), 1);
+        let pending = store.pending_counts(10).unwrap();
+        assert_eq!(
+            pending.iter().map(|p| p.id.as_str()).collect::<Vec<_>>(),
+            vec![relationship]
+        );
+        let p = &pending[0];
+        assert_eq!(
+            store
+                .settle_counts(&[(p.date_added, p.mark, true)])
+                .unwrap(),
+            1
+        );
+        assert_eq!(total(), 2);
+        assert_eq!(
+            store
+                .ranked_counts(std::slice::from_ref(&scope), 0)
+                .unwrap(),
+            vec![(malware.to_string(), 1)]
+        );
+        let list = |text: Option<&str>| -> Vec<String> {
+            store
+                .list_newest(
+                    std::slice::from_ref(&scope),
+                    &ListQuery {
+                        text: text.map(str::to_owned),
+                        limit: 10,
+                        max_examined: 100,
+                        ..Default::default()
+                    },
+                )
+                .unwrap()
+                .items
+                .into_iter()
+                .map(|(_, o)| o.id)
+                .collect()
+        };
+        assert_eq!(
+            list(None),
+            vec![relationship.to_string(), malware.to_string()]
+        );
+        assert_eq!(list(Some("\"nightowl\"")), vec![malware.to_string()]);
+        assert!(list(Some("\"batch\"")).is_empty());
+        let referrers: Vec<String> = store
+            .referrers(malware, 10)
+            .unwrap()
+            .into_iter()
+            .map(|(_, o)| o.id)
+            .collect();
+        assert_eq!(referrers, vec![relationship.to_string()]);
+
+        // A console database of schema 7 with that pointer counted: migration
+        // 8 re-opens the decision (the pointer waits again, out of the
+        // figures and rankings; the object stays counted).
+        drop(store);
+        {
+            let mut conn = Connection::open(&path).unwrap();
+            conn.pragma_update(None, "user_version", 7).unwrap();
+            migrate(&mut conn).unwrap();
+        }
+        let store = crate::SqliteStore::open(&path, crate::SqliteOptions::default()).unwrap();
+        let total: u64 = store
+            .day_counts(std::slice::from_ref(&scope), 0)
+            .unwrap()
+            .iter()
+            .map(|d| d.count)
+            .sum();
+        assert_eq!(total, 1);
+        assert!(
+            store
+                .ranked_counts(std::slice::from_ref(&scope), 0)
+                .unwrap()
+                .is_empty()
+        );
+        let pending = store.pending_counts(10).unwrap();
+        assert_eq!(
+            pending.iter().map(|p| p.id.as_str()).collect::<Vec<_>>(),
+            vec![relationship]
+        );
+        assert_eq!(pending[0].tlp, Some(stix::Tlp::Green));
+    }
 }

@@ -1,0 +1,85 @@
+//! Benchmark preparation (bench/console): moves every object of a stopped
+//! node's database back in time so that the objects look added evenly over
+//! the last DAYS days, in their original order, and rebuilds what is keyed by
+//! `date_added` (references, pending decisions, the full-text index, the
+//! console's figures). A node imports a million objects in a minute; the
+//! overview must be measured on figures spread over months, as on a node
+//! that has been running that long.
+//!
+//! Usage: `cargo run --release -p store --example spread_over_days -- DB DAYS`
+//!
+//! Never run this on a node anyone uses: it rewrites the row keys that
+//! TAXII paging cursors point at.
+
+use rusqlite::{Connection, params};
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let args: Vec<String> = std::env::args().collect();
+    let (Some(path), Some(days)) = (args.get(1), args.get(2).and_then(|d| d.parse::<i64>().ok()))
+    else {
+        eprintln!("usage: spread_over_days DB DAYS");
+        std::process::exit(2);
+    };
+    let mut conn = Connection::open(path)?;
+    let tx = conn.transaction()?;
+    let (n, last): (i64, i64) = tx.query_row(
+        "SELECT count(*), coalesce(max(date_added), 0) FROM objects",
+        [],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    if n == 0 {
+        return Ok(());
+    }
+    let span = days * 86_400_000_000;
+    let start = last - span;
+    let step = (span / n).max(1);
+    // Two passes through negative keys: the new keys are earlier than the
+    // old ones and would collide with rows not yet moved.
+    tx.execute_batch(
+        "CREATE TEMP TABLE moved (old INTEGER PRIMARY KEY, new INTEGER NOT NULL);
+         UPDATE objects SET date_added = -date_added;",
+    )?;
+    {
+        let mut insert = tx.prepare("INSERT INTO moved (old, new) VALUES (?1, ?2)")?;
+        let mut rows = tx.prepare("SELECT -date_added FROM objects ORDER BY date_added DESC")?;
+        let olds: Vec<i64> = rows
+            .query_map([], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        for (i, old) in olds.iter().enumerate() {
+            insert.execute(params![old, start + i as i64 * step])?;
+        }
+    }
+    tx.execute_batch(
+        "UPDATE objects SET date_added = (SELECT new FROM moved WHERE old = -objects.date_added);
+         UPDATE object_refs SET row = -row;
+         UPDATE object_refs SET row = (SELECT new FROM moved WHERE old = -object_refs.row);
+         UPDATE count_pending SET row = -row;
+         UPDATE count_pending SET row = (SELECT new FROM moved WHERE old = -count_pending.row);
+         DROP TABLE object_text;
+         CREATE VIRTUAL TABLE object_text USING fts5(
+             name, description, pattern, content = '', contentless_delete = 1
+         );
+         INSERT INTO object_text (rowid, name, description, pattern)
+             SELECT date_added,
+                    coalesce(json_extract(raw, '$.name'),
+                             CASE WHEN json_type(raw, '$.value') = 'text' THEN json_extract(raw, '$.value') END, ''),
+                    coalesce(json_extract(raw, '$.description'), ''),
+                    coalesce(json_extract(raw, '$.pattern'), '')
+             FROM objects
+             WHERE listed = 1
+               AND (json_extract(raw, '$.name') IS NOT NULL OR json_extract(raw, '$.description') IS NOT NULL
+                    OR json_extract(raw, '$.pattern') IS NOT NULL OR json_type(raw, '$.value') = 'text');
+         DELETE FROM object_counts;
+         INSERT INTO object_counts (collection, day, audience, type, tlp, n)
+             SELECT collection, date_added / 86400000000, audience, type, coalesce(tlp, -1), count(*)
+             FROM objects WHERE counted = 1 GROUP BY 1, 2, 3, 4, 5;
+         DELETE FROM ranked_counts;
+         INSERT INTO ranked_counts (collection, day, audience, tlp, target, n)
+             SELECT o.collection, o.date_added / 86400000000, o.audience, coalesce(o.tlp, -1), j.value, count(*)
+             FROM objects o, json_each('[\"' || replace(o.ranked, ' ', '\",\"') || '\"]') j
+             WHERE o.counted = 1 AND o.ranked IS NOT NULL GROUP BY 1, 2, 3, 4, 5;",
+    )?;
+    tx.commit()?;
+    eprintln!("{n} objects now spread over {days} days, one every {step} µs");
+    Ok(())
+}

@@ -1,0 +1,185 @@
+//! What the web console reads beyond TAXII's queries: figures kept up to
+//! date as objects are written, full-text search, newest-first listings,
+//! and who refers to an object.
+//!
+//! **Figures.** Every stored row is either *counted* or not. A counted row
+//! is one whose visibility the policy has declared to be exactly its
+//! audience (every reader its audience admits sees it, nobody else); it is
+//! added to `object_counts` (per collection, day of `date_added`, audience,
+//! type and TLP) and, for its ranked references, to `ranked_counts`, in the
+//! transaction that writes it. A figure for a reader is then a sum over the
+//! audiences it holds: a range of a small table, never a scan of objects.
+//! Rows that are not counted (pointer objects until `node` has settled
+//! them, later copies of observables) are listed per collection through a
+//! partial index and decided one by one by the read gate.
+//!
+//! Which rows are counted is never decided here. A row with no gating
+//! references that is not a later copy of an observable starts counted (its
+//! visibility is its audience by construction); any other row starts
+//! *pending* and `node` settles it ([`ConsoleStore::settle_counts`]). Any
+//! write or delete of an id un-counts (and marks pending again) the counted
+//! rows that refer to it, in the same transaction, transitively: a fact a
+//! decision rested on has changed, so the decision is taken again.
+//!
+//! **Unlisted rows.** A row `node` stores as not listed
+//! ([`ConsoleFacts::listed`]: the signed manifests nodes write for
+//! provenance) is never counted nor pending, has no entry in the reference
+//! index or the full-text index, and no list returns it; TAXII serves it
+//! like any row. Every write path (a post, a pull, the signer) says which
+//! rows are listed when it writes them.
+//!
+//! **Ceilings.** A token may read at most some TLP (`CountScope::max_tlp`):
+//! its figures, rankings and lists are narrowed to rows at or below it (the
+//! counts are kept per TLP), exactly as the read gate narrows what it
+//! serves; the rows left to the gate are narrowed the same way.
+
+use sharing::AudienceKey;
+use stix::{Timestamp, Tlp};
+
+use crate::{Result, StoredObject};
+
+/// Microseconds in a day: days are counted from the Unix epoch, in UTC.
+const DAY_MICROS: i64 = 86_400_000_000;
+
+/// The day (since the Unix epoch, UTC) of an instant.
+pub fn day_of(t: Timestamp) -> i64 {
+    t.as_micros().div_euclid(DAY_MICROS)
+}
+
+/// Which rows of one collection a figure counts: those whose audience holds
+/// one of `audience` (`None`: every row, for node administrators) and,
+/// with `max_tlp` (a token's ceiling), whose TLP is at most that (rows
+/// without a TLP are then left out, as the read gate leaves them out).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CountScope {
+    pub collection: i64,
+    pub audience: Option<Vec<AudienceKey>>,
+    pub max_tlp: Option<Tlp>,
+}
+
+/// Counted rows added on one day, of one type, at one TLP.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DayCount {
+    pub day: i64,
+    pub object_type: String,
+    pub tlp: Option<Tlp>,
+    pub count: u64,
+}
+
+/// What the console's indexes hold of one object, as `node` chose it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConsoleFacts {
+    /// The words the console's full-text search finds the object by.
+    pub text: crate::SearchText,
+    /// The identifiers the overview ranks the object as referring to (see
+    /// [`ConsoleStore::ranked_counts`]).
+    pub ranked: Vec<String>,
+    /// Whether the console lists, counts, searches and shows it as a
+    /// referrer at all; `false` for records of the node's own machinery
+    /// (signed manifests), which TAXII still serves like any object.
+    pub listed: bool,
+}
+
+impl Default for ConsoleFacts {
+    /// Listed, with nothing to search or rank.
+    fn default() -> Self {
+        ConsoleFacts {
+            text: crate::SearchText::default(),
+            ranked: Vec::new(),
+            listed: true,
+        }
+    }
+}
+
+/// A row waiting for `node` to decide whether it is counted.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PendingCount {
+    pub date_added: Timestamp,
+    /// When the row became pending: [`ConsoleStore::settle_counts`] ignores
+    /// a decision about an older mark (a write changed the facts since).
+    pub mark: i64,
+    pub collection: i64,
+    pub id: String,
+    pub audience: Vec<AudienceKey>,
+    pub origin_org: Option<sharing::OrgId>,
+    pub tlp: Option<Tlp>,
+    pub refs: Vec<String>,
+}
+
+/// A newest-first read of a collection's latest versions, for lists and
+/// search. Every shape examines at most `max_examined` rows of the index
+/// it walks, so a rare filter gives a short page (with `more`) instead of a
+/// long scan; the page's `resume_before` says where to continue.
+#[derive(Clone, Debug, Default)]
+pub struct ListQuery {
+    /// Only rows added strictly before this instant (the page cursor).
+    pub added_before: Option<Timestamp>,
+    /// Only rows added at or after this instant.
+    pub added_since: Option<Timestamp>,
+    /// Any of these types (empty: any type).
+    pub types: Vec<String>,
+    /// Any of these TLPs (`None` in the list: objects without one; empty: any).
+    pub tlps: Vec<Option<Tlp>>,
+    /// Full-text query in SQLite FTS5 syntax, already made safe by the caller
+    /// (`None`: no text condition).
+    pub text: Option<String>,
+    pub limit: usize,
+    pub max_examined: usize,
+    pub with_raw: bool,
+}
+
+/// A page of a [`ListQuery`].
+#[derive(Clone, Debug, Default)]
+pub struct ListPage {
+    /// (collection key, row), newest first.
+    pub items: Vec<(i64, StoredObject)>,
+    /// Where the next page starts (the oldest row examined); `None` at the end.
+    pub resume_before: Option<Timestamp>,
+}
+
+/// The console's reads and the upkeep of its figures.
+///
+/// Methods block; every read is a range of an index or of a small table.
+pub trait ConsoleStore: Send + Sync + 'static {
+    /// Counted rows per day, type and TLP in `scopes`, from `since_day` on.
+    fn day_counts(&self, scopes: &[CountScope], since_day: i64) -> Result<Vec<DayCount>>;
+    /// References from counted rows in `scopes` added from `since_day` on,
+    /// per target (every ranked target: they are the few objects rows were
+    /// ranked as referring to), most referenced first.
+    fn ranked_counts(&self, scopes: &[CountScope], since_day: i64) -> Result<Vec<(String, u64)>>;
+    /// Rows of `scope` added from `since` on that are not counted, oldest
+    /// first, at most `limit` (with raw JSON when asked).
+    fn uncounted(
+        &self,
+        scope: &CountScope,
+        since: Timestamp,
+        limit: usize,
+    ) -> Result<Vec<(StoredObject, Vec<String>)>>;
+    /// Up to `limit` rows waiting for a decision, oldest first.
+    fn pending_counts(&self, limit: usize) -> Result<Vec<PendingCount>>;
+    /// Records decisions about pending rows (`date_added`, `mark`, counted):
+    /// `true` counts the row, `false` leaves it to the read gate. A decision
+    /// whose mark is not the row's current one (it became pending again)
+    /// and rows deleted meanwhile are skipped. Returns how many rows became
+    /// counted.
+    fn settle_counts(&self, decisions: &[(Timestamp, i64, bool)]) -> Result<usize>;
+    /// Fills the console's indexes for rows stored before they existed
+    /// (once, after the migration that added them): `extract` gives a row's
+    /// search text, ranked references and whether it is listed from its
+    /// JSON (rows it does not list leave the figures). Returns how many
+    /// rows it filled; 0 once done.
+    fn backfill_console(&self, extract: &mut dyn FnMut(&str) -> ConsoleFacts) -> Result<usize>;
+    /// Whether each row is counted, by `date_added` (absent rows: not listed).
+    fn counted_rows(&self, rows: &[Timestamp]) -> Result<Vec<(Timestamp, bool)>>;
+    /// Newest-first latest versions of the collections of `scopes` whose
+    /// audience the scope admits (see [`ListQuery`]; its own `audience` is
+    /// ignored here).
+    fn list_newest(&self, scopes: &[CountScope], query: &ListQuery) -> Result<ListPage>;
+    /// Rows of any collection whose gating references include `id`, newest
+    /// first, at most `limit`: relationships in and out, sightings, reports.
+    fn referrers(&self, id: &str, limit: usize) -> Result<Vec<(i64, StoredObject)>>;
+    /// The newest `limit` audit records, newest first; each names at most
+    /// its first ids (an import's entry names thousands), for display only:
+    /// verification reads [`crate::AuditStore::audit_chain`].
+    fn latest_audit(&self, limit: usize) -> Result<Vec<crate::AuditRecord>>;
+}

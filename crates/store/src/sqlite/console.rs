@@ -1,0 +1,858 @@
+//! The console's figures, listings and search on SQLite (see `console.rs`
+//! at the crate root for the counting scheme), and the upkeep that
+//! `objects.rs` calls inside its write transactions.
+
+use std::collections::{BinaryHeap, HashMap};
+
+use rusqlite::{Connection, OptionalExtension, params};
+use sharing::AudienceKey;
+use stix::{Timestamp, Tlp};
+
+use super::{
+    SqliteStore, cached_exec, cached_row, cached_rows, db, lock, now, tlp_from, tlp_rank, ts,
+};
+use crate::{
+    ConsoleFacts, ConsoleStore, CountScope, DayCount, ListPage, ListQuery, PendingCount,
+    Provenance, Result, SearchText, StoredObject, day_of,
+};
+
+/// How many pointer hops a demotion follows: the read gate's own depth.
+const DEMOTION_DEPTH: usize = 8;
+
+/// The key `object_refs` files a referenced id under: FNV-1a of its text.
+/// Collisions only add candidates; the referring row's `refs` confirm.
+pub(crate) fn ref_key(id: &str) -> i64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in id.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h as i64
+}
+
+fn split_refs(text: Option<String>) -> Vec<String> {
+    text.map(|t| t.split(' ').map(str::to_owned).collect())
+        .unwrap_or_default()
+}
+
+/// What the figures need to know about one row.
+struct RowFacts {
+    collection: i64,
+    day: i64,
+    audience: i64,
+    object_type: String,
+    tlp: i64,
+    ranked: Vec<String>,
+}
+
+/// Adds `delta` (±1) to the figures of one row.
+fn adjust(tx: &Connection, facts: &RowFacts, delta: i64) -> Result<()> {
+    cached_exec(
+        tx,
+        "INSERT INTO object_counts (collection, day, audience, type, tlp, n) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+         ON CONFLICT (collection, day, audience, type, tlp) DO UPDATE SET n = n + excluded.n",
+        params![
+            facts.collection,
+            facts.day,
+            facts.audience,
+            facts.object_type,
+            facts.tlp,
+            delta
+        ],
+    )
+    .map_err(db)?;
+    for target in &facts.ranked {
+        cached_exec(
+            tx,
+            "INSERT INTO ranked_counts (collection, day, audience, tlp, target, n) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+             ON CONFLICT (collection, day, audience, tlp, target) DO UPDATE SET n = n + excluded.n",
+            params![
+                facts.collection,
+                facts.day,
+                facts.audience,
+                facts.tlp,
+                target,
+                delta
+            ],
+        )
+        .map_err(db)?;
+    }
+    Ok(())
+}
+
+fn facts_of(tx: &Connection, row: i64) -> Result<Option<(RowFacts, bool)>> {
+    cached_row(
+        tx,
+        "SELECT collection, audience, type, coalesce(tlp, -1), ranked, counted FROM objects WHERE date_added = ?1",
+        [row],
+        |r| {
+            Ok((
+                RowFacts {
+                    collection: r.get(0)?,
+                    day: day_of(ts(row)),
+                    audience: r.get(1)?,
+                    object_type: r.get(2)?,
+                    tlp: r.get(3)?,
+                    ranked: split_refs(r.get(4)?),
+                },
+                r.get::<_, bool>(5)?,
+            ))
+        },
+    )
+    .optional()
+    .map_err(db)
+}
+
+/// Upkeep of a row just inserted: its references, its search text, and
+/// either its figures (counted) or a place in the pending queue.
+pub(crate) fn after_insert(
+    tx: &Connection,
+    row: i64,
+    refs: &[String],
+    text: &SearchText,
+    counted: bool,
+) -> Result<()> {
+    for r in refs {
+        cached_exec(
+            tx,
+            "INSERT OR IGNORE INTO object_refs (target, row) VALUES (?1, ?2)",
+            params![ref_key(r), row],
+        )
+        .map_err(db)?;
+    }
+    if !text.is_empty() {
+        cached_exec(
+            tx,
+            "INSERT INTO object_text (rowid, name, description, pattern) VALUES (?1, ?2, ?3, ?4)",
+            params![row, text.name, text.description, text.pattern],
+        )
+        .map_err(db)?;
+    }
+    if counted {
+        if let Some((facts, _)) = facts_of(tx, row)? {
+            adjust(tx, &facts, 1)?;
+        }
+    } else if !refs.is_empty() {
+        cached_exec(
+            tx,
+            "INSERT OR REPLACE INTO count_pending (row, mark) VALUES (?1, ?2)",
+            params![row, now().as_micros()],
+        )
+        .map_err(db)?;
+    }
+    Ok(())
+}
+
+/// Upkeep of a row about to be deleted (its `refs` as stored).
+pub(crate) fn before_delete(tx: &Connection, row: i64) -> Result<()> {
+    let Some((facts, counted)) = facts_of(tx, row)? else {
+        return Ok(());
+    };
+    if counted {
+        adjust(tx, &facts, -1)?;
+    }
+    let (refs, listed): (Option<String>, bool) = cached_row(
+        tx,
+        "SELECT refs, listed FROM objects WHERE date_added = ?1",
+        [row],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )
+    .map_err(db)?;
+    if !listed {
+        // Never indexed, counted nor pending (see `after_insert`).
+        return Ok(());
+    }
+    for r in split_refs(refs) {
+        cached_exec(
+            tx,
+            "DELETE FROM object_refs WHERE target = ?1 AND row = ?2",
+            params![ref_key(&r), row],
+        )
+        .map_err(db)?;
+    }
+    cached_exec(tx, "DELETE FROM count_pending WHERE row = ?1", [row]).map_err(db)?;
+    cached_exec(tx, "DELETE FROM object_text WHERE rowid = ?1", [row]).map_err(db)?;
+    Ok(())
+}
+
+/// Rows (any collection) whose gating references include `id`, newest first.
+fn referring_rows(conn: &Connection, id: &str, limit: usize) -> Result<Vec<i64>> {
+    let candidates: Vec<i64> = cached_rows(
+        conn,
+        "SELECT row FROM object_refs WHERE target = ?1 ORDER BY row DESC LIMIT ?2",
+        params![ref_key(id), limit as i64],
+        |r| r.get(0),
+    )
+    .map_err(db)?;
+    let mut out = Vec::with_capacity(candidates.len());
+    for row in candidates {
+        let refs: Option<Option<String>> = cached_row(
+            conn,
+            "SELECT refs FROM objects WHERE date_added = ?1",
+            [row],
+            |r| r.get(0),
+        )
+        .optional()
+        .map_err(db)?;
+        if split_refs(refs.flatten()).iter().any(|r| r == id) {
+            out.push(row);
+        }
+    }
+    Ok(out)
+}
+
+/// Most referring rows one write looks at when it un-counts them; past it
+/// the rest are still un-counted (their figures fall back to the gate).
+const DEMOTION_BATCH: usize = 1 << 20;
+
+/// A write or delete of `ids` changed facts that decisions about the rows
+/// referring to them rested on: those rows stop being counted and wait for
+/// a new decision, and so, in turn, do the rows referring to them.
+pub(crate) fn demote_referrers(tx: &Connection, ids: Vec<String>) -> Result<()> {
+    let mark = now().as_micros();
+    let mut frontier = ids;
+    for _ in 0..DEMOTION_DEPTH {
+        if frontier.is_empty() {
+            break;
+        }
+        let mut next = Vec::new();
+        for id in &frontier {
+            for row in referring_rows(tx, id, DEMOTION_BATCH)? {
+                let Some((facts, counted)) = facts_of(tx, row)? else {
+                    continue;
+                };
+                if !counted {
+                    // Pending or left to the gate: re-decide it too, since a
+                    // decision being taken may have seen the old facts.
+                    cached_exec(
+                        tx,
+                        "UPDATE count_pending SET mark = max(?2, mark + 1) WHERE row = ?1",
+                        params![row, mark],
+                    )
+                    .map_err(db)?;
+                    continue;
+                }
+                adjust(tx, &facts, -1)?;
+                cached_exec(
+                    tx,
+                    "UPDATE objects SET counted = 0 WHERE date_added = ?1",
+                    [row],
+                )
+                .map_err(db)?;
+                cached_exec(
+                    tx,
+                    "INSERT OR REPLACE INTO count_pending (row, mark) VALUES (?1, ?2)",
+                    params![row, mark],
+                )
+                .map_err(db)?;
+                let id: String = cached_row(
+                    tx,
+                    "SELECT stix_id FROM objects WHERE date_added = ?1",
+                    [row],
+                    |r| r.get(0),
+                )
+                .map_err(db)?;
+                next.push(id);
+            }
+        }
+        next.sort_unstable();
+        next.dedup();
+        frontier = next;
+    }
+    Ok(())
+}
+
+/// `audience IN (…)` for a scope, with its parameters.
+fn audience_clause(
+    audience: &Option<Vec<AudienceKey>>,
+    params: &mut Vec<rusqlite::types::Value>,
+) -> Option<String> {
+    match audience {
+        None => Some(String::new()),
+        Some(keys) if keys.is_empty() => None,
+        Some(keys) => {
+            let marks = vec!["?"; keys.len()].join(",");
+            params.extend(keys.iter().map(|k| k.to_string().into()));
+            Some(format!(
+                " AND audience IN (SELECT audience FROM audience_keys WHERE key IN ({marks}))"
+            ))
+        }
+    }
+}
+
+/// ` AND tlp …` for a scope's ceiling, with its parameter: rows at the
+/// ceiling or below (rows without a TLP, stored as NULL or -1, are above
+/// any ceiling).
+fn ceiling_clause(max_tlp: Option<Tlp>, params: &mut Vec<rusqlite::types::Value>) -> String {
+    match max_tlp {
+        None => String::new(),
+        Some(t) => {
+            params.push(tlp_rank(Some(t)).unwrap_or(0).into());
+            " AND tlp BETWEEN 0 AND ?".into()
+        }
+    }
+}
+
+/// Whether a row's TLP is within a scope's ceiling (as [`ceiling_clause`]).
+fn within_ceiling(tlp: Option<Tlp>, max_tlp: Option<Tlp>) -> bool {
+    match max_tlp {
+        None => true,
+        Some(ceiling) => tlp.is_some_and(|t| t <= ceiling),
+    }
+}
+
+/// The columns [`object_from_row`] reads (then the raw JSON, or `''`).
+const ROW_COLUMNS: &str = "o.date_added, o.stix_id, o.type, o.version, o.versioned, o.spec_version, o.origin_org, o.tlp, o.refs, o.prior_copies, o.provenance, o.origin_node";
+/// The index of the first column after [`ROW_COLUMNS`] and the raw JSON.
+const AFTER_ROW: usize = 13;
+
+fn object_from_row(r: &rusqlite::Row<'_>, with_raw: bool) -> rusqlite::Result<StoredObject> {
+    let date_added: i64 = r.get(0)?;
+    let versioned: bool = r.get(4)?;
+    let version: i64 = r.get(3)?;
+    Ok(StoredObject {
+        date_added: ts(date_added),
+        id: r.get(1)?,
+        object_type: r.get(2)?,
+        version: ts(if versioned { version } else { date_added }),
+        spec_version: r.get(5)?,
+        origin_org: r.get(6)?,
+        tlp: tlp_from(r.get(7)?),
+        refs: split_refs(r.get(8)?),
+        prior_copies: r.get(9)?,
+        provenance: Provenance::from_code(r.get(10)?),
+        origin_node: r.get(11)?,
+        raw: if with_raw { r.get(12)? } else { String::new() },
+    })
+}
+
+/// Whether a row passes a list's filters (the index walk applies the rest).
+/// `shown`: the row is its object's latest version and the console lists it.
+fn listed(o: &StoredObject, shown: bool, keys: &str, scope: &CountScope, q: &ListQuery) -> bool {
+    shown
+        && within_ceiling(o.tlp, scope.max_tlp)
+        && (q.types.is_empty() || q.types.contains(&o.object_type))
+        && (q.tlps.is_empty() || q.tlps.contains(&o.tlp))
+        && q.added_since.is_none_or(|s| o.date_added >= s)
+        && match &scope.audience {
+            None => true,
+            Some(mine) => AudienceKey::parse_set(keys)
+                .iter()
+                .any(|k| mine.contains(k)),
+        }
+}
+
+impl SqliteStore {
+    /// One row by key with its list facts: (object, whether it is the
+    /// latest version and listed, audience keys, collection).
+    fn list_row(
+        conn: &Connection,
+        row: i64,
+        with_raw: bool,
+    ) -> Result<Option<(StoredObject, bool, String, i64)>> {
+        let raw = if with_raw { "o.raw" } else { "''" };
+        let sql = format!(
+            "SELECT {ROW_COLUMNS}, {raw}, o.is_latest AND o.listed, a.keys, o.collection
+             FROM objects o JOIN audiences a ON a.id = o.audience WHERE o.date_added = ?1"
+        );
+        cached_row(conn, &sql, [row], |r| {
+            Ok((
+                object_from_row(r, with_raw)?,
+                r.get(AFTER_ROW)?,
+                r.get(AFTER_ROW + 1)?,
+                r.get(AFTER_ROW + 2)?,
+            ))
+        })
+        .optional()
+        .map_err(db)
+    }
+}
+
+impl ConsoleStore for SqliteStore {
+    fn day_counts(&self, scopes: &[CountScope], since_day: i64) -> Result<Vec<DayCount>> {
+        let conn = self.reader()?;
+        let mut merged: HashMap<(i64, String, i64), u64> = HashMap::new();
+        for scope in scopes {
+            let mut params: Vec<rusqlite::types::Value> =
+                vec![scope.collection.into(), since_day.into()];
+            let Some(audience) = audience_clause(&scope.audience, &mut params) else {
+                continue;
+            };
+            let ceiling = ceiling_clause(scope.max_tlp, &mut params);
+            let sql = format!(
+                "SELECT day, type, tlp, sum(n) FROM object_counts
+                 WHERE collection = ? AND day >= ?{audience}{ceiling} GROUP BY day, type, tlp"
+            );
+            let mut stmt = conn.prepare_cached(&sql).map_err(db)?;
+            let mut rows = stmt.query(rusqlite::params_from_iter(params)).map_err(db)?;
+            while let Some(r) = rows.next().map_err(db)? {
+                let n: i64 = r.get(3).map_err(db)?;
+                if n > 0 {
+                    *merged
+                        .entry((
+                            r.get(0).map_err(db)?,
+                            r.get(1).map_err(db)?,
+                            r.get(2).map_err(db)?,
+                        ))
+                        .or_default() += n as u64;
+                }
+            }
+        }
+        let mut out: Vec<DayCount> = merged
+            .into_iter()
+            .map(|((day, object_type, tlp), count)| DayCount {
+                day,
+                object_type,
+                tlp: tlp_from(Some(tlp)),
+                count,
+            })
+            .collect();
+        out.sort_by(|a, b| (a.day, &a.object_type, a.tlp).cmp(&(b.day, &b.object_type, b.tlp)));
+        Ok(out)
+    }
+
+    fn ranked_counts(&self, scopes: &[CountScope], since_day: i64) -> Result<Vec<(String, u64)>> {
+        let conn = self.reader()?;
+        let mut merged: HashMap<String, u64> = HashMap::new();
+        for scope in scopes {
+            let mut params: Vec<rusqlite::types::Value> =
+                vec![scope.collection.into(), since_day.into()];
+            let Some(audience) = audience_clause(&scope.audience, &mut params) else {
+                continue;
+            };
+            let ceiling = ceiling_clause(scope.max_tlp, &mut params);
+            let sql = format!(
+                "SELECT target, sum(n) FROM ranked_counts
+                 WHERE collection = ? AND day >= ?{audience}{ceiling} GROUP BY target"
+            );
+            let mut stmt = conn.prepare_cached(&sql).map_err(db)?;
+            let mut rows = stmt.query(rusqlite::params_from_iter(params)).map_err(db)?;
+            while let Some(r) = rows.next().map_err(db)? {
+                let n: i64 = r.get(1).map_err(db)?;
+                if n > 0 {
+                    *merged.entry(r.get(0).map_err(db)?).or_default() += n as u64;
+                }
+            }
+        }
+        let mut out: Vec<(String, u64)> = merged.into_iter().collect();
+        out.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        Ok(out)
+    }
+
+    fn uncounted(
+        &self,
+        scope: &CountScope,
+        since: Timestamp,
+        limit: usize,
+    ) -> Result<Vec<(StoredObject, Vec<String>)>> {
+        let conn = self.reader()?;
+        let mut params: Vec<rusqlite::types::Value> =
+            vec![scope.collection.into(), since.as_micros().into()];
+        let Some(audience) = audience_clause(&scope.audience, &mut params) else {
+            return Ok(Vec::new());
+        };
+        let ceiling = ceiling_clause(scope.max_tlp, &mut params);
+        let sql = format!(
+            "SELECT {ROW_COLUMNS}, '', o.ranked FROM objects o INDEXED BY objects_uncounted
+             WHERE o.collection = ? AND o.counted = 0 AND o.listed = 1 AND o.date_added >= ?{audience}{ceiling}
+             ORDER BY o.date_added LIMIT {limit}"
+        );
+        let mut stmt = conn.prepare_cached(&sql).map_err(db)?;
+        let rows = stmt
+            .query_map(rusqlite::params_from_iter(params), |r| {
+                Ok((object_from_row(r, false)?, split_refs(r.get(AFTER_ROW)?)))
+            })
+            .map_err(db)?;
+        rows.collect::<rusqlite::Result<Vec<_>>>().map_err(db)
+    }
+
+    fn pending_counts(&self, limit: usize) -> Result<Vec<PendingCount>> {
+        let conn = self.reader()?;
+        cached_rows(
+            &conn,
+            "SELECT p.row, p.mark, o.collection, o.stix_id, a.keys, o.origin_org, o.refs, o.tlp
+             FROM count_pending p JOIN objects o ON o.date_added = p.row
+             JOIN audiences a ON a.id = o.audience ORDER BY p.row LIMIT ?1",
+            [limit as i64],
+            |r| {
+                Ok(PendingCount {
+                    date_added: ts(r.get(0)?),
+                    mark: r.get(1)?,
+                    collection: r.get(2)?,
+                    id: r.get(3)?,
+                    audience: AudienceKey::parse_set(&r.get::<_, String>(4)?),
+                    origin_org: r.get(5)?,
+                    refs: split_refs(r.get(6)?),
+                    tlp: tlp_from(r.get(7)?),
+                })
+            },
+        )
+        .map_err(db)
+    }
+
+    fn settle_counts(&self, decisions: &[(Timestamp, i64, bool)]) -> Result<usize> {
+        if decisions.is_empty() {
+            return Ok(0);
+        }
+        let mut conn = lock(&self.writer);
+        let tx = conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(db)?;
+        let mut counted = 0;
+        for (row, mark, count) in decisions {
+            let row = row.as_micros();
+            let current: Option<i64> = cached_row(
+                &tx,
+                "SELECT mark FROM count_pending WHERE row = ?1",
+                [row],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(db)?;
+            if current != Some(*mark) {
+                continue;
+            }
+            cached_exec(&tx, "DELETE FROM count_pending WHERE row = ?1", [row]).map_err(db)?;
+            if !count {
+                continue;
+            }
+            if let Some((facts, false)) = facts_of(&tx, row)? {
+                adjust(&tx, &facts, 1)?;
+                cached_exec(
+                    &tx,
+                    "UPDATE objects SET counted = 1 WHERE date_added = ?1",
+                    [row],
+                )
+                .map_err(db)?;
+                counted += 1;
+                // Rows referring to this one were decided while it was not
+                // counted: decide them again (a row that became counted can
+                // only make others countable, so this converges).
+                let id: String = cached_row(
+                    &tx,
+                    "SELECT stix_id FROM objects WHERE date_added = ?1",
+                    [row],
+                    |r| r.get(0),
+                )
+                .map_err(db)?;
+                let mark = now().as_micros();
+                for referrer in referring_rows(&tx, &id, DEMOTION_BATCH)? {
+                    cached_exec(
+                        &tx,
+                        // A new mark also voids a decision about it taken
+                        // earlier in this same call.
+                        "INSERT OR REPLACE INTO count_pending (row, mark)
+                         SELECT date_added, max(?2, coalesce((SELECT mark FROM count_pending WHERE row = ?1), 0) + 1)
+                         FROM objects WHERE date_added = ?1 AND counted = 0 AND prior_copies = 0",
+                        params![referrer, mark],
+                    )
+                    .map_err(db)?;
+                }
+            }
+        }
+        tx.commit().map_err(db)?;
+        Ok(counted)
+    }
+
+    fn backfill_console(&self, extract: &mut dyn FnMut(&str) -> ConsoleFacts) -> Result<usize> {
+        let mut conn = lock(&self.writer);
+        let marked: Option<Vec<u8>> = cached_row(
+            &conn,
+            "SELECT value FROM node_meta WHERE key = 'console_backfill'",
+            [],
+            |r| r.get(0),
+        )
+        .optional()
+        .map_err(db)?;
+        if marked.is_none() {
+            return Ok(0);
+        }
+        let tx = conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(db)?;
+        let mut filled = 0;
+        {
+            let mut rows = tx
+                .prepare("SELECT date_added, refs, raw FROM objects ORDER BY date_added")
+                .map_err(db)?;
+            let mut cursor = rows.query([]).map_err(db)?;
+            while let Some(r) = cursor.next().map_err(db)? {
+                let row: i64 = r.get(0).map_err(db)?;
+                let refs = split_refs(r.get(1).map_err(db)?);
+                let raw: String = r.get(2).map_err(db)?;
+                let ConsoleFacts {
+                    text,
+                    ranked,
+                    listed,
+                } = extract(&raw);
+                filled += 1;
+                if !listed {
+                    // Counted by the migration if it had no references.
+                    if let Some((facts, true)) = facts_of(&tx, row)? {
+                        adjust(&tx, &facts, -1)?;
+                    }
+                    cached_exec(
+                        &tx,
+                        "UPDATE objects SET listed = 0, counted = 0 WHERE date_added = ?1",
+                        [row],
+                    )
+                    .map_err(db)?;
+                    cached_exec(&tx, "DELETE FROM count_pending WHERE row = ?1", [row])
+                        .map_err(db)?;
+                    continue;
+                }
+                for target in &refs {
+                    cached_exec(
+                        &tx,
+                        "INSERT OR IGNORE INTO object_refs (target, row) VALUES (?1, ?2)",
+                        params![ref_key(target), row],
+                    )
+                    .map_err(db)?;
+                }
+                if !text.is_empty() {
+                    cached_exec(
+                        &tx,
+                        "INSERT INTO object_text (rowid, name, description, pattern) VALUES (?1, ?2, ?3, ?4)",
+                        params![row, text.name, text.description, text.pattern],
+                    )
+                    .map_err(db)?;
+                }
+                if !ranked.is_empty() {
+                    // Pointer rows are all pending after the migration: their
+                    // figures are added, with these, when they are settled.
+                    cached_exec(
+                        &tx,
+                        "UPDATE objects SET ranked = ?2 WHERE date_added = ?1",
+                        params![row, ranked.join(" ")],
+                    )
+                    .map_err(db)?;
+                }
+            }
+        }
+        cached_exec(
+            &tx,
+            "DELETE FROM node_meta WHERE key = 'console_backfill'",
+            [],
+        )
+        .map_err(db)?;
+        tx.commit().map_err(db)?;
+        Ok(filled)
+    }
+
+    fn counted_rows(&self, rows: &[Timestamp]) -> Result<Vec<(Timestamp, bool)>> {
+        let conn = self.reader()?;
+        let mut out = Vec::with_capacity(rows.len());
+        for row in rows {
+            let counted: Option<bool> = cached_row(
+                &conn,
+                "SELECT counted FROM objects WHERE date_added = ?1",
+                [row.as_micros()],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(db)?;
+            if let Some(c) = counted {
+                out.push((*row, c));
+            }
+        }
+        Ok(out)
+    }
+
+    fn list_newest(&self, scopes: &[CountScope], query: &ListQuery) -> Result<ListPage> {
+        let conn = self.reader()?;
+        let limit = query.limit.max(1);
+        let budget = query.max_examined.max(limit);
+        let before = query.added_before.map_or(i64::MAX, |t| t.as_micros());
+        let since = query.added_since.map_or(i64::MIN, |t| t.as_micros());
+        let by_collection: HashMap<i64, &CountScope> =
+            scopes.iter().map(|s| (s.collection, s)).collect();
+        let mut items = Vec::new();
+        // The last row examined, and whether rows older than it may match.
+        let mut examined_to: Option<i64> = None;
+        let more;
+        if let Some(text) = &query.text {
+            // The full-text index is one for the node: walk its matches
+            // newest first and keep those of the scopes.
+            let rows: Vec<i64> = cached_rows(
+                &conn,
+                "SELECT rowid FROM object_text WHERE object_text MATCH ?1 AND rowid < ?2 AND rowid >= ?3
+                 ORDER BY rowid DESC LIMIT ?4",
+                params![text, before, since, budget as i64],
+                |r| r.get(0),
+            )
+            .map_err(|e| match e {
+                // SQLITE_ERROR from MATCH is the query text's fault (FTS5
+                // syntax); I/O and corruption come with codes of their own.
+                rusqlite::Error::SqliteFailure(e, Some(m))
+                    if e.code == rusqlite::ErrorCode::Unknown =>
+                {
+                    crate::StoreError::Invalid(format!("the search text cannot be read: {m}"))
+                }
+                other => db(other),
+            })?;
+            let mut full = rows.len() == budget;
+            for row in rows {
+                examined_to = Some(row);
+                let Some((o, latest, keys, collection)) =
+                    Self::list_row(&conn, row, query.with_raw)?
+                else {
+                    continue;
+                };
+                let Some(scope) = by_collection.get(&collection) else {
+                    continue;
+                };
+                if listed(&o, latest, &keys, scope, query) {
+                    items.push((collection, o));
+                    if items.len() == limit {
+                        full = true;
+                        break;
+                    }
+                }
+            }
+            more = full;
+        } else {
+            // One newest-first walk per collection, merged; each examines
+            // at most its share of the budget, reading every column it
+            // filters on in the same pass.
+            let single_type = (query.types.len() == 1).then(|| query.types[0].clone());
+            let raw = if query.with_raw { "o.raw" } else { "''" };
+            let sql = match &single_type {
+                Some(_) => format!(
+                    "SELECT {ROW_COLUMNS}, {raw}, o.is_latest AND o.listed, a.keys FROM objects o INDEXED BY objects_by_type
+                     JOIN audiences a ON a.id = o.audience
+                     WHERE o.collection = ?1 AND o.type = ?4 AND o.date_added < ?2 AND o.date_added >= ?3
+                     ORDER BY o.date_added DESC LIMIT ?5"
+                ),
+                None => format!(
+                    "SELECT {ROW_COLUMNS}, {raw}, o.is_latest AND o.listed, a.keys FROM objects o INDEXED BY objects_by_added
+                     JOIN audiences a ON a.id = o.audience
+                     WHERE o.collection = ?1 AND o.date_added < ?2 AND o.date_added >= ?3 AND ?4 IS NOT NULL
+                     ORDER BY o.date_added DESC LIMIT ?5"
+                ),
+            };
+            let share = budget.div_ceil(scopes.len().max(1)).max(limit);
+            let mut heap: BinaryHeap<(i64, usize)> = BinaryHeap::new();
+            let mut candidates: Vec<std::vec::IntoIter<(StoredObject, bool, String)>> = Vec::new();
+            let mut heads: Vec<Option<(StoredObject, bool, String)>> = Vec::new();
+            // A walk that filled its share stopped at its oldest row: below
+            // the newest such row, not every row was examined.
+            let mut floor: Option<i64> = None;
+            for (i, scope) in scopes.iter().enumerate() {
+                let rows: Vec<(StoredObject, bool, String)> = cached_rows(
+                    &conn,
+                    &sql,
+                    params![
+                        scope.collection,
+                        before,
+                        since,
+                        single_type.clone().unwrap_or_default(),
+                        share as i64
+                    ],
+                    |r| {
+                        Ok((
+                            object_from_row(r, query.with_raw)?,
+                            r.get(AFTER_ROW)?,
+                            r.get(AFTER_ROW + 1)?,
+                        ))
+                    },
+                )
+                .map_err(db)?;
+                if rows.len() == share
+                    && let Some(last) = rows.last()
+                {
+                    let last = last.0.date_added.as_micros();
+                    floor = Some(floor.map_or(last, |f: i64| f.max(last)));
+                }
+                let mut it = rows.into_iter();
+                let head = it.next();
+                if let Some(h) = &head {
+                    heap.push((h.0.date_added.as_micros(), i));
+                }
+                heads.push(head);
+                candidates.push(it);
+            }
+            let mut full = false;
+            while let Some((row, i)) = heap.pop() {
+                if floor.is_some_and(|f| row < f) {
+                    break;
+                }
+                let Some((o, latest, keys)) = heads[i].take() else {
+                    continue;
+                };
+                if let Some(next) = candidates[i].next() {
+                    heap.push((next.0.date_added.as_micros(), i));
+                    heads[i] = Some(next);
+                }
+                examined_to = Some(row);
+                let scope = &scopes[i];
+                if listed(&o, latest, &keys, scope, query) {
+                    items.push((scope.collection, o));
+                    if items.len() == limit {
+                        full = true;
+                        break;
+                    }
+                }
+            }
+            if !full && floor.is_some() {
+                examined_to = floor;
+            }
+            more = full || floor.is_some();
+        }
+        Ok(ListPage {
+            items,
+            resume_before: if more { examined_to.map(ts) } else { None },
+        })
+    }
+
+    fn latest_audit(&self, limit: usize) -> Result<Vec<crate::AuditRecord>> {
+        let conn = self.reader()?;
+        cached_rows(
+            &conn,
+            "SELECT seq, at, token, user, org, action, collection, substr(objects, 1, 400), detail, prev_hash, hash
+             FROM audit ORDER BY seq DESC LIMIT ?1",
+            [limit as i64],
+            |r| {
+                let ids: String = r.get(7)?;
+                let mut objects: Vec<String> = ids.split(' ').filter(|s| !s.is_empty()).map(str::to_owned).collect();
+                if ids.len() == 400 {
+                    // The last id was cut.
+                    objects.pop();
+                }
+                let hash = |b: Vec<u8>| {
+                    let mut h = [0u8; 32];
+                    if b.len() == 32 {
+                        h.copy_from_slice(&b);
+                    }
+                    h
+                };
+                Ok(crate::AuditRecord {
+                    seq: r.get(0)?,
+                    at: ts(r.get(1)?),
+                    entry: crate::AuditEntry {
+                        token: r.get(2)?,
+                        user: r.get(3)?,
+                        org: r.get(4)?,
+                        action: r.get(5)?,
+                        collection: r.get(6)?,
+                        objects,
+                        detail: r.get(8)?,
+                    },
+                    prev_hash: hash(r.get(9)?),
+                    hash: hash(r.get(10)?),
+                })
+            },
+        )
+        .map_err(db)
+    }
+
+    fn referrers(&self, id: &str, limit: usize) -> Result<Vec<(i64, StoredObject)>> {
+        let conn = self.reader()?;
+        let mut out = Vec::new();
+        for row in referring_rows(&conn, id, limit)? {
+            if let Some((o, _, _, collection)) = Self::list_row(&conn, row, false)? {
+                out.push((collection, o));
+            }
+        }
+        Ok(out)
+    }
+}
