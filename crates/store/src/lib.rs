@@ -672,11 +672,11 @@ pub trait ObjectStore: Send + Sync + 'static {
     fn marking_definitions(&self, ids: &[String]) -> Result<Vec<(String, String)>>;
 
     /// Objects posted on this node that no manifest lists yet, oldest
-    /// first, at most `limit` (served by a partial index).
+    /// first, at most `limit` (served by a queue of row keys).
     fn pending_signature(&self, limit: usize) -> Result<Vec<PendingObject>>;
     /// Stores a manifest this node signed into `collection` and marks the
-    /// rows it lists (`covers`, by `date_added`) as signed, in one
-    /// transaction.
+    /// rows it lists (`covers`, by `date_added`) as signed (they leave the
+    /// signer's queue), in one transaction.
     fn add_manifest(
         &self,
         collection: i64,
