@@ -885,7 +885,16 @@ impl Node {
                 seen = std::borrow::Cow::Owned(s);
             }
         }
-        same_json(&seen, posted)
+        // A node is served the object with the TLP it is handled at made
+        // explicit (see `Node::read`): that form is what it received.
+        let explicit = || {
+            principal.takes_tlp_explicit()
+                && copy
+                    .tlp
+                    .and_then(|t| stix::tlp::with_explicit_marking(&seen, t))
+                    .is_some_and(|served| same_json(&served, posted))
+        };
+        same_json(&seen, posted) || explicit()
     }
 
     /// The pseudonym masks `principal` reads the collection `key` through.
