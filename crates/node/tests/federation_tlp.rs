@@ -2,6 +2,8 @@
 //! its collection's default reaches a peer with that TLP made explicit, so
 //! the peer handles it at AMBER (not at its own default), its relay guard
 //! keeps it from a third node, and the origin's manifest still verifies it.
+//! TLP:AMBER+STRICT that a peer sends reaches the local organisation
+//! designated for that peer only, never the other member organisations.
 
 use std::sync::Arc;
 
@@ -74,7 +76,13 @@ fn hub(node: &Node, orgs: &[&str], default_tlp: Tlp) -> store::Collection {
     .unwrap()
 }
 
-fn peer(node: &Node, name: &str, org: &str, keys: Vec<String>) -> store::Peer {
+fn peer(
+    node: &Node,
+    name: &str,
+    org: &str,
+    keys: Vec<String>,
+    strict: Option<&str>,
+) -> store::Peer {
     node.create_peer(
         &Principal::operator(),
         &PeerRequest {
@@ -86,6 +94,7 @@ fn peer(node: &Node, name: &str, org: &str, keys: Vec<String>) -> store::Peer {
             refuse_unsigned: false,
             ca_file: None,
             allow_plain_http: false,
+            strict_recipient: strict.map(str::to_owned),
         },
     )
     .unwrap()
@@ -165,7 +174,7 @@ fn an_object_amber_by_its_collections_default_stays_amber_at_the_next_node() {
     post(&a, &cert, &published, &[&unmarked, &green]);
     assert!(a.sign_pending().unwrap() >= 2);
     // Node B pulls from A, which knows its organisation stands for it.
-    let b_at_a = peer(&a, "b", "Node B", Vec::new());
+    let b_at_a = peer(&a, "b", "Node B", Vec::new(), None);
     let node_b = a.peer_principal(&b_at_a).unwrap();
     let served = read(&a, &node_b, &published);
     let served_text = |id: &str| served.iter().find(|o| o.id == id).unwrap().raw.clone();
@@ -186,8 +195,14 @@ fn an_object_amber_by_its_collections_default_stays_amber_at_the_next_node() {
 
     let b = node(&dir, "b");
     let local = hub(&b, &["Node A", "Node C", "Local"], Tlp::Green);
-    let a_at_b = peer(&b, "a", "Node A", vec![a.signing_fingerprint().unwrap()]);
-    let c_at_b = peer(&b, "c", "Node C", Vec::new());
+    let a_at_b = peer(
+        &b,
+        "a",
+        "Node A",
+        vec![a.signing_fingerprint().unwrap()],
+        None,
+    );
+    let c_at_b = peer(&b, "c", "Node C", Vec::new(), None);
     let job = b
         .add_sync_job(&op, "a", Direction::Pull, &published.id, &local.id)
         .unwrap();
@@ -260,4 +275,93 @@ fn a_capped_token_that_a_node_pulls_with_gets_the_tlp_explicit_too() {
         v["object_marking_refs"],
         serde_json::json!([Tlp::Amber.marking_id()])
     );
+}
+
+#[test]
+fn amber_strict_a_peer_sends_reaches_the_designated_organisation_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let op = Principal::operator();
+
+    let a = node(&dir, "a");
+    let published = hub(&a, &["CERT", "Node B"], Tlp::Green);
+    a.create_user(&op, "CERT", "ana", Role::Analyst).unwrap();
+    let cert = a.principal_named("CERT/ana").unwrap();
+    let (strict_id, strict) = indicator(1, &marked(Tlp::AmberStrict));
+    let (amber_id, amber) = indicator(2, &marked(Tlp::Amber));
+    post(&a, &cert, &published, &[&strict, &amber]);
+    a.sign_pending().unwrap();
+    let b_at_a = peer(&a, "b", "Node B", Vec::new(), None);
+    let node_b = a.peer_principal(&b_at_a).unwrap();
+
+    let b = node(&dir, "b");
+    let local = hub(&b, &["Node A", "CERT B", "Local"], Tlp::AmberStrict);
+    for (org, user) in [("CERT B", "cb"), ("Local", "lu")] {
+        b.create_user(&op, org, user, Role::Analyst).unwrap();
+    }
+    let cert_b = b.principal_named("CERT B/cb").unwrap();
+    let client = b.principal_named("Local/lu").unwrap();
+    // A recipient that cannot read the collection is refused a pull.
+    b.create_org(&op, "Outsider", None).unwrap();
+    peer(
+        &b,
+        "a",
+        "Node A",
+        vec![a.signing_fingerprint().unwrap()],
+        Some("Outsider"),
+    );
+    let refused = b.add_sync_job(&op, "a", Direction::Pull, &published.id, &local.id);
+    assert!(
+        matches!(&refused, Err(node::NodeError::Forbidden(m)) if m.contains("may not read collection")),
+        "{refused:?}"
+    );
+    assert!(
+        b.set_peer_strict_recipient(&op, "a", Some("Node A"))
+            .is_err(),
+        "a peer's organisation"
+    );
+    let a_at_b = b
+        .set_peer_strict_recipient(&op, "a", Some("CERT B"))
+        .unwrap();
+    assert_eq!(
+        a_at_b.strict_recipient,
+        b.orgs(&op)
+            .unwrap()
+            .iter()
+            .find(|o| o.name == "CERT B")
+            .map(|o| o.id)
+    );
+    let job = b
+        .add_sync_job(&op, "a", Direction::Pull, &published.id, &local.id)
+        .unwrap();
+    let report = pull(&a, &node_b, &published, &b, &a_at_b, &job);
+    assert_eq!(report.refused(), 0, "{:?}", report.outcomes);
+    let cert_reads = read(&b, &cert_b, &local);
+    let client_reads = read(&b, &client, &local);
+    assert!(
+        ids(&cert_reads).contains(&strict_id.as_str()),
+        "the designated organisation"
+    );
+    assert!(
+        !ids(&client_reads).contains(&strict_id.as_str()),
+        "another member"
+    );
+    // AMBER reaches the recipient's clients: B's members, as before.
+    assert!(ids(&client_reads).contains(&amber_id.as_str()));
+
+    // What the peer's organisation posts (a push) is handled alike; an
+    // object without a TLP marking takes the collection's AMBER+STRICT
+    // default and is narrowed the same; with none designated, node
+    // administrators only.
+    b.set_peer_strict_recipient(&op, "a", None).unwrap();
+    let pushing = b.principal_named("Node A/peer-a").unwrap();
+    let (pushed_id, pushed) = indicator(3, "");
+    post(&b, &pushing, &local, &[&pushed]);
+    for reader in [&cert_b, &client] {
+        assert!(!ids(&read(&b, reader, &local)).contains(&pushed_id.as_str()));
+    }
+    assert!(ids(&read(&b, &op, &local)).contains(&pushed_id.as_str()));
+    // A local member's own AMBER+STRICT keeps the default recipients.
+    let (own_id, own) = indicator(4, "");
+    post(&b, &client, &local, &[&own]);
+    assert!(ids(&read(&b, &cert_b, &local)).contains(&own_id.as_str()));
 }
