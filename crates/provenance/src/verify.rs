@@ -605,9 +605,14 @@ pub fn assess(objects: &[&str], pinned: &PinnedKeys) -> Vec<Assessed> {
                 },
                 Kind::Content(Ok(digest), id) => Assessed::Content {
                     id,
-                    state: match parse(objects[i]) {
-                        Ok(value) => index.state_of_value(&value, &digest),
-                        Err(_) => index.state_of_digest(&digest),
+                    // The text is read again only when the digest differs
+                    // from a signed one (the TLP may have been made explicit).
+                    state: match index.state_of_digest(&digest) {
+                        altered @ ProvenanceState::Invalid {
+                            why: Invalidity::Altered { .. },
+                        } => parse(objects[i])
+                            .map_or(altered, |value| index.state_of_value(&value, &digest)),
+                        state => state,
                     },
                     signatures: by_target
                         .get(&(digest.id.clone(), digest.version.clone()))
