@@ -192,6 +192,41 @@ fn an_object_amber_by_its_collections_default_stays_amber_at_the_next_node() {
     // A's members read what was posted, byte for byte.
     let at_a = read(&a, &cert, &published);
     assert_eq!(at_a.iter().find(|o| o.id == id).unwrap().raw, unmarked);
+    // What the node was served is that version, unchanged: posted back
+    // (a loop of relays) it is a duplicate, and elsewhere an unchanged copy.
+    let validator = stix::Validator::new();
+    let served_back = || vec![(0, validator.validate_str(0, &served_text(&id)).unwrap())];
+    let again = a
+        .ingest(
+            &node_b,
+            &published,
+            served_back(),
+            Vec::new(),
+            &NamedRecipients::default(),
+        )
+        .unwrap();
+    assert_eq!(again.duplicates(), 1, "{:?}", again.outcomes);
+    let elsewhere = a
+        .create_collection(
+            &op,
+            CollectionRequest {
+                title: "elsewhere".into(),
+                community: Some("fed".into()),
+                default_tlp: Some(Tlp::Amber),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    let copied = a
+        .ingest(
+            &node_b,
+            &elsewhere,
+            served_back(),
+            Vec::new(),
+            &NamedRecipients::default(),
+        )
+        .unwrap();
+    assert_eq!(copied.stored(), 1, "{:?}", copied.outcomes);
 
     let b = node(&dir, "b");
     let local = hub(&b, &["Node A", "Node C", "Local"], Tlp::Green);
