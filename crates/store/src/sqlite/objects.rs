@@ -455,15 +455,20 @@ impl SqliteStore {
                 // The guard sees every object, re-posts too.
                 let refusal = guard(position, &copies);
                 if let Some(at) = existing {
-                    let stored = copies
-                        .iter()
-                        .find(|c| c.date_added.as_micros() == at)
-                        .and_then(|c| c.raw.clone());
-                    let stored = match stored {
+                    let copy = copies.iter().find(|c| c.date_added.as_micros() == at);
+                    let stored_tlp = copy.and_then(|c| c.tlp);
+                    let stored = match copy.and_then(|c| c.raw.clone()) {
                         Some(raw) => raw,
                         None => raw_of.query_row([at], |r| r.get(0)).map_err(db)?,
                     };
-                    outcomes.push(if same_json(&stored, &object.raw) {
+                    // As served to another node, with the TLP it is handled
+                    // at made explicit, it is the same version too.
+                    let explicit = || {
+                        stored_tlp
+                            .and_then(|t| stix::tlp::with_explicit_marking(&stored, t))
+                            .is_some_and(|served| same_json(&served, &object.raw))
+                    };
+                    outcomes.push(if same_json(&stored, &object.raw) || explicit() {
                         AddOutcome::Duplicate(ts(at))
                     } else {
                         AddOutcome::Conflict(ts(at))
