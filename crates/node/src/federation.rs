@@ -46,6 +46,10 @@ pub struct PeerRequest {
     /// Allow `http://` to a host other than loopback (the token and the
     /// content would travel in clear text).
     pub allow_plain_http: bool,
+    /// The local organisation that receives the TLP:AMBER+STRICT content
+    /// the peer sends without naming recipients here (`None`: node
+    /// administrators only).
+    pub strict_recipient: Option<String>,
 }
 
 /// What one run of a job did.
@@ -126,6 +130,10 @@ impl Node {
             ));
         }
         let org = self.org_named(&request.org)?;
+        let strict_recipient = match &request.strict_recipient {
+            Some(name) => Some(self.strict_recipient_org(name, org.id)?),
+            None => None,
+        };
         let user_name = format!("peer-{}", request.name);
         let user = match self.store.user(&format!("{}/{user_name}", org.name)) {
             Ok(Some(u)) => u,
@@ -142,14 +150,17 @@ impl Node {
             None,
             Vec::new(),
             format!(
-                "peer {} at {base} for {} (at most {max_tlp}{})",
+                "peer {} at {base} for {} (at most {max_tlp}{}; its TLP:AMBER+STRICT for {})",
                 request.name,
                 org.name,
                 if request.refuse_unsigned {
                     ", verified content only"
                 } else {
                     ""
-                }
+                },
+                strict_recipient
+                    .as_ref()
+                    .map_or("node administrators only", |o| o.name.as_str())
             ),
         );
         Ok(self.store.create_peer(
@@ -162,9 +173,86 @@ impl Node {
                 max_tlp,
                 refuse_unsigned: request.refuse_unsigned,
                 ca_file: request.ca_file.clone(),
+                strict_recipient: strict_recipient.map(|o| o.id),
             },
             &entry,
         )?)
+    }
+
+    /// The organisation named to receive a peer's TLP:AMBER+STRICT: an
+    /// organisation of this node that does not stand for a peer itself
+    /// (what a node receives there is never relayed to another node).
+    fn strict_recipient_org(&self, name: &str, peer_org: OrgId) -> Result<store::Org> {
+        let org = self.org_named(name)?;
+        let stands_for_a_peer =
+            org.id == peer_org || self.store.peers()?.iter().any(|p| p.org == org.id);
+        if stands_for_a_peer {
+            return Err(NodeError::Unprocessable(format!(
+                "--strict-recipient {:?} stands for a peer node; name the local organisation that receives TLP:AMBER+STRICT here (the one that runs this node, typically)",
+                org.name
+            )));
+        }
+        Ok(org)
+    }
+
+    /// Sets (or, with `None`, clears) the local organisation that receives
+    /// the TLP:AMBER+STRICT content `name` sends without naming recipients
+    /// here (node administrators). Objects already stored keep the
+    /// audience they were stored with.
+    pub fn set_peer_strict_recipient(
+        &self,
+        principal: &Principal,
+        name: &str,
+        org: Option<&str>,
+    ) -> Result<Peer> {
+        let mut peer = self.peer(principal, name)?;
+        let org = match org {
+            Some(o) => Some(self.strict_recipient_org(o, peer.org)?),
+            None => None,
+        };
+        if let Some(o) = &org {
+            for job in self.store.jobs(peer.id)? {
+                if job.direction == Direction::Pull {
+                    let local = self.job_collection(&job)?;
+                    self.strict_recipient_reads(&peer, o, &local)?;
+                }
+            }
+        }
+        let entry = Node::entry(
+            principal,
+            "peer-strict-recipient",
+            None,
+            Vec::new(),
+            format!(
+                "peer {}: its TLP:AMBER+STRICT for {}",
+                peer.name,
+                org.as_ref()
+                    .map_or("node administrators only", |o| o.name.as_str())
+            ),
+        );
+        self.store
+            .set_peer_strict_recipient(peer.id, org.as_ref().map(|o| o.id), &entry)?;
+        peer.strict_recipient = org.map(|o| o.id);
+        Ok(peer)
+    }
+
+    /// Refuses a pull into `local` whose designated AMBER+STRICT recipient
+    /// could not read it (what it is to receive would reach no one).
+    fn strict_recipient_reads(
+        &self,
+        peer: &Peer,
+        recipient: &store::Org,
+        local: &Collection,
+    ) -> Result<()> {
+        let members = self.member_orgs(&local.policy(), &mut Default::default())?;
+        if members.contains(&recipient.id) {
+            Ok(())
+        } else {
+            Err(NodeError::Forbidden(format!(
+                "{:?}, which receives the TLP:AMBER+STRICT content of peer {}, may not read collection {}: make it a member of the collection's community (or its owner)",
+                recipient.name, peer.name, local.id
+            )))
+        }
     }
 
     /// Replaces the signing keys pinned for a peer (node administrators):
@@ -286,6 +374,17 @@ impl Node {
                     local.id
                 ))
             })?;
+        if direction == Direction::Pull
+            && let Some(recipient) = peer.strict_recipient
+        {
+            let org = self.store.org_by_id(recipient)?.ok_or_else(|| {
+                NodeError::NotFound(format!(
+                    "the organisation that receives peer {}'s TLP:AMBER+STRICT no longer exists",
+                    peer.name
+                ))
+            })?;
+            self.strict_recipient_reads(&peer, &org, &local)?;
+        }
         let entry = Node::entry(
             principal,
             "peer-job-create",

@@ -4,6 +4,7 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 
 use sharing::audience::{
     AudienceKey, Origin, Recipients, Refusal, effective_tlp, gating_refs, object_keys,
+    object_keys_from_node,
 };
 use sharing::authorship::{may_claim_creator, may_version};
 use sharing::onward::{StoredCopy, Target, check_onward};
@@ -387,6 +388,23 @@ impl Node {
         // organisations (by its identity or a pseudonym) as its creator,
         // unless it is an unchanged copy of that organisation's own version.
         let creators = CreatorIndex::new(self, &objects, origin.org)?;
+        // Content another node sent (pulled from a peer, or posted as an
+        // organisation that stands for one): its TLP:AMBER+STRICT reaches
+        // the organisations designated for that peer (`peer add
+        // --strict-recipient`), not every member organisation.
+        let node_recipients: Option<Vec<OrgId>> = match origin.org {
+            Some(org) => {
+                let peers: Vec<store::Peer> = self
+                    .store
+                    .peers()?
+                    .into_iter()
+                    .filter(|p| p.org == org)
+                    .collect();
+                (!peers.is_empty())
+                    .then(|| peers.iter().filter_map(|p| p.strict_recipient).collect())
+            }
+            None => None,
+        };
 
         let mut ingests: Vec<(usize, Ingest)> = Vec::with_capacity(objects.len());
         'objects: for (index, object) in objects {
@@ -497,7 +515,11 @@ impl Node {
                     named.orgs.extend(&extra.orgs);
                     named.users.extend(&extra.users);
                 }
-                match object_keys(tlp, origin, &named) {
+                let keys = match &node_recipients {
+                    Some(designated) => object_keys_from_node(tlp, origin, &named, designated),
+                    None => object_keys(tlp, origin, &named),
+                };
+                match keys {
                     Ok(k) => k,
                     Err(refusal) => {
                         outcomes.push(refused(
@@ -885,7 +907,16 @@ impl Node {
                 seen = std::borrow::Cow::Owned(s);
             }
         }
-        same_json(&seen, posted)
+        // A node is served the object with the TLP it is handled at made
+        // explicit (see `Node::read`): that form is what it received.
+        let explicit = || {
+            principal.takes_tlp_explicit()
+                && copy
+                    .tlp
+                    .and_then(|t| stix::tlp::with_explicit_marking(&seen, t))
+                    .is_some_and(|served| same_json(&served, posted))
+        };
+        same_json(&seen, posted) || explicit()
     }
 
     /// The pseudonym masks `principal` reads the collection `key` through.

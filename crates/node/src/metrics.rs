@@ -148,6 +148,14 @@ impl PeerStore for TimedStore {
     fn set_peer_keys(&self, peer: i64, keys: &[String], audit: &AuditEntry) -> Result<()> {
         timed!(self.set_peer_keys(peer, keys, audit))
     }
+    fn set_peer_strict_recipient(
+        &self,
+        peer: i64,
+        org: Option<OrgId>,
+        audit: &AuditEntry,
+    ) -> Result<()> {
+        timed!(self.set_peer_strict_recipient(peer, org, audit))
+    }
     fn create_job(
         &self,
         peer: i64,

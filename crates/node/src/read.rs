@@ -111,6 +111,7 @@ impl Node {
             ReadKeys::Keys(k) => Some(k.clone()),
         };
         let masks = self.pseudonym_masks(principal, &policy)?;
+        let explicit_tlp = principal.takes_tlp_explicit() && query.with_raw;
         // The store marks the first and last version of an object among all
         // its versions; a reader who may not see them all needs the first and
         // last of those it may see, or a hidden version would show by making
@@ -272,6 +273,16 @@ impl Node {
                     {
                         item.raw = s;
                     }
+                }
+                // A peer node (or a capped token's system) stores what it
+                // receives under its own defaults: the TLP an object is
+                // handled at here travels in it (the manifests that list it
+                // hash it as posted; `provenance::verify` knows this form).
+                if explicit_tlp
+                    && let Some(tlp) = item.tlp
+                    && let Some(s) = stix::tlp::with_explicit_marking(&item.raw, tlp)
+                {
+                    item.raw = s;
                 }
                 kept_bytes += item.raw.len();
                 page.items.push(item);

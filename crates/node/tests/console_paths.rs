@@ -290,6 +290,7 @@ fn pulled_objects_and_signed_manifests_keep_the_console_as_posts_do() {
                 refuse_unsigned: false,
                 ca_file: None,
                 allow_plain_http: false,
+                strict_recipient: None,
             },
         )
         .unwrap();
@@ -711,6 +712,7 @@ fn a_peer_organisations_password_session_is_counted_under_the_relay_guard() {
                 refuse_unsigned: false,
                 ca_file: None,
                 allow_plain_http: false,
+                strict_recipient: None,
             },
         )
         .unwrap();

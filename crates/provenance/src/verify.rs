@@ -11,6 +11,18 @@
 //!
 //! A genuine pinned manifest wins over a broken one: injecting a bogus
 //! manifest cannot demote an object that its origin's signature covers.
+//!
+//! One change is not an alteration: the TLP the origin handles the object
+//! at, made explicit. A node serves an object without a TLP marking of its
+//! own to its peers with that TLP's marking appended to
+//! `object_marking_refs` (the collection's default, which the peer cannot
+//! know; `stix::tlp::with_explicit_marking`), while its manifest hashes the
+//! object as posted. Manifests are cut per TLP and carry it as their own
+//! marking, under the signature; so an object whose last
+//! `object_marking_refs` entry is a marking of the pinned manifest that
+//! lists it, and whose form without that entry (without the property, if
+//! it was the only one) has the signed digest, is verified: the origin
+//! signed both the content and the TLP it applies.
 //! Re-encoding by a relay does not matter (digests are over the RFC 8785
 //! form); changing any value does. Manifests may arrive before or after
 //! their objects: [`ProvenanceIndex`] accumulates them.
@@ -158,6 +170,9 @@ enum Source {
         id: String,
         origin: Fingerprint,
         origin_name: String,
+        /// The manifest's own `object_marking_refs`: the TLP its objects
+        /// are handled at.
+        markings: Vec<String>,
     },
     Broken {
         id: Option<String>,
@@ -228,6 +243,7 @@ impl ProvenanceIndex {
                     id: m.id.clone(),
                     origin: m.origin,
                     origin_name: m.origin_name.clone(),
+                    markings: markings_of(raw),
                 });
                 let entries = m.entries.len();
                 for entry in m.entries {
@@ -267,14 +283,54 @@ impl ProvenanceIndex {
 
     /// The provenance state of the STIX object `raw`.
     pub fn state_of(&self, raw: &str) -> ProvenanceState {
-        match signed::object_digest(raw) {
-            Ok(d) => self.state_of_digest(&d),
-            Err(e) => ProvenanceState::Invalid {
-                why: Invalidity::Unreadable {
-                    problem: e.to_string(),
-                },
+        match parse(raw) {
+            Ok(value) => match signed::digest_of(&value) {
+                Ok(d) => self.state_of_value(&value, &d),
+                Err(e) => unreadable(e.to_string()),
             },
+            Err(e) => unreadable(e.to_string()),
         }
+    }
+
+    /// The state of the object `value` whose digest is `digest`: as
+    /// [`ProvenanceIndex::state_of_digest`] says, or verified in the form
+    /// with its TLP made explicit (see the module's documentation).
+    fn state_of_value(&self, value: &Json, digest: &ObjectDigest) -> ProvenanceState {
+        let state = self.state_of_digest(digest);
+        if matches!(
+            state,
+            ProvenanceState::Invalid {
+                why: Invalidity::Altered { .. }
+            }
+        ) && let Some(verified) = self.with_explicit_tlp(value, digest)
+        {
+            return verified;
+        }
+        state
+    }
+
+    /// Verified, when `value`'s last `object_marking_refs` entry is the
+    /// marking of a pinned manifest that lists, for its id and version, the
+    /// digest of `value` without that entry.
+    fn with_explicit_tlp(&self, value: &Json, digest: &ObjectDigest) -> Option<ProvenanceState> {
+        let claims = self.claims.get(digest.id.as_str())?;
+        let (marking, sha256) = without_last_marking(value)?;
+        claims
+            .iter()
+            .filter(|c| c.version == digest.version && c.sha256 == sha256)
+            .find_map(|c| match &self.sources[c.source] {
+                Source::Pinned {
+                    id,
+                    origin,
+                    origin_name,
+                    markings,
+                } if markings.contains(&marking) => Some(ProvenanceState::Verified {
+                    origin: *origin,
+                    origin_name: origin_name.clone(),
+                    manifest: id.clone(),
+                }),
+                _ => None,
+            })
     }
 
     /// The provenance state of the STIX object `raw`, like
@@ -283,17 +339,15 @@ impl ProvenanceIndex {
     /// [`ProvenanceIndex::take_unclaimed`] can answer for it once a
     /// manifest arrives, without the object's text.
     pub fn assess(&mut self, raw: &str) -> ProvenanceState {
-        let digest = match signed::object_digest(raw) {
-            Ok(d) => d,
-            Err(e) => {
-                return ProvenanceState::Invalid {
-                    why: Invalidity::Unreadable {
-                        problem: e.to_string(),
-                    },
-                };
-            }
+        let value = match parse(raw) {
+            Ok(v) => v,
+            Err(e) => return unreadable(e.to_string()),
         };
-        let state = self.state_of_digest(&digest);
+        let digest = match signed::digest_of(&value) {
+            Ok(d) => d,
+            Err(e) => return unreadable(e.to_string()),
+        };
+        let state = self.state_of_value(&value, &digest);
         if state == ProvenanceState::Unsigned && self.unclaimed_count < MAX_UNCLAIMED {
             self.unclaimed_count += 1;
             self.unclaimed
@@ -307,19 +361,29 @@ impl ProvenanceIndex {
     /// For an object id that [`ProvenanceIndex::assess`] found unsigned:
     /// each assessed version and its state now, and forgets them. `None`
     /// when the index kept no digest of it (never assessed, or past
-    /// [`MAX_UNCLAIMED`]): the caller must assess the object's text.
+    /// [`MAX_UNCLAIMED`]), or when a digest no longer matches what a pinned
+    /// manifest lists (only the text tells whether the object is that
+    /// signed form with its TLP made explicit): the caller must assess the
+    /// object's text.
     pub fn take_unclaimed(&mut self, id: &str) -> Option<Vec<(Option<String>, ProvenanceState)>> {
         let digests = self.unclaimed.remove(id)?;
         self.unclaimed_count -= digests.len();
-        Some(
-            digests
-                .into_iter()
-                .map(|d| {
-                    let state = self.state_of_digest(&d);
-                    (d.version, state)
-                })
-                .collect(),
-        )
+        let states: Vec<(Option<String>, ProvenanceState)> = digests
+            .into_iter()
+            .map(|d| {
+                let state = self.state_of_digest(&d);
+                (d.version, state)
+            })
+            .collect();
+        let altered = states.iter().any(|(_, s)| {
+            matches!(
+                s,
+                ProvenanceState::Invalid {
+                    why: Invalidity::Altered { .. }
+                }
+            )
+        });
+        (!altered).then_some(states)
     }
 
     /// Whether a manifest taken in so far lists some version of `id`.
@@ -328,6 +392,9 @@ impl ProvenanceIndex {
     }
 
     /// The provenance state of an object whose digest the caller computed.
+    /// Without the object's text, a digest that differs from the signed one
+    /// is `invalid`, even for the form with the TLP made explicit
+    /// ([`ProvenanceIndex::state_of`] recognises it).
     pub fn state_of_digest(&self, object: &ObjectDigest) -> ProvenanceState {
         let Some(claims) = self.claims.get(object.id.as_str()) else {
             return ProvenanceState::Unsigned;
@@ -340,6 +407,7 @@ impl ProvenanceIndex {
                     id,
                     origin,
                     origin_name,
+                    ..
                 } => {
                     if claim.sha256 == object.sha256 {
                         return ProvenanceState::Verified {
@@ -368,6 +436,47 @@ impl ProvenanceIndex {
             None => ProvenanceState::Unsigned,
         }
     }
+}
+
+fn unreadable(problem: String) -> ProvenanceState {
+    ProvenanceState::Invalid {
+        why: Invalidity::Unreadable { problem },
+    }
+}
+
+/// The `object_marking_refs` of a manifest's text.
+fn markings_of(raw: &str) -> Vec<String> {
+    match parse(raw)
+        .ok()
+        .and_then(|v| v.get("object_marking_refs").cloned())
+    {
+        Some(Json::Array(items)) => items
+            .iter()
+            .filter_map(|m| m.as_str().map(str::to_owned))
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// The last entry of `value`'s `object_marking_refs`, and the SHA-256 of
+/// the canonical form of `value` without it (without the property when it
+/// was the only entry).
+fn without_last_marking(value: &Json) -> Option<(String, [u8; 32])> {
+    let Some(Json::Array(items)) = value.get("object_marking_refs") else {
+        return None;
+    };
+    let Some(Json::String(last)) = items.last() else {
+        return None;
+    };
+    let last = last.clone();
+    let mut posted = value.clone();
+    if let Some(Json::Array(mut items)) = posted.remove("object_marking_refs") {
+        items.pop();
+        if !items.is_empty() {
+            posted.insert("object_marking_refs", Json::Array(items));
+        }
+    }
+    signed::digest_of(&posted).ok().map(|d| (last, d.sha256))
 }
 
 /// One object of a set given to [`assess`], in input order.
@@ -496,7 +605,15 @@ pub fn assess(objects: &[&str], pinned: &PinnedKeys) -> Vec<Assessed> {
                 },
                 Kind::Content(Ok(digest), id) => Assessed::Content {
                     id,
-                    state: index.state_of_digest(&digest),
+                    // The text is read again only when the digest differs
+                    // from a signed one (the TLP may have been made explicit).
+                    state: match index.state_of_digest(&digest) {
+                        altered @ ProvenanceState::Invalid {
+                            why: Invalidity::Altered { .. },
+                        } => parse(objects[i])
+                            .map_or(altered, |value| index.state_of_value(&value, &digest)),
+                        state => state,
+                    },
                     signatures: by_target
                         .get(&(digest.id.clone(), digest.version.clone()))
                         .cloned()

@@ -372,3 +372,94 @@ fn a_manifest_taken_in_twice_answers_the_same_and_objects_waiting_for_it_are_kep
     let altered = m.json.replace("CERT-EE", "CERT-XX");
     assert!(index.add_manifest(&altered).is_err());
 }
+
+/// A node serves an object without a TLP marking to its peers with the TLP
+/// it handles the object at made explicit (`stix::tlp::with_explicit_marking`);
+/// its manifest, cut per TLP and marked with it, hashes the object as posted.
+#[test]
+fn the_tlp_its_origin_applied_made_explicit_is_not_an_alteration() {
+    let amber = stix::Tlp::Amber;
+    let key = SigningKey::generate().expect("key");
+    let marked_manifest = |objects: &[&str], tlp: stix::Tlp| {
+        let options = ManifestOptions {
+            object_marking_refs: vec![tlp.marking_id().to_string()],
+            ..ManifestOptions::now()
+        };
+        sign_manifest(&key, &origin(), objects, &options).expect("signed")
+    };
+    let m = marked_manifest(&[INDICATOR, RELATIONSHIP], amber);
+    let served = stix::tlp::with_explicit_marking(INDICATOR, amber).expect("no TLP of its own");
+    let with_statement = RELATIONSHIP.replace(
+        "\"relationship_type\"",
+        "\"object_marking_refs\":[\"marking-definition--34098fce-860f-48ae-8e50-ebd3cc5e41db\"],\"relationship_type\"",
+    );
+    let m2 = marked_manifest(&[&with_statement], amber);
+    let served_statement =
+        stix::tlp::with_explicit_marking(&with_statement, amber).expect("no TLP of its own");
+
+    let mut index = ProvenanceIndex::new(pinned(&key));
+    index.add_manifest(&m.json).expect("verifies");
+    index.add_manifest(&m2.json).expect("verifies");
+    for o in [
+        INDICATOR,
+        served.as_str(),
+        with_statement.as_str(),
+        served_statement.as_str(),
+    ] {
+        assert_eq!(index.state_of(o).label(), "verified", "{o}");
+        assert_eq!(
+            index.state_of(&re_encode(o)).label(),
+            "verified",
+            "re-encoded {o}"
+        );
+    }
+    // Offline (`entente verify`) alike.
+    let results = assess(&[&m.json, &served, &re_encode(&served)], &pinned(&key));
+    assert!(states(&results).iter().all(|s| s.label() == "verified"));
+
+    // Any other marking is an alteration: another TLP than the manifest's,
+    // a marking put first, or a changed value with the marking added.
+    let green = stix::tlp::with_explicit_marking(INDICATOR, stix::Tlp::Green).expect("added");
+    let first = served_statement.replace(
+        &format!(
+            "[\"marking-definition--34098fce-860f-48ae-8e50-ebd3cc5e41db\",\"{}\"]",
+            amber.marking_id()
+        ),
+        &format!(
+            "[\"{}\",\"marking-definition--34098fce-860f-48ae-8e50-ebd3cc5e41db\"]",
+            amber.marking_id()
+        ),
+    );
+    assert_ne!(first, served_statement);
+    let renamed = served.replace("Spyware C2", "Spyware C3");
+    for o in [&green, &first, &renamed] {
+        assert!(
+            matches!(
+                index.state_of(o),
+                ProvenanceState::Invalid {
+                    why: Invalidity::Altered { .. }
+                }
+            ),
+            "{o}"
+        );
+    }
+    // A manifest without a marking vouches for the object as posted only.
+    let unmarked =
+        sign_manifest(&key, &origin(), &[FILE], &ManifestOptions::now()).expect("signed");
+    index.add_manifest(&unmarked.json).expect("verifies");
+    let file = stix::tlp::with_explicit_marking(FILE, amber).expect("added");
+    assert_eq!(index.state_of(FILE).label(), "verified");
+    assert_eq!(index.state_of(&file).label(), "invalid");
+
+    // Stored before its manifest came: the kept digest cannot tell, the
+    // text can (the caller assesses it again).
+    let mut index = ProvenanceIndex::new(pinned(&key));
+    assert_eq!(index.assess(&served), ProvenanceState::Unsigned);
+    index.add_manifest(&m.json).expect("verifies");
+    assert!(
+        index
+            .take_unclaimed("indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f")
+            .is_none()
+    );
+    assert_eq!(index.state_of(&served).label(), "verified");
+}

@@ -163,6 +163,33 @@ pub fn object_keys(
     Ok(keys)
 }
 
+/// The audience keys of an object that another node sent: pulled from a
+/// peer, or posted by an organisation that stands for one (`origin`).
+/// TLP:AMBER+STRICT is for the recipient organisation only, never its
+/// clients; so when the sender named no recipients here, it does not take
+/// the default recipients of AMBER (every member organisation of the
+/// collection), but `recipients`: the local organisations this node
+/// designated to receive what that peer sends at AMBER+STRICT (the
+/// organisation that runs the node, typically). With none designated it is
+/// read by node administrators only (and listed for `origin`, the
+/// organisation standing for the sender, like anything it posted). Every
+/// other case is [`object_keys`].
+pub fn object_keys_from_node(
+    tlp: Option<Tlp>,
+    origin: Origin,
+    named: &Recipients,
+    recipients: &[OrgId],
+) -> Result<Vec<AudienceKey>, Refusal> {
+    if tlp == Some(Tlp::AmberStrict) && named.orgs.is_empty() && named.users.is_empty() {
+        let mut keys: Vec<AudienceKey> = recipients.iter().copied().map(AudienceKey::Org).collect();
+        keys.extend(origin.org.map(AudienceKey::Org));
+        keys.sort();
+        keys.dedup();
+        return Ok(keys);
+    }
+    object_keys(tlp, origin, named)
+}
+
 /// What a reader may see of one collection.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ReadKeys {
@@ -292,6 +319,43 @@ mod tests {
             object_keys(Some(Tlp::Red), source, &Recipients::default()),
             Err(Refusal::RedWithoutRecipients)
         );
+    }
+
+    #[test]
+    fn amber_strict_from_another_node_reaches_the_designated_organisation_only() {
+        let c = community_collection(Some(Tlp::AmberStrict), false);
+        // Org 1 stands for the sending node; orgs 2 and 3 are members here.
+        let from_node = Origin {
+            org: Some(1),
+            user: Some(10),
+        };
+        let cert = user(20, 2, vec![7]);
+        let client = user(30, 3, vec![7]);
+        let none = Recipients::default();
+        let nobody = object_keys_from_node(Some(Tlp::AmberStrict), from_node, &none, &[]).unwrap();
+        assert_eq!(nobody, vec![AudienceKey::Org(1)]);
+        assert!(!sees(&cert, &c, &nobody) && !sees(&client, &c, &nobody));
+        assert!(sees(&Principal::node_admin(9), &c, &nobody));
+        // No TLP marking of its own: the collection's AMBER+STRICT default is
+        // the caller's `effective_tlp`, handled the same.
+        let designated =
+            object_keys_from_node(effective_tlp([], &c), from_node, &none, &[2]).unwrap();
+        assert!(sees(&cert, &c, &designated) && !sees(&client, &c, &designated));
+        // Recipients the sender named here are kept as named.
+        let named = Recipients {
+            orgs: vec![3],
+            users: vec![],
+        };
+        let addressed =
+            object_keys_from_node(Some(Tlp::AmberStrict), from_node, &named, &[2]).unwrap();
+        assert!(!sees(&cert, &c, &addressed) && sees(&client, &c, &addressed));
+        // AMBER reaches the recipient's clients: the default recipients stand.
+        for tlp in [Some(Tlp::Amber), Some(Tlp::Green), None] {
+            assert_eq!(
+                object_keys_from_node(tlp, from_node, &none, &[2]),
+                object_keys(tlp, from_node, &none)
+            );
+        }
     }
 
     #[test]

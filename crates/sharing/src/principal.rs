@@ -34,6 +34,8 @@ pub struct Principal {
     /// standing for other nodes, whose content above TLP:GREEN it may not
     /// receive (see [`Principal::with_relay_guard`]).
     relay_guard: Vec<OrgId>,
+    /// Whether it stands for another node (see [`Principal::stands_for_node`]).
+    node: bool,
 }
 
 impl Principal {
@@ -46,6 +48,7 @@ impl Principal {
             scope: None,
             ceiling: None,
             relay_guard: Vec::new(),
+            node: false,
         }
     }
 
@@ -60,6 +63,7 @@ impl Principal {
             scope: None,
             ceiling: None,
             relay_guard: Vec::new(),
+            node: false,
         }
     }
 
@@ -72,6 +76,7 @@ impl Principal {
             scope: None,
             ceiling: None,
             relay_guard: Vec::new(),
+            node: false,
         }
     }
 
@@ -123,6 +128,7 @@ impl Principal {
     /// recipient organisation and, for AMBER, its clients, never a third
     /// node, so no pull or push relays them onward.
     pub fn with_relay_guard(mut self, others: Vec<OrgId>) -> Self {
+        self.node = true;
         self.relay_guard = others
             .into_iter()
             .filter(|o| Some(*o) != self.org())
@@ -133,6 +139,24 @@ impl Principal {
     /// See [`Principal::with_relay_guard`].
     pub fn relay_guard(&self) -> &[OrgId] {
         &self.relay_guard
+    }
+
+    /// Whether the principal stands for another node (its organisation is
+    /// a peer's; set by [`Principal::with_relay_guard`], even when no other
+    /// node is guarded against). What such a principal receives leaves this
+    /// node and is stored under the receiver's own collection defaults, so
+    /// the TLP this node handles an object at must travel in the object.
+    pub fn stands_for_node(&self) -> bool {
+        self.node
+    }
+
+    /// Whether objects are served to this principal with the TLP they are
+    /// handled at made explicit in them (an object without a TLP marking
+    /// takes its collection's default here, which a receiver cannot know):
+    /// it stands for another node, or it reads under a TLP ceiling, as the
+    /// tokens made for peers and for automation feeding other systems do.
+    pub fn takes_tlp_explicit(&self) -> bool {
+        self.node || self.ceiling.is_some()
     }
 
     /// Whether this principal may see a copy marked `tlp` that `origin`
@@ -343,6 +367,14 @@ mod tests {
         assert!(
             node.sees_copy(Some(Tlp::Amber), Some(3)),
             "what it sent itself"
+        );
+        assert!(node.stands_for_node() && !plain.stands_for_node() && !capped.stands_for_node());
+        assert!(node.takes_tlp_explicit() && capped.takes_tlp_explicit());
+        assert!(!plain.takes_tlp_explicit());
+        let only_peer = Principal::user(1, member(3)).with_relay_guard(vec![3]);
+        assert!(
+            only_peer.relay_guard().is_empty() && only_peer.stands_for_node(),
+            "the only peer guards against no other node, and still stands for one"
         );
     }
 }

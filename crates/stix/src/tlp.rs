@@ -243,10 +243,125 @@ impl<'de> serde::Deserialize<'de> for Tlp {
     }
 }
 
+/// The STIX object `raw` with the TLP it is handled at made explicit, for a
+/// receiver that cannot know how the sender handles it: a federation peer,
+/// which stores what it receives under its own collections' defaults. When
+/// the object carries no TLP marking of its own (neither in
+/// `object_marking_refs` nor in `granular_markings`), `tlp`'s TLP 2.0
+/// marking id is appended to `object_marking_refs` (the property is added
+/// as the object's first member when it is absent); everything else stays
+/// byte for byte. `None` when there is nothing to add: the object has a TLP
+/// marking, is one of the published TLP marking definitions (whose content
+/// is fixed), or is not a readable JSON object.
+///
+/// A manifest's digest covers the object as its source posted it; a
+/// verifier recognises this form by its last `object_marking_refs` entry
+/// (see `provenance::verify`).
+pub fn with_explicit_marking(raw: &str, tlp: Tlp) -> Option<String> {
+    use serde_json::value::RawValue;
+    let members: std::collections::HashMap<String, &RawValue> = serde_json::from_str(raw).ok()?;
+    if let Some(id) = members.get("id")
+        && let Ok(id) = serde_json::from_str::<&str>(id.get())
+        && Tlp::from_marking(id).is_some()
+    {
+        return None;
+    }
+    if let Some(granular) = members.get("granular_markings") {
+        let granular: Vec<serde_json::Value> = serde_json::from_str(granular.get()).ok()?;
+        let tlp_marked = granular.iter().any(|g| {
+            g.get("marking_ref")
+                .and_then(serde_json::Value::as_str)
+                .is_some_and(|m| Tlp::from_marking(m).is_some())
+        });
+        if tlp_marked {
+            return None;
+        }
+    }
+    let marking = tlp.marking_id();
+    match members.get("object_marking_refs") {
+        Some(refs) => {
+            let mut list: Vec<String> = serde_json::from_str(refs.get()).ok()?;
+            if list.iter().any(|m| Tlp::from_marking(m).is_some()) {
+                return None;
+            }
+            list.push(marking.to_string());
+            // The array's place in `raw` (a borrowed raw value lies within it).
+            let text = refs.get();
+            let start = (text.as_ptr() as usize).checked_sub(raw.as_ptr() as usize)?;
+            let end = start + text.len();
+            if end > raw.len() || raw.get(start..end) != Some(text) {
+                return None;
+            }
+            let list = serde_json::to_string(&list).ok()?;
+            Some(format!("{}{list}{}", &raw[..start], &raw[end..]))
+        }
+        None => {
+            let open = raw.find('{')?;
+            let rest = &raw[open + 1..];
+            let separator = if members.is_empty() { "" } else { "," };
+            Some(format!(
+                "{}{{\"object_marking_refs\":[\"{marking}\"]{separator}{rest}",
+                &raw[..open]
+            ))
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::Identifier;
+
+    #[test]
+    fn the_handled_tlp_is_made_explicit_only_where_the_object_has_none() {
+        let amber = Tlp::Amber.marking_id();
+        let bare = r#"{"type":"indicator", "id":"indicator--1","name":"x"}"#;
+        let explicit = with_explicit_marking(bare, Tlp::Amber).unwrap();
+        assert_eq!(
+            explicit,
+            format!(
+                r#"{{"object_marking_refs":["{amber}"],"type":"indicator", "id":"indicator--1","name":"x"}}"#
+            )
+        );
+        // Other markings are kept, in their order, the TLP last; the rest
+        // of the text is untouched.
+        let statement =
+            r#"{"id":"indicator--1", "object_marking_refs" : [ "marking-definition--s" ] ,"z":1}"#;
+        assert_eq!(
+            with_explicit_marking(statement, Tlp::Green).unwrap(),
+            format!(
+                r#"{{"id":"indicator--1", "object_marking_refs" : ["marking-definition--s","{}"] ,"z":1}}"#,
+                Tlp::Green.marking_id()
+            )
+        );
+        // Marked already, at object or granular level, by TLP 2.0 or 1.0.
+        let marked = format!(
+            r#"{{"id":"indicator--1","object_marking_refs":["{}"]}}"#,
+            TLP_1[1].id
+        );
+        assert_eq!(with_explicit_marking(&marked, Tlp::Amber), None);
+        let granular = format!(
+            r#"{{"id":"indicator--1","granular_markings":[{{"marking_ref":"{}","selectors":["name"]}}]}}"#,
+            Tlp::Red.marking_id()
+        );
+        assert_eq!(with_explicit_marking(&granular, Tlp::Red), None);
+        let granular_other = r#"{"id":"indicator--1","granular_markings":[{"marking_ref":"marking-definition--s","selectors":["name"]}]}"#;
+        assert!(with_explicit_marking(granular_other, Tlp::Amber).is_some());
+        // The published TLP definitions stay as published; non-objects are left alone.
+        assert_eq!(
+            with_explicit_marking(&Tlp::Green.marking_definition(), Tlp::Amber),
+            None
+        );
+        assert_eq!(with_explicit_marking("[1]", Tlp::Amber), None);
+        assert_eq!(
+            with_explicit_marking("{\"object_marking_refs\":7}", Tlp::Amber),
+            None
+        );
+        // The result reads as the same object with one more marking.
+        let v: serde_json::Value = serde_json::from_str(&explicit).unwrap();
+        assert_eq!(v["object_marking_refs"], serde_json::json!([amber]));
+        assert_eq!(v["name"], "x");
+    }
 
     #[test]
     fn published_ids_are_marking_definition_identifiers() {

@@ -443,6 +443,10 @@ pub struct Peer {
     /// the platform's roots).
     pub ca_file: Option<String>,
     pub created: Timestamp,
+    /// The local organisation that receives the TLP:AMBER+STRICT content
+    /// the peer sends without naming recipients here (`None`: node
+    /// administrators only).
+    pub strict_recipient: Option<OrgId>,
 }
 
 #[derive(Clone, Debug)]
@@ -455,6 +459,8 @@ pub struct NewPeer {
     pub max_tlp: Tlp,
     pub refuse_unsigned: bool,
     pub ca_file: Option<String>,
+    /// See [`Peer::strict_recipient`].
+    pub strict_recipient: Option<OrgId>,
 }
 
 /// Which way a sync job moves objects.
@@ -696,6 +702,14 @@ pub trait PeerStore: Send + Sync + 'static {
     fn peer(&self, name: &str) -> Result<Option<Peer>>;
     /// Replaces the signing keys pinned for a peer (`NotFound` without it).
     fn set_peer_keys(&self, peer: i64, keys: &[String], audit: &AuditEntry) -> Result<()>;
+    /// Sets (or clears) the organisation that receives the peer's
+    /// TLP:AMBER+STRICT content (see [`Peer::strict_recipient`]).
+    fn set_peer_strict_recipient(
+        &self,
+        peer: i64,
+        org: Option<OrgId>,
+        audit: &AuditEntry,
+    ) -> Result<()>;
     /// Adds a pull or push of a peer (the same one twice is a conflict).
     fn create_job(
         &self,

@@ -174,10 +174,10 @@ fn deleted_and_settled_rows_leave_the_queue() {
     assert_eq!(state, vec![Provenance::Unsigned, Provenance::LocalPending]);
 }
 
-/// A database of schema 8 flagged pending rows with provenance 0 and signed
-/// ones with 1: step 9 queues the former and leaves the latter signed.
+/// A database of schema 9 flagged pending rows with provenance 0 and signed
+/// ones with 1: step 10 queues the former and leaves the latter signed.
 #[test]
-fn schema_nine_queues_what_schema_eight_left_pending() {
+fn schema_ten_queues_what_schema_nine_left_pending() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("node.db");
     {
@@ -188,7 +188,7 @@ fn schema_nine_queues_what_schema_eight_left_pending() {
             .unwrap();
     }
     {
-        // What schema 8 held: object 1 signed (flag 1), 2 and 3 pending
+        // What schema 9 held: object 1 signed (flag 1), 2 and 3 pending
         // (flag 0), the partial index, and no queue.
         let conn = Connection::open(&path).unwrap();
         conn.execute_batch(&format!(
@@ -196,7 +196,7 @@ fn schema_nine_queues_what_schema_eight_left_pending() {
              DROP TABLE sign_queue;
              CREATE INDEX objects_pending_signature ON objects(date_added) WHERE provenance = 0;
              UPDATE objects SET provenance = 1 WHERE stix_id = '{}';
-             PRAGMA user_version = 8;",
+             PRAGMA user_version = 9;",
             id(1)
         ))
         .unwrap();

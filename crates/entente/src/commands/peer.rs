@@ -24,6 +24,21 @@ pub enum Command {
         #[arg(long = "key", value_name = "FINGERPRINT", required = true)]
         keys: Vec<String>,
     },
+    /// Name the local organisation that receives the TLP:AMBER+STRICT content
+    /// the peer sends without naming recipients here (or, with --none, leave
+    /// it to node administrators only). Objects already stored keep their
+    /// audience.
+    #[command(group(clap::ArgGroup::new("recipient").required(true).args(["org", "none"])))]
+    StrictRecipient {
+        name: String,
+        /// The local organisation (it may not stand for a peer, and must be
+        /// able to read the collections the peer's pulls store into).
+        #[arg(long)]
+        org: Option<String>,
+        /// No organisation: node administrators only.
+        #[arg(long)]
+        none: bool,
+    },
     /// Pull a remote collection into a local one (continuously under `serve`).
     Pull {
         name: String,
@@ -86,6 +101,13 @@ pub struct AddArgs {
     /// Store only content verified by a pinned key.
     #[arg(long)]
     pub refuse_unsigned: bool,
+    /// The local organisation that receives the TLP:AMBER+STRICT content the
+    /// peer sends without naming recipients here (the organisation that runs
+    /// this node, typically). Without it, such content is read by node
+    /// administrators only: AMBER+STRICT is for the recipient organisation,
+    /// never for the other members of the collection's community.
+    #[arg(long, value_name = "ORG")]
+    pub strict_recipient: Option<String>,
     /// A PEM CA certificate the peer's TLS certificate must chain to
     /// (default: the platform's roots).
     #[arg(long)]
@@ -139,13 +161,14 @@ pub fn run(dir: &Path, command: Command) -> anyhow::Result<ExitCode> {
                     refuse_unsigned: args.refuse_unsigned,
                     ca_file,
                     allow_plain_http: args.allow_plain_http,
+                    strict_recipient: args.strict_recipient.clone(),
                 },
             )?;
             if let Some(token) = &token {
                 federation::credentials::save(dir, &peer.name, token)?;
             }
             println!(
-                "peer {} at {} for {} (at most {}{}; {} key(s) pinned)",
+                "peer {} at {} for {} (at most {}{}; {} key(s) pinned; its TLP:AMBER+STRICT for {})",
                 peer.name,
                 peer.url,
                 args.org,
@@ -155,7 +178,20 @@ pub fn run(dir: &Path, command: Command) -> anyhow::Result<ExitCode> {
                 } else {
                     ""
                 },
-                peer.keys.len()
+                peer.keys.len(),
+                strict_recipient(&site, &operator, &peer)?
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::StrictRecipient { name, org, none } => {
+            debug_assert!(org.is_some() != none);
+            let peer = site
+                .node
+                .set_peer_strict_recipient(&operator, &name, org.as_deref())?;
+            println!(
+                "peer {}: its TLP:AMBER+STRICT for {} (objects already stored keep their audience)",
+                peer.name,
+                strict_recipient(&site, &operator, &peer)?
             );
             Ok(ExitCode::SUCCESS)
         }
@@ -275,7 +311,7 @@ pub fn run(dir: &Path, command: Command) -> anyhow::Result<ExitCode> {
             let now = node::now();
             for peer in peers {
                 println!(
-                    "{}  {}  (at most {}{}; keys: {})",
+                    "{}  {}  (at most {}{}; keys: {}; its TLP:AMBER+STRICT for {})",
                     peer.name,
                     peer.url,
                     peer.max_tlp,
@@ -288,7 +324,8 @@ pub fn run(dir: &Path, command: Command) -> anyhow::Result<ExitCode> {
                         "none pinned".to_string()
                     } else {
                         peer.keys.join(", ")
-                    }
+                    },
+                    strict_recipient(&site, &operator, &peer)?
                 );
                 for job in site.node.sync_jobs(&operator, &peer)? {
                     let collection = site.node.job_collection(&job)?;
@@ -343,4 +380,21 @@ fn needs_token(dir: &Path, name: &str) -> anyhow::Result<()> {
         "peer {name} was added without --token-file, so this node cannot call it; \
          add it under another name with --token-file to pull from it or push to it"
     )
+}
+
+/// Who receives the TLP:AMBER+STRICT content `peer` sends, as printed.
+fn strict_recipient(
+    site: &Site,
+    operator: &sharing::Principal,
+    peer: &node::Peer,
+) -> anyhow::Result<String> {
+    Ok(match peer.strict_recipient {
+        None => "node administrators only".to_string(),
+        Some(id) => site
+            .node
+            .orgs(operator)?
+            .into_iter()
+            .find(|o| o.id == id)
+            .map_or_else(|| format!("organisation {id} (deleted)"), |o| o.name),
+    })
 }

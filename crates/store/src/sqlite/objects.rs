@@ -116,7 +116,7 @@ fn in_list(column: &str, values: &[String], params: &mut Vec<rusqlite::types::Va
 const COVER_CHUNK: usize = 500;
 
 /// A row posted here (provenance 0) is pending while it waits in
-/// `sign_queue`, and signed once it has left it (see schema step 9).
+/// `sign_queue`, and signed once it has left it (see schema step 10).
 const STORED_COLUMNS: &str = "date_added, stix_id, type, version, versioned, spec_version, origin_org, tlp, refs, prior_copies,
      CASE WHEN provenance = 0 AND NOT EXISTS (SELECT 1 FROM sign_queue WHERE row = objects.date_added)
           THEN 1 ELSE provenance END,
@@ -478,15 +478,20 @@ impl SqliteStore {
                 // The guard sees every object, re-posts too.
                 let refusal = guard(position, &copies);
                 if let Some(at) = existing {
-                    let stored = copies
-                        .iter()
-                        .find(|c| c.date_added.as_micros() == at)
-                        .and_then(|c| c.raw.clone());
-                    let stored = match stored {
+                    let copy = copies.iter().find(|c| c.date_added.as_micros() == at);
+                    let stored_tlp = copy.and_then(|c| c.tlp);
+                    let stored = match copy.and_then(|c| c.raw.clone()) {
                         Some(raw) => raw,
                         None => raw_of.query_row([at], |r| r.get(0)).map_err(db)?,
                     };
-                    outcomes.push(if same_json(&stored, &object.raw) {
+                    // As served to another node, with the TLP it is handled
+                    // at made explicit, it is the same version too.
+                    let explicit = || {
+                        stored_tlp
+                            .and_then(|t| stix::tlp::with_explicit_marking(&stored, t))
+                            .is_some_and(|served| same_json(&served, &object.raw))
+                    };
+                    outcomes.push(if same_json(&stored, &object.raw) || explicit() {
                         AddOutcome::Duplicate(ts(at))
                     } else {
                         AddOutcome::Conflict(ts(at))
@@ -649,7 +654,7 @@ impl ObjectStore for SqliteStore {
             audit,
             |tx, _| {
                 // The rows leave the queue; they themselves are not
-                // rewritten (see schema step 9).
+                // rewritten (see schema step 10).
                 dequeue(tx, covers.iter().map(|t| t.as_micros()))
             },
         )?;

@@ -6,12 +6,12 @@ use stix::Timestamp;
 
 use super::{SqliteStore, cached_exec, cached_row, cached_rows, db, now, opt_ts, ts};
 use crate::{
-    AddOutcome, AuditEntry, CopyGuard, Direction, Ingest, NewPeer, Peer, PeerStore, PullProgress,
-    PushFailure, Result, StoreError, SyncJob, SyncStats,
+    AddOutcome, AuditEntry, CopyGuard, Direction, Ingest, NewPeer, OrgId, Peer, PeerStore,
+    PullProgress, PushFailure, Result, StoreError, SyncJob, SyncStats,
 };
 
 const PEER_COLUMNS: &str =
-    "id, name, url, org, user, keys, max_tlp, refuse_unsigned, ca_file, created";
+    "id, name, url, org, user, keys, max_tlp, refuse_unsigned, ca_file, created, strict_recipient";
 
 fn peer_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Peer> {
     let keys: String = r.get(5)?;
@@ -30,6 +30,7 @@ fn peer_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Peer> {
         refuse_unsigned: r.get(7)?,
         ca_file: r.get(8)?,
         created: ts(r.get(9)?),
+        strict_recipient: r.get(10)?,
     })
 }
 
@@ -98,8 +99,8 @@ impl PeerStore for SqliteStore {
         self.audited(audit, |tx| {
             cached_exec(
                 tx,
-                "INSERT INTO peers (name, url, org, user, keys, max_tlp, refuse_unsigned, ca_file, created)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                "INSERT INTO peers (name, url, org, user, keys, max_tlp, refuse_unsigned, ca_file, created, strict_recipient)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
                 params![
                     new.name,
                     new.url,
@@ -109,7 +110,8 @@ impl PeerStore for SqliteStore {
                     super::tlp_rank(Some(new.max_tlp)),
                     new.refuse_unsigned,
                     new.ca_file,
-                    created.as_micros()
+                    created.as_micros(),
+                    new.strict_recipient
                 ],
             )
             .map_err(|e| match db(e) {
@@ -129,6 +131,7 @@ impl PeerStore for SqliteStore {
                 refuse_unsigned: new.refuse_unsigned,
                 ca_file: new.ca_file.clone(),
                 created,
+                strict_recipient: new.strict_recipient,
             })
         })
     }
@@ -162,6 +165,26 @@ impl PeerStore for SqliteStore {
                 tx,
                 "UPDATE peers SET keys = ?2 WHERE id = ?1",
                 params![peer, keys.join(" ")],
+            )
+            .map_err(db)?;
+            if changed == 0 {
+                return Err(StoreError::NotFound(format!("peer {peer}")));
+            }
+            Ok(())
+        })
+    }
+
+    fn set_peer_strict_recipient(
+        &self,
+        peer: i64,
+        org: Option<OrgId>,
+        audit: &AuditEntry,
+    ) -> Result<()> {
+        self.audited(audit, |tx| {
+            let changed = cached_exec(
+                tx,
+                "UPDATE peers SET strict_recipient = ?2 WHERE id = ?1",
+                params![peer, org],
             )
             .map_err(db)?;
             if changed == 0 {

@@ -367,7 +367,13 @@ const MIGRATIONS: &[&str] = &[
         FROM objects WHERE counted = 1 GROUP BY 1, 2, 3, 4, 5;
     DELETE FROM ranked_counts;
     ",
-    // 9: what awaits the signer is a queue of row keys, not a flag on the
+    // 9: the local organisation that receives the TLP:AMBER+STRICT content
+    // a peer sends without naming recipients here (none: node
+    // administrators only, see `sharing::audience::object_keys_from_node`).
+    "
+    ALTER TABLE peers ADD COLUMN strict_recipient INTEGER REFERENCES orgs(id);
+    ",
+    // 10: what awaits the signer is a queue of row keys, not a flag on the
     // row. Marking a signed row meant rewriting it (and its partial index
     // entry) in the signer's write transaction: as many pages again as the
     // objects themselves, and the write lock held while posts waited. A
@@ -446,8 +452,33 @@ mod tests {
     }
 
     #[test]
+    fn migration_nine_gives_peers_no_strict_recipient() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        migrate_to(&mut conn, 8).unwrap();
+        conn.execute_batch(
+            "INSERT INTO orgs (id, name, identity_id, created) VALUES (1, 'o', 'identity--1', 0);
+             INSERT INTO users (id, org, name, role, created) VALUES (1, 1, 'u', 'analyst', 0);
+             INSERT INTO peers (name, url, org, user, keys, max_tlp, refuse_unsigned, created)
+                 VALUES ('p', 'https://p.example/api1/', 1, 1, '', 3, 0, 0);",
+        )
+        .unwrap();
+        migrate(&mut conn).unwrap();
+        let recipient: Option<i64> = conn
+            .query_row(
+                "SELECT strict_recipient FROM peers WHERE name = 'p'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(
+            recipient, None,
+            "a peer added before: node administrators only"
+        );
+    }
+
+    #[test]
     fn federation_is_six_the_console_seven_and_eight_and_newer_schemas_are_refused() {
-        assert_eq!(CURRENT, 9);
+        assert_eq!(CURRENT, 10);
         let mut conn = Connection::open_in_memory().unwrap();
         migrate_to(&mut conn, 6).unwrap();
         let at_six = tables(&conn);
@@ -604,7 +635,10 @@ mod tests {
         {
             let mut conn = Connection::open(&path).unwrap();
             conn.pragma_update(None, "user_version", 7).unwrap();
-            migrate(&mut conn).unwrap();
+            migrate_to(&mut conn, 8).unwrap();
+            // The later steps are in place already (this database was
+            // made at the current schema).
+            conn.pragma_update(None, "user_version", CURRENT).unwrap();
         }
         let store = crate::SqliteStore::open(&path, crate::SqliteOptions::default()).unwrap();
         let total: u64 = store
