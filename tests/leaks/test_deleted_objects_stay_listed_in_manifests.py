@@ -20,7 +20,6 @@ import time
 from manifest_review_support import indicator, manifest_entries, readable, session
 
 
-@pytest.mark.xfail(strict=True, reason='known leak (review of 3 Dec, medium): a manifest keeps listing an object deleted after it was signed; fix next (see the closing note)')
 def test_a_deleted_object_is_not_listed_to_readers(work):
     a = work.node("a")
     a.org("CERT")
@@ -52,7 +51,6 @@ def test_a_deleted_object_is_not_listed_to_readers(work):
             f"{who} still receives the manifest entry (id, version, sha256) of a deleted object")
 
 
-@pytest.mark.xfail(strict=True, reason='known leak (review of 3 Dec, medium): a manifest keeps listing an object deleted after it was signed; fix next (see the closing note)')
 def test_a_peer_pulling_after_a_delete_receives_no_entry_for_it(work):
     """The same through federation: a peer that pulls after the delete
     stores the node's manifest, with the withdrawn object's entry, and relays

@@ -28,7 +28,6 @@ def jcs_sha256(obj):
                                      ensure_ascii=False).encode()).hexdigest()
 
 
-@pytest.mark.xfail(strict=True, reason='known leak (review of 3 Dec, medium-high): manifests signed before a member joins as pseudonymous hash the unmasked text; fix next (see the closing note)')
 def test_a_manifest_signed_before_a_pseudonymous_join_does_not_confirm_the_real_id(work):
     a = work.node("a")
     p_identity = a.org("Helpdesk")
@@ -58,7 +57,6 @@ def test_a_manifest_signed_before_a_pseudonymous_join_does_not_confirm_the_real_
         "the manifest digest confirms which organisation the pseudonym stands for")
 
 
-@pytest.mark.xfail(strict=True, reason='known leak (review of 3 Dec, medium-high): manifests signed before a member joins as pseudonymous hash the unmasked text; fix next (see the closing note)')
 def test_an_identity_signed_before_a_pseudonymous_join_is_not_listed_under_the_pseudonym(work):
     """The same root cause reopens the fixed leak of
     tests/leaks/test_manifest_hash_unmasks_pseudonym.py: the operator's import

@@ -133,6 +133,16 @@ impl ObjectStore for TimedStore {
     fn set_provenance(&self, rows: &[(Timestamp, Provenance, Option<String>)]) -> Result<()> {
         timed!(self.set_provenance(rows))
     }
+    fn withdraw_manifests(&self, rows: &[Timestamp], audit: &AuditEntry) -> Result<Vec<String>> {
+        timed!(self.withdraw_manifests(rows, audit))
+    }
+    fn signed_rows_mentioning(
+        &self,
+        collection: i64,
+        text: &str,
+    ) -> Result<Vec<(Timestamp, Option<sharing::OrgId>)>> {
+        timed!(self.signed_rows_mentioning(collection, text))
+    }
 }
 
 impl PeerStore for TimedStore {

@@ -171,6 +171,25 @@ impl Node {
         }
     }
 
+    /// Has the objects of withdrawn manifests signed again: by the
+    /// background signer when this process runs one, else at once.
+    pub(crate) fn sign_again(&self) -> Result<()> {
+        if self.signer.is_none() {
+            return Ok(());
+        }
+        let running = self
+            .signer_thread
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .is_some();
+        if running {
+            self.ring_signer();
+        } else {
+            self.sign_pending()?;
+        }
+        Ok(())
+    }
+
     /// Signs every object posted here that no manifest lists yet; returns
     /// how many. Without a signing key, does nothing.
     pub fn sign_pending(&self) -> Result<usize> {

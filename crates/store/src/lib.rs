@@ -658,7 +658,9 @@ pub trait ObjectStore: Send + Sync + 'static {
     fn query_objects(&self, collection: i64, query: &ObjectQuery) -> Result<Page>;
     /// Deletes the rows of `id` in `collection` added at `rows` (their
     /// `date_added`), and appends `audit` in the same transaction; returns
-    /// how many were deleted.
+    /// how many were deleted. The manifests this node signed that list a
+    /// deleted row are withdrawn in the same transaction, as
+    /// [`ObjectStore::withdraw_manifests`] does.
     fn delete_rows(
         &self,
         collection: i64,
@@ -687,6 +689,21 @@ pub trait ObjectStore: Send + Sync + 'static {
     /// Records what is now known of received rows (by `date_added`): their
     /// provenance and, when verified, the node that vouches for them.
     fn set_provenance(&self, rows: &[(Timestamp, Provenance, Option<String>)]) -> Result<()>;
+    /// Withdraws the manifests this node signed that list any of `rows`
+    /// (by `date_added`): deletes them and marks every row they listed
+    /// (`rows` among them) pending signature again, with an `unsign` audit
+    /// entry on behalf of `audit`'s actor, in one transaction; returns the
+    /// withdrawn manifests' ids. For when what readers receive of a row
+    /// changes after it was signed; the signer then lists the rows anew.
+    fn withdraw_manifests(&self, rows: &[Timestamp], audit: &AuditEntry) -> Result<Vec<String>>;
+    /// The rows of `collection` listed in a manifest this node signed whose
+    /// JSON contains `text`, with their source organisation, oldest first.
+    /// Scans the collection: for rare administrative changes only.
+    fn signed_rows_mentioning(
+        &self,
+        collection: i64,
+        text: &str,
+    ) -> Result<Vec<(Timestamp, Option<OrgId>)>>;
 }
 
 /// Peers and the jobs that move objects to and from them.

@@ -367,6 +367,35 @@ const MIGRATIONS: &[&str] = &[
         FROM objects WHERE counted = 1 GROUP BY 1, 2, 3, 4, 5;
     DELETE FROM ranked_counts;
     ",
+    // 9: which rows each manifest this node signed lists (by `date_added`
+    // on both sides), so that a delete, or anything else that changes what
+    // readers receive of a row, finds the manifests to withdraw and re-sign
+    // (see `ObjectStore::withdraw_manifests`). Keyed by manifest, whose
+    // rows are the newest: signing appends. Manifests signed before this
+    // migration are matched to their rows by id, source and version (the
+    // index on ids lives only as long as the migration).
+    "
+    CREATE TABLE manifest_entries (
+        manifest INTEGER NOT NULL,
+        row INTEGER NOT NULL,
+        PRIMARY KEY (manifest, row)
+    ) WITHOUT ROWID;
+    CREATE INDEX manifest_entries_by_row ON manifest_entries(row);
+    CREATE INDEX objects_by_id_for_migration_9 ON objects(stix_id, collection);
+    INSERT OR IGNORE INTO manifest_entries (manifest, row)
+        SELECT m.date_added, o.date_added
+        FROM objects m, json_each(m.raw, '$.entries') e, objects o
+        WHERE m.type = 'x-entente-manifest' AND m.provenance = 1 AND json_valid(m.raw)
+          AND o.stix_id = json_extract(e.value, '$.object_ref')
+          AND o.collection = m.collection
+          AND o.origin_org IS m.origin_org
+          AND o.provenance = 1
+          AND o.date_added <> m.date_added
+          AND json_valid(o.raw)
+          AND json_extract(e.value, '$.object_version') IS
+              coalesce(json_extract(o.raw, '$.modified'), json_extract(o.raw, '$.created'));
+    DROP INDEX objects_by_id_for_migration_9;
+    ",
 ];
 
 /// The schema version this build writes.
@@ -431,7 +460,7 @@ mod tests {
 
     #[test]
     fn federation_is_six_the_console_seven_and_eight_and_newer_schemas_are_refused() {
-        assert_eq!(CURRENT, 8);
+        assert_eq!(CURRENT, 9);
         let mut conn = Connection::open_in_memory().unwrap();
         migrate_to(&mut conn, 6).unwrap();
         let at_six = tables(&conn);
@@ -586,6 +615,8 @@ mod tests {
         drop(store);
         {
             let mut conn = Connection::open(&path).unwrap();
+            // What migration 9 made: a database of schema 7 has none of it.
+            conn.execute_batch("DROP TABLE manifest_entries").unwrap();
             conn.pragma_update(None, "user_version", 7).unwrap();
             migrate(&mut conn).unwrap();
         }
@@ -609,5 +640,129 @@ mod tests {
             vec![relationship]
         );
         assert_eq!(pending[0].tlp, Some(stix::Tlp::Green));
+    }
+
+    /// A node of schema 8 holding two signed manifests (one of a versioned
+    /// object's first version and an observable, one of its second), a
+    /// manifest a peer signed and another source's copy of the observable:
+    /// migration 9 finds the rows each of this node's manifests lists by id,
+    /// source and version, and nothing else.
+    #[test]
+    fn migration_nine_indexes_the_rows_of_existing_manifests() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        migrate_to(&mut conn, 8).unwrap();
+        let ind = "indicator--00000000-0000-4000-8000-000000000001";
+        let dom = "domain-name--00000000-0000-5000-8000-000000000002";
+        let entry = |id: &str, v: Option<&str>| match v {
+            Some(v) => format!(r#"{{"object_ref":"{id}","object_version":"{v}","sha256":"00"}}"#),
+            None => format!(r#"{{"object_ref":"{id}","sha256":"00"}}"#),
+        };
+        let manifest = |entries: Vec<String>| {
+            format!(
+                r#"{{"type":"x-entente-manifest","id":"x-entente-manifest--m","entries":[{}]}}"#,
+                entries.join(",")
+            )
+        };
+        let v1 = "2020-01-01T00:00:00.000Z";
+        let v2 = "2021-01-01T00:00:00.000Z";
+        let m1 = manifest(vec![entry(ind, Some(v1)), entry(dom, None)]);
+        let m2 = manifest(vec![entry(ind, Some(v2))]);
+        let rows: Vec<(i64, &str, &str, String, Option<i64>, i64)> = vec![
+            (
+                10,
+                ind,
+                "indicator",
+                format!(r#"{{"id":"{ind}","modified":"{v1}"}}"#),
+                Some(1),
+                1,
+            ),
+            (
+                20,
+                ind,
+                "indicator",
+                format!(r#"{{"id":"{ind}","modified":"{v2}"}}"#),
+                Some(1),
+                1,
+            ),
+            (
+                30,
+                dom,
+                "domain-name",
+                format!(r#"{{"id":"{dom}"}}"#),
+                Some(1),
+                1,
+            ),
+            (
+                40,
+                dom,
+                "domain-name",
+                format!(r#"{{"id":"{dom}"}}"#),
+                Some(2),
+                1,
+            ),
+            (
+                50,
+                "x-entente-manifest--a",
+                "x-entente-manifest",
+                m1,
+                Some(1),
+                1,
+            ),
+            (
+                60,
+                "x-entente-manifest--b",
+                "x-entente-manifest",
+                m2.clone(),
+                Some(1),
+                1,
+            ),
+            // A peer's manifest (verified): not this node's to withdraw.
+            (
+                70,
+                "x-entente-manifest--c",
+                "x-entente-manifest",
+                m2,
+                Some(1),
+                3,
+            ),
+        ];
+        conn.execute_batch(
+            "INSERT INTO api_roots (path, title, max_content_length) VALUES ('api1', 't', 1000);
+             INSERT INTO collections (key, id, api_root, title, created, default_tlp)
+                 VALUES (1, '91a7b528-80eb-42ed-a74d-c6fbd5a26116', 'api1', 'c', 0, 1);
+             INSERT INTO audiences (id, keys) VALUES (2, 'green');",
+        )
+        .unwrap();
+        for (at, id, kind, raw, org, provenance) in rows {
+            conn.execute(
+                "INSERT INTO objects (date_added, collection, stix_id, type, version, versioned,
+                                      is_latest, is_first, spec_version, raw, audience, origin_org,
+                                      tlp, provenance)
+                 VALUES (?1, 1, ?2, ?3, ?1, 1, 1, 1, '2.1', ?4, 2, ?5, 1, ?6)",
+                rusqlite::params![at, id, kind, raw, org, provenance],
+            )
+            .unwrap();
+        }
+        migrate(&mut conn).unwrap();
+        let mut stmt = conn
+            .prepare("SELECT manifest, row FROM manifest_entries ORDER BY manifest, row")
+            .unwrap();
+        let found: Vec<(i64, i64)> = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        assert_eq!(found, [(50, 10), (50, 30), (60, 20)]);
+        let plan: Vec<String> = conn
+            .prepare("EXPLAIN QUERY PLAN SELECT manifest FROM manifest_entries WHERE row = 1")
+            .unwrap()
+            .query_map([], |r| r.get(3))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        assert!(
+            plan.iter().any(|p| p.contains("manifest_entries_by_row")),
+            "{plan:?}"
+        );
     }
 }
