@@ -136,6 +136,12 @@ impl ObjectStore for TimedStore {
     fn withdraw_manifests(&self, rows: &[Timestamp], audit: &AuditEntry) -> Result<Vec<String>> {
         timed!(self.withdraw_manifests(rows, audit))
     }
+    fn manifest_listing(
+        &self,
+        manifests: &[Timestamp],
+    ) -> Result<Vec<(Timestamp, Timestamp, String)>> {
+        timed!(self.manifest_listing(manifests))
+    }
     fn signed_rows_mentioning(
         &self,
         collection: i64,

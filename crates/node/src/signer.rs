@@ -266,6 +266,14 @@ impl Node {
             }
             return Ok(());
         }
+        // A later copy of an observable is signed alone: a reader served an
+        // earlier copy (`read::Node::read`) must not receive its entry, and
+        // its manifest, stored as a later copy too, is gated on that copy.
+        let (later, objects): (Vec<&PendingObject>, Vec<&PendingObject>) =
+            objects.into_iter().partition(|o| o.prior_copies);
+        for o in later {
+            self.sign_batch(signer, &c, &masks, collection, &[o])?;
+        }
         self.sign_batch(signer, &c, &masks, collection, &objects)
     }
 

@@ -419,6 +419,8 @@ pub struct PendingObject {
     pub origin_org: Option<OrgId>,
     /// The references that gate its visibility (see [`StoredObject::refs`]).
     pub refs: Vec<String>,
+    /// A later copy of an observable (see [`StoredObject::prior_copies`]).
+    pub prior_copies: bool,
 }
 
 /// A remote TAXII server this node exchanges objects with.
@@ -678,7 +680,10 @@ pub trait ObjectStore: Send + Sync + 'static {
     fn pending_signature(&self, limit: usize) -> Result<Vec<PendingObject>>;
     /// Stores a manifest this node signed into `collection` and marks the
     /// rows it lists (`covers`, by `date_added`) as signed, in one
-    /// transaction.
+    /// transaction. A manifest of one row that is a later copy of an
+    /// observable is stored as one too (its `prior_copies` set): a reader
+    /// served an earlier copy must not receive it (see
+    /// [`ObjectStore::manifest_listing`]).
     fn add_manifest(
         &self,
         collection: i64,
@@ -696,6 +701,12 @@ pub trait ObjectStore: Send + Sync + 'static {
     /// withdrawn manifests' ids. For when what readers receive of a row
     /// changes after it was signed; the signer then lists the rows anew.
     fn withdraw_manifests(&self, rows: &[Timestamp], audit: &AuditEntry) -> Result<Vec<String>>;
+    /// For each of these manifests (rows this node signed), the rows it
+    /// lists and their ids, as (manifest, row, id).
+    fn manifest_listing(
+        &self,
+        manifests: &[Timestamp],
+    ) -> Result<Vec<(Timestamp, Timestamp, String)>>;
     /// The rows of `collection` listed in a manifest this node signed whose
     /// JSON contains `text`, with their source organisation, oldest first.
     /// Scans the collection: for rare administrative changes only.

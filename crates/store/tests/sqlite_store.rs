@@ -664,3 +664,65 @@ fn deleting_a_signed_row_withdraws_the_manifests_that_list_it() {
             .is_empty()
     );
 }
+
+/// A manifest of one later copy of an observable is stored as a later copy
+/// too, so that the read gate finds it; `manifest_listing` gives the rows
+/// and ids each manifest lists.
+#[test]
+fn a_manifest_of_one_later_copy_is_marked_and_lists_its_row() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir);
+    let c = setup(&store);
+    let from = |org: i64| {
+        let mut i = Ingest::open(domain(7));
+        i.origin_org = Some(org);
+        i
+    };
+    let added = |o: Vec<AddOutcome>| match o[0] {
+        AddOutcome::Added(at) => at,
+        ref other => panic!("{other:?}"),
+    };
+    let a = added(store.add_objects_all(c, &[from(1)]).unwrap());
+    let b = added(store.add_objects_all(c, &[from(2)]).unwrap());
+    let pending = store.pending_signature(10).unwrap();
+    assert_eq!(
+        pending.iter().map(|p| p.prior_copies).collect::<Vec<_>>(),
+        [false, true]
+    );
+    let (first, later) = (manifest(200), manifest(201));
+    store
+        .add_manifest(c, &Ingest::open(first.clone()), &[a], &write_entry())
+        .unwrap();
+    store
+        .add_manifest(c, &Ingest::open(later.clone()), &[b], &write_entry())
+        .unwrap();
+    let q = ObjectQuery {
+        types: vec!["x-entente-manifest".into()],
+        limit: 10,
+        ..Default::default()
+    };
+    let manifests: Vec<(String, bool, Timestamp)> = store
+        .query_objects(c, &q)
+        .unwrap()
+        .items
+        .into_iter()
+        .map(|o| (o.id, o.prior_copies, o.date_added))
+        .collect();
+    assert_eq!(
+        manifests
+            .iter()
+            .map(|(id, later, _)| (id.clone(), *later))
+            .collect::<Vec<_>>(),
+        [(first.id.clone(), false), (later.id.clone(), true)]
+    );
+    let listing = store
+        .manifest_listing(&[manifests[0].2, manifests[1].2])
+        .unwrap();
+    assert_eq!(
+        listing,
+        [
+            (manifests[0].2, a, domain(7).id),
+            (manifests[1].2, b, domain(7).id)
+        ]
+    );
+}

@@ -579,7 +579,7 @@ impl ObjectStore for SqliteStore {
         let mut stmt = conn
             .prepare_cached(
                 "SELECT o.date_added, o.collection, o.stix_id, o.raw, a.keys, o.tlp, o.origin_org,
-                        o.refs
+                        o.refs, o.prior_copies
                  FROM objects o INDEXED BY objects_pending_signature
                  JOIN audiences a ON a.id = o.audience
                  WHERE o.provenance = 0 ORDER BY o.date_added LIMIT ?1",
@@ -600,6 +600,7 @@ impl ObjectStore for SqliteStore {
                         .get::<_, Option<String>>(7)?
                         .map(|t| t.split(' ').map(str::to_owned).collect())
                         .unwrap_or_default(),
+                    prior_copies: r.get(8)?,
                 })
             })
             .map_err(db)?;
@@ -647,6 +648,15 @@ impl ObjectStore for SqliteStore {
                         params_from_iter(
                             chunk.iter().flat_map(|t| [row.as_micros(), t.as_micros()]),
                         ),
+                    )
+                    .map_err(db)?;
+                }
+                if let [only] = covers {
+                    cached_exec(
+                        tx,
+                        "UPDATE objects SET prior_copies = 1 WHERE date_added = ?1
+                         AND EXISTS (SELECT 1 FROM objects WHERE date_added = ?2 AND prior_copies = 1)",
+                        params![row.as_micros(), only.as_micros()],
                     )
                     .map_err(db)?;
                 }
@@ -851,6 +861,27 @@ impl ObjectStore for SqliteStore {
         }
         tx.commit().map_err(db)?;
         Ok(withdrawn)
+    }
+
+    fn manifest_listing(
+        &self,
+        manifests: &[Timestamp],
+    ) -> Result<Vec<(Timestamp, Timestamp, String)>> {
+        let conn = self.reader()?;
+        let mut out = Vec::new();
+        for m in manifests {
+            let found: Vec<(i64, String)> = super::cached_rows(
+                &conn,
+                "SELECT e.row, o.stix_id FROM manifest_entries e
+                 JOIN objects o ON o.date_added = e.row
+                 WHERE e.manifest = ?1 ORDER BY e.row",
+                [m.as_micros()],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .map_err(db)?;
+            out.extend(found.into_iter().map(|(row, id)| (*m, ts(row), id)));
+        }
+        Ok(out)
     }
 
     fn signed_rows_mentioning(

@@ -395,6 +395,19 @@ const MIGRATIONS: &[&str] = &[
           AND json_extract(e.value, '$.object_version') IS
               coalesce(json_extract(o.raw, '$.modified'), json_extract(o.raw, '$.created'));
     DROP INDEX objects_by_id_for_migration_9;
+    -- A manifest that lists a later copy of an observable reached readers
+    -- served an earlier copy: such manifests are withdrawn, and what they
+    -- listed waits for the signer, which lists later copies one per manifest.
+    CREATE TEMP TABLE withdrawn_9 AS
+        SELECT DISTINCT e.manifest FROM manifest_entries e
+        JOIN objects o ON o.date_added = e.row WHERE o.prior_copies = 1;
+    UPDATE objects SET provenance = 0
+        WHERE provenance = 1 AND date_added IN (
+            SELECT e.row FROM manifest_entries e
+            WHERE e.manifest IN (SELECT manifest FROM withdrawn_9));
+    DELETE FROM objects WHERE date_added IN (SELECT manifest FROM withdrawn_9);
+    DELETE FROM manifest_entries WHERE manifest IN (SELECT manifest FROM withdrawn_9);
+    DROP TABLE withdrawn_9;
     ",
 ];
 
@@ -447,6 +460,7 @@ fn migrate_to(conn: &mut Connection, target: i64) -> Result<()> {
 mod tests {
     use super::*;
     use crate::{ConsoleFacts, ConsoleStore, CountScope, ListQuery, SearchText};
+    use rusqlite::OptionalExtension;
 
     fn tables(conn: &Connection) -> Vec<String> {
         let mut stmt = conn
@@ -667,6 +681,8 @@ mod tests {
         let v2 = "2021-01-01T00:00:00.000Z";
         let m1 = manifest(vec![entry(ind, Some(v1)), entry(dom, None)]);
         let m2 = manifest(vec![entry(ind, Some(v2))]);
+        let ind2 = "indicator--00000000-0000-4000-8000-000000000003";
+        let m3 = manifest(vec![entry(dom, None), entry(ind2, Some(v1))]);
         let rows: Vec<(i64, &str, &str, String, Option<i64>, i64)> = vec![
             (
                 10,
@@ -725,6 +741,24 @@ mod tests {
                 Some(1),
                 3,
             ),
+            // The second source's indicator, signed with its copy of the
+            // observable (row 40, a later copy): withdrawn (see below).
+            (
+                90,
+                ind2,
+                "indicator",
+                format!(r#"{{"id":"{ind2}","modified":"{v1}"}}"#),
+                Some(2),
+                1,
+            ),
+            (
+                100,
+                "x-entente-manifest--d",
+                "x-entente-manifest",
+                m3,
+                Some(2),
+                1,
+            ),
         ];
         conn.execute_batch(
             "INSERT INTO api_roots (path, title, max_content_length) VALUES ('api1', 't', 1000);
@@ -734,12 +768,13 @@ mod tests {
         )
         .unwrap();
         for (at, id, kind, raw, org, provenance) in rows {
+            let prior_copies = at == 40;
             conn.execute(
                 "INSERT INTO objects (date_added, collection, stix_id, type, version, versioned,
                                       is_latest, is_first, spec_version, raw, audience, origin_org,
-                                      tlp, provenance)
-                 VALUES (?1, 1, ?2, ?3, ?1, 1, 1, 1, '2.1', ?4, 2, ?5, 1, ?6)",
-                rusqlite::params![at, id, kind, raw, org, provenance],
+                                      tlp, provenance, prior_copies)
+                 VALUES (?1, 1, ?2, ?3, ?1, 1, 1, 1, '2.1', ?4, 2, ?5, 1, ?6, ?7)",
+                rusqlite::params![at, id, kind, raw, org, provenance, prior_copies],
             )
             .unwrap();
         }
@@ -753,6 +788,23 @@ mod tests {
             .collect::<rusqlite::Result<_>>()
             .unwrap();
         assert_eq!(found, [(50, 10), (50, 30), (60, 20)]);
+        // Manifest 100 listed a later copy (row 40): it is gone, and the
+        // rows it listed wait for the signer.
+        let state = |at: i64| -> Option<i64> {
+            conn.query_row(
+                "SELECT provenance FROM objects WHERE date_added = ?1",
+                [at],
+                |r| r.get(0),
+            )
+            .optional()
+            .unwrap()
+        };
+        assert_eq!(state(100), None);
+        assert_eq!((state(40), state(90)), (Some(0), Some(0)));
+        assert_eq!(
+            [state(10), state(30), state(50), state(70)],
+            [Some(1), Some(1), Some(1), Some(3)]
+        );
         let plan: Vec<String> = conn
             .prepare("EXPLAIN QUERY PLAN SELECT manifest FROM manifest_entries WHERE row = 1")
             .unwrap()
