@@ -313,6 +313,27 @@ impl Node {
         );
         self.store.set_hide_expired(c.key, hide, &entry)?;
         c.hide_expired = hide;
+        // Manifests signed while expired indicators were shown do not
+        // expire with them: those that list one that may expire are
+        // withdrawn, and the signer lists their objects again (see `signer`).
+        if hide && c.signed {
+            let rows: Vec<Timestamp> = self
+                .store
+                .signed_rows_mentioning(c.key, "\"valid_until\"")?
+                .into_iter()
+                .map(|(row, _)| row)
+                .collect();
+            let entry = Node::entry(
+                principal,
+                "unsign",
+                Some(&c.id),
+                Vec::new(),
+                "the collection hides expired indicators".into(),
+            );
+            if !self.store.withdraw_manifests(&rows, &entry)?.is_empty() {
+                self.sign_again()?;
+            }
+        }
         Ok(c)
     }
 

@@ -260,6 +260,7 @@ impl Node {
                 let own = o.origin_org.is_some() && o.origin_org == principal.org();
                 (own || !o.refs.iter().any(|r| hidden.contains(r)))
                     && !expired.contains(&o.id)
+                    && !(hide_expired && signed_manifest(o) && o.expires.is_some_and(|t| t <= now))
                     && !masked_identity(o)
                     && !shadowed.contains(&o.date_added.as_micros())
             };

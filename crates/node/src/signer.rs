@@ -42,6 +42,30 @@ const GATHER: Duration = Duration::from_millis(200);
 /// Most objects one manifest lists.
 const BATCH: usize = 5_000;
 
+/// When the indicators of a batch stop being served (see
+/// [`Node::expiry_of`]).
+#[derive(Default)]
+struct Expiry {
+    /// Rows no reader may receive any more: not listed.
+    hidden: std::collections::HashSet<stix::Timestamp>,
+    /// Rows that readers stop receiving at that time.
+    at: std::collections::HashMap<stix::Timestamp, stix::Timestamp>,
+    /// Signed rows of earlier versions whose manifests must expire with a
+    /// later version: withdrawn, to be signed again.
+    earlier_versions: Vec<stix::Timestamp>,
+}
+
+impl Expiry {
+    /// When a manifest of `objects` stops being served: at the first expiry.
+    fn of(&self, objects: &[&PendingObject]) -> Option<stix::Timestamp> {
+        objects
+            .iter()
+            .filter_map(|o| self.at.get(&o.date_added))
+            .min()
+            .copied()
+    }
+}
+
 /// The node's signing identity.
 #[derive(Clone)]
 pub struct Signer {
@@ -191,11 +215,22 @@ impl Node {
     }
 
     /// Signs every object posted here that no manifest lists yet; returns
-    /// how many. Without a signing key, does nothing.
+    /// how many. Without a signing key, does nothing. First withdraws the
+    /// manifests that list an indicator expired since (see
+    /// [`Node::expiry_of`]), so that their other objects are signed again.
     pub fn sign_pending(&self) -> Result<usize> {
         let Some(signer) = &self.signer else {
             return Ok(0);
         };
+        let entry = Node::entry(
+            &Principal::operator(),
+            "unsign",
+            None,
+            Vec::new(),
+            "indicators expired".into(),
+        );
+        self.store
+            .withdraw_expired_manifests(store::now(), &entry)?;
         let mut signed = 0;
         loop {
             let pending = self.store.pending_signature(BATCH)?;
@@ -244,12 +279,35 @@ impl Node {
                         .iter()
                         .any(|m| m.covers(o.origin_org) && m.real == o.id)
             });
+        // In a collection that hides expired indicators, an indicator
+        // readers no longer receive is not listed either, and the others
+        // are listed in manifests that expire with them.
+        let expiry = if c.hide_expired {
+            self.expiry_of(&c, &objects)?
+        } else {
+            Expiry::default()
+        };
+        let (expired, objects): (Vec<&PendingObject>, Vec<&PendingObject>) = objects
+            .into_iter()
+            .partition(|o| expiry.hidden.contains(&o.date_added));
+        let withheld: Vec<&PendingObject> = withheld.into_iter().chain(expired).collect();
         if !withheld.is_empty() {
             let rows: Vec<_> = withheld
                 .iter()
                 .map(|o| (o.date_added, Provenance::Unsigned, None))
                 .collect();
             self.store.set_provenance(&rows)?;
+        }
+        if !expiry.earlier_versions.is_empty() {
+            let entry = Node::entry(
+                &Principal::operator(),
+                "unsign",
+                Some(&c.id),
+                Vec::new(),
+                "later versions of indicators that expire".into(),
+            );
+            self.store
+                .withdraw_manifests(&expiry.earlier_versions, &entry)?;
         }
         // A pseudonymous source's objects are signed one per manifest: which
         // objects share a manifest would otherwise tell a reader of this
@@ -262,7 +320,8 @@ impl Node {
             .is_some_and(|org| masks.iter().any(|m| m.org == org));
         if pseudonymous && objects.len() > 1 {
             for o in objects {
-                self.sign_batch(signer, &c, &masks, collection, &[o])?;
+                let expires = expiry.of(&[o]);
+                self.sign_batch(signer, &c, &masks, collection, &[o], expires)?;
             }
             return Ok(());
         }
@@ -272,9 +331,115 @@ impl Node {
         let (later, objects): (Vec<&PendingObject>, Vec<&PendingObject>) =
             objects.into_iter().partition(|o| o.prior_copies);
         for o in later {
-            self.sign_batch(signer, &c, &masks, collection, &[o])?;
+            let expires = expiry.of(&[o]);
+            self.sign_batch(signer, &c, &masks, collection, &[o], expires)?;
         }
-        self.sign_batch(signer, &c, &masks, collection, &objects)
+        // Indicators that expire within the same hour share a manifest, so
+        // that one expiry re-signs few others.
+        let mut by_hour: BTreeMap<Option<i64>, Vec<&PendingObject>> = BTreeMap::new();
+        for o in objects {
+            let hour = expiry
+                .at
+                .get(&o.date_added)
+                .map(|t| t.as_micros().div_euclid(3_600_000_000));
+            by_hour.entry(hour).or_default().push(o);
+        }
+        for objects in by_hour.into_values() {
+            let expires = expiry.of(&objects);
+            self.sign_batch(signer, &c, &masks, collection, &objects, expires)?;
+        }
+        Ok(())
+    }
+
+    /// When readers stop receiving each indicator among `objects` (of
+    /// `c`, which hides expired indicators): an indicator is hidden from a
+    /// reader whose latest version of it has expired (`read::Node::read`),
+    /// so a version is withdrawn when it or any later version expires.
+    fn expiry_of(&self, c: &store::Collection, objects: &[&PendingObject]) -> Result<Expiry> {
+        let pending: Vec<&PendingObject> = objects
+            .iter()
+            .copied()
+            .filter(|o| o.id.starts_with("indicator--"))
+            .collect();
+        let ids: Vec<String> = pending
+            .iter()
+            .map(|o| o.id.clone())
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        // Every version of each id: (version, row, expiry, signed).
+        let mut versions: std::collections::HashMap<
+            String,
+            Vec<(
+                stix::Timestamp,
+                stix::Timestamp,
+                Option<stix::Timestamp>,
+                bool,
+            )>,
+        > = std::collections::HashMap::new();
+        for chunk in ids.chunks(16) {
+            let q = store::ObjectQuery {
+                ids: chunk.to_vec(),
+                versions: store::VersionMatch::all(),
+                limit: 100_000,
+                with_raw: true,
+                ..Default::default()
+            };
+            for v in self.store.query_objects(c.key, &q)?.items {
+                let until = serde_json::from_str::<serde_json::Value>(&v.raw)
+                    .ok()
+                    .and_then(|o| freshness::expires_at(&o));
+                versions.entry(v.id.clone()).or_default().push((
+                    v.version,
+                    v.date_added,
+                    until,
+                    v.provenance == Provenance::LocalSigned,
+                ));
+            }
+        }
+        let now = store::now();
+        let mut out = Expiry::default();
+        for o in pending {
+            let Some(all) = versions.get(&o.id) else {
+                continue;
+            };
+            let Some(&(version, _, own, _)) = all.iter().find(|v| v.1 == o.date_added) else {
+                continue;
+            };
+            let at = all
+                .iter()
+                .filter(|v| v.0 >= version)
+                .filter_map(|v| v.2)
+                .min();
+            match at {
+                Some(t) if t <= now => {
+                    out.hidden.insert(o.date_added);
+                }
+                Some(t) => {
+                    out.at.insert(o.date_added, t);
+                }
+                None => {}
+            }
+            // Earlier versions already signed now expire with this one when
+            // it expires before every version that their manifests counted.
+            if let Some(own) = own {
+                out.earlier_versions.extend(
+                    all.iter()
+                        .filter(|v| v.0 < version && v.3)
+                        .filter(|v| {
+                            all.iter()
+                                .filter(|w| w.0 >= v.0 && w.1 != o.date_added)
+                                .filter_map(|w| w.2)
+                                .min()
+                                .is_none_or(|counted| own < counted)
+                        })
+                        .map(|v| v.1),
+                );
+            }
+        }
+        out.earlier_versions.sort_unstable();
+        out.earlier_versions.dedup();
+        Ok(out)
     }
 
     /// Signs `objects` (one collection, audience, TLP and source) in one
@@ -286,6 +451,7 @@ impl Node {
         masks: &[crate::read::Mask],
         collection: i64,
         objects: &[&PendingObject],
+        expires: Option<stix::Timestamp>,
     ) -> Result<()> {
         let Some(first) = objects.first().copied() else {
             return Ok(());
@@ -353,7 +519,7 @@ impl Node {
             format!("manifest of {} objects", objects.len()),
         );
         self.store
-            .add_manifest(collection, &ingest, &covers, &entry)?;
+            .add_manifest(collection, &ingest, &covers, expires, &entry)?;
         Ok(())
     }
 }

@@ -304,6 +304,10 @@ pub struct StoredObject {
     /// The fingerprint of the node whose signed manifest vouches for it
     /// (received objects whose provenance is verified).
     pub origin_node: Option<String>,
+    /// For a manifest this node signed: when the first indicator it lists
+    /// expires, in a collection that hides expired indicators (see
+    /// [`ObjectStore::add_manifest`]).
+    pub expires: Option<Timestamp>,
 }
 
 /// An object's provenance as the node records it.
@@ -683,12 +687,16 @@ pub trait ObjectStore: Send + Sync + 'static {
     /// transaction. A manifest of one row that is a later copy of an
     /// observable is stored as one too (its `prior_copies` set): a reader
     /// served an earlier copy must not receive it (see
-    /// [`ObjectStore::manifest_listing`]).
+    /// [`ObjectStore::manifest_listing`]). `expires`: when an indicator it
+    /// lists expires first (in a collection that hides expired ones), after
+    /// which readers must not receive it; see
+    /// [`ObjectStore::withdraw_expired_manifests`].
     fn add_manifest(
         &self,
         collection: i64,
         manifest: &Ingest,
         covers: &[Timestamp],
+        expires: Option<Timestamp>,
         audit: &AuditEntry,
     ) -> Result<()>;
     /// Records what is now known of received rows (by `date_added`): their
@@ -701,6 +709,11 @@ pub trait ObjectStore: Send + Sync + 'static {
     /// withdrawn manifests' ids. For when what readers receive of a row
     /// changes after it was signed; the signer then lists the rows anew.
     fn withdraw_manifests(&self, rows: &[Timestamp], audit: &AuditEntry) -> Result<Vec<String>>;
+    /// Withdraws, as [`ObjectStore::withdraw_manifests`] does, the
+    /// manifests this node signed whose `expires` is at or before `now`
+    /// (served by a partial index); returns their ids.
+    fn withdraw_expired_manifests(&self, now: Timestamp, audit: &AuditEntry)
+    -> Result<Vec<String>>;
     /// For each of these manifests (rows this node signed), the rows it
     /// lists and their ids, as (manifest, row, id).
     fn manifest_listing(

@@ -591,7 +591,13 @@ fn deleting_a_signed_row_withdraws_the_manifests_that_list_it() {
     assert_eq!(pending(&store).len(), 3);
     let first = manifest(100);
     store
-        .add_manifest(c, &Ingest::open(first.clone()), &added, &write_entry())
+        .add_manifest(
+            c,
+            &Ingest::open(first.clone()),
+            &added,
+            None,
+            &write_entry(),
+        )
         .unwrap();
     assert!(pending(&store).is_empty());
     // Another manifest lists only the third object.
@@ -606,7 +612,13 @@ fn deleting_a_signed_row_withdraws_the_manifests_that_list_it() {
         VersionMatch::all(),
     );
     store
-        .add_manifest(c, &Ingest::open(other.clone()), &fourth, &write_entry())
+        .add_manifest(
+            c,
+            &Ingest::open(other.clone()),
+            &fourth,
+            None,
+            &write_entry(),
+        )
         .unwrap();
     assert_eq!(
         manifests_in(&store, c),
@@ -652,6 +664,7 @@ fn deleting_a_signed_row_withdraws_the_manifests_that_list_it() {
             c,
             &Ingest::open(manifest(102)),
             &[added[0], added[2], fourth[0]],
+            None,
             &write_entry(),
         )
         .unwrap();
@@ -691,10 +704,10 @@ fn a_manifest_of_one_later_copy_is_marked_and_lists_its_row() {
     );
     let (first, later) = (manifest(200), manifest(201));
     store
-        .add_manifest(c, &Ingest::open(first.clone()), &[a], &write_entry())
+        .add_manifest(c, &Ingest::open(first.clone()), &[a], None, &write_entry())
         .unwrap();
     store
-        .add_manifest(c, &Ingest::open(later.clone()), &[b], &write_entry())
+        .add_manifest(c, &Ingest::open(later.clone()), &[b], None, &write_entry())
         .unwrap();
     let q = ObjectQuery {
         types: vec!["x-entente-manifest".into()],

@@ -115,7 +115,7 @@ fn in_list(column: &str, values: &[String], params: &mut Vec<rusqlite::types::Va
 /// parameters; a full chunk's statement stays in the statement cache).
 const COVER_CHUNK: usize = 500;
 
-const STORED_COLUMNS: &str = "date_added, stix_id, type, version, versioned, spec_version, origin_org, tlp, refs, prior_copies, provenance, origin_node";
+const STORED_COLUMNS: &str = "date_added, stix_id, type, version, versioned, spec_version, origin_org, tlp, refs, prior_copies, provenance, origin_node, expires";
 
 fn stored_from_row(r: &rusqlite::Row<'_>, with_raw: bool) -> rusqlite::Result<StoredObject> {
     let date_added: i64 = r.get(0)?;
@@ -136,7 +136,8 @@ fn stored_from_row(r: &rusqlite::Row<'_>, with_raw: bool) -> rusqlite::Result<St
         prior_copies: r.get(9)?,
         provenance: Provenance::from_code(r.get(10)?),
         origin_node: r.get(11)?,
-        raw: if with_raw { r.get(12)? } else { String::new() },
+        expires: r.get::<_, Option<i64>>(12)?.map(ts),
+        raw: if with_raw { r.get(13)? } else { String::new() },
     })
 }
 impl SqliteStore {
@@ -612,6 +613,7 @@ impl ObjectStore for SqliteStore {
         collection: i64,
         manifest: &Ingest,
         covers: &[Timestamp],
+        expires: Option<Timestamp>,
         audit: &AuditEntry,
     ) -> Result<()> {
         let mut signed = manifest.clone();
@@ -648,6 +650,14 @@ impl ObjectStore for SqliteStore {
                         params_from_iter(
                             chunk.iter().flat_map(|t| [row.as_micros(), t.as_micros()]),
                         ),
+                    )
+                    .map_err(db)?;
+                }
+                if let Some(at) = expires {
+                    cached_exec(
+                        tx,
+                        "UPDATE objects SET expires = ?2 WHERE date_added = ?1",
+                        params![row.as_micros(), at.as_micros()],
                     )
                     .map_err(db)?;
                 }
@@ -855,6 +865,38 @@ impl ObjectStore for SqliteStore {
             .map_err(db)?;
         let rows: Vec<i64> = rows.iter().map(|t| t.as_micros()).collect();
         let manifests = manifests_listing(&tx, &rows)?;
+        let withdrawn = withdraw_in(&tx, manifests)?;
+        if !withdrawn.is_empty() {
+            append_in(&tx, &[withdrawal_entry(audit, withdrawn.clone())])?;
+        }
+        tx.commit().map_err(db)?;
+        Ok(withdrawn)
+    }
+
+    fn withdraw_expired_manifests(
+        &self,
+        now: Timestamp,
+        audit: &AuditEntry,
+    ) -> Result<Vec<String>> {
+        // Most calls find nothing: look before taking the write lock.
+        let due = |conn: &Connection| -> Result<Vec<i64>> {
+            super::cached_rows(
+                conn,
+                "SELECT date_added FROM objects INDEXED BY objects_manifests_expiring
+                 WHERE expires IS NOT NULL AND expires <= ?1",
+                [now.as_micros()],
+                |r| r.get(0),
+            )
+            .map_err(db)
+        };
+        if due(&*self.reader()?)?.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut conn = self.write_connection();
+        let tx = conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(db)?;
+        let manifests = due(&tx)?;
         let withdrawn = withdraw_in(&tx, manifests)?;
         if !withdrawn.is_empty() {
             append_in(&tx, &[withdrawal_entry(audit, withdrawn.clone())])?;

@@ -381,6 +381,8 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (manifest, row)
     ) WITHOUT ROWID;
     CREATE INDEX manifest_entries_by_row ON manifest_entries(row);
+    ALTER TABLE objects ADD COLUMN expires INTEGER;
+    CREATE INDEX objects_manifests_expiring ON objects(expires) WHERE expires IS NOT NULL;
     CREATE INDEX objects_by_id_for_migration_9 ON objects(stix_id, collection);
     INSERT OR IGNORE INTO manifest_entries (manifest, row)
         SELECT m.date_added, o.date_added
@@ -396,11 +398,20 @@ const MIGRATIONS: &[&str] = &[
               coalesce(json_extract(o.raw, '$.modified'), json_extract(o.raw, '$.created'));
     DROP INDEX objects_by_id_for_migration_9;
     -- A manifest that lists a later copy of an observable reached readers
-    -- served an earlier copy: such manifests are withdrawn, and what they
-    -- listed waits for the signer, which lists later copies one per manifest.
+    -- served an earlier copy, and one that lists an indicator that may
+    -- expire in a collection that hides expired indicators kept listing it
+    -- after it expired: such manifests are withdrawn, and what they listed
+    -- waits for the signer, which lists later copies one per manifest and
+    -- gives manifests their `expires`.
     CREATE TEMP TABLE withdrawn_9 AS
         SELECT DISTINCT e.manifest FROM manifest_entries e
-        JOIN objects o ON o.date_added = e.row WHERE o.prior_copies = 1;
+        JOIN objects o ON o.date_added = e.row
+        WHERE o.prior_copies = 1
+           OR (o.type = 'indicator'
+               AND EXISTS (SELECT 1 FROM node_meta
+                           WHERE node_meta.key = 'collection.hide_expired.' || o.collection)
+               AND json_valid(o.raw)
+               AND json_extract(o.raw, '$.valid_until') IS NOT NULL);
     UPDATE objects SET provenance = 0
         WHERE provenance = 1 AND date_added IN (
             SELECT e.row FROM manifest_entries e
