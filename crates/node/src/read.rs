@@ -131,6 +131,10 @@ impl Node {
         if per_reader {
             q.versions = VersionMatch::all();
         }
+        // A manifest of an indicator that has expired since (see `signer`).
+        let expired_manifest = |o: &StoredObject| {
+            hide_expired && signed_manifest(o) && o.expires.is_some_and(|t| t <= now)
+        };
         let masked_identity = |o: &StoredObject| {
             masks
                 .iter()
@@ -260,7 +264,7 @@ impl Node {
                 let own = o.origin_org.is_some() && o.origin_org == principal.org();
                 (own || !o.refs.iter().any(|r| hidden.contains(r)))
                     && !expired.contains(&o.id)
-                    && !(hide_expired && signed_manifest(o) && o.expires.is_some_and(|t| t <= now))
+                    && !expired_manifest(o)
                     && !masked_identity(o)
                     && !shadowed.contains(&o.date_added.as_micros())
             };

@@ -21,6 +21,20 @@
 //! pseudonymous source carries the pseudonym, so that form is what is
 //! hashed. A crash between storing and signing leaves objects pending; the
 //! next signer run signs them.
+//!
+//! A manifest lists only what its readers read now. When that changes
+//! after signing, the manifests concerned are withdrawn (deleted, their
+//! other objects pending again, see `store::ObjectStore::withdraw_manifests`)
+//! and the next run lists those objects anew: a delete (in the store's
+//! delete transaction), a member joining a community as pseudonymous
+//! (`admin.rs`: what its mask now changes), and expiry in a collection that
+//! hides expired indicators: there an expired indicator is not listed, a
+//! manifest carries when the first indicator it lists stops being served
+//! (`expires`, which the read gate honours at once and each run
+//! withdraws), and indicators expiring within the same hour share
+//! manifests, so that one expiry re-signs few others. A later copy of an
+//! observable is signed alone, and its manifest reaches only readers served
+//! that copy (`read.rs`).
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Condvar, Mutex};
@@ -41,6 +55,16 @@ type Batch = (i64, Vec<String>, Option<u8>, Option<sharing::OrgId>);
 const GATHER: Duration = Duration::from_millis(200);
 /// Most objects one manifest lists.
 const BATCH: usize = 5_000;
+
+/// One stored version of an indicator, as [`Node::expiry_of`] weighs it.
+struct IndicatorVersion {
+    version: stix::Timestamp,
+    row: stix::Timestamp,
+    /// Its `valid_until`.
+    until: Option<stix::Timestamp>,
+    /// Listed in a manifest this node signed.
+    signed: bool,
+}
 
 /// When the indicators of a batch stop being served (see
 /// [`Node::expiry_of`]).
@@ -367,16 +391,9 @@ impl Node {
             .collect::<std::collections::BTreeSet<_>>()
             .into_iter()
             .collect();
-        // Every version of each id: (version, row, expiry, signed).
-        let mut versions: std::collections::HashMap<
-            String,
-            Vec<(
-                stix::Timestamp,
-                stix::Timestamp,
-                Option<stix::Timestamp>,
-                bool,
-            )>,
-        > = std::collections::HashMap::new();
+        // Every version of each id.
+        let mut versions: std::collections::HashMap<String, Vec<IndicatorVersion>> =
+            std::collections::HashMap::new();
         for chunk in ids.chunks(16) {
             let q = store::ObjectQuery {
                 ids: chunk.to_vec(),
@@ -389,12 +406,15 @@ impl Node {
                 let until = serde_json::from_str::<serde_json::Value>(&v.raw)
                     .ok()
                     .and_then(|o| freshness::expires_at(&o));
-                versions.entry(v.id.clone()).or_default().push((
-                    v.version,
-                    v.date_added,
-                    until,
-                    v.provenance == Provenance::LocalSigned,
-                ));
+                versions
+                    .entry(v.id.clone())
+                    .or_default()
+                    .push(IndicatorVersion {
+                        version: v.version,
+                        row: v.date_added,
+                        until,
+                        signed: v.provenance == Provenance::LocalSigned,
+                    });
             }
         }
         let now = store::now();
@@ -403,13 +423,14 @@ impl Node {
             let Some(all) = versions.get(&o.id) else {
                 continue;
             };
-            let Some(&(version, _, own, _)) = all.iter().find(|v| v.1 == o.date_added) else {
+            let Some(this) = all.iter().find(|v| v.row == o.date_added) else {
                 continue;
             };
+            let (version, own) = (this.version, this.until);
             let at = all
                 .iter()
-                .filter(|v| v.0 >= version)
-                .filter_map(|v| v.2)
+                .filter(|v| v.version >= version)
+                .filter_map(|v| v.until)
                 .min();
             match at {
                 Some(t) if t <= now => {
@@ -425,15 +446,15 @@ impl Node {
             if let Some(own) = own {
                 out.earlier_versions.extend(
                     all.iter()
-                        .filter(|v| v.0 < version && v.3)
+                        .filter(|v| v.version < version && v.signed)
                         .filter(|v| {
                             all.iter()
-                                .filter(|w| w.0 >= v.0 && w.1 != o.date_added)
-                                .filter_map(|w| w.2)
+                                .filter(|w| w.version >= v.version && w.row != o.date_added)
+                                .filter_map(|w| w.until)
                                 .min()
                                 .is_none_or(|counted| own < counted)
                         })
-                        .map(|v| v.1),
+                        .map(|v| v.row),
                 );
             }
         }

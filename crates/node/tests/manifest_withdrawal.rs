@@ -93,13 +93,12 @@ fn post(node: &Node, who: &Principal, c: &store::Collection, objects: &[String])
     }
 }
 
+/// Manifest entries: (id, version, SHA-256).
+type Entries = BTreeSet<(String, String, String)>;
+
 /// What `p` reads of `c` (every version): objects by id (with how many
 /// versions), and the manifest entries it receives (id, version, digest).
-fn read(
-    node: &Node,
-    p: &Principal,
-    c: &store::Collection,
-) -> (BTreeMap<String, usize>, BTreeSet<(String, String, String)>) {
+fn read(node: &Node, p: &Principal, c: &store::Collection) -> (BTreeMap<String, usize>, Entries) {
     let q = ObjectQuery {
         versions: VersionMatch::all(),
         limit: 1000,
@@ -127,7 +126,7 @@ fn read(
     (objects, entries)
 }
 
-fn listed(entries: &BTreeSet<(String, String, String)>) -> BTreeSet<String> {
+fn listed(entries: &Entries) -> BTreeSet<String> {
     entries.iter().map(|(id, _, _)| id.clone()).collect()
 }
 

@@ -635,13 +635,13 @@ fn deleting_a_signed_row_withdraws_the_manifests_that_list_it() {
             .unwrap(),
         1
     );
-    assert_eq!(manifests_in(&store, c), [other.id.clone()]);
+    assert_eq!(manifests_in(&store, c), std::slice::from_ref(&other.id));
     assert_eq!(pending(&store), [objs[0].id.clone(), objs[2].id.clone()]);
     let chain = store.audit_chain().unwrap();
     let n = chain.len();
     assert_eq!(chain[n - 2].entry.action, "delete");
     assert_eq!(chain[n - 1].entry.action, "unsign");
-    assert_eq!(chain[n - 1].entry.objects, [first.id.clone()]);
+    assert_eq!(chain[n - 1].entry.objects, std::slice::from_ref(&first.id));
     assert!(store::verify_chain(&chain).is_ok());
 
     // Rows no manifest lists withdraw nothing; a listed row withdraws its.
@@ -653,7 +653,7 @@ fn deleting_a_signed_row_withdraws_the_manifests_that_list_it() {
     );
     assert_eq!(
         store.withdraw_manifests(&fourth, &delete).unwrap(),
-        [other.id.clone()]
+        std::slice::from_ref(&other.id)
     );
     assert!(manifests_in(&store, c).is_empty());
     assert_eq!(pending(&store).len(), 3);

@@ -694,7 +694,9 @@ mod tests {
         let m2 = manifest(vec![entry(ind, Some(v2))]);
         let ind2 = "indicator--00000000-0000-4000-8000-000000000003";
         let m3 = manifest(vec![entry(dom, None), entry(ind2, Some(v1))]);
-        let rows: Vec<(i64, &str, &str, String, Option<i64>, i64)> = vec![
+        // (date_added, id, type, raw, source, provenance)
+        type Row<'a> = (i64, &'a str, &'a str, String, Option<i64>, i64);
+        let rows: Vec<Row> = vec![
             (
                 10,
                 ind,
