@@ -641,7 +641,12 @@ mod tests {
         {
             let mut conn = Connection::open(&path).unwrap();
             // What migration 9 made: a database of schema 7 has none of it.
-            conn.execute_batch("DROP TABLE manifest_entries").unwrap();
+            conn.execute_batch(
+                "DROP TABLE manifest_entries;
+                 DROP INDEX objects_manifests_expiring;
+                 ALTER TABLE objects DROP COLUMN expires;",
+            )
+            .unwrap();
             conn.pragma_update(None, "user_version", 7).unwrap();
             migrate(&mut conn).unwrap();
         }
