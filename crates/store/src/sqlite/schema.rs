@@ -397,21 +397,37 @@ const MIGRATIONS: &[&str] = &[
           AND json_extract(e.value, '$.object_version') IS
               coalesce(json_extract(o.raw, '$.modified'), json_extract(o.raw, '$.created'));
     DROP INDEX objects_by_id_for_migration_9;
-    -- A manifest that lists a later copy of an observable reached readers
-    -- served an earlier copy, and one that lists an indicator that may
-    -- expire in a collection that hides expired indicators kept listing it
-    -- after it expired: such manifests are withdrawn, and what they listed
-    -- waits for the signer, which lists later copies one per manifest and
-    -- gives manifests their `expires`.
+    -- Manifests that list what readers do not read are withdrawn, and what
+    -- they listed waits for the signer: those listing an object deleted
+    -- since (entries without a row); a later copy of an observable (which
+    -- reached readers served an earlier copy; the signer now lists later
+    -- copies one per manifest); an indicator that may expire in a
+    -- collection that hides expired ones (listed after it expired; the
+    -- signer now gives manifests their `expires`); or text naming a
+    -- pseudonymous member of the collection's community in what its mask
+    -- covers (hashed before it joined, unmasked).
     CREATE TEMP TABLE withdrawn_9 AS
-        SELECT DISTINCT e.manifest FROM manifest_entries e
+        SELECT m.date_added AS manifest FROM objects m
+        WHERE m.type = 'x-entente-manifest' AND m.provenance = 1 AND json_valid(m.raw)
+          AND json_array_length(m.raw, '$.entries') >
+              (SELECT count(*) FROM manifest_entries e WHERE e.manifest = m.date_added)
+        UNION
+        SELECT e.manifest FROM manifest_entries e
         JOIN objects o ON o.date_added = e.row
         WHERE o.prior_copies = 1
            OR (o.type = 'indicator'
                AND EXISTS (SELECT 1 FROM node_meta
                            WHERE node_meta.key = 'collection.hide_expired.' || o.collection)
                AND json_valid(o.raw)
-               AND json_extract(o.raw, '$.valid_until') IS NOT NULL);
+               AND json_extract(o.raw, '$.valid_until') IS NOT NULL)
+           OR EXISTS (
+               SELECT 1 FROM collections c
+               JOIN community_members cm
+                   ON cm.community = c.owner_community AND cm.pseudonymous = 1
+               JOIN orgs g ON g.id = cm.org
+               WHERE c.key = o.collection
+                 AND (o.origin_org IS NULL OR o.origin_org = cm.org)
+                 AND instr(o.raw, g.identity_id) > 0);
     UPDATE objects SET provenance = 0
         WHERE provenance = 1 AND date_added IN (
             SELECT e.row FROM manifest_entries e
@@ -699,6 +715,17 @@ mod tests {
         let m2 = manifest(vec![entry(ind, Some(v2))]);
         let ind2 = "indicator--00000000-0000-4000-8000-000000000003";
         let m3 = manifest(vec![entry(dom, None), entry(ind2, Some(v1))]);
+        let (ind4, ind5, ind6, deleted) = (
+            "indicator--00000000-0000-4000-8000-000000000004",
+            "indicator--00000000-0000-4000-8000-000000000005",
+            "indicator--00000000-0000-4000-8000-000000000006",
+            "indicator--00000000-0000-4000-8000-000000000007",
+        );
+        let p_identity = "identity--00000000-0000-4000-8000-0000000000aa";
+        let n_identity = "identity--00000000-0000-4000-8000-0000000000bb";
+        let m5 = manifest(vec![entry(ind4, Some(v1))]);
+        let m6 = manifest(vec![entry(ind5, Some(v1))]);
+        let m7 = manifest(vec![entry(ind6, Some(v1)), entry(deleted, Some(v1))]);
         // (date_added, id, type, raw, source, provenance)
         type Row<'a> = (i64, &'a str, &'a str, String, Option<i64>, i64);
         let rows: Vec<Row> = vec![
@@ -777,6 +804,59 @@ mod tests {
                 Some(2),
                 1,
             ),
+            // A node-level import naming organisation 7, pseudonymous in the
+            // collection's community since it was signed (manifest 130), and
+            // one naming organisation 1, a named member (manifest 150).
+            (
+                120,
+                ind4,
+                "indicator",
+                format!(r#"{{"id":"{ind4}","modified":"{v1}","description":"by {p_identity}"}}"#),
+                None,
+                1,
+            ),
+            (
+                130,
+                "x-entente-manifest--f",
+                "x-entente-manifest",
+                m5,
+                None,
+                1,
+            ),
+            (
+                140,
+                ind5,
+                "indicator",
+                format!(r#"{{"id":"{ind5}","modified":"{v1}","description":"by {n_identity}"}}"#),
+                None,
+                1,
+            ),
+            (
+                150,
+                "x-entente-manifest--g",
+                "x-entente-manifest",
+                m6,
+                None,
+                1,
+            ),
+            // An object deleted after it was signed: its manifest lists it
+            // with another that stays.
+            (
+                160,
+                ind6,
+                "indicator",
+                format!(r#"{{"id":"{ind6}","modified":"{v1}"}}"#),
+                Some(1),
+                1,
+            ),
+            (
+                170,
+                "x-entente-manifest--h",
+                "x-entente-manifest",
+                m7,
+                Some(1),
+                1,
+            ),
         ];
         conn.execute_batch(
             "INSERT INTO api_roots (path, title, max_content_length) VALUES ('api1', 't', 1000);
@@ -784,6 +864,16 @@ mod tests {
                  VALUES (1, '91a7b528-80eb-42ed-a74d-c6fbd5a26116', 'api1', 'c', 0, 1);
              INSERT INTO audiences (id, keys) VALUES (2, 'green');",
         )
+        .unwrap();
+        conn.execute_batch(&format!(
+            "INSERT INTO orgs (id, name, identity_id, created) VALUES
+                 (1, 'Named', '{n_identity}', 0), (2, 'Other', 'identity--x', 0),
+                 (7, 'Helpdesk', '{p_identity}', 0);
+             INSERT INTO communities (id, name, show_members, created) VALUES (1, 'c', 0, 0);
+             INSERT INTO community_members (community, org, pseudonymous, added)
+                 VALUES (1, 1, 0, 0), (1, 7, 1, 0);
+             UPDATE collections SET owner_community = 1 WHERE key = 1;"
+        ))
         .unwrap();
         for (at, id, kind, raw, org, provenance) in rows {
             let prior_copies = at == 40;
@@ -805,7 +895,7 @@ mod tests {
             .unwrap()
             .collect::<rusqlite::Result<_>>()
             .unwrap();
-        assert_eq!(found, [(50, 10), (50, 30), (60, 20)]);
+        assert_eq!(found, [(50, 10), (50, 30), (60, 20), (150, 140)]);
         // Manifest 100 listed a later copy (row 40): it is gone, and the
         // rows it listed wait for the signer.
         let state = |at: i64| -> Option<i64> {
@@ -819,6 +909,11 @@ mod tests {
         };
         assert_eq!(state(100), None);
         assert_eq!((state(40), state(90)), (Some(0), Some(0)));
+        // So are the manifests of the text naming the pseudonymous member
+        // and of the deleted object; not that of the named member's.
+        assert_eq!((state(130), state(170)), (None, None));
+        assert_eq!((state(120), state(160)), (Some(0), Some(0)));
+        assert_eq!((state(140), state(150)), (Some(1), Some(1)));
         assert_eq!(
             [state(10), state(30), state(50), state(70)],
             [Some(1), Some(1), Some(1), Some(3)]
