@@ -1,4 +1,5 @@
-"""FINDING (medium): deleting an object does not touch the node's signed
+"""Leak review finding (medium; fixed, these tests pin the fix).
+Deleting an object does not touch the node's signed
 manifest that lists it. After DELETE objects/{id}/ by its source, every
 reader of the collection (including organisations that join later, and peers
 that pull later) keeps receiving that object's id, version and the SHA-256 of
@@ -13,8 +14,10 @@ object it will never receive).
 Reproduce: signed community collection; CERT posts a GREEN indicator, the
 signer lists it; CERT deletes it; a member that joins afterwards reads
 objects/ and receives the entry.
+
+Fixed: a delete withdraws, in its own transaction, the node's manifests
+that list a deleted row, and the signer lists their other objects again.
 """
-import pytest
 import time
 
 from manifest_review_support import indicator, manifest_entries, readable, session

@@ -1,4 +1,5 @@
-"""FINDING (low-medium): in a collection created with --hide-expired, an
+"""Leak review finding (low-medium; fixed, these tests pin the fix).
+In a collection created with --hide-expired, an
 indicator whose valid_until has passed "reads exactly like an absent one"
 (README, read.rs `read_with`), but the node's signed x-entente-manifest that
 lists it is not an indicator, never expires, and is gated only on audience,
@@ -12,8 +13,11 @@ Reproduce: signed --hide-expired community collection; CERT posts an
 indicator with valid_until in the past and a live one; after the signer runs,
 the Vendor's GET objects/ returns no expired indicator but a manifest entry
 for it.
+
+Fixed: in a --hide-expired collection an expired indicator is never
+listed, and a manifest is withheld from the moment an indicator it lists
+expires, then withdrawn and re-signed without it.
 """
-import pytest
 import time
 
 from manifest_review_support import indicator, manifest_entries, readable, session

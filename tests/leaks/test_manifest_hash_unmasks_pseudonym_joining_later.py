@@ -1,4 +1,5 @@
-"""FINDING (medium, pseudonym unmasking): the signer hashes "what any reader
+"""Leak review finding (medium, pseudonym unmasking; fixed, these tests pin the fix).
+The signer hashes "what any reader
 receives" with the pseudonym masks of the moment it signs (signer.rs
 `sign_group`: pseudonym_masks(anonymous) at signing time). Masks are applied
 at read time. An object a node-level source (here: `entente import` by the
@@ -14,8 +15,11 @@ are not secret to members of other communities, and are often known).
 Reproduce: community C (Member), signed collection K; operator imports an
 indicator whose description names organisation P's identity id; P then joins
 C as pseudonymous; Member reads objects/ and matches the manifest digest.
+
+Fixed: a pseudonymous join withdraws the manifests of the community's
+collections that list what the new member's mask covers, and the signer
+hashes them again as readers now receive them.
 """
-import pytest
 import hashlib
 import json
 import time
