@@ -323,3 +323,70 @@ fn a_reader_served_an_earlier_copy_gets_no_entry_of_a_later_one() {
         assert_eq!(listed(&entries), objects.keys().cloned().collect());
     }
 }
+
+/// What the operator imported naming an organisation, and that
+/// organisation's own identity object, signed before it joins the community
+/// as pseudonymous: afterwards every entry a member receives hashes what it
+/// is served (the pseudonym form), and the withheld identity is listed
+/// nowhere.
+#[test]
+fn a_pseudonymous_join_signs_again_what_its_mask_now_changes() {
+    let dir = tempfile::tempdir().unwrap();
+    let n = node(&dir);
+    let (c, _ana, hugo) = community(&n, false);
+    let op = Principal::operator();
+    let helpdesk = n.create_org(&op, "Helpdesk", None).unwrap();
+    let me = format!(
+        r#"{{"type":"identity","spec_version":"2.1","id":"{}","created":"{T}","modified":"{T}","name":"Helpdesk","identity_class":"organization",{}}}"#,
+        helpdesk.identity_id,
+        marking(Tlp::Green)
+    );
+    let naming = format!(
+        r#"{{"type":"malware","spec_version":"2.1","id":"{}","created":"{T}","modified":"{T}","name":"m9","description":"reported by {}","is_family":true,{}}}"#,
+        id("malware", 9),
+        helpdesk.identity_id,
+        marking(Tlp::Green)
+    );
+    post(&n, &op, &c, &[me, naming, malware(1)]);
+    n.sign_pending().unwrap();
+    let (_, before) = read(&n, &hugo, &c);
+    assert!(listed(&before).contains(&helpdesk.identity_id));
+
+    n.add_member(&op, "d", "Helpdesk", true).unwrap();
+    let q = ObjectQuery {
+        limit: 1000,
+        with_raw: true,
+        ..Default::default()
+    };
+    let served = n.read(&hugo, &c, &q).unwrap().items;
+    let digests: BTreeMap<String, String> = served
+        .iter()
+        .filter(|o| o.object_type != MANIFEST)
+        .map(|o| {
+            let d = provenance::object_digest(&o.raw).unwrap();
+            (o.id.clone(), hex(&d.sha256))
+        })
+        .collect();
+    assert!(!digests.contains_key(&helpdesk.identity_id));
+    // Nothing served names it, manifests included.
+    assert!(
+        served
+            .iter()
+            .all(|o| !o.raw.contains(&helpdesk.identity_id))
+    );
+    let (_, entries) = read(&n, &hugo, &c);
+    assert_eq!(listed(&entries), digests.keys().cloned().collect());
+    for (id, _, sha) in &entries {
+        assert_eq!(Some(sha), digests.get(id), "{id}");
+    }
+    // The malware that names nobody kept its manifest entry as it was.
+    assert!(
+        before
+            .iter()
+            .any(|e| e.0 == id("malware", 1) && entries.contains(e))
+    );
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
