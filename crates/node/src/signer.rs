@@ -291,6 +291,37 @@ impl Node {
         };
         // What any reader other than a pseudonymous source itself receives.
         let masks = self.pseudonym_masks(&Principal::anonymous(), &c.policy())?;
+        self.sign_masked(signer, &c, &masks, objects)?;
+        // A member that joined as pseudonymous meanwhile may have looked for
+        // what to sign again before these manifests were stored (`admin.rs`):
+        // they are withdrawn, and the next run hashes them with its mask.
+        let now = self.pseudonym_masks(&Principal::anonymous(), &c.policy())?;
+        let faces = |m: &[crate::read::Mask]| -> Vec<(sharing::OrgId, String)> {
+            m.iter().map(|m| (m.org, m.real.clone())).collect()
+        };
+        if faces(&now) != faces(&masks) {
+            let rows: Vec<stix::Timestamp> = objects.iter().map(|o| o.date_added).collect();
+            let entry = Node::entry(
+                &Principal::operator(),
+                "unsign",
+                Some(&c.id),
+                Vec::new(),
+                "a member joined as pseudonymous while they were signed".into(),
+            );
+            self.store.withdraw_manifests(&rows, &entry)?;
+        }
+        Ok(())
+    }
+
+    /// [`Node::sign_group`] with the masks readers receive.
+    fn sign_masked(
+        &self,
+        signer: &Signer,
+        c: &store::Collection,
+        masks: &[crate::read::Mask],
+        objects: &[PendingObject],
+    ) -> Result<()> {
+        let collection = c.key;
         // A pseudonymous source's own identity object is withheld from every
         // reader: no manifest may list it, or the hash of its canonical form
         // (which holds the real name) would confirm a guess of that name.
@@ -307,7 +338,7 @@ impl Node {
         // readers no longer receive is not listed either, and the others
         // are listed in manifests that expire with them.
         let expiry = if c.hide_expired {
-            self.expiry_of(&c, &objects)?
+            self.expiry_of(c, &objects)?
         } else {
             Expiry::default()
         };
@@ -345,7 +376,7 @@ impl Node {
         if pseudonymous && objects.len() > 1 {
             for o in objects {
                 let expires = expiry.of(&[o]);
-                self.sign_batch(signer, &c, &masks, collection, &[o], expires)?;
+                self.sign_batch(signer, c, masks, collection, &[o], expires)?;
             }
             return Ok(());
         }
@@ -356,7 +387,7 @@ impl Node {
             objects.into_iter().partition(|o| o.prior_copies);
         for o in later {
             let expires = expiry.of(&[o]);
-            self.sign_batch(signer, &c, &masks, collection, &[o], expires)?;
+            self.sign_batch(signer, c, masks, collection, &[o], expires)?;
         }
         // Indicators that expire within the same hour share a manifest, so
         // that one expiry re-signs few others.
@@ -370,7 +401,7 @@ impl Node {
         }
         for objects in by_hour.into_values() {
             let expires = expiry.of(&objects);
-            self.sign_batch(signer, &c, &masks, collection, &objects, expires)?;
+            self.sign_batch(signer, c, masks, collection, &objects, expires)?;
         }
         Ok(())
     }
