@@ -1,4 +1,5 @@
-"""FINDING (medium): deleting an object does not touch the node's signed
+"""Leak review finding (medium; fixed, these tests pin the fix).
+Deleting an object does not touch the node's signed
 manifest that lists it. After DELETE objects/{id}/ by its source, every
 reader of the collection (including organisations that join later, and peers
 that pull later) keeps receiving that object's id, version and the SHA-256 of
@@ -13,14 +14,15 @@ object it will never receive).
 Reproduce: signed community collection; CERT posts a GREEN indicator, the
 signer lists it; CERT deletes it; a member that joins afterwards reads
 objects/ and receives the entry.
+
+Fixed: a delete withdraws, in its own transaction, the node's manifests
+that list a deleted row, and the signer lists their other objects again.
 """
-import pytest
 import time
 
 from manifest_review_support import indicator, manifest_entries, readable, session
 
 
-@pytest.mark.xfail(strict=True, reason='known leak (review of 3 Dec, medium): a manifest keeps listing an object deleted after it was signed; fix next (see the closing note)')
 def test_a_deleted_object_is_not_listed_to_readers(work):
     a = work.node("a")
     a.org("CERT")
@@ -52,7 +54,6 @@ def test_a_deleted_object_is_not_listed_to_readers(work):
             f"{who} still receives the manifest entry (id, version, sha256) of a deleted object")
 
 
-@pytest.mark.xfail(strict=True, reason='known leak (review of 3 Dec, medium): a manifest keeps listing an object deleted after it was signed; fix next (see the closing note)')
 def test_a_peer_pulling_after_a_delete_receives_no_entry_for_it(work):
     """The same through federation: a peer that pulls after the delete
     stores the node's manifest, with the withdrawn object's entry, and relays

@@ -1,4 +1,5 @@
-"""FINDING (low-medium): in a collection created with --hide-expired, an
+"""Leak review finding (low-medium; fixed, these tests pin the fix).
+In a collection created with --hide-expired, an
 indicator whose valid_until has passed "reads exactly like an absent one"
 (README, read.rs `read_with`), but the node's signed x-entente-manifest that
 lists it is not an indicator, never expires, and is gated only on audience,
@@ -12,14 +13,16 @@ Reproduce: signed --hide-expired community collection; CERT posts an
 indicator with valid_until in the past and a live one; after the signer runs,
 the Vendor's GET objects/ returns no expired indicator but a manifest entry
 for it.
+
+Fixed: in a --hide-expired collection an expired indicator is never
+listed, and a manifest is withheld from the moment an indicator it lists
+expires, then withdrawn and re-signed without it.
 """
-import pytest
 import time
 
 from manifest_review_support import indicator, manifest_entries, readable, session
 
 
-@pytest.mark.xfail(strict=True, reason='known leak (review of 3 Dec, low-medium): manifests keep listing indicators a --hide-expired collection hides; fix next (see the closing note)')
 def test_expired_indicator_is_not_listed_to_readers_who_cannot_read_it(work):
     a = work.node("a")
     a.org("CERT")

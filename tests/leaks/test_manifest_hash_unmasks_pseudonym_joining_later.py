@@ -1,4 +1,5 @@
-"""FINDING (medium, pseudonym unmasking): the signer hashes "what any reader
+"""Leak review finding (medium, pseudonym unmasking; fixed, these tests pin the fix).
+The signer hashes "what any reader
 receives" with the pseudonym masks of the moment it signs (signer.rs
 `sign_group`: pseudonym_masks(anonymous) at signing time). Masks are applied
 at read time. An object a node-level source (here: `entente import` by the
@@ -14,8 +15,11 @@ are not secret to members of other communities, and are often known).
 Reproduce: community C (Member), signed collection K; operator imports an
 indicator whose description names organisation P's identity id; P then joins
 C as pseudonymous; Member reads objects/ and matches the manifest digest.
+
+Fixed: a pseudonymous join withdraws the manifests of the community's
+collections that list what the new member's mask covers, and the signer
+hashes them again as readers now receive them.
 """
-import pytest
 import hashlib
 import json
 import time
@@ -28,7 +32,6 @@ def jcs_sha256(obj):
                                      ensure_ascii=False).encode()).hexdigest()
 
 
-@pytest.mark.xfail(strict=True, reason='known leak (review of 3 Dec, medium-high): manifests signed before a member joins as pseudonymous hash the unmasked text; fix next (see the closing note)')
 def test_a_manifest_signed_before_a_pseudonymous_join_does_not_confirm_the_real_id(work):
     a = work.node("a")
     p_identity = a.org("Helpdesk")
@@ -58,7 +61,6 @@ def test_a_manifest_signed_before_a_pseudonymous_join_does_not_confirm_the_real_
         "the manifest digest confirms which organisation the pseudonym stands for")
 
 
-@pytest.mark.xfail(strict=True, reason='known leak (review of 3 Dec, medium-high): manifests signed before a member joins as pseudonymous hash the unmasked text; fix next (see the closing note)')
 def test_an_identity_signed_before_a_pseudonymous_join_is_not_listed_under_the_pseudonym(work):
     """The same root cause reopens the fixed leak of
     tests/leaks/test_manifest_hash_unmasks_pseudonym.py: the operator's import

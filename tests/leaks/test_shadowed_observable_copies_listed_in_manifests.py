@@ -1,4 +1,5 @@
-"""FINDING (low): an observable (SCO) posted by several sources is kept as one
+"""Leak review finding (low; fixed, these tests pin the fix).
+An observable (SCO) posted by several sources is kept as one
 copy per source, and "a reader who may see several copies receives the
 earliest one it may see" (README); read.rs withholds the later copies
 (`shadowed`). But each source's copy is listed in that source's manifest,
@@ -12,14 +13,15 @@ Reproduce: Vendor posts domain-name evil.example (GREEN); CERT posts the
 same domain-name with an extra x_ property; the Civic member reads objects/:
 it receives Vendor's copy and two manifest entries for that id with
 different sha256 values.
+
+Fixed: a later copy of an observable is signed in a manifest of its own,
+which reaches only readers served that copy.
 """
-import pytest
 import time
 
 from manifest_review_support import TLP
 
 
-@pytest.mark.xfail(strict=True, reason="known leak (review of 3 Dec, low): a reader served the earliest copy of an observable also receives later sources' manifest entries; fix next (see the closing note)")
 def test_a_reader_receives_manifest_entries_only_for_the_copy_it_reads(work):
     a = work.node("a")
     for o in ("CERT", "Vendor", "Civic"):

@@ -77,7 +77,12 @@ fn text(o: &Value, key: &str) -> Option<String> {
 
 /// Whether `indicator` (its JSON) is at or after its `valid_until` at `now`.
 pub fn is_expired(indicator: &Value, now: Timestamp) -> bool {
-    time(indicator, "valid_until").is_some_and(|until| until <= now)
+    expires_at(indicator).is_some_and(|until| until <= now)
+}
+
+/// When `indicator` (its JSON) expires: its `valid_until`, if it has one.
+pub fn expires_at(indicator: &Value) -> Option<Timestamp> {
+    time(indicator, "valid_until")
 }
 
 /// Every indicator among `objects` (the latest version of each id, by

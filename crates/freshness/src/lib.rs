@@ -29,5 +29,5 @@
 mod assess;
 mod model;
 
-pub use assess::{Assessment, assess, is_expired};
+pub use assess::{Assessment, assess, expires_at, is_expired};
 pub use model::{Kind, Model, ModelError, Params, kind_of_pattern};

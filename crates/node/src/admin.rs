@@ -313,6 +313,27 @@ impl Node {
         );
         self.store.set_hide_expired(c.key, hide, &entry)?;
         c.hide_expired = hide;
+        // Manifests signed while expired indicators were shown do not
+        // expire with them: those that list one that may expire are
+        // withdrawn, and the signer lists their objects again (see `signer`).
+        if hide && c.signed {
+            let rows: Vec<Timestamp> = self
+                .store
+                .signed_rows_mentioning(c.key, "\"valid_until\"")?
+                .into_iter()
+                .map(|(row, _)| row)
+                .collect();
+            let entry = Node::entry(
+                principal,
+                "unsign",
+                Some(&c.id),
+                Vec::new(),
+                "the collection hides expired indicators".into(),
+            );
+            if !self.store.withdraw_manifests(&rows, &entry)?.is_empty() {
+                self.sign_again()?;
+            }
+        }
         Ok(c)
     }
 
@@ -484,7 +505,55 @@ impl Node {
             ),
         );
         self.store.add_member(c.id, o.id, pseudonymous, &entry)?;
+        if pseudonymous {
+            self.resign_for_pseudonym(principal, &c, &o)?;
+        }
         Ok((c, o, true))
+    }
+
+    /// After `org` joins `community` as a pseudonymous member, readers of
+    /// the community's collections receive its identity id as the pseudonym
+    /// in what the masks cover (`read::Mask::covers`), and no longer its
+    /// own identity object. Manifests signed before hash the real text: the
+    /// ones that list such an object are withdrawn and their objects signed
+    /// again as readers now receive them.
+    fn resign_for_pseudonym(
+        &self,
+        principal: &Principal,
+        community: &Community,
+        org: &Org,
+    ) -> Result<()> {
+        let mut affected = Vec::new();
+        for c in self.store.all_collections()? {
+            if !c.signed || c.owner != Owner::Community(community.id) {
+                continue;
+            }
+            let masks = self.pseudonym_masks(&Principal::anonymous(), &c.policy())?;
+            let Some(mask) = masks.iter().find(|m| m.org == org.id) else {
+                continue;
+            };
+            affected.extend(
+                self.store
+                    .signed_rows_mentioning(c.key, &mask.real)?
+                    .into_iter()
+                    .filter(|(_, origin)| mask.covers(*origin))
+                    .map(|(row, _)| row),
+            );
+        }
+        if affected.is_empty() {
+            return Ok(());
+        }
+        let entry = Node::entry(
+            principal,
+            "unsign",
+            None,
+            Vec::new(),
+            format!("{} joins {} (pseudonymous)", org.name, community.name),
+        );
+        if !self.store.withdraw_manifests(&affected, &entry)?.is_empty() {
+            self.sign_again()?;
+        }
+        Ok(())
     }
 
     /// Every community with its members (administrators).

@@ -126,12 +126,36 @@ impl ObjectStore for TimedStore {
         collection: i64,
         manifest: &Ingest,
         covers: &[Timestamp],
+        expires: Option<Timestamp>,
         audit: &AuditEntry,
     ) -> Result<()> {
-        timed!(self.add_manifest(collection, manifest, covers, audit))
+        timed!(self.add_manifest(collection, manifest, covers, expires, audit))
     }
     fn set_provenance(&self, rows: &[(Timestamp, Provenance, Option<String>)]) -> Result<()> {
         timed!(self.set_provenance(rows))
+    }
+    fn withdraw_manifests(&self, rows: &[Timestamp], audit: &AuditEntry) -> Result<Vec<String>> {
+        timed!(self.withdraw_manifests(rows, audit))
+    }
+    fn withdraw_expired_manifests(
+        &self,
+        now: Timestamp,
+        audit: &AuditEntry,
+    ) -> Result<Vec<String>> {
+        timed!(self.withdraw_expired_manifests(now, audit))
+    }
+    fn manifest_listing(
+        &self,
+        manifests: &[Timestamp],
+    ) -> Result<Vec<(Timestamp, Timestamp, String)>> {
+        timed!(self.manifest_listing(manifests))
+    }
+    fn signed_rows_mentioning(
+        &self,
+        collection: i64,
+        text: &str,
+    ) -> Result<Vec<(Timestamp, Option<sharing::OrgId>)>> {
+        timed!(self.signed_rows_mentioning(collection, text))
     }
 }
 

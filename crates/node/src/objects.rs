@@ -77,7 +77,13 @@ impl Node {
             vec![id.to_string()],
             format!("{} versions", own.len()),
         );
-        Ok(self.store.delete_rows(collection.key, id, &own, &entry)?)
+        // The store withdraws the manifests that list what goes; their
+        // other objects are signed again, without it.
+        let deleted = self.store.delete_rows(collection.key, id, &own, &entry)?;
+        if deleted > 0 && collection.signed {
+            self.sign_again()?;
+        }
+        Ok(deleted)
     }
 
     /// Keeps the status resource of a request the principal made.

@@ -132,6 +132,10 @@ impl Node {
         if per_reader {
             q.versions = VersionMatch::all();
         }
+        // A manifest of an indicator that has expired since (see `signer`).
+        let expired_manifest = |o: &StoredObject| {
+            hide_expired && signed_manifest(o) && o.expires.is_some_and(|t| t <= now)
+        };
         let masked_identity = |o: &StoredObject| {
             masks
                 .iter()
@@ -195,9 +199,27 @@ impl Node {
             let later_copies: Vec<&StoredObject> = examined
                 .iter()
                 .chain(&versions)
-                .filter(|o| o.prior_copies)
+                .filter(|o| o.prior_copies && !signed_manifest(o))
                 .collect();
-            let earlier = self.earlier_copies(collection, &later_copies)?;
+            // This node's manifests of one later copy each (see `signer`):
+            // the copy each lists, as (manifest, row, id).
+            let gated: Vec<Timestamp> = examined
+                .iter()
+                .filter(|o| o.prior_copies && signed_manifest(o))
+                .map(|o| o.date_added)
+                .collect();
+            let listing = if gated.is_empty() {
+                Vec::new()
+            } else {
+                self.store.manifest_listing(&gated)?
+            };
+            let earlier = self.earlier_copies(
+                collection,
+                later_copies
+                    .iter()
+                    .map(|o| o.id.as_str())
+                    .chain(listing.iter().map(|(_, _, id)| id.as_str())),
+            )?;
             let expired: HashSet<String> = if hide_expired {
                 self.expired_indicators(collection, &q, &examined, now)?
             } else {
@@ -215,17 +237,26 @@ impl Node {
             // One copy of an observable per reader: the earliest it may see.
             let shadowed: HashSet<i64> = later_copies
                 .iter()
-                .filter(|o| {
+                .map(|o| (o.id.as_str(), o.date_added))
+                .chain(listing.iter().map(|(_, row, id)| (id.as_str(), *row)))
+                .filter(|(id, at)| {
                     earlier.iter().any(|c| {
-                        c.id == o.id
-                            && c.date_added < o.date_added
+                        c.id == *id
+                            && c.date_added < *at
                             && keys.admits(&c.audience)
                             && principal.sees_copy(c.tlp, c.origin_org)
                             && ((c.origin_org.is_some() && c.origin_org == principal.org())
                                 || !c.refs.iter().any(|r| hidden.contains(r)))
                     })
                 })
-                .map(|o| o.date_added.as_micros())
+                .map(|(_, at)| at.as_micros())
+                .collect();
+            // A manifest of a copy the reader is not served goes with it.
+            let shadowed: HashSet<i64> = listing
+                .iter()
+                .filter(|(_, row, _)| shadowed.contains(&row.as_micros()))
+                .map(|(m, _, _)| m.as_micros())
+                .chain(shadowed.iter().copied())
                 .collect();
             // What the reader's organisation posted it always reads back: its
             // own references tell it nothing, and withholding them would tell
@@ -234,6 +265,7 @@ impl Node {
                 let own = o.origin_org.is_some() && o.origin_org == principal.org();
                 (own || !o.refs.iter().any(|r| hidden.contains(r)))
                     && !expired.contains(&o.id)
+                    && !expired_manifest(o)
                     && !masked_identity(o)
                     && !shadowed.contains(&o.date_added.as_micros())
             };
@@ -381,20 +413,19 @@ impl Node {
 
     /// The copies in `collection` of observables that were stored after
     /// other sources' copies of them (see [`StoredObject::prior_copies`]).
-    fn earlier_copies(
+    fn earlier_copies<'i>(
         &self,
         collection: &Collection,
-        later: &[&StoredObject],
+        later: impl Iterator<Item = &'i str>,
     ) -> Result<Vec<store::CopyRecord>> {
-        if later.is_empty() {
-            return Ok(Vec::new());
-        }
         let ids: Vec<String> = later
-            .iter()
-            .map(|o| o.id.clone())
+            .map(str::to_owned)
             .collect::<HashSet<_>>()
             .into_iter()
             .collect();
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
         Ok(self
             .store
             .copies(&ids)?
@@ -501,6 +532,12 @@ impl Node {
         }
         Ok(masks)
     }
+}
+
+/// A manifest this node signed (not a member's manifest-shaped object).
+fn signed_manifest(o: &StoredObject) -> bool {
+    o.provenance == store::Provenance::LocalSigned
+        && o.object_type == provenance::extension::MANIFEST_TYPE
 }
 
 /// At most this many versions of a page's objects are compared to find the

@@ -21,6 +21,20 @@
 //! pseudonymous source carries the pseudonym, so that form is what is
 //! hashed. A crash between storing and signing leaves objects pending; the
 //! next signer run signs them.
+//!
+//! A manifest lists only what its readers read now. When that changes
+//! after signing, the manifests concerned are withdrawn (deleted, their
+//! other objects pending again, see `store::ObjectStore::withdraw_manifests`)
+//! and the next run lists those objects anew: a delete (in the store's
+//! delete transaction), a member joining a community as pseudonymous
+//! (`admin.rs`: what its mask now changes), and expiry in a collection that
+//! hides expired indicators: there an expired indicator is not listed, a
+//! manifest carries when the first indicator it lists stops being served
+//! (`expires`, which the read gate honours at once and each run
+//! withdraws), and indicators expiring within the same hour share
+//! manifests, so that one expiry re-signs few others. A later copy of an
+//! observable is signed alone, and its manifest reaches only readers served
+//! that copy (`read.rs`).
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Condvar, Mutex};
@@ -41,6 +55,40 @@ type Batch = (i64, Vec<String>, Option<u8>, Option<sharing::OrgId>);
 const GATHER: Duration = Duration::from_millis(200);
 /// Most objects one manifest lists.
 const BATCH: usize = 5_000;
+
+/// One stored version of an indicator, as [`Node::expiry_of`] weighs it.
+struct IndicatorVersion {
+    version: stix::Timestamp,
+    row: stix::Timestamp,
+    /// Its `valid_until`.
+    until: Option<stix::Timestamp>,
+    /// Listed in a manifest this node signed.
+    signed: bool,
+}
+
+/// When the indicators of a batch stop being served (see
+/// [`Node::expiry_of`]).
+#[derive(Default)]
+struct Expiry {
+    /// Rows no reader may receive any more: not listed.
+    hidden: std::collections::HashSet<stix::Timestamp>,
+    /// Rows that readers stop receiving at that time.
+    at: std::collections::HashMap<stix::Timestamp, stix::Timestamp>,
+    /// Signed rows of earlier versions whose manifests must expire with a
+    /// later version: withdrawn, to be signed again.
+    earlier_versions: Vec<stix::Timestamp>,
+}
+
+impl Expiry {
+    /// When a manifest of `objects` stops being served: at the first expiry.
+    fn of(&self, objects: &[&PendingObject]) -> Option<stix::Timestamp> {
+        objects
+            .iter()
+            .filter_map(|o| self.at.get(&o.date_added))
+            .min()
+            .copied()
+    }
+}
 
 /// The node's signing identity.
 #[derive(Clone)]
@@ -171,12 +219,42 @@ impl Node {
         }
     }
 
+    /// Has the objects of withdrawn manifests signed again: by the
+    /// background signer when this process runs one, else at once.
+    pub(crate) fn sign_again(&self) -> Result<()> {
+        if self.signer.is_none() {
+            return Ok(());
+        }
+        let running = self
+            .signer_thread
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .is_some();
+        if running {
+            self.ring_signer();
+        } else {
+            self.sign_pending()?;
+        }
+        Ok(())
+    }
+
     /// Signs every object posted here that no manifest lists yet; returns
-    /// how many. Without a signing key, does nothing.
+    /// how many. Without a signing key, does nothing. First withdraws the
+    /// manifests that list an indicator expired since (see
+    /// [`Node::expiry_of`]), so that their other objects are signed again.
     pub fn sign_pending(&self) -> Result<usize> {
         let Some(signer) = &self.signer else {
             return Ok(0);
         };
+        let entry = Node::entry(
+            &Principal::operator(),
+            "unsign",
+            None,
+            Vec::new(),
+            "indicators expired".into(),
+        );
+        self.store
+            .withdraw_expired_manifests(store::now(), &entry)?;
         let mut signed = 0;
         loop {
             let pending = self.store.pending_signature(BATCH)?;
@@ -213,6 +291,37 @@ impl Node {
         };
         // What any reader other than a pseudonymous source itself receives.
         let masks = self.pseudonym_masks(&Principal::anonymous(), &c.policy())?;
+        self.sign_masked(signer, &c, &masks, objects)?;
+        // A member that joined as pseudonymous meanwhile may have looked for
+        // what to sign again before these manifests were stored (`admin.rs`):
+        // they are withdrawn, and the next run hashes them with its mask.
+        let now = self.pseudonym_masks(&Principal::anonymous(), &c.policy())?;
+        let faces = |m: &[crate::read::Mask]| -> Vec<(sharing::OrgId, String)> {
+            m.iter().map(|m| (m.org, m.real.clone())).collect()
+        };
+        if faces(&now) != faces(&masks) {
+            let rows: Vec<stix::Timestamp> = objects.iter().map(|o| o.date_added).collect();
+            let entry = Node::entry(
+                &Principal::operator(),
+                "unsign",
+                Some(&c.id),
+                Vec::new(),
+                "a member joined as pseudonymous while they were signed".into(),
+            );
+            self.store.withdraw_manifests(&rows, &entry)?;
+        }
+        Ok(())
+    }
+
+    /// [`Node::sign_group`] with the masks readers receive.
+    fn sign_masked(
+        &self,
+        signer: &Signer,
+        c: &store::Collection,
+        masks: &[crate::read::Mask],
+        objects: &[PendingObject],
+    ) -> Result<()> {
+        let collection = c.key;
         // A pseudonymous source's own identity object is withheld from every
         // reader: no manifest may list it, or the hash of its canonical form
         // (which holds the real name) would confirm a guess of that name.
@@ -225,12 +334,35 @@ impl Node {
                         .iter()
                         .any(|m| m.covers(o.origin_org) && m.real == o.id)
             });
+        // In a collection that hides expired indicators, an indicator
+        // readers no longer receive is not listed either, and the others
+        // are listed in manifests that expire with them.
+        let expiry = if c.hide_expired {
+            self.expiry_of(c, &objects)?
+        } else {
+            Expiry::default()
+        };
+        let (expired, objects): (Vec<&PendingObject>, Vec<&PendingObject>) = objects
+            .into_iter()
+            .partition(|o| expiry.hidden.contains(&o.date_added));
+        let withheld: Vec<&PendingObject> = withheld.into_iter().chain(expired).collect();
         if !withheld.is_empty() {
             let rows: Vec<_> = withheld
                 .iter()
                 .map(|o| (o.date_added, Provenance::Unsigned, None))
                 .collect();
             self.store.set_provenance(&rows)?;
+        }
+        if !expiry.earlier_versions.is_empty() {
+            let entry = Node::entry(
+                &Principal::operator(),
+                "unsign",
+                Some(&c.id),
+                Vec::new(),
+                "later versions of indicators that expire".into(),
+            );
+            self.store
+                .withdraw_manifests(&expiry.earlier_versions, &entry)?;
         }
         // A pseudonymous source's objects are signed one per manifest: which
         // objects share a manifest would otherwise tell a reader of this
@@ -243,11 +375,123 @@ impl Node {
             .is_some_and(|org| masks.iter().any(|m| m.org == org));
         if pseudonymous && objects.len() > 1 {
             for o in objects {
-                self.sign_batch(signer, &c, &masks, collection, &[o])?;
+                let expires = expiry.of(&[o]);
+                self.sign_batch(signer, c, masks, collection, &[o], expires)?;
             }
             return Ok(());
         }
-        self.sign_batch(signer, &c, &masks, collection, &objects)
+        // A later copy of an observable is signed alone: a reader served an
+        // earlier copy (`read::Node::read`) must not receive its entry, and
+        // its manifest, stored as a later copy too, is gated on that copy.
+        let (later, objects): (Vec<&PendingObject>, Vec<&PendingObject>) =
+            objects.into_iter().partition(|o| o.prior_copies);
+        for o in later {
+            let expires = expiry.of(&[o]);
+            self.sign_batch(signer, c, masks, collection, &[o], expires)?;
+        }
+        // Indicators that expire within the same hour share a manifest, so
+        // that one expiry re-signs few others.
+        let mut by_hour: BTreeMap<Option<i64>, Vec<&PendingObject>> = BTreeMap::new();
+        for o in objects {
+            let hour = expiry
+                .at
+                .get(&o.date_added)
+                .map(|t| t.as_micros().div_euclid(3_600_000_000));
+            by_hour.entry(hour).or_default().push(o);
+        }
+        for objects in by_hour.into_values() {
+            let expires = expiry.of(&objects);
+            self.sign_batch(signer, c, masks, collection, &objects, expires)?;
+        }
+        Ok(())
+    }
+
+    /// When readers stop receiving each indicator among `objects` (of
+    /// `c`, which hides expired indicators): an indicator is hidden from a
+    /// reader whose latest version of it has expired (`read::Node::read`),
+    /// so a version is withdrawn when it or any later version expires.
+    fn expiry_of(&self, c: &store::Collection, objects: &[&PendingObject]) -> Result<Expiry> {
+        let pending: Vec<&PendingObject> = objects
+            .iter()
+            .copied()
+            .filter(|o| o.id.starts_with("indicator--"))
+            .collect();
+        let ids: Vec<String> = pending
+            .iter()
+            .map(|o| o.id.clone())
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        // Every version of each id.
+        let mut versions: std::collections::HashMap<String, Vec<IndicatorVersion>> =
+            std::collections::HashMap::new();
+        for chunk in ids.chunks(16) {
+            let q = store::ObjectQuery {
+                ids: chunk.to_vec(),
+                versions: store::VersionMatch::all(),
+                limit: 100_000,
+                with_raw: true,
+                ..Default::default()
+            };
+            for v in self.store.query_objects(c.key, &q)?.items {
+                let until = serde_json::from_str::<serde_json::Value>(&v.raw)
+                    .ok()
+                    .and_then(|o| freshness::expires_at(&o));
+                versions
+                    .entry(v.id.clone())
+                    .or_default()
+                    .push(IndicatorVersion {
+                        version: v.version,
+                        row: v.date_added,
+                        until,
+                        signed: v.provenance == Provenance::LocalSigned,
+                    });
+            }
+        }
+        let now = store::now();
+        let mut out = Expiry::default();
+        for o in pending {
+            let Some(all) = versions.get(&o.id) else {
+                continue;
+            };
+            let Some(this) = all.iter().find(|v| v.row == o.date_added) else {
+                continue;
+            };
+            let (version, own) = (this.version, this.until);
+            let at = all
+                .iter()
+                .filter(|v| v.version >= version)
+                .filter_map(|v| v.until)
+                .min();
+            match at {
+                Some(t) if t <= now => {
+                    out.hidden.insert(o.date_added);
+                }
+                Some(t) => {
+                    out.at.insert(o.date_added, t);
+                }
+                None => {}
+            }
+            // Earlier versions already signed now expire with this one when
+            // it expires before every version that their manifests counted.
+            if let Some(own) = own {
+                out.earlier_versions.extend(
+                    all.iter()
+                        .filter(|v| v.version < version && v.signed)
+                        .filter(|v| {
+                            all.iter()
+                                .filter(|w| w.version >= v.version && w.row != o.date_added)
+                                .filter_map(|w| w.until)
+                                .min()
+                                .is_none_or(|counted| own < counted)
+                        })
+                        .map(|v| v.row),
+                );
+            }
+        }
+        out.earlier_versions.sort_unstable();
+        out.earlier_versions.dedup();
+        Ok(out)
     }
 
     /// Signs `objects` (one collection, audience, TLP and source) in one
@@ -259,6 +503,7 @@ impl Node {
         masks: &[crate::read::Mask],
         collection: i64,
         objects: &[&PendingObject],
+        expires: Option<stix::Timestamp>,
     ) -> Result<()> {
         let Some(first) = objects.first().copied() else {
             return Ok(());
@@ -326,7 +571,7 @@ impl Node {
             format!("manifest of {} objects", objects.len()),
         );
         self.store
-            .add_manifest(collection, &ingest, &covers, &entry)?;
+            .add_manifest(collection, &ingest, &covers, expires, &entry)?;
         Ok(())
     }
 }

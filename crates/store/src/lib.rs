@@ -304,6 +304,10 @@ pub struct StoredObject {
     /// The fingerprint of the node whose signed manifest vouches for it
     /// (received objects whose provenance is verified).
     pub origin_node: Option<String>,
+    /// For a manifest this node signed: when the first indicator it lists
+    /// expires, in a collection that hides expired indicators (see
+    /// [`ObjectStore::add_manifest`]).
+    pub expires: Option<Timestamp>,
 }
 
 /// An object's provenance as the node records it.
@@ -419,6 +423,8 @@ pub struct PendingObject {
     pub origin_org: Option<OrgId>,
     /// The references that gate its visibility (see [`StoredObject::refs`]).
     pub refs: Vec<String>,
+    /// A later copy of an observable (see [`StoredObject::prior_copies`]).
+    pub prior_copies: bool,
 }
 
 /// A remote TAXII server this node exchanges objects with.
@@ -664,7 +670,9 @@ pub trait ObjectStore: Send + Sync + 'static {
     fn query_objects(&self, collection: i64, query: &ObjectQuery) -> Result<Page>;
     /// Deletes the rows of `id` in `collection` added at `rows` (their
     /// `date_added`), and appends `audit` in the same transaction; returns
-    /// how many were deleted.
+    /// how many were deleted. The manifests this node signed that list a
+    /// deleted row are withdrawn in the same transaction, as
+    /// [`ObjectStore::withdraw_manifests`] does.
     fn delete_rows(
         &self,
         collection: i64,
@@ -682,17 +690,51 @@ pub trait ObjectStore: Send + Sync + 'static {
     fn pending_signature(&self, limit: usize) -> Result<Vec<PendingObject>>;
     /// Stores a manifest this node signed into `collection` and marks the
     /// rows it lists (`covers`, by `date_added`) as signed (they leave the
-    /// signer's queue), in one transaction.
+    /// signer's queue), in one transaction. A manifest of one row that is a later copy of an
+    /// observable is stored as one too (its `prior_copies` set): a reader
+    /// served an earlier copy must not receive it (see
+    /// [`ObjectStore::manifest_listing`]). `expires`: when an indicator it
+    /// lists expires first (in a collection that hides expired ones), after
+    /// which readers must not receive it; see
+    /// [`ObjectStore::withdraw_expired_manifests`].
     fn add_manifest(
         &self,
         collection: i64,
         manifest: &Ingest,
         covers: &[Timestamp],
+        expires: Option<Timestamp>,
         audit: &AuditEntry,
     ) -> Result<()>;
     /// Records what is now known of received rows (by `date_added`): their
     /// provenance and, when verified, the node that vouches for them.
     fn set_provenance(&self, rows: &[(Timestamp, Provenance, Option<String>)]) -> Result<()>;
+    /// Withdraws the manifests this node signed that list any of `rows`
+    /// (by `date_added`): deletes them and marks every row they listed
+    /// (`rows` among them) pending signature again, with an `unsign` audit
+    /// entry on behalf of `audit`'s actor, in one transaction; returns the
+    /// withdrawn manifests' ids. For when what readers receive of a row
+    /// changes after it was signed; the signer then lists the rows anew.
+    fn withdraw_manifests(&self, rows: &[Timestamp], audit: &AuditEntry) -> Result<Vec<String>>;
+    /// Withdraws, as [`ObjectStore::withdraw_manifests`] does, the
+    /// manifests this node signed whose `expires` is at or before `now`
+    /// (served by a partial index); returns their ids.
+    fn withdraw_expired_manifests(&self, now: Timestamp, audit: &AuditEntry)
+    -> Result<Vec<String>>;
+    /// For each of these manifests (rows this node signed), the rows it
+    /// lists and their ids, as (manifest, row, id).
+    fn manifest_listing(
+        &self,
+        manifests: &[Timestamp],
+    ) -> Result<Vec<(Timestamp, Timestamp, String)>>;
+    /// The rows of `collection` posted here (listed in a manifest this node
+    /// signed, or waiting for the signer) whose JSON contains `text`, with
+    /// their source organisation, oldest first.
+    /// Scans the collection: for rare administrative changes only.
+    fn signed_rows_mentioning(
+        &self,
+        collection: i64,
+        text: &str,
+    ) -> Result<Vec<(Timestamp, Option<OrgId>)>>;
 }
 
 /// Peers and the jobs that move objects to and from them.

@@ -531,3 +531,211 @@ fn each_source_keeps_its_own_copy_of_an_observable() {
     let left = rows(&store, c, &domain(7).id, VersionMatch::last_only());
     assert_eq!(left, [*b]);
 }
+
+/// A manifest-shaped object standing for one this node signed.
+fn manifest(n: u32) -> StixObject {
+    let raw = format!(
+        r#"{{"type":"x-entente-manifest","spec_version":"2.1","id":"x-entente-manifest--{}","created":"2026-01-01T00:00:00.000Z","modified":"2026-01-01T00:00:00.000Z","extensions":{{"extension-definition--817b0600-b211-4176-83a9-67f4594d0db7":{{"extension_type":"new-sdo"}}}}}}"#,
+        uuid(n)
+    );
+    Validator::new().validate_str(0, &raw).unwrap()
+}
+
+fn pending(store: &SqliteStore) -> Vec<String> {
+    store
+        .pending_signature(100)
+        .unwrap()
+        .into_iter()
+        .map(|p| p.id)
+        .collect()
+}
+
+fn manifests_in(store: &SqliteStore, c: i64) -> Vec<String> {
+    let q = ObjectQuery {
+        types: vec!["x-entente-manifest".into()],
+        limit: 100,
+        ..Default::default()
+    };
+    store
+        .query_objects(c, &q)
+        .unwrap()
+        .items
+        .into_iter()
+        .map(|o| o.id)
+        .collect()
+}
+
+/// A delete withdraws the manifests that list a deleted row, in its own
+/// transaction: they are gone, and what else they listed is pending again
+/// (the signer lists it anew), with an `unsign` audit entry after the
+/// delete's. `withdraw_manifests` does the same for rows that stay.
+#[test]
+fn deleting_a_signed_row_withdraws_the_manifests_that_list_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir);
+    let c = setup(&store);
+    let objs = [
+        indicator(1, "2020-01-01T00:00:00.000Z"),
+        indicator(2, "2020-01-01T00:00:00.000Z"),
+        indicator(3, "2020-01-01T00:00:00.000Z"),
+    ];
+    let added: Vec<Timestamp> = store
+        .add_objects_all(c, &open_all(&objs))
+        .unwrap()
+        .into_iter()
+        .map(|o| match o {
+            AddOutcome::Added(at) => at,
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(pending(&store).len(), 3);
+    let first = manifest(100);
+    store
+        .add_manifest(
+            c,
+            &Ingest::open(first.clone()),
+            &added,
+            None,
+            &write_entry(),
+        )
+        .unwrap();
+    assert!(pending(&store).is_empty());
+    // Another manifest lists only the third object.
+    let other = manifest(101);
+    store
+        .add_objects_all(c, &open_all(&[indicator(4, "2020-01-01T00:00:00.000Z")]))
+        .unwrap();
+    let fourth = rows(
+        &store,
+        c,
+        &indicator(4, "2020-01-01T00:00:00.000Z").id,
+        VersionMatch::all(),
+    );
+    store
+        .add_manifest(
+            c,
+            &Ingest::open(other.clone()),
+            &fourth,
+            None,
+            &write_entry(),
+        )
+        .unwrap();
+    assert_eq!(
+        manifests_in(&store, c),
+        [first.id.clone(), other.id.clone()]
+    );
+
+    let delete = AuditEntry {
+        action: "delete".into(),
+        ..Default::default()
+    };
+    assert_eq!(
+        store
+            .delete_rows(c, &objs[1].id, &added[1..2], &delete)
+            .unwrap(),
+        1
+    );
+    assert_eq!(manifests_in(&store, c), std::slice::from_ref(&other.id));
+    assert_eq!(pending(&store), [objs[0].id.clone(), objs[2].id.clone()]);
+    let chain = store.audit_chain().unwrap();
+    let n = chain.len();
+    assert_eq!(chain[n - 2].entry.action, "delete");
+    assert_eq!(chain[n - 1].entry.action, "unsign");
+    assert_eq!(chain[n - 1].entry.objects, std::slice::from_ref(&first.id));
+    assert!(store::verify_chain(&chain).is_ok());
+
+    // Rows no manifest lists withdraw nothing; a listed row withdraws its.
+    assert!(
+        store
+            .withdraw_manifests(&added, &delete)
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        store.withdraw_manifests(&fourth, &delete).unwrap(),
+        std::slice::from_ref(&other.id)
+    );
+    assert!(manifests_in(&store, c).is_empty());
+    assert_eq!(pending(&store).len(), 3);
+
+    // Signed rows that mention a text, with their source.
+    store
+        .add_manifest(
+            c,
+            &Ingest::open(manifest(102)),
+            &[added[0], added[2], fourth[0]],
+            None,
+            &write_entry(),
+        )
+        .unwrap();
+    let found = store.signed_rows_mentioning(c, "e3.example").unwrap();
+    assert_eq!(found, [(added[2], None)]);
+    assert!(
+        store
+            .signed_rows_mentioning(c, "e2.example")
+            .unwrap()
+            .is_empty()
+    );
+}
+
+/// A manifest of one later copy of an observable is stored as a later copy
+/// too, so that the read gate finds it; `manifest_listing` gives the rows
+/// and ids each manifest lists.
+#[test]
+fn a_manifest_of_one_later_copy_is_marked_and_lists_its_row() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir);
+    let c = setup(&store);
+    let from = |org: i64| {
+        let mut i = Ingest::open(domain(7));
+        i.origin_org = Some(org);
+        i
+    };
+    let added = |o: Vec<AddOutcome>| match o[0] {
+        AddOutcome::Added(at) => at,
+        ref other => panic!("{other:?}"),
+    };
+    let a = added(store.add_objects_all(c, &[from(1)]).unwrap());
+    let b = added(store.add_objects_all(c, &[from(2)]).unwrap());
+    let pending = store.pending_signature(10).unwrap();
+    assert_eq!(
+        pending.iter().map(|p| p.prior_copies).collect::<Vec<_>>(),
+        [false, true]
+    );
+    let (first, later) = (manifest(200), manifest(201));
+    store
+        .add_manifest(c, &Ingest::open(first.clone()), &[a], None, &write_entry())
+        .unwrap();
+    store
+        .add_manifest(c, &Ingest::open(later.clone()), &[b], None, &write_entry())
+        .unwrap();
+    let q = ObjectQuery {
+        types: vec!["x-entente-manifest".into()],
+        limit: 10,
+        ..Default::default()
+    };
+    let manifests: Vec<(String, bool, Timestamp)> = store
+        .query_objects(c, &q)
+        .unwrap()
+        .items
+        .into_iter()
+        .map(|o| (o.id, o.prior_copies, o.date_added))
+        .collect();
+    assert_eq!(
+        manifests
+            .iter()
+            .map(|(id, later, _)| (id.clone(), *later))
+            .collect::<Vec<_>>(),
+        [(first.id.clone(), false), (later.id.clone(), true)]
+    );
+    let listing = store
+        .manifest_listing(&[manifests[0].2, manifests[1].2])
+        .unwrap();
+    assert_eq!(
+        listing,
+        [
+            (manifests[0].2, a, domain(7).id),
+            (manifests[1].2, b, domain(7).id)
+        ]
+    );
+}

@@ -366,6 +366,8 @@ fn object_from_row(r: &rusqlite::Row<'_>, with_raw: bool) -> rusqlite::Result<St
         prior_copies: r.get(9)?,
         provenance: Provenance::from_code(r.get(10)?),
         origin_node: r.get(11)?,
+        // The console lists no manifest.
+        expires: None,
         raw: if with_raw { r.get(12)? } else { String::new() },
     })
 }

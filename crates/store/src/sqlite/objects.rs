@@ -12,7 +12,7 @@ use super::console;
 use super::{SqliteStore, cached_exec, cached_row, db, now, same_json, tlp_from, tlp_rank, ts};
 use crate::{
     AddOutcome, AuditEntry, CopyGuard, CopyRecord, Ingest, ObjectQuery, ObjectStore, PAGE_BYTES,
-    Page, PendingObject, Provenance, Result, StoredObject, VersionMatch,
+    Page, PendingObject, Provenance, Result, StoreError, StoredObject, VersionMatch,
 };
 
 /// Interns audience key sets within one write transaction.
@@ -116,11 +116,11 @@ fn in_list(column: &str, values: &[String], params: &mut Vec<rusqlite::types::Va
 const COVER_CHUNK: usize = 500;
 
 /// A row posted here (provenance 0) is pending while it waits in
-/// `sign_queue`, and signed once it has left it (see schema step 10).
+/// `sign_queue`, and signed once it has left it (see schema step 11).
 const STORED_COLUMNS: &str = "date_added, stix_id, type, version, versioned, spec_version, origin_org, tlp, refs, prior_copies,
      CASE WHEN provenance = 0 AND NOT EXISTS (SELECT 1 FROM sign_queue WHERE row = objects.date_added)
           THEN 1 ELSE provenance END,
-     origin_node";
+     origin_node, expires";
 
 /// Takes `rows` out of the signer's queue, many per statement.
 fn dequeue(tx: &rusqlite::Transaction<'_>, rows: impl Iterator<Item = i64>) -> Result<()> {
@@ -156,7 +156,8 @@ fn stored_from_row(r: &rusqlite::Row<'_>, with_raw: bool) -> rusqlite::Result<St
         prior_copies: r.get(9)?,
         provenance: Provenance::from_code(r.get(10)?),
         origin_node: r.get(11)?,
-        raw: if with_raw { r.get(12)? } else { String::new() },
+        expires: r.get::<_, Option<i64>>(12)?.map(ts),
+        raw: if with_raw { r.get(13)? } else { String::new() },
     })
 }
 impl SqliteStore {
@@ -610,7 +611,7 @@ impl ObjectStore for SqliteStore {
         let mut stmt = conn
             .prepare_cached(
                 "SELECT o.date_added, o.collection, o.stix_id, o.raw, a.keys, o.tlp, o.origin_org,
-                        o.refs
+                        o.refs, o.prior_copies
                  FROM sign_queue q
                  JOIN objects o ON o.date_added = q.row
                  JOIN audiences a ON a.id = o.audience
@@ -632,6 +633,7 @@ impl ObjectStore for SqliteStore {
                         .get::<_, Option<String>>(7)?
                         .map(|t| t.split(' ').map(str::to_owned).collect())
                         .unwrap_or_default(),
+                    prior_copies: r.get(8)?,
                 })
             })
             .map_err(db)?;
@@ -643,6 +645,7 @@ impl ObjectStore for SqliteStore {
         collection: i64,
         manifest: &Ingest,
         covers: &[Timestamp],
+        expires: Option<Timestamp>,
         audit: &AuditEntry,
     ) -> Result<()> {
         let mut signed = manifest.clone();
@@ -652,10 +655,47 @@ impl ObjectStore for SqliteStore {
             std::slice::from_ref(&signed),
             &mut |_, _| None,
             audit,
-            |tx, _| {
-                // The rows leave the queue; they themselves are not
-                // rewritten (see schema step 10).
-                dequeue(tx, covers.iter().map(|t| t.as_micros()))
+            |tx, outcomes| {
+                let Some(AddOutcome::Added(row)) = outcomes.first() else {
+                    return Err(StoreError::Conflict(
+                        "a manifest with this id is stored already".into(),
+                    ));
+                };
+                // The rows leave the signer's queue; they themselves are not
+                // rewritten (see schema step 11).
+                dequeue(tx, covers.iter().map(|t| t.as_micros()))?;
+                // A few statements of many rows each rather than one per row.
+                for chunk in covers.chunks(COVER_CHUNK) {
+                    let pairs = vec!["(?, ?)"; chunk.len()].join(",");
+                    cached_exec(
+                        tx,
+                        &format!(
+                            "INSERT OR IGNORE INTO manifest_entries (manifest, row) VALUES {pairs}"
+                        ),
+                        params_from_iter(
+                            chunk.iter().flat_map(|t| [row.as_micros(), t.as_micros()]),
+                        ),
+                    )
+                    .map_err(db)?;
+                }
+                if let Some(at) = expires {
+                    cached_exec(
+                        tx,
+                        "UPDATE objects SET expires = ?2 WHERE date_added = ?1",
+                        params![row.as_micros(), at.as_micros()],
+                    )
+                    .map_err(db)?;
+                }
+                if let [only] = covers {
+                    cached_exec(
+                        tx,
+                        "UPDATE objects SET prior_copies = 1 WHERE date_added = ?1
+                         AND EXISTS (SELECT 1 FROM objects WHERE date_added = ?2 AND prior_copies = 1)",
+                        params![row.as_micros(), only.as_micros()],
+                    )
+                    .map_err(db)?;
+                }
+                Ok(())
             },
         )?;
         Ok(())
@@ -774,6 +814,9 @@ impl ObjectStore for SqliteStore {
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
             .map_err(db)?;
         let mut deleted = 0;
+        // The manifests that list what goes, and the rows that are
+        // manifests themselves: withdrawn with it (see `withdraw_in`).
+        let mut listing: Vec<i64> = Vec::new();
         for row in rows {
             let here: Option<i64> = cached_row(
                 &tx,
@@ -786,6 +829,8 @@ impl ObjectStore for SqliteStore {
             if here.is_none() {
                 continue;
             }
+            listing.extend(manifests_listing(&tx, &[row.as_micros()])?);
+            listing.push(row.as_micros());
             console::before_delete(&tx, row.as_micros())?;
             deleted += cached_exec(
                 &tx,
@@ -827,9 +872,109 @@ impl ObjectStore for SqliteStore {
             }
             console::demote_referrers(&tx, vec![id.to_string()])?;
             append_in(&tx, std::slice::from_ref(audit))?;
+            let withdrawn = withdraw_in(&tx, listing)?;
+            if !withdrawn.is_empty() {
+                append_in(&tx, &[withdrawal_entry(audit, withdrawn)])?;
+            }
         }
         tx.commit().map_err(db)?;
         Ok(deleted)
+    }
+
+    fn withdraw_manifests(&self, rows: &[Timestamp], audit: &AuditEntry) -> Result<Vec<String>> {
+        if rows.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut conn = self.write_connection();
+        let tx = conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(db)?;
+        let rows: Vec<i64> = rows.iter().map(|t| t.as_micros()).collect();
+        let manifests = manifests_listing(&tx, &rows)?;
+        let withdrawn = withdraw_in(&tx, manifests)?;
+        if !withdrawn.is_empty() {
+            append_in(&tx, &[withdrawal_entry(audit, withdrawn.clone())])?;
+        }
+        tx.commit().map_err(db)?;
+        Ok(withdrawn)
+    }
+
+    fn withdraw_expired_manifests(
+        &self,
+        now: Timestamp,
+        audit: &AuditEntry,
+    ) -> Result<Vec<String>> {
+        // Most calls find nothing: look before taking the write lock.
+        let due = |conn: &Connection| -> Result<Vec<i64>> {
+            super::cached_rows(
+                conn,
+                "SELECT date_added FROM objects INDEXED BY objects_manifests_expiring
+                 WHERE expires IS NOT NULL AND expires <= ?1",
+                [now.as_micros()],
+                |r| r.get(0),
+            )
+            .map_err(db)
+        };
+        if due(&*self.reader()?)?.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut conn = self.write_connection();
+        let tx = conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(db)?;
+        let manifests = due(&tx)?;
+        let withdrawn = withdraw_in(&tx, manifests)?;
+        if !withdrawn.is_empty() {
+            append_in(&tx, &[withdrawal_entry(audit, withdrawn.clone())])?;
+        }
+        tx.commit().map_err(db)?;
+        Ok(withdrawn)
+    }
+
+    fn manifest_listing(
+        &self,
+        manifests: &[Timestamp],
+    ) -> Result<Vec<(Timestamp, Timestamp, String)>> {
+        let conn = self.reader()?;
+        let mut out = Vec::new();
+        for m in manifests {
+            let found: Vec<(i64, String)> = super::cached_rows(
+                &conn,
+                "SELECT e.row, o.stix_id FROM manifest_entries e
+                 JOIN objects o ON o.date_added = e.row
+                 WHERE e.manifest = ?1 ORDER BY e.row",
+                [m.as_micros()],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .map_err(db)?;
+            out.extend(found.into_iter().map(|(row, id)| (*m, ts(row), id)));
+        }
+        Ok(out)
+    }
+
+    fn signed_rows_mentioning(
+        &self,
+        collection: i64,
+        text: &str,
+    ) -> Result<Vec<(Timestamp, Option<sharing::OrgId>)>> {
+        if text.is_empty() {
+            return Ok(Vec::new());
+        }
+        let conn = self.reader()?;
+        // A scan of the collection: for rare administrative changes only.
+        let mut stmt = conn
+            .prepare_cached(
+                "SELECT date_added, origin_org FROM objects INDEXED BY objects_by_added
+                 WHERE collection = ?1 AND provenance IN (0, 1) AND instr(raw, ?2) > 0
+                 ORDER BY date_added",
+            )
+            .map_err(db)?;
+        let rows = stmt
+            .query_map(params![collection, text], |r| {
+                Ok((ts(r.get(0)?), r.get(1)?))
+            })
+            .map_err(db)?;
+        rows.collect::<rusqlite::Result<Vec<_>>>().map_err(db)
     }
 
     fn copies(&self, ids: &[String]) -> Result<Vec<CopyRecord>> {
@@ -905,6 +1050,99 @@ impl ObjectStore for SqliteStore {
             }
         }
         Ok(out)
+    }
+}
+
+/// This node's manifests (rows) that list any of `rows`.
+fn manifests_listing(tx: &Connection, rows: &[i64]) -> Result<Vec<i64>> {
+    let mut out = Vec::new();
+    for row in rows {
+        let found: Vec<i64> = super::cached_rows(
+            tx,
+            "SELECT manifest FROM manifest_entries WHERE row = ?1",
+            [row],
+            |r| r.get(0),
+        )
+        .map_err(db)?;
+        out.extend(found);
+    }
+    out.sort_unstable();
+    out.dedup();
+    Ok(out)
+}
+
+/// Withdraws manifests (by row; rows that are no manifest this node signed
+/// are ignored): each is deleted, and every row it listed that is still
+/// stored becomes pending signature again, so that the signer lists it
+/// anew with what readers receive now. Returns the withdrawn manifests' ids.
+fn withdraw_in(tx: &Connection, manifests: Vec<i64>) -> Result<Vec<String>> {
+    let mut withdrawn = Vec::new();
+    for manifest in manifests {
+        let listed: Vec<i64> = super::cached_rows(
+            tx,
+            "SELECT row FROM manifest_entries WHERE manifest = ?1",
+            [manifest],
+            |r| r.get(0),
+        )
+        .map_err(db)?;
+        for chunk in listed.chunks(COVER_CHUNK) {
+            let marks = vec!["?"; chunk.len()].join(",");
+            // Rows signed before schema step 11 say so in their own column.
+            cached_exec(
+                tx,
+                &format!(
+                    "UPDATE objects SET provenance = 0
+                     WHERE date_added IN ({marks}) AND provenance = 1"
+                ),
+                params_from_iter(chunk.iter()),
+            )
+            .map_err(db)?;
+            cached_exec(
+                tx,
+                &format!(
+                    "INSERT OR IGNORE INTO sign_queue (row)
+                     SELECT date_added FROM objects
+                     WHERE date_added IN ({marks}) AND provenance = 0"
+                ),
+                params_from_iter(chunk.iter()),
+            )
+            .map_err(db)?;
+        }
+        cached_exec(
+            tx,
+            "DELETE FROM manifest_entries WHERE manifest = ?1",
+            [manifest],
+        )
+        .map_err(db)?;
+        let id: Option<String> = cached_row(
+            tx,
+            "SELECT stix_id FROM objects
+             WHERE date_added = ?1 AND type = 'x-entente-manifest' AND provenance = 1",
+            [manifest],
+            |r| r.get(0),
+        )
+        .optional()
+        .map_err(db)?;
+        let Some(id) = id else {
+            continue;
+        };
+        console::before_delete(tx, manifest)?;
+        cached_exec(tx, "DELETE FROM objects WHERE date_added = ?1", [manifest]).map_err(db)?;
+        withdrawn.push(id);
+    }
+    Ok(withdrawn)
+}
+
+/// The audit entry of a withdrawal, on behalf of whoever caused it.
+fn withdrawal_entry(cause: &AuditEntry, manifests: Vec<String>) -> AuditEntry {
+    AuditEntry {
+        action: "unsign".into(),
+        detail: format!(
+            "{} manifests withdrawn (their objects are signed again without what readers no longer receive)",
+            manifests.len()
+        ),
+        objects: manifests,
+        ..cause.clone()
     }
 }
 

@@ -373,7 +373,76 @@ const MIGRATIONS: &[&str] = &[
     "
     ALTER TABLE peers ADD COLUMN strict_recipient INTEGER REFERENCES orgs(id);
     ",
-    // 10: what awaits the signer is a queue of row keys, not a flag on the
+    // 10: which rows each manifest this node signed lists (by `date_added`
+    // on both sides), so that a delete, or anything else that changes what
+    // readers receive of a row, finds the manifests to withdraw and re-sign
+    // (see `ObjectStore::withdraw_manifests`). Keyed by manifest, whose
+    // rows are the newest: signing appends. Manifests signed before this
+    // migration are matched to their rows by id, source and version (the
+    // index on ids lives only as long as the migration).
+    "
+    CREATE TABLE manifest_entries (
+        manifest INTEGER NOT NULL,
+        row INTEGER NOT NULL,
+        PRIMARY KEY (manifest, row)
+    ) WITHOUT ROWID;
+    CREATE INDEX manifest_entries_by_row ON manifest_entries(row);
+    ALTER TABLE objects ADD COLUMN expires INTEGER;
+    CREATE INDEX objects_manifests_expiring ON objects(expires) WHERE expires IS NOT NULL;
+    CREATE INDEX objects_by_id_for_migration_10 ON objects(stix_id, collection);
+    INSERT OR IGNORE INTO manifest_entries (manifest, row)
+        SELECT m.date_added, o.date_added
+        FROM objects m, json_each(m.raw, '$.entries') e, objects o
+        WHERE m.type = 'x-entente-manifest' AND m.provenance = 1 AND json_valid(m.raw)
+          AND o.stix_id = json_extract(e.value, '$.object_ref')
+          AND o.collection = m.collection
+          AND o.origin_org IS m.origin_org
+          AND o.provenance = 1
+          AND o.date_added <> m.date_added
+          AND json_valid(o.raw)
+          AND json_extract(e.value, '$.object_version') IS
+              coalesce(json_extract(o.raw, '$.modified'), json_extract(o.raw, '$.created'));
+    DROP INDEX objects_by_id_for_migration_10;
+    -- Manifests that list what readers do not read are withdrawn, and what
+    -- they listed waits for the signer: those listing an object deleted
+    -- since (entries without a row); a later copy of an observable (which
+    -- reached readers served an earlier copy; the signer now lists later
+    -- copies one per manifest); an indicator that may expire in a
+    -- collection that hides expired ones (listed after it expired; the
+    -- signer now gives manifests their `expires`); or text naming a
+    -- pseudonymous member of the collection's community in what its mask
+    -- covers (hashed before it joined, unmasked).
+    CREATE TEMP TABLE withdrawn_10 AS
+        SELECT m.date_added AS manifest FROM objects m
+        WHERE m.type = 'x-entente-manifest' AND m.provenance = 1 AND json_valid(m.raw)
+          AND json_array_length(m.raw, '$.entries') >
+              (SELECT count(*) FROM manifest_entries e WHERE e.manifest = m.date_added)
+        UNION
+        SELECT e.manifest FROM manifest_entries e
+        JOIN objects o ON o.date_added = e.row
+        WHERE o.prior_copies = 1
+           OR (o.type = 'indicator'
+               AND EXISTS (SELECT 1 FROM node_meta
+                           WHERE node_meta.key = 'collection.hide_expired.' || o.collection)
+               AND json_valid(o.raw)
+               AND json_extract(o.raw, '$.valid_until') IS NOT NULL)
+           OR EXISTS (
+               SELECT 1 FROM collections c
+               JOIN community_members cm
+                   ON cm.community = c.owner_community AND cm.pseudonymous = 1
+               JOIN orgs g ON g.id = cm.org
+               WHERE c.key = o.collection
+                 AND (o.origin_org IS NULL OR o.origin_org = cm.org)
+                 AND instr(o.raw, g.identity_id) > 0);
+    UPDATE objects SET provenance = 0
+        WHERE provenance = 1 AND date_added IN (
+            SELECT e.row FROM manifest_entries e
+            WHERE e.manifest IN (SELECT manifest FROM withdrawn_10));
+    DELETE FROM objects WHERE date_added IN (SELECT manifest FROM withdrawn_10);
+    DELETE FROM manifest_entries WHERE manifest IN (SELECT manifest FROM withdrawn_10);
+    DROP TABLE withdrawn_10;
+    ",
+    // 11: what awaits the signer is a queue of row keys, not a flag on the
     // row. Marking a signed row meant rewriting it (and its partial index
     // entry) in the signer's write transaction: as many pages again as the
     // objects themselves, and the write lock held while posts waited. A
@@ -440,6 +509,7 @@ fn migrate_to(conn: &mut Connection, target: i64) -> Result<()> {
 mod tests {
     use super::*;
     use crate::{ConsoleFacts, ConsoleStore, CountScope, ListQuery, SearchText};
+    use rusqlite::OptionalExtension;
 
     fn tables(conn: &Connection) -> Vec<String> {
         let mut stmt = conn
@@ -478,7 +548,7 @@ mod tests {
 
     #[test]
     fn federation_is_six_the_console_seven_and_eight_and_newer_schemas_are_refused() {
-        assert_eq!(CURRENT, 10);
+        assert_eq!(CURRENT, 11);
         let mut conn = Connection::open_in_memory().unwrap();
         migrate_to(&mut conn, 6).unwrap();
         let at_six = tables(&conn);
@@ -634,6 +704,13 @@ mod tests {
         drop(store);
         {
             let mut conn = Connection::open(&path).unwrap();
+            // What migration 10 made: a database of schema 7 has none of it.
+            conn.execute_batch(
+                "DROP TABLE manifest_entries;
+                 DROP INDEX objects_manifests_expiring;
+                 ALTER TABLE objects DROP COLUMN expires;",
+            )
+            .unwrap();
             conn.pragma_update(None, "user_version", 7).unwrap();
             migrate_to(&mut conn, 8).unwrap();
             // The later steps are in place already (this database was
@@ -660,5 +737,248 @@ mod tests {
             vec![relationship]
         );
         assert_eq!(pending[0].tlp, Some(stix::Tlp::Green));
+    }
+
+    /// A node of schema 8 holding two signed manifests (one of a versioned
+    /// object's first version and an observable, one of its second), a
+    /// manifest a peer signed and another source's copy of the observable:
+    /// migration 10 finds the rows each of this node's manifests lists by id,
+    /// source and version, and nothing else.
+    #[test]
+    fn migration_ten_indexes_the_rows_of_existing_manifests() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        migrate_to(&mut conn, 8).unwrap();
+        let ind = "indicator--00000000-0000-4000-8000-000000000001";
+        let dom = "domain-name--00000000-0000-5000-8000-000000000002";
+        let entry = |id: &str, v: Option<&str>| match v {
+            Some(v) => format!(r#"{{"object_ref":"{id}","object_version":"{v}","sha256":"00"}}"#),
+            None => format!(r#"{{"object_ref":"{id}","sha256":"00"}}"#),
+        };
+        let manifest = |entries: Vec<String>| {
+            format!(
+                r#"{{"type":"x-entente-manifest","id":"x-entente-manifest--m","entries":[{}]}}"#,
+                entries.join(",")
+            )
+        };
+        let v1 = "2020-01-01T00:00:00.000Z";
+        let v2 = "2021-01-01T00:00:00.000Z";
+        let m1 = manifest(vec![entry(ind, Some(v1)), entry(dom, None)]);
+        let m2 = manifest(vec![entry(ind, Some(v2))]);
+        let ind2 = "indicator--00000000-0000-4000-8000-000000000003";
+        let m3 = manifest(vec![entry(dom, None), entry(ind2, Some(v1))]);
+        let (ind4, ind5, ind6, deleted) = (
+            "indicator--00000000-0000-4000-8000-000000000004",
+            "indicator--00000000-0000-4000-8000-000000000005",
+            "indicator--00000000-0000-4000-8000-000000000006",
+            "indicator--00000000-0000-4000-8000-000000000007",
+        );
+        let p_identity = "identity--00000000-0000-4000-8000-0000000000aa";
+        let n_identity = "identity--00000000-0000-4000-8000-0000000000bb";
+        let m5 = manifest(vec![entry(ind4, Some(v1))]);
+        let m6 = manifest(vec![entry(ind5, Some(v1))]);
+        let m7 = manifest(vec![entry(ind6, Some(v1)), entry(deleted, Some(v1))]);
+        // (date_added, id, type, raw, source, provenance)
+        type Row<'a> = (i64, &'a str, &'a str, String, Option<i64>, i64);
+        let rows: Vec<Row> = vec![
+            (
+                10,
+                ind,
+                "indicator",
+                format!(r#"{{"id":"{ind}","modified":"{v1}"}}"#),
+                Some(1),
+                1,
+            ),
+            (
+                20,
+                ind,
+                "indicator",
+                format!(r#"{{"id":"{ind}","modified":"{v2}"}}"#),
+                Some(1),
+                1,
+            ),
+            (
+                30,
+                dom,
+                "domain-name",
+                format!(r#"{{"id":"{dom}"}}"#),
+                Some(1),
+                1,
+            ),
+            (
+                40,
+                dom,
+                "domain-name",
+                format!(r#"{{"id":"{dom}"}}"#),
+                Some(2),
+                1,
+            ),
+            (
+                50,
+                "x-entente-manifest--a",
+                "x-entente-manifest",
+                m1,
+                Some(1),
+                1,
+            ),
+            (
+                60,
+                "x-entente-manifest--b",
+                "x-entente-manifest",
+                m2.clone(),
+                Some(1),
+                1,
+            ),
+            // A peer's manifest (verified): not this node's to withdraw.
+            (
+                70,
+                "x-entente-manifest--c",
+                "x-entente-manifest",
+                m2,
+                Some(1),
+                3,
+            ),
+            // The second source's indicator, signed with its copy of the
+            // observable (row 40, a later copy): withdrawn (see below).
+            (
+                90,
+                ind2,
+                "indicator",
+                format!(r#"{{"id":"{ind2}","modified":"{v1}"}}"#),
+                Some(2),
+                1,
+            ),
+            (
+                100,
+                "x-entente-manifest--d",
+                "x-entente-manifest",
+                m3,
+                Some(2),
+                1,
+            ),
+            // A node-level import naming organisation 7, pseudonymous in the
+            // collection's community since it was signed (manifest 130), and
+            // one naming organisation 1, a named member (manifest 150).
+            (
+                120,
+                ind4,
+                "indicator",
+                format!(r#"{{"id":"{ind4}","modified":"{v1}","description":"by {p_identity}"}}"#),
+                None,
+                1,
+            ),
+            (
+                130,
+                "x-entente-manifest--f",
+                "x-entente-manifest",
+                m5,
+                None,
+                1,
+            ),
+            (
+                140,
+                ind5,
+                "indicator",
+                format!(r#"{{"id":"{ind5}","modified":"{v1}","description":"by {n_identity}"}}"#),
+                None,
+                1,
+            ),
+            (
+                150,
+                "x-entente-manifest--g",
+                "x-entente-manifest",
+                m6,
+                None,
+                1,
+            ),
+            // An object deleted after it was signed: its manifest lists it
+            // with another that stays.
+            (
+                160,
+                ind6,
+                "indicator",
+                format!(r#"{{"id":"{ind6}","modified":"{v1}"}}"#),
+                Some(1),
+                1,
+            ),
+            (
+                170,
+                "x-entente-manifest--h",
+                "x-entente-manifest",
+                m7,
+                Some(1),
+                1,
+            ),
+        ];
+        conn.execute_batch(
+            "INSERT INTO api_roots (path, title, max_content_length) VALUES ('api1', 't', 1000);
+             INSERT INTO collections (key, id, api_root, title, created, default_tlp)
+                 VALUES (1, '91a7b528-80eb-42ed-a74d-c6fbd5a26116', 'api1', 'c', 0, 1);
+             INSERT INTO audiences (id, keys) VALUES (2, 'green');",
+        )
+        .unwrap();
+        conn.execute_batch(&format!(
+            "INSERT INTO orgs (id, name, identity_id, created) VALUES
+                 (1, 'Named', '{n_identity}', 0), (2, 'Other', 'identity--x', 0),
+                 (7, 'Helpdesk', '{p_identity}', 0);
+             INSERT INTO communities (id, name, show_members, created) VALUES (1, 'c', 0, 0);
+             INSERT INTO community_members (community, org, pseudonymous, added)
+                 VALUES (1, 1, 0, 0), (1, 7, 1, 0);
+             UPDATE collections SET owner_community = 1 WHERE key = 1;"
+        ))
+        .unwrap();
+        for (at, id, kind, raw, org, provenance) in rows {
+            let prior_copies = at == 40;
+            conn.execute(
+                "INSERT INTO objects (date_added, collection, stix_id, type, version, versioned,
+                                      is_latest, is_first, spec_version, raw, audience, origin_org,
+                                      tlp, provenance, prior_copies)
+                 VALUES (?1, 1, ?2, ?3, ?1, 1, 1, 1, '2.1', ?4, 2, ?5, 1, ?6, ?7)",
+                rusqlite::params![at, id, kind, raw, org, provenance, prior_copies],
+            )
+            .unwrap();
+        }
+        migrate(&mut conn).unwrap();
+        let mut stmt = conn
+            .prepare("SELECT manifest, row FROM manifest_entries ORDER BY manifest, row")
+            .unwrap();
+        let found: Vec<(i64, i64)> = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        assert_eq!(found, [(50, 10), (50, 30), (60, 20), (150, 140)]);
+        // Manifest 100 listed a later copy (row 40): it is gone, and the
+        // rows it listed wait for the signer.
+        let state = |at: i64| -> Option<i64> {
+            conn.query_row(
+                "SELECT provenance FROM objects WHERE date_added = ?1",
+                [at],
+                |r| r.get(0),
+            )
+            .optional()
+            .unwrap()
+        };
+        assert_eq!(state(100), None);
+        assert_eq!((state(40), state(90)), (Some(0), Some(0)));
+        // So are the manifests of the text naming the pseudonymous member
+        // and of the deleted object; not that of the named member's.
+        assert_eq!((state(130), state(170)), (None, None));
+        assert_eq!((state(120), state(160)), (Some(0), Some(0)));
+        assert_eq!((state(140), state(150)), (Some(1), Some(1)));
+        assert_eq!(
+            [state(10), state(30), state(50), state(70)],
+            [Some(1), Some(1), Some(1), Some(3)]
+        );
+        let plan: Vec<String> = conn
+            .prepare("EXPLAIN QUERY PLAN SELECT manifest FROM manifest_entries WHERE row = 1")
+            .unwrap()
+            .query_map([], |r| r.get(3))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        assert!(
+            plan.iter().any(|p| p.contains("manifest_entries_by_row")),
+            "{plan:?}"
+        );
     }
 }
