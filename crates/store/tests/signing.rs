@@ -129,7 +129,7 @@ fn posted_rows_wait_for_a_manifest_and_leave_the_queue_when_one_lists_them() {
     let covers: Vec<Timestamp> = pending.iter().map(|p| p.date_added).collect();
     let before = rows(&store, c);
     store
-        .add_manifest(c, &manifest(1), &covers, &AuditEntry::default())
+        .add_manifest(c, &manifest(1), &covers, None, &AuditEntry::default())
         .unwrap();
     assert_eq!(pending_ids(&store), vec![id(3), id(4)]);
     let after = rows(&store, c);
@@ -153,6 +153,44 @@ fn posted_rows_wait_for_a_manifest_and_leave_the_queue_when_one_lists_them() {
     assert_eq!(manifest_state, Provenance::LocalSigned);
 }
 
+/// A withdrawn manifest's rows wait for the signer again, those signed
+/// before step 11 (flagged signed in their own column) too.
+#[test]
+fn a_withdrawn_manifests_rows_go_back_to_the_queue() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("node.db");
+    let (store, c) = open(&path);
+    let objects: Vec<Ingest> = (1..=3).map(malware).collect();
+    store
+        .add_objects(c, &objects, &mut |_, _| None, &AuditEntry::default())
+        .unwrap();
+    let covers: Vec<Timestamp> = store
+        .pending_signature(10)
+        .unwrap()
+        .iter()
+        .map(|p| p.date_added)
+        .collect();
+    store
+        .add_manifest(c, &manifest(1), &covers, None, &AuditEntry::default())
+        .unwrap();
+    assert!(pending_ids(&store).is_empty());
+    // Object 3 as a row signed before the queue existed.
+    Connection::open(&path)
+        .unwrap()
+        .execute(
+            "UPDATE objects SET provenance = 1 WHERE stix_id = ?1",
+            [id(3)],
+        )
+        .unwrap();
+    let withdrawn = store
+        .withdraw_manifests(&covers[..1], &AuditEntry::default())
+        .unwrap();
+    assert_eq!(withdrawn.len(), 1);
+    assert_eq!(pending_ids(&store), (1..=3).map(id).collect::<Vec<_>>());
+    let state: Vec<Provenance> = rows(&store, c).into_iter().map(|(_, p, _)| p).collect();
+    assert_eq!(state, vec![Provenance::LocalPending; 3]);
+}
+
 #[test]
 fn deleted_and_settled_rows_leave_the_queue() {
     let dir = tempfile::tempdir().unwrap();
@@ -174,10 +212,10 @@ fn deleted_and_settled_rows_leave_the_queue() {
     assert_eq!(state, vec![Provenance::Unsigned, Provenance::LocalPending]);
 }
 
-/// A database of schema 9 flagged pending rows with provenance 0 and signed
-/// ones with 1: step 10 queues the former and leaves the latter signed.
+/// A database of schema 10 flagged pending rows with provenance 0 and signed
+/// ones with 1: step 11 queues the former and leaves the latter signed.
 #[test]
-fn schema_ten_queues_what_schema_nine_left_pending() {
+fn schema_eleven_queues_what_schema_ten_left_pending() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("node.db");
     {
@@ -188,7 +226,7 @@ fn schema_ten_queues_what_schema_nine_left_pending() {
             .unwrap();
     }
     {
-        // What schema 9 held: object 1 signed (flag 1), 2 and 3 pending
+        // What schema 10 held: object 1 signed (flag 1), 2 and 3 pending
         // (flag 0), the partial index, and no queue.
         let conn = Connection::open(&path).unwrap();
         conn.execute_batch(&format!(
@@ -196,7 +234,7 @@ fn schema_ten_queues_what_schema_nine_left_pending() {
              DROP TABLE sign_queue;
              CREATE INDEX objects_pending_signature ON objects(date_added) WHERE provenance = 0;
              UPDATE objects SET provenance = 1 WHERE stix_id = '{}';
-             PRAGMA user_version = 9;",
+             PRAGMA user_version = 10;",
             id(1)
         ))
         .unwrap();
