@@ -102,7 +102,41 @@ impl Json {
     pub(crate) fn to_canonical_string(&self) -> String {
         let mut out = Vec::new();
         self.write_canonical(&mut out);
-        String::from_utf8_lossy(&out).into_owned()
+        into_string(out)
+    }
+
+    /// Writes the canonical form of an object and returns where a member
+    /// named `name` (ASCII, not among its members) would start: after the
+    /// `{` or after the member before it, before that member's comma.
+    pub(crate) fn write_canonical_marking(&self, name: &str, out: &mut Vec<u8>) -> usize {
+        debug_assert!(name.is_ascii());
+        let Json::Object(members) = self else {
+            self.write_canonical(out);
+            return out.len();
+        };
+        // For an ASCII name, byte order and UTF-16 order agree (they differ
+        // only between two characters above U+D7FF), so this finds the
+        // member's place in the canonical order.
+        let at = members.partition_point(|(k, _)| k.as_str() < name);
+        debug_assert!(members.get(at).is_none_or(|(k, _)| k != name));
+        let mut mark = 0;
+        out.push(b'{');
+        for (i, (key, value)) in members.iter().enumerate() {
+            if i == at {
+                mark = out.len();
+            }
+            if i > 0 {
+                out.push(b',');
+            }
+            write_string(key, out);
+            out.push(b':');
+            value.write_canonical(out);
+        }
+        if at == members.len() {
+            mark = out.len();
+        }
+        out.push(b'}');
+        mark
     }
 
     /// The member `name` of an object.
@@ -188,10 +222,37 @@ pub(crate) fn write_number(n: f64, out: &mut Vec<u8>) {
     out.extend_from_slice(buffer.format_finite(n).as_bytes());
 }
 
+/// Canonical text is made of `&str` pieces and ASCII, so it is UTF-8.
+pub(crate) fn into_string(bytes: Vec<u8>) -> String {
+    String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+}
+
+/// Bytes that a JSON string cannot hold literally: `"`, `\` and the
+/// control characters below U+0020.
+const ESCAPED: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 0x20 {
+        table[b] = true;
+        b += 1;
+    }
+    table[b'"' as usize] = true;
+    table[b'\\' as usize] = true;
+    table
+};
+
 fn write_string(s: &str, out: &mut Vec<u8>) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
-    out.push(b'"');
     let bytes = s.as_bytes();
+    // Most strings need no escape: copy them whole.
+    if !bytes.iter().any(|&b| ESCAPED[usize::from(b)]) {
+        out.reserve(bytes.len() + 2);
+        out.push(b'"');
+        out.extend_from_slice(bytes);
+        out.push(b'"');
+        return;
+    }
+    out.push(b'"');
     let mut clean_from = 0;
     for (i, &b) in bytes.iter().enumerate() {
         let escape: &[u8] = match b {

@@ -159,25 +159,48 @@ pub(crate) fn property_error(
 
 /// Signs `body` (which has no `signature` yet) and returns the signed
 /// object's canonical JSON.
-pub(crate) fn seal(mut body: Json, key: &SigningKey, ctx: &[u8]) -> Result<String, SignError> {
+pub(crate) fn seal(body: Json, key: &SigningKey, ctx: &[u8]) -> Result<String, SignError> {
     let mut message = Vec::with_capacity(1024);
-    body.write_canonical(&mut message);
+    // The signed object is the body with its signature member in canonical
+    // place: written once, and the member spliced in (a manifest's body is
+    // most of a megabyte).
+    let mark = body.write_canonical_marking(SIGNATURE_PROPERTY, &mut message);
     let signature = key.sign(&message, ctx)?;
-    body.insert(
-        SIGNATURE_PROPERTY,
-        Json::object(vec![
-            ("alg".into(), Json::string(JOSE_ALGORITHM)),
-            (
-                "public_key".into(),
-                Json::String(STANDARD.encode(key.public_key().as_bytes())),
-            ),
-            (
-                "value".into(),
-                Json::String(STANDARD.encode(signature.as_bytes())),
-            ),
-        ]),
+    let member = Json::object(vec![
+        ("alg".into(), Json::string(JOSE_ALGORITHM)),
+        (
+            "public_key".into(),
+            Json::String(STANDARD.encode(key.public_key().as_bytes())),
+        ),
+        (
+            "value".into(),
+            Json::String(STANDARD.encode(signature.as_bytes())),
+        ),
+    ]);
+    let mut signed = Vec::with_capacity(message.len() + 8192);
+    signed.extend_from_slice(&message[..mark]);
+    let first = message[mark - 1] == b'{';
+    let last = message[mark] == b'}';
+    if !first {
+        signed.push(b',');
+    }
+    signed.extend_from_slice(b"\"");
+    signed.extend_from_slice(SIGNATURE_PROPERTY.as_bytes());
+    signed.extend_from_slice(b"\":");
+    member.write_canonical(&mut signed);
+    if first && !last {
+        signed.push(b',');
+    }
+    signed.extend_from_slice(&message[mark..]);
+    debug_assert_eq!(
+        {
+            let mut whole = body;
+            whole.insert(SIGNATURE_PROPERTY, member);
+            whole.to_canonical_string()
+        },
+        crate::canonical::into_string(signed.clone())
     );
-    Ok(body.to_canonical_string())
+    Ok(crate::canonical::into_string(signed))
 }
 
 /// A signed object taken apart, its signature not yet checked.
@@ -349,6 +372,42 @@ mod tests {
             ),
         ]);
         seal(body, key, ctx).expect("signs")
+    }
+
+    /// The signature member is spliced into the canonical body wherever its
+    /// name sorts: first, last, between, or alone.
+    #[test]
+    fn the_signature_lands_in_canonical_place_whatever_the_other_names() {
+        let key = SigningKey::generate().expect("key");
+        for names in [
+            &[][..],
+            &["a"][..],
+            &["z"][..],
+            &["a", "z"][..],
+            &["id", "signer_key", "type"][..],
+            &["sig", "signaturf", "\u{e9}t\u{e9}", "\u{1f600}"][..],
+        ] {
+            let body = Json::object(
+                names
+                    .iter()
+                    .map(|n| ((*n).to_string(), Json::string(format!("v-{n}"))))
+                    .collect(),
+            );
+            let mut expected = body.clone();
+            let raw = seal(body, &key, crate::manifest::CONTEXT).expect("signs");
+            // Canonical as a whole, and the body plus its signature.
+            assert_eq!(
+                crate::canonical::canonicalize(&raw).unwrap(),
+                raw.as_bytes(),
+                "{names:?}"
+            );
+            let parsed = crate::canonical::parse(&raw).unwrap();
+            expected.insert(
+                SIGNATURE_PROPERTY,
+                parsed.get(SIGNATURE_PROPERTY).unwrap().clone(),
+            );
+            assert_eq!(parsed, expected, "{names:?}");
+        }
     }
 
     #[test]

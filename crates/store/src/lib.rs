@@ -686,11 +686,11 @@ pub trait ObjectStore: Send + Sync + 'static {
     fn marking_definitions(&self, ids: &[String]) -> Result<Vec<(String, String)>>;
 
     /// Objects posted on this node that no manifest lists yet, oldest
-    /// first, at most `limit` (served by a partial index).
+    /// first, at most `limit` (served by a queue of row keys).
     fn pending_signature(&self, limit: usize) -> Result<Vec<PendingObject>>;
     /// Stores a manifest this node signed into `collection` and marks the
-    /// rows it lists (`covers`, by `date_added`) as signed, in one
-    /// transaction. A manifest of one row that is a later copy of an
+    /// rows it lists (`covers`, by `date_added`) as signed (they leave the
+    /// signer's queue), in one transaction. A manifest of one row that is a later copy of an
     /// observable is stored as one too (its `prior_copies` set): a reader
     /// served an earlier copy must not receive it (see
     /// [`ObjectStore::manifest_listing`]). `expires`: when an indicator it
@@ -726,8 +726,9 @@ pub trait ObjectStore: Send + Sync + 'static {
         &self,
         manifests: &[Timestamp],
     ) -> Result<Vec<(Timestamp, Timestamp, String)>>;
-    /// The rows of `collection` listed in a manifest this node signed whose
-    /// JSON contains `text`, with their source organisation, oldest first.
+    /// The rows of `collection` posted here (listed in a manifest this node
+    /// signed, or waiting for the signer) whose JSON contains `text`, with
+    /// their source organisation, oldest first.
     /// Scans the collection: for rare administrative changes only.
     fn signed_rows_mentioning(
         &self,

@@ -201,6 +201,49 @@ fn referring_rows(conn: &Connection, id: &str, limit: usize) -> Result<Vec<i64>>
     Ok(out)
 }
 
+/// Rows (any collection) whose gating references include any of `ids`,
+/// each once, newest first; at most `limit` per id.
+fn rows_referring_to_any(conn: &Connection, ids: &[String], limit: usize) -> Result<Vec<i64>> {
+    let mut named: std::collections::BTreeMap<i64, Vec<&str>> = std::collections::BTreeMap::new();
+    for id in ids {
+        let candidates: Vec<i64> = cached_rows(
+            conn,
+            "SELECT row FROM object_refs WHERE target = ?1 ORDER BY row DESC LIMIT ?2",
+            params![ref_key(id), limit as i64],
+            |r| r.get(0),
+        )
+        .map_err(db)?;
+        for row in candidates {
+            named.entry(row).or_default().push(id);
+        }
+    }
+    let mut out = Vec::with_capacity(named.len());
+    for (row, ids) in named.into_iter().rev() {
+        let refs: Option<Option<String>> = cached_row(
+            conn,
+            "SELECT refs FROM objects WHERE date_added = ?1",
+            [row],
+            |r| r.get(0),
+        )
+        .optional()
+        .map_err(db)?;
+        let Some(refs) = refs.flatten() else {
+            continue;
+        };
+        // The keys are hashes: a row is a referrer only if it names one.
+        let hit = if ids.len() == 1 {
+            refs.split(' ').any(|r| r == ids[0])
+        } else {
+            let held: std::collections::HashSet<&str> = refs.split(' ').collect();
+            ids.iter().any(|id| held.contains(id))
+        };
+        if hit {
+            out.push(row);
+        }
+    }
+    Ok(out)
+}
+
 /// Most referring rows one write looks at when it un-counts them; past it
 /// the rest are still un-counted (their figures fall back to the gate).
 const DEMOTION_BATCH: usize = 1 << 20;
@@ -216,44 +259,45 @@ pub(crate) fn demote_referrers(tx: &Connection, ids: Vec<String>) -> Result<()> 
             break;
         }
         let mut next = Vec::new();
-        for id in &frontier {
-            for row in referring_rows(tx, id, DEMOTION_BATCH)? {
-                let Some((facts, counted)) = facts_of(tx, row)? else {
-                    continue;
-                };
-                if !counted {
-                    // Pending or left to the gate: re-decide it too, since a
-                    // decision being taken may have seen the old facts.
-                    cached_exec(
-                        tx,
-                        "UPDATE count_pending SET mark = max(?2, mark + 1) WHERE row = ?1",
-                        params![row, mark],
-                    )
-                    .map_err(db)?;
-                    continue;
-                }
-                adjust(tx, &facts, -1)?;
+        // Each referring row once, however many ids of the frontier it
+        // names: a report of a thousand objects written with them was
+        // otherwise loaded, and its references split, a thousand times.
+        for row in rows_referring_to_any(tx, &frontier, DEMOTION_BATCH)? {
+            let Some((facts, counted)) = facts_of(tx, row)? else {
+                continue;
+            };
+            if !counted {
+                // Pending or left to the gate: re-decide it too, since a
+                // decision being taken may have seen the old facts.
                 cached_exec(
                     tx,
-                    "UPDATE objects SET counted = 0 WHERE date_added = ?1",
-                    [row],
-                )
-                .map_err(db)?;
-                cached_exec(
-                    tx,
-                    "INSERT OR REPLACE INTO count_pending (row, mark) VALUES (?1, ?2)",
+                    "UPDATE count_pending SET mark = max(?2, mark + 1) WHERE row = ?1",
                     params![row, mark],
                 )
                 .map_err(db)?;
-                let id: String = cached_row(
-                    tx,
-                    "SELECT stix_id FROM objects WHERE date_added = ?1",
-                    [row],
-                    |r| r.get(0),
-                )
-                .map_err(db)?;
-                next.push(id);
+                continue;
             }
+            adjust(tx, &facts, -1)?;
+            cached_exec(
+                tx,
+                "UPDATE objects SET counted = 0 WHERE date_added = ?1",
+                [row],
+            )
+            .map_err(db)?;
+            cached_exec(
+                tx,
+                "INSERT OR REPLACE INTO count_pending (row, mark) VALUES (?1, ?2)",
+                params![row, mark],
+            )
+            .map_err(db)?;
+            let id: String = cached_row(
+                tx,
+                "SELECT stix_id FROM objects WHERE date_added = ?1",
+                [row],
+                |r| r.get(0),
+            )
+            .map_err(db)?;
+            next.push(id);
         }
         next.sort_unstable();
         next.dedup();

@@ -296,6 +296,18 @@ fn configure(conn: &Connection, options: &SqliteOptions, reader: bool) -> Result
         conn.pragma_update(None, "synchronous", sync).map_err(db)?;
     }
     conn.set_prepared_statement_cache_capacity(64);
+    // One plan per statement whatever its bound values. Otherwise SQLite
+    // (3.54) re-prepares a statement whose `LIMIT ?` (or a parameter a
+    // partial index is matched against) gets a new value, and rusqlite
+    // clears the values each time a cached statement goes back to its
+    // cache: every such statement was compiled again at every use (half
+    // the time of an import of MISP events went there). Queries spell the
+    // conditions of partial indexes as literals, so no plan changes.
+    conn.set_db_config(
+        rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG,
+        true,
+    )
+    .map_err(db)?;
     Ok(())
 }
 

@@ -115,7 +115,27 @@ fn in_list(column: &str, values: &[String], params: &mut Vec<rusqlite::types::Va
 /// parameters; a full chunk's statement stays in the statement cache).
 const COVER_CHUNK: usize = 500;
 
-const STORED_COLUMNS: &str = "date_added, stix_id, type, version, versioned, spec_version, origin_org, tlp, refs, prior_copies, provenance, origin_node, expires";
+/// A row posted here (provenance 0) is pending while it waits in
+/// `sign_queue`, and signed once it has left it (see schema step 11).
+const STORED_COLUMNS: &str = "date_added, stix_id, type, version, versioned, spec_version, origin_org, tlp, refs, prior_copies,
+     CASE WHEN provenance = 0 AND NOT EXISTS (SELECT 1 FROM sign_queue WHERE row = objects.date_added)
+          THEN 1 ELSE provenance END,
+     origin_node, expires";
+
+/// Takes `rows` out of the signer's queue, many per statement.
+fn dequeue(tx: &rusqlite::Transaction<'_>, rows: impl Iterator<Item = i64>) -> Result<()> {
+    let rows: Vec<i64> = rows.collect();
+    for chunk in rows.chunks(COVER_CHUNK) {
+        let marks = vec!["?"; chunk.len()].join(",");
+        cached_exec(
+            tx,
+            &format!("DELETE FROM sign_queue WHERE row IN ({marks})"),
+            params_from_iter(chunk.iter()),
+        )
+        .map_err(db)?;
+    }
+    Ok(())
+}
 
 fn stored_from_row(r: &rusqlite::Row<'_>, with_raw: bool) -> rusqlite::Result<StoredObject> {
     let date_added: i64 = r.get(0)?;
@@ -383,6 +403,9 @@ impl SqliteStore {
                              ?17, ?18, ?19, ?20, ?21)",
                 )
                 .map_err(db)?;
+            let mut enqueue = tx
+                .prepare_cached("INSERT INTO sign_queue (row) VALUES (?1)")
+                .map_err(db)?;
             let mut audiences = AudienceInterner::default();
             let mut candidates: Vec<i64> = Vec::new();
             for (position, ingest) in objects.iter().enumerate() {
@@ -526,6 +549,9 @@ impl SqliteStore {
                         ingest.console.listed,
                     ])
                     .map_err(db)?;
+                if ingest.provenance == Provenance::LocalPending {
+                    enqueue.execute([date_added]).map_err(db)?;
+                }
                 if ingest.console.listed {
                     console::after_insert(
                         &tx,
@@ -586,9 +612,10 @@ impl ObjectStore for SqliteStore {
             .prepare_cached(
                 "SELECT o.date_added, o.collection, o.stix_id, o.raw, a.keys, o.tlp, o.origin_org,
                         o.refs, o.prior_copies
-                 FROM objects o INDEXED BY objects_pending_signature
+                 FROM sign_queue q
+                 JOIN objects o ON o.date_added = q.row
                  JOIN audiences a ON a.id = o.audience
-                 WHERE o.provenance = 0 ORDER BY o.date_added LIMIT ?1",
+                 ORDER BY q.row LIMIT ?1",
             )
             .map_err(db)?;
         let rows = stmt
@@ -634,18 +661,11 @@ impl ObjectStore for SqliteStore {
                         "a manifest with this id is stored already".into(),
                     ));
                 };
+                // The rows leave the signer's queue; they themselves are not
+                // rewritten (see schema step 11).
+                dequeue(tx, covers.iter().map(|t| t.as_micros()))?;
                 // A few statements of many rows each rather than one per row.
                 for chunk in covers.chunks(COVER_CHUNK) {
-                    let marks = vec!["?"; chunk.len()].join(",");
-                    cached_exec(
-                        tx,
-                        &format!(
-                            "UPDATE objects SET provenance = 1
-                             WHERE date_added IN ({marks}) AND provenance = 0"
-                        ),
-                        params_from_iter(chunk.iter().map(|t| t.as_micros())),
-                    )
-                    .map_err(db)?;
                     let pairs = vec!["(?, ?)"; chunk.len()].join(",");
                     cached_exec(
                         tx,
@@ -698,6 +718,7 @@ impl ObjectStore for SqliteStore {
                 .or_default()
                 .push(row.as_micros());
         }
+        dequeue(&tx, rows.iter().map(|(row, _, _)| row.as_micros()))?;
         for ((code, node), rows) in groups {
             for chunk in rows.chunks(COVER_CHUNK) {
                 let marks = vec!["?"; chunk.len()].join(",");
@@ -944,7 +965,7 @@ impl ObjectStore for SqliteStore {
         let mut stmt = conn
             .prepare_cached(
                 "SELECT date_added, origin_org FROM objects INDEXED BY objects_by_added
-                 WHERE collection = ?1 AND provenance = 1 AND instr(raw, ?2) > 0
+                 WHERE collection = ?1 AND provenance IN (0, 1) AND instr(raw, ?2) > 0
                  ORDER BY date_added",
             )
             .map_err(db)?;
@@ -1066,11 +1087,22 @@ fn withdraw_in(tx: &Connection, manifests: Vec<i64>) -> Result<Vec<String>> {
         .map_err(db)?;
         for chunk in listed.chunks(COVER_CHUNK) {
             let marks = vec!["?"; chunk.len()].join(",");
+            // Rows signed before schema step 11 say so in their own column.
             cached_exec(
                 tx,
                 &format!(
                     "UPDATE objects SET provenance = 0
                      WHERE date_added IN ({marks}) AND provenance = 1"
+                ),
+                params_from_iter(chunk.iter()),
+            )
+            .map_err(db)?;
+            cached_exec(
+                tx,
+                &format!(
+                    "INSERT OR IGNORE INTO sign_queue (row)
+                     SELECT date_added FROM objects
+                     WHERE date_added IN ({marks}) AND provenance = 0"
                 ),
                 params_from_iter(chunk.iter()),
             )

@@ -442,6 +442,22 @@ const MIGRATIONS: &[&str] = &[
     DELETE FROM manifest_entries WHERE manifest IN (SELECT manifest FROM withdrawn_10);
     DROP TABLE withdrawn_10;
     ",
+    // 11: what awaits the signer is a queue of row keys, not a flag on the
+    // row. Marking a signed row meant rewriting it (and its partial index
+    // entry) in the signer's write transaction: as many pages again as the
+    // objects themselves, and the write lock held while posts waited. A
+    // row posted here keeps provenance 0 ("posted here"); it is signed once
+    // it has left the queue. Rows that go leave the queue with them.
+    "
+    CREATE TABLE IF NOT EXISTS sign_queue (row INTEGER PRIMARY KEY);
+    INSERT OR IGNORE INTO sign_queue (row) SELECT date_added FROM objects WHERE provenance = 0
+        AND (SELECT count(*) FROM sqlite_master WHERE name = 'objects_pending_signature') = 1;
+    DROP INDEX IF EXISTS objects_pending_signature;
+    CREATE TRIGGER IF NOT EXISTS sign_queue_forget AFTER DELETE ON objects WHEN old.provenance = 0
+    BEGIN
+        DELETE FROM sign_queue WHERE row = old.date_added;
+    END;
+    ",
 ];
 
 /// The schema version this build writes.
@@ -532,7 +548,7 @@ mod tests {
 
     #[test]
     fn federation_is_six_the_console_seven_and_eight_and_newer_schemas_are_refused() {
-        assert_eq!(CURRENT, 10);
+        assert_eq!(CURRENT, 11);
         let mut conn = Connection::open_in_memory().unwrap();
         migrate_to(&mut conn, 6).unwrap();
         let at_six = tables(&conn);
@@ -545,6 +561,7 @@ mod tests {
             "object_counts",
             "ranked_counts",
             "count_pending",
+            "sign_queue",
         ] {
             assert!(at_seven.contains(&t.to_string()), "{t}");
         }
