@@ -62,21 +62,35 @@ fn adjust(tx: &Connection, facts: &RowFacts, delta: i64) -> Result<()> {
     )
     .map_err(db)?;
     for target in &facts.ranked {
-        cached_exec(
+        add_ranked(
             tx,
-            "INSERT INTO ranked_counts (collection, day, audience, tlp, target, n) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-             ON CONFLICT (collection, day, audience, tlp, target) DO UPDATE SET n = n + excluded.n",
-            params![
-                facts.collection,
-                facts.day,
-                facts.audience,
-                facts.tlp,
-                target,
-                delta
-            ],
-        )
-        .map_err(db)?;
+            facts.collection,
+            facts.day,
+            facts.audience,
+            facts.tlp,
+            target,
+            delta,
+        )?;
     }
+    Ok(())
+}
+
+fn add_ranked(
+    tx: &Connection,
+    collection: i64,
+    day: i64,
+    audience: i64,
+    tlp: i64,
+    target: &str,
+    delta: i64,
+) -> Result<()> {
+    cached_exec(
+        tx,
+        "INSERT INTO ranked_counts (collection, day, audience, tlp, target, n) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+         ON CONFLICT (collection, day, audience, tlp, target) DO UPDATE SET n = n + excluded.n",
+        params![collection, day, audience, tlp, target, delta],
+    )
+    .map_err(db)?;
     Ok(())
 }
 
@@ -103,14 +117,79 @@ fn facts_of(tx: &Connection, row: i64) -> Result<Option<(RowFacts, bool)>> {
     .map_err(db)
 }
 
+/// The figures a write transaction adds, summed per figure and written
+/// once at its end (a post of a thousand indicators of one type and TLP
+/// adds to one row of `object_counts`, not a thousand times).
+#[derive(Default)]
+pub(crate) struct Tally {
+    objects: std::collections::HashMap<(i64, i64, i64, String, i64), i64>,
+    ranked: std::collections::HashMap<(i64, i64, i64, i64, String), i64>,
+}
+
+impl Tally {
+    fn add(&mut self, row: &NewRow<'_>, day: i64) {
+        let tlp = row.tlp.unwrap_or(-1);
+        *self
+            .objects
+            .entry((
+                row.collection,
+                day,
+                row.audience,
+                row.object_type.to_owned(),
+                tlp,
+            ))
+            .or_default() += 1;
+        for target in row.ranked {
+            *self
+                .ranked
+                .entry((row.collection, day, row.audience, tlp, target.clone()))
+                .or_default() += 1;
+        }
+    }
+
+    /// Writes the sums (before the transaction commits).
+    pub(crate) fn flush(self, tx: &Connection) -> Result<()> {
+        for ((collection, day, audience, object_type, tlp), n) in self.objects {
+            adjust(
+                tx,
+                &RowFacts {
+                    collection,
+                    day,
+                    audience,
+                    object_type,
+                    tlp,
+                    ranked: Vec::new(),
+                },
+                n,
+            )?;
+        }
+        for ((collection, day, audience, tlp, target), n) in self.ranked {
+            add_ranked(tx, collection, day, audience, tlp, &target, n)?;
+        }
+        Ok(())
+    }
+}
+
+/// What a row just inserted is counted under.
+pub(crate) struct NewRow<'a> {
+    pub(crate) collection: i64,
+    /// Its audience's id.
+    pub(crate) audience: i64,
+    pub(crate) object_type: &'a str,
+    /// Its TLP's rank (`None`: no TLP).
+    pub(crate) tlp: Option<i64>,
+    pub(crate) ranked: &'a [String],
+}
+
 /// Upkeep of a row just inserted: its references, its search text, and
-/// either its figures (counted) or a place in the pending queue.
+/// either its figures (counted, into `tally`) or a place in the pending
+/// queue.
 pub(crate) fn after_insert(
     tx: &Connection,
     row: i64,
     refs: &[String],
     text: &SearchText,
-    counted: bool,
+    counted: Option<(&NewRow<'_>, &mut Tally)>,
 ) -> Result<()> {
     for r in refs {
         cached_exec(
@@ -128,10 +207,8 @@ pub(crate) fn after_insert(
         )
         .map_err(db)?;
     }
-    if counted {
-        if let Some((facts, _)) = facts_of(tx, row)? {
-            adjust(tx, &facts, 1)?;
-        }
+    if let Some((new, tally)) = counted {
+        tally.add(new, day_of(ts(row)));
     } else if !refs.is_empty() {
         cached_exec(
             tx,

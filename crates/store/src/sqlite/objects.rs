@@ -407,6 +407,7 @@ impl SqliteStore {
                 .prepare_cached("INSERT INTO sign_queue (row) VALUES (?1)")
                 .map_err(db)?;
             let mut audiences = AudienceInterner::default();
+            let mut tally = console::Tally::default();
             let mut candidates: Vec<i64> = Vec::new();
             for (position, ingest) in objects.iter().enumerate() {
                 let object = &ingest.object;
@@ -553,12 +554,19 @@ impl SqliteStore {
                     enqueue.execute([date_added]).map_err(db)?;
                 }
                 if ingest.console.listed {
+                    let new = console::NewRow {
+                        collection,
+                        audience,
+                        object_type: &object.object_type,
+                        tlp: tlp_rank(ingest.tlp),
+                        ranked: &ingest.console.ranked,
+                    };
                     console::after_insert(
                         &tx,
                         date_added,
                         &ingest.refs,
                         &ingest.console.text,
-                        counted,
+                        counted.then_some((&new, &mut tally)),
                     )?;
                 }
                 // Later objects of this batch must find this one. Should the
@@ -570,6 +578,7 @@ impl SqliteStore {
                 added.push(object.id.clone());
                 outcomes.push(AddOutcome::Added(ts(date_added)));
             }
+            tally.flush(&tx)?;
         }
         if !added.is_empty() {
             console::demote_referrers(&tx, added.clone())?;
