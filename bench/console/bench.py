@@ -21,6 +21,9 @@
    page size.
 
 Usage: python3 bench/console/bench.py [--objects 1000000] [--requests 200]
+       [--binary target/release/entente] [--reuse] [--hide-expired]
+(--hide-expired: the shared collection hides expired indicators while the
+pages are measured; --reuse measures the node of the previous run again.)
 Scratch data: bench/out/console/ (ignored by git).
 """
 
@@ -217,6 +220,8 @@ def main():
     ap.add_argument("--binary", default=str(ROOT / "target" / "release" / "entente"))
     ap.add_argument("--seed", type=int, default=20261203)
     ap.add_argument("--reuse", action="store_true", help="reuse the node of a previous run")
+    ap.add_argument("--hide-expired", action="store_true",
+                    help="the shared collection hides expired indicators (issue 14) while measuring")
     args = ap.parse_args()
     out = ROOT / "bench" / "out" / "console"
     data = out / "node"
@@ -264,6 +269,9 @@ def main():
              str(data / "entente.db"), str(args.days)], cwd=ROOT)
         results["spread_seconds"] = time.perf_counter() - t
     admin = (out / "admin-token").read_text().strip()
+    run([str(binary), "--data", str(data), "collection", "set", DIALOGUE, "--hide-expired",
+         "true" if args.hide_expired else "false"])
+    results["hide_expired"] = args.hide_expired
     server, base, _ = start(binary, data)
     try:
         sessions = {}
@@ -310,7 +318,7 @@ def main():
     finally:
         server.terminate()
         server.wait()
-    (out / "results.json").write_text(json.dumps(results, indent=2))
+    (out / ("results-hide-expired.json" if args.hide_expired else "results.json")).write_text(json.dumps(results, indent=2))
     print(json.dumps({k: v for k, v in results.items() if k != "pages"}, indent=2))
     worst = 0.0
     print(f"\n| page | user | p50 ms | p99 ms | max ms | requests | bytes | status |\n|---|---|---|---|---|---|---|---|")
