@@ -182,3 +182,33 @@ def test_administration_tokens_once_shown_revoked_and_the_audit_log(demo):
     r = a.post(demo.base + "/console/admin/orgs", data={"csrf": csrf_of(a.get(demo.base + "/console/objects").text),
                                                        "name": "Sneaky Org"})
     assert r.status_code == 403
+
+
+def test_recipients_are_only_those_the_user_may_name_and_pseudonyms_are_said(demo):
+    # The helpdesk posts pseudonymously in the dialogue: the page says which
+    # pseudonym recipients will see, never its name.
+    h = signed_in(demo, USERS[1])
+    page = h.get(f"{demo.base}/console/share?collection={DIALOGUE}").text
+    shown = re.search(r'<p class="notice" id="shown-as">(.*?)</p>', page, re.S).group(1)
+    assert re.search(r"Recipients will see: <strong>identity--[0-9a-f-]+</strong>", shown), shown
+    assert "pseudonymous member" in shown and "Civic Shield" not in shown
+    # The CERT may name the dialogue's members (the helpdesk only by its
+    # pseudonym), nobody else.
+    c = signed_in(demo, USERS[0])
+    page = c.get(f"{demo.base}/console/share?collection={DIALOGUE}").text
+    form = page[page.index('action="/console/share/indicator"'):page.index('action="/console/share/note"')]
+    offered = set(re.findall(r'name="recipient_org" value="([^"]+)"', form))
+    assert "Example Security Vendor" in offered and "Example National CERT" in offered
+    assert "Civic Shield Helpdesk" not in offered and any(v.startswith("identity--") for v in offered), offered
+    token = csrf_of(page)
+    share = {"csrf": token, "collection": DIALOGUE, "tlp": "amber", "name": "for the vendor only",
+             "pattern": "[domain-name:value = 'vendor-only.example']"}
+    r = c.post(demo.base + "/console/share/indicator", data={**share, "recipient_org": "Example Security Vendor"})
+    assert r.status_code == 200 and counts(r.text)[0] == 1, r.text[-1500:]
+    seen = lambda user: any(o.get("name") == "for the vendor only"
+                            for o in taxii_objects(demo.base, demo.tokens[user])[DIALOGUE])
+    assert seen(USERS[2]) and not seen(USERS[1])
+    # A recipient the form did not offer is refused, with what to do.
+    r = c.post(demo.base + "/console/share/indicator",
+               data={**share, "name": "to a stranger", "recipient_org": "Some Other Org"})
+    assert r.status_code in (403, 422) and 'class="notice error"' in r.text, r.status_code
