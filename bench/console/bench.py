@@ -12,7 +12,7 @@
    objects each. TLP:CLEAR/GREEN/AMBER in the shared collection, the
    collection defaults (AMBER, AMBER+STRICT) in the others.
 3. `spread_over_days` (crates/store/examples) moves the objects back so
-   they look added evenly over 90 days, as on a node running that long,
+   they look added over 90 days (in import order), as on a node running that long,
    and rebuilds the figures and indexes keyed by the row.
 4. `entente serve`; for each user (and a node administrator signed in with
    the admin token) every page is requested --warmup times, then --requests
@@ -21,7 +21,7 @@
    page size.
 
 Usage: python3 bench/console/bench.py [--objects 1000000] [--requests 200]
-       [--binary target/release/entente] [--reuse] [--hide-expired]
+       [--binary target/release/entente] [--reuse] [--hide-expired] [--only REGEX]
 (--hide-expired: the shared collection hides expired indicators while the
 pages are measured; --reuse measures the node of the previous run again.)
 Scratch data: bench/out/console/ (ignored by git).
@@ -220,6 +220,7 @@ def main():
     ap.add_argument("--binary", default=str(ROOT / "target" / "release" / "entente"))
     ap.add_argument("--seed", type=int, default=20261203)
     ap.add_argument("--reuse", action="store_true", help="reuse the node of a previous run")
+    ap.add_argument("--only", default="", help="measure only the pages whose name matches this regex")
     ap.add_argument("--hide-expired", action="store_true",
                     help="the shared collection hides expired indicators (issue 14) while measuring")
     args = ap.parse_args()
@@ -308,7 +309,11 @@ def main():
                 "administration": "/console/admin",
             }
             for name, url in urls.items():
+                if args.only and not re.search(args.only, name):
+                    continue
                 pages.setdefault(name, {})[who] = measure(s, base + url, args.warmup, args.requests)
+            if args.only and not re.search(args.only, "export 50 objects (POST)"):
+                continue
             body = "&".join([f"csrf={csrf}"] + [f"pick={requests.utils.quote(p)}" for p in picks])
             s.headers["Content-Type"] = "application/x-www-form-urlencoded"
             pages.setdefault("export 50 objects (POST)", {})[who] = measure(
