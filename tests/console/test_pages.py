@@ -212,3 +212,28 @@ def test_recipients_are_only_those_the_user_may_name_and_pseudonyms_are_said(dem
     r = c.post(demo.base + "/console/share/indicator",
                data={**share, "name": "to a stranger", "recipient_org": "Some Other Org"})
     assert r.status_code in (403, 422) and 'class="notice error"' in r.text, r.status_code
+
+
+def test_an_incidents_notifications_download_as_markdown_and_json(demo):
+    s = signed_in(demo, USERS[0])
+    token = csrf_of(s.get(demo.base + "/console/incidents/new").text)
+    r = s.post(demo.base + "/console/incidents", data={
+        "csrf": token, "title": "Grid outage for downloads", "entity.legal_name": "Download Grid GmbH",
+        "entity.eu_establishments": "DE", "entity.nis2_class": "essential",
+        "aware_at": "2026-11-30T08:00", "significant": "on"})
+    notice = re.search(r"<div class=\"notice[^>]*>.*?</div>", r.text, re.S)
+    assert r.status_code == 200 and "deadline-timeline" in r.text, (r.status_code, notice and notice.group(0))
+    link = re.search(r'href="(/console/incidents/[^"]+/notification\?regime=nis2&amp;stage=[^"]+)"', r.text)
+    assert link, "no NIS2 notification to read"
+    url = demo.base + link.group(1).replace("&amp;", "&")
+    page = s.get(url)
+    assert "Download Grid GmbH" in page.text and 'id="notification-text"' in page.text
+    md = s.get(url + "&download=md")
+    assert md.headers["content-type"].startswith("text/markdown")
+    assert re.match(r'attachment; filename="[A-Za-z0-9_-]+-nis2-[A-Za-z0-9_-]+\.md"', md.headers["content-disposition"])
+    assert "Download Grid GmbH" in md.text
+    js = s.get(url + "&download=json")
+    assert js.headers["content-type"].startswith("application/json") and js.json()["regime_name"]
+    # A regime the incident does not have is said, with what to do.
+    r = s.get(url.replace("regime=nis2", "regime=nope"))
+    assert r.status_code in (404, 422) and "Choose one from the incident's page" in r.text
