@@ -12,7 +12,8 @@
    objects each. TLP:CLEAR/GREEN/AMBER in the shared collection, the
    collection defaults (AMBER, AMBER+STRICT) in the others.
 3. `spread_over_days` (crates/store/examples) moves the objects back so
-   they look added evenly over 90 days, as on a node running that long,
+   they look added over 90 days (in import order: the streams are imported
+   interleaved in --rounds rounds), as on a node running that long,
    and rebuilds the figures and indexes keyed by the row.
 4. `entente serve`; for each user (and a node administrator signed in with
    the admin token) every page is requested --warmup times, then --requests
@@ -21,6 +22,9 @@
    page size.
 
 Usage: python3 bench/console/bench.py [--objects 1000000] [--requests 200]
+       [--binary target/release/entente] [--reuse] [--hide-expired] [--only REGEX]
+(--hide-expired: the shared collection hides expired indicators while the
+pages are measured; --reuse measures the node of the previous run again.)
 Scratch data: bench/out/console/ (ignored by git).
 """
 
@@ -217,6 +221,10 @@ def main():
     ap.add_argument("--binary", default=str(ROOT / "target" / "release" / "entente"))
     ap.add_argument("--seed", type=int, default=20261203)
     ap.add_argument("--reuse", action="store_true", help="reuse the node of a previous run")
+    ap.add_argument("--rounds", type=int, default=10, help="import the four streams interleaved in this many rounds")
+    ap.add_argument("--only", default="", help="measure only the pages whose name matches this regex")
+    ap.add_argument("--hide-expired", action="store_true",
+                    help="the shared collection hides expired indicators (issue 14) while measuring")
     args = ap.parse_args()
     out = ROOT / "bench" / "out" / "console"
     data = out / "node"
@@ -238,32 +246,43 @@ def main():
                 (HELPDESK, NETWORK, 0.15, {"default": 1}),
                 (CERT, CERT_ONLY, 0.10, {"default": 1})]
         imported, seconds = 0, 0.0
-        for n, (user, collection, share, tlps) in enumerate(plan):
-            stream = Stream(rng, vocab, tlps)
-            objects = stream.seed()
-            target = int(args.objects * share)
-            path = out / f"import-{n}.jsonl"
-            with path.open("w") as f:
-                for o in objects:
-                    f.write(json.dumps(o) + "\n")
-                for _ in range(target - len(objects)):
-                    f.write(json.dumps(stream.one()) + "\n")
-            t = time.perf_counter()
-            # Exit 1: some objects were refused (an observable another
-            # source shares more narrowly, say); they are counted below.
-            p = run([str(binary), "--data", str(data), "import", "--quiet", "--as", user, "--collection", collection,
-                     str(path)], ok=(0, 1))
-            seconds += time.perf_counter() - t
-            done = re.search(r"stored (\d+)", p.stdout + p.stderr)
-            imported += int(done.group(1)) if done else 0
-            print(f"imported {path.name} as {user}: {p.stdout.strip().splitlines()[0]}", flush=True)
-            path.unlink()
+        # In rounds, each importing a slice of every stream, so that the
+        # spread days hold every collection (spread_over_days keeps the
+        # import order: one stream after the other would fill the newest
+        # days with the last one alone).
+        streams = [Stream(rng, vocab, tlps) for (_, _, _, tlps) in plan]
+        written = [0] * len(plan)
+        for round_ in range(args.rounds):
+            for n, (user, collection, share, tlps) in enumerate(plan):
+                stream = streams[n]
+                objects = stream.seed() if round_ == 0 else []
+                target = int(args.objects * share * (round_ + 1) / args.rounds) - written[n]
+                path = out / f"import-{round_}-{n}.jsonl"
+                with path.open("w") as f:
+                    for o in objects:
+                        f.write(json.dumps(o) + "\n")
+                    for _ in range(target - len(objects)):
+                        f.write(json.dumps(stream.one()) + "\n")
+                written[n] += target
+                t = time.perf_counter()
+                # Exit 1: some objects were refused (an observable another
+                # source shares more narrowly, say); they are counted below.
+                p = run([str(binary), "--data", str(data), "import", "--quiet", "--as", user, "--collection", collection,
+                         str(path)], ok=(0, 1))
+                seconds += time.perf_counter() - t
+                done = re.search(r"stored (\d+)", p.stdout + p.stderr)
+                imported += int(done.group(1)) if done else 0
+                print(f"imported {path.name} as {user}: {p.stdout.strip().splitlines()[0]}", flush=True)
+                path.unlink()
         results["import"] = {"objects": imported, "seconds": seconds, "objects_per_second": imported / seconds}
         t = time.perf_counter()
         run(["cargo", "run", "--quiet", "--release", "-p", "store", "--example", "spread_over_days", "--",
              str(data / "entente.db"), str(args.days)], cwd=ROOT)
         results["spread_seconds"] = time.perf_counter() - t
     admin = (out / "admin-token").read_text().strip()
+    run([str(binary), "--data", str(data), "collection", "set", DIALOGUE, "--hide-expired",
+         "true" if args.hide_expired else "false"])
+    results["hide_expired"] = args.hide_expired
     server, base, _ = start(binary, data)
     try:
         sessions = {}
@@ -300,7 +319,11 @@ def main():
                 "administration": "/console/admin",
             }
             for name, url in urls.items():
+                if args.only and not re.search(args.only, name):
+                    continue
                 pages.setdefault(name, {})[who] = measure(s, base + url, args.warmup, args.requests)
+            if args.only and not re.search(args.only, "export 50 objects (POST)"):
+                continue
             body = "&".join([f"csrf={csrf}"] + [f"pick={requests.utils.quote(p)}" for p in picks])
             s.headers["Content-Type"] = "application/x-www-form-urlencoded"
             pages.setdefault("export 50 objects (POST)", {})[who] = measure(
@@ -310,7 +333,7 @@ def main():
     finally:
         server.terminate()
         server.wait()
-    (out / "results.json").write_text(json.dumps(results, indent=2))
+    (out / ("results-hide-expired.json" if args.hide_expired else "results.json")).write_text(json.dumps(results, indent=2))
     print(json.dumps({k: v for k, v in results.items() if k != "pages"}, indent=2))
     worst = 0.0
     print(f"\n| page | user | p50 ms | p99 ms | max ms | requests | bytes | status |\n|---|---|---|---|---|---|---|---|")

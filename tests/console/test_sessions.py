@@ -2,6 +2,7 @@
 `entente user passwd`, one-time links, throttled failures, the anti-forgery
 token on every form, cookie flags, expiry, sign-out, no open redirect."""
 
+import subprocess
 import time
 
 import pytest
@@ -129,3 +130,43 @@ def test_hostile_input_is_escaped_and_bounded(demo):
     assert r.status_code == 404 and "<script>" not in r.text
     h = s.get(demo.base + "/").headers
     assert "script-src 'self'" in h["content-security-policy"] and h["x-frame-options"] == "DENY"
+
+
+def test_every_console_form_refuses_a_post_without_the_sessions_token(demo):
+    # The anti-forgery check is one layer over every signed-in route: each
+    # POST route is refused without the token, before it does anything.
+    s = sign_in_with_link(fresh_link(demo, USERS[0]))
+    forms = ["/console/objects/export", "/console/share/pattern", "/console/share/indicator",
+             "/console/share/note", "/console/share/report", "/console/share/upload",
+             "/console/incidents", "/console/incidents/x", "/console/incidents/x/submissions",
+             "/console/admin/orgs", "/console/admin/users", "/console/admin/communities",
+             "/console/admin/members", "/console/admin/tokens", "/console/admin/tokens/revoke",
+             "/console/admin/passwords", "/console/admin/links", "/console/admin/audit/verify",
+             "/console/sign-out"]
+    for path in forms:
+        for data in ({"name": "x"}, {"name": "x", "csrf": "ent_forged"}):
+            r = s.post(demo.base + path, data=data, allow_redirects=False)
+            assert r.status_code == 403 and "anti-forgery" in r.text, (path, r.status_code)
+    # Still signed in: the refused sign-out did nothing.
+    assert s.get(demo.base + "/", allow_redirects=False).status_code == 200
+
+
+def test_under_tls_the_session_cookie_is_secure_and_host_only(tmp_path):
+    key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+                    "-nodes", "-keyout", str(key), "-out", str(cert), "-days", "1", "-subj", "/CN=127.0.0.1",
+                    "-addext", "subjectAltName=IP:127.0.0.1"], check=True, capture_output=True)
+    node = DemoNode(extra_config=f'[server]\ntls_cert = "{cert}"\ntls_key = "{key}"\n')
+    try:
+        assert node.base.startswith("https://"), node.base
+        link = node.links[USERS[0]]
+        s = requests.Session()
+        r = s.get(link, verify=str(cert))
+        assert "Secure" in r.headers["set-cookie"], "the sign-in form's own cookie"
+        r = s.post(link, data={"pre": pre_token(r.text)}, allow_redirects=False, verify=str(cert))
+        cookie = r.headers["set-cookie"]
+        assert cookie.startswith("__Host-entente_session="), cookie
+        assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Strict" in cookie and "Path=/" in cookie
+        assert "Domain" not in cookie
+    finally:
+        node.stop()

@@ -18,6 +18,7 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
+use freshness::Assessment;
 use serde::Deserialize;
 use sharing::console::{CollectionFacts, CopyFacts, counts_by_audience};
 use sharing::recipients::{MemberOrg, NamedRecipients};
@@ -212,6 +213,8 @@ pub struct ObjectDetail {
     pub referred_by: Vec<Listed>,
     /// What this object refers to (its gating references), where visible.
     pub refers_to: Vec<(String, Option<Listed>)>,
+    /// An indicator's validity and decay score now (see [`Node::freshness_of`]).
+    pub freshness: Option<Assessment>,
 }
 
 /// Where a user may share, and how recipients will see them.
@@ -832,6 +835,13 @@ impl Node {
             .collect();
         let mut versions = versions;
         versions.sort_by_key(|o| (o.version, o.date_added));
+        let freshness = (current.object_type == "indicator").then(|| {
+            let here = sightings
+                .iter()
+                .filter(|s| s.collection_id == collection.id)
+                .map(|s| &s.object);
+            assess_one(&current, here, store::now())
+        });
         Ok(ObjectDetail {
             collection,
             current,
@@ -841,7 +851,71 @@ impl Node {
             sightings,
             referred_by,
             refers_to,
+            freshness: freshness.flatten(),
         })
+    }
+
+    /// How fresh each indicator among `items` is at `now`: its validity and
+    /// its decay score under the built-in model, raised by the sightings of
+    /// it in its own collection that the principal may see (the newest
+    /// [`MAX_REFERRERS`] objects referring to it) — what
+    /// [`Node::indicator_freshness`], the Entente API and `entente
+    /// indicators stale` say of it. Keyed by (collection id, object id);
+    /// other types have none.
+    pub fn freshness_of(
+        &self,
+        principal: &Principal,
+        items: &[Listed],
+        now: Timestamp,
+    ) -> Result<HashMap<(String, String), Assessment>> {
+        let mut out = HashMap::new();
+        let indicators: Vec<&Listed> = items
+            .iter()
+            .filter(|l| l.object.object_type == "indicator")
+            .collect();
+        if indicators.is_empty() {
+            return Ok(out);
+        }
+        let readable = self.readable(principal)?;
+        let by_id: HashMap<&str, &Collection> = readable
+            .iter()
+            .map(|(c, _, _)| (c.id.as_str(), c))
+            .collect();
+        // The sightings referring to each, per collection, through the gate.
+        let mut rows: BTreeMap<i64, Vec<StoredObject>> = BTreeMap::new();
+        for l in &indicators {
+            let Some(c) = by_id.get(l.collection_id.as_str()) else {
+                continue;
+            };
+            for (key, o) in self.store.referrers(&l.object.id, MAX_REFERRERS)? {
+                if key == c.key && o.object_type == "sighting" {
+                    rows.entry(key).or_default().push(o);
+                }
+            }
+        }
+        let mut seen: HashMap<(i64, String), Vec<StoredObject>> = HashMap::new();
+        for (key, rows) in rows {
+            let Some((c, _, _)) = readable.iter().find(|(c, _, _)| c.key == key) else {
+                continue;
+            };
+            for o in self.gate_rows(principal, c, &rows, true)?.into_values() {
+                let target = sighting_of(&o.raw);
+                seen.entry((key, target)).or_default().push(o);
+            }
+        }
+        for l in indicators {
+            let Some(c) = by_id.get(l.collection_id.as_str()) else {
+                continue;
+            };
+            let sightings = seen
+                .get(&(c.key, l.object.id.clone()))
+                .into_iter()
+                .flatten();
+            if let Some(a) = assess_one(&l.object, sightings, now) {
+                out.insert((l.collection_id.clone(), l.object.id.clone()), a);
+            }
+        }
+        Ok(out)
     }
 
     /// A STIX bundle of the chosen objects (collection id, object id) as
@@ -1129,6 +1203,36 @@ impl Node {
         self.settle_counts()?;
         Ok(())
     }
+}
+
+/// The assessment of one indicator (its stored JSON) with `sightings` of it.
+fn assess_one<'a>(
+    indicator: &'a StoredObject,
+    sightings: impl Iterator<Item = &'a StoredObject>,
+    now: Timestamp,
+) -> Option<Assessment> {
+    let mut objects: Vec<serde_json::Value> = Vec::new();
+    for o in std::iter::once(indicator).chain(sightings) {
+        // Stored objects were validated as JSON on the way in.
+        if let Ok(v) = serde_json::from_str(&o.raw) {
+            objects.push(v);
+        }
+    }
+    freshness::assess(&objects, &freshness::Model::default(), now)
+        .into_iter()
+        .next()
+}
+
+/// The indicator (or other object) a sighting is of.
+fn sighting_of(raw: &str) -> String {
+    #[derive(Deserialize, Default)]
+    struct Of {
+        #[serde(default)]
+        sighting_of_ref: String,
+    }
+    serde_json::from_str::<Of>(raw)
+        .unwrap_or_default()
+        .sighting_of_ref
 }
 
 fn listed(collection: &Collection, object: StoredObject) -> Listed {

@@ -11,8 +11,10 @@
 //! in the store, the rows left to the gate and the masks together must
 //! neither leak nor lose anything. The node signs what is posted, so its
 //! manifests are in the collections too: the gate serves them, the console
-//! does not count them. Readers include tokens under a TLP ceiling. The
-//! first collection may hide expired indicators, some of which are.
+//! does not count them. Readers include tokens under a TLP ceiling and
+//! principals standing for a peer node (under the relay guard, with and
+//! without a ceiling). The first collection may hide expired indicators,
+//! some of which are.
 //!
 //! Cases: 64 by default; `PROPTEST_CASES=2000 cargo test --release -p node
 //! --test console_figures` runs more.
@@ -330,6 +332,21 @@ fn run(case: u64, s: &Scenario) -> Result<(), TestCaseError> {
     for (user, ceiling) in users.iter().zip([Tlp::Clear, Tlp::Green, Tlp::Amber]) {
         readers.push(user.clone().with_ceiling(ceiling));
     }
+    // The same users standing for a peer node: what the other two
+    // organisations posted above TLP:GREEN is not for them (the relay
+    // guard), which the kept counts cannot tell; once more under a ceiling.
+    let orgs: Vec<_> = users.iter().map(|u| u.org().unwrap()).collect();
+    for (i, user) in users.iter().enumerate() {
+        let others: Vec<_> = orgs.iter().copied().filter(|o| *o != orgs[i]).collect();
+        readers.push(user.clone().with_relay_guard(others.clone()));
+        if i == 1 {
+            readers.push(
+                user.clone()
+                    .with_relay_guard(others)
+                    .with_ceiling(Tlp::Amber),
+            );
+        }
+    }
     for p in &readers {
         let (types, tlps, ranked) = through_the_gate(&node, p);
         let o = node.overview(p, 90, now).unwrap();
@@ -340,7 +357,7 @@ fn run(case: u64, s: &Scenario) -> Result<(), TestCaseError> {
             .collect();
         let shown_tlps: BTreeMap<Option<Tlp>, u64> =
             o.by_tlp.iter().map(|(t, v)| (*t, v.iter().sum())).collect();
-        let who = (p.member.clone(), p.ceiling());
+        let who = (p.member.clone(), p.ceiling(), p.relay_guard().to_vec());
         prop_assert_eq!(&shown_types, &types, "by type for {:?}", who);
         prop_assert_eq!(&shown_tlps, &tlps, "by TLP for {:?}", who);
         let shown_malware: BTreeMap<String, u64> =

@@ -590,3 +590,49 @@ fn a_ceiling_narrows_figures_rankings_and_lists() {
     assert_eq!(listed(None).len(), 5);
     assert_eq!(listed(Some(Tlp::Green)), vec![Some(Tlp::Green); 2]);
 }
+
+/// Unlisted rows (a pseudonymous source's manifests, one per object, written
+/// after the objects they sign) do not take a list page's examination
+/// budget: behind more of them than the budget, the newest listed object is
+/// still found on the first page (it was "Nothing matches" with "Older
+/// objects", at a million objects, for every reader of such a collection).
+#[test]
+fn unlisted_rows_do_not_starve_the_newest_page() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, c) = open(&dir);
+    add(&store, c, &[malware(1, "alpha")]);
+    let manifests: Vec<Ingest> = (0..150u32)
+        .map(|n| {
+            let raw = format!(
+                r#"{{"type":"x-entente-manifest","spec_version":"2.1","id":"x-entente-manifest--00000000-0000-4000-8000-{n:012x}","created":"2026-01-01T00:00:00.000Z","modified":"2026-01-01T00:00:00.000Z"}}"#
+            );
+            Ingest {
+                audience: vec![AudienceKey::Green],
+                tlp: Some(Tlp::Green),
+                console: ConsoleFacts {
+                    listed: false,
+                    ..Default::default()
+                },
+                ..Ingest::open(Validator::new().validate_str(0, &raw).unwrap())
+            }
+        })
+        .collect();
+    add(&store, c, &manifests);
+    let scope = CountScope {
+        collection: c,
+        audience: Some(vec![AudienceKey::Green]),
+        max_tlp: None,
+    };
+    let page = store
+        .list_newest(
+            std::slice::from_ref(&scope),
+            &ListQuery {
+                limit: 10,
+                max_examined: 100,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    let ids: Vec<String> = page.items.into_iter().map(|(_, o)| o.id).collect();
+    assert_eq!(ids, vec!["malware--00000000-0000-4000-8000-000000000001"]);
+}

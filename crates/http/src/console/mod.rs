@@ -249,11 +249,11 @@ async fn session_layer(State(state): State<AppState>, request: Request, next: Ne
         let (presented, body) = match from_query {
             Some(token) => (Some(token), body),
             None if is_form => {
-                let bytes = match axum::body::to_bytes(body, MAX_FORM_BODY).await {
+                let bytes = match read_form(body, &parts.headers).await {
                     Ok(b) => b,
-                    Err(_) => {
+                    Err(status) => {
                         return page::problem(
-                            StatusCode::PAYLOAD_TOO_LARGE,
+                            status,
                             "The form is too large",
                             "This form takes at most 1 MiB. Shorten the text, or upload large content as a file on the Share page.",
                         );
@@ -283,12 +283,58 @@ async fn session_layer(State(state): State<AppState>, request: Request, next: Ne
     next.run(request).await
 }
 
+/// Bytes of an oversized form read and dropped before it is refused, so
+/// that the browser (which sends the whole body before it reads an answer)
+/// gets the refusal page rather than a connection reset. Past this, or
+/// with a declared length past it, the connection is simply closed.
+const MAX_DRAINED_FORM: usize = 16 << 20;
+
+/// A form's body, at most [`MAX_FORM_BODY`] bytes; over it, 413 once the
+/// rest was drained (up to [`MAX_DRAINED_FORM`]); 400 if the body breaks off.
+async fn read_form(
+    body: axum::body::Body,
+    headers: &HeaderMap,
+) -> Result<axum::body::Bytes, StatusCode> {
+    use http_body_util::BodyExt;
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > MAX_DRAINED_FORM) {
+        return Err(StatusCode::PAYLOAD_TOO_LARGE);
+    }
+    let mut body = body;
+    let mut kept: Vec<u8> = Vec::new();
+    let mut seen = 0usize;
+    while let Some(frame) = body.frame().await {
+        let Ok(frame) = frame else {
+            return Err(StatusCode::BAD_REQUEST);
+        };
+        if let Ok(data) = frame.into_data() {
+            seen += data.len();
+            if seen > MAX_DRAINED_FORM {
+                break;
+            }
+            if seen <= MAX_FORM_BODY {
+                kept.extend_from_slice(&data);
+            }
+        }
+    }
+    if seen > MAX_FORM_BODY {
+        return Err(StatusCode::PAYLOAD_TOO_LARGE);
+    }
+    Ok(kept.into())
+}
+
 /// Headers on every console answer: no framing, no sniffing, no referrer
 /// (sign-in links must not leak), no caching of pages, and a policy that
 /// lets only this site's own scripts and styles run.
 async fn security_headers(request: Request, next: Next) -> Response {
     let is_asset = request.uri().path().starts_with("/console/static/");
     let mut response = next.run(request).await;
+    if !is_asset {
+        response = readable_refusal(response);
+    }
     let h = response.headers_mut();
     h.insert(
         header::CONTENT_SECURITY_POLICY,
@@ -309,6 +355,47 @@ async fn security_headers(request: Request, next: Next) -> Response {
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
     response
+}
+
+/// A refusal written by the framework rather than by a console page (a
+/// path or body that is not UTF-8, a form cut short or of the wrong kind,
+/// a body over its limit, a method the address does not take) comes as
+/// bare text or nothing; the console answers it as a page that says what
+/// to do, with the same status.
+fn readable_refusal(response: Response) -> Response {
+    let status = response.status();
+    let html = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/html"));
+    if !status.is_client_error() || html {
+        return response;
+    }
+    let (title, what_to_do) = match status {
+        StatusCode::PAYLOAD_TOO_LARGE => (
+            "What you sent is too large",
+            "Forms take at most 1 MiB, and files the size this node's max_upload_mib allows. Shorten the text, or split the file and upload the parts one by one.",
+        ),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE | StatusCode::UNPROCESSABLE_ENTITY => (
+            "This form was not sent as the console sends it",
+            "Reload the console's page and send the form from it again (forms are sent as the page encodes them, files as a multipart upload).",
+        ),
+        StatusCode::METHOD_NOT_ALLOWED => (
+            "This address does not take that request",
+            "Open the page from the console's navigation, and send forms with their own buttons.",
+        ),
+        _ => (
+            "The request could not be read",
+            "The address or the form held something the console cannot read: bytes that are not UTF-8 text, a damaged %-escape, or a form cut short. Go back and reload the page; if you typed or pasted the address, check it.",
+        ),
+    };
+    let mut page = page::problem(status, title, what_to_do);
+    // Keep what the framework said about the method (Allow).
+    if let Some(allow) = response.headers().get(header::ALLOW) {
+        page.headers_mut().insert(header::ALLOW, allow.clone());
+    }
+    page
 }
 
 async fn not_found() -> Response {

@@ -5,6 +5,9 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
+use std::collections::HashMap;
+
+use node::freshness::Assessment;
 use node::{Listed, ObjectDetail, ObjectFilter, ObjectList};
 use sharing::Tlp;
 use stix::Timestamp;
@@ -130,10 +133,11 @@ pub(crate) async fn list(
             let node = s.node();
             let collections = node.console_collections(&principal)?;
             let list = node.list_objects(&principal, &filter)?;
-            Ok((collections, list))
+            let fresh = node.freshness_of(&principal, &list.items, node::now())?;
+            Ok((collections, list, fresh))
         })
         .await;
-    let (collections, list) = match found {
+    let (collections, list, fresh) = match found {
         Ok(x) => x,
         Err(e) => return super::page::from_api_error(e),
     };
@@ -142,14 +146,18 @@ pub(crate) async fn list(
         section: Section::Objects,
         signed: Some(&signed),
     }
-    .render(list_body(&signed, &f, &collections, &list))
+    .render(list_body(&signed, &f, &collections, &list, &fresh))
 }
+
+/// Indicators' freshness, by (collection id, object id).
+type Freshness = HashMap<(String, String), Assessment>;
 
 fn list_body(
     signed: &Signed,
     f: &Filters,
     collections: &[(node::Collection, sharing::Access)],
     list: &ObjectList,
+    fresh: &Freshness,
 ) -> Markup {
     let next = list.resume_before.map(|t| {
         let mut q = form_urlencoded::Serializer::new(String::new());
@@ -233,11 +241,12 @@ fn list_body(
                                 th scope="col" { "TLP" }
                                 th scope="col" { "Collection" }
                                 th scope="col" { "Added" }
+                                th scope="col" { abbr title="Indicators: validity, and the decay score (0–100) from age, kind and sightings" { "Freshness" } }
                             }
                         }
                         tbody {
                             @for item in &list.items {
-                                (row(item))
+                                (row(item, fresh.get(&(item.collection_id.clone(), item.object.id.clone()))))
                             }
                         }
                     }
@@ -251,7 +260,7 @@ fn list_body(
     }
 }
 
-fn row(item: &Listed) -> Markup {
+fn row(item: &Listed, fresh: Option<&Assessment>) -> Markup {
     let value = format!("{}|{}", item.collection_id, item.object.id);
     let label_id = format!("n-{}", item.object.date_added.as_micros());
     html! {
@@ -262,6 +271,69 @@ fn row(item: &Listed) -> Markup {
             td { (tlp_badge(item.object.tlp)) }
             td { (short(&item.collection_title, 40)) }
             td { (when(item.object.date_added)) }
+            td { @if let Some(a) = fresh { (freshness_cell(a)) } }
+        }
+    }
+}
+
+/// An indicator's freshness in a list: expired or revoked, else its score
+/// (and "stale" below its kind's threshold), with its end of validity.
+fn freshness_cell(a: &Assessment) -> Markup {
+    let score = format!("{:.2}", a.score);
+    html! {
+        span.fresh data-score=(score) data-expired=(a.expired) data-revoked=(a.revoked) {
+            @if a.revoked {
+                strong.stale { "revoked" }
+            } @else if a.expired {
+                strong.stale { "expired" }
+            } @else {
+                "score " (format!("{:.0}", a.score))
+                @if a.is_stale(None) { " · " strong.stale { "stale" } }
+            }
+            @if let Some(until) = a.valid_until {
+                br; span.muted { (if a.expired { "since " } else { "until " }) (day(until)) }
+            }
+        }
+    }
+}
+
+/// The date of a time.
+fn day(t: Timestamp) -> String {
+    when(t).chars().take(10).collect()
+}
+
+/// An indicator's freshness on its page.
+fn freshness_section(a: &Assessment) -> Markup {
+    html! {
+        section aria-labelledby="freshness" {
+            h2 id="freshness" { "Freshness" }
+            @if a.revoked {
+                (notice("error", html! { "Revoked by its source: do not act on it." }))
+            } @else if a.expired {
+                (notice("error", html! { "Expired: its source said it is valid until " (a.valid_until.map(when).unwrap_or_default()) ". Scanners skip it unless asked." }))
+            } @else if a.is_stale(None) {
+                (notice("error", html! { "Stale: its score is below " (format!("{:.0}", a.threshold)) ", the review threshold for its kind. Review it, sight it again, or revoke it." }))
+            }
+            dl.props id="freshness-figures" data-score=(format!("{:.2}", a.score)) data-expired=(a.expired) data-revoked=(a.revoked) data-sightings=(a.sightings) {
+                dt { "Score" }
+                dd { strong { (format!("{:.0}", a.score)) } " of 100 (stale below " (format!("{:.0}", a.threshold)) ")" }
+                dt { "Kind" } dd { (a.kind.as_str()) }
+                dt { "Valid from" } dd { (a.valid_from.map(when).unwrap_or_else(|| "not said".into())) }
+                dt { "Valid until" }
+                dd {
+                    @match a.valid_until {
+                        Some(t) => { (when(t)) @if a.expired { " " strong.stale { "(expired)" } } }
+                        None => "not said (it decays by age alone)",
+                    }
+                }
+                dt { "Age" } dd { (format!("{:.0}", a.age_days.floor())) " days" }
+                dt { "Sightings" }
+                dd {
+                    (a.sightings) " in this collection"
+                    @if let Some(t) = a.last_sighted { ", last seen " (when(t)) }
+                }
+            }
+            p.hint { "The decay score falls with age by the indicator's kind and rises with sightings (the built-in model, as " code { "entente indicators stale" } " and the Entente API score it)." }
         }
     }
 }
@@ -339,6 +411,7 @@ fn object_body(d: &ObjectDetail) -> Markup {
             a href={"/console/objects?collection=" (urlencode(&d.collection.id))} { (d.collection.title) }
         }
         p { "Id: " code id="object-id" { (o.id) } }
+        @if let Some(a) = &d.freshness { (freshness_section(a)) }
         section aria-labelledby="props" {
             h2 id="props" { "Properties" }
             dl.props {

@@ -2,11 +2,10 @@
 //! 90 days, as charts and tables; the most referenced threats and targeted
 //! sectors; the latest reports; the user's organisation's incidents.
 
-use axum::extract::{Query, State};
+use axum::extract::{RawQuery, State};
 use axum::response::Response;
 use maud::{Markup, html};
 use node::{Overview, Ranked};
-use serde::Deserialize;
 use sharing::Tlp;
 
 use super::Signed;
@@ -14,10 +13,28 @@ use super::charts::{Series, stacked_bars};
 use super::page::{Page, Section, day_label, notice, object_href, tlp_badge, trusted, when};
 use crate::AppState;
 
-#[derive(Deserialize, Default)]
-pub(crate) struct Window {
-    #[serde(default)]
-    days: Option<u32>,
+/// The window a query asks for (`days=7|30|90`), 30 days when it names
+/// none, or the problem with what it names (the page then shows 30 days
+/// and says so).
+fn window(query: Option<&str>) -> (u32, Option<String>) {
+    let asked = query.and_then(|q| {
+        form_urlencoded::parse(q.as_bytes())
+            .find(|(k, _)| k == "days")
+            .map(|(_, v)| v.into_owned())
+    });
+    match asked {
+        None => (30, None),
+        Some(text) => match text.trim().parse::<u32>() {
+            Ok(d) if node::OVERVIEW_WINDOWS.contains(&d) => (d, None),
+            _ => (
+                30,
+                Some(format!(
+                    "The overview covers 7, 30 or 90 days, not {:?}: showing 30 days. Pick a window below.",
+                    super::page::short(&text, 40)
+                )),
+            ),
+        },
+    }
 }
 
 const TYPE_COLOURS: [&str; 6] = ["c0", "c1", "c2", "c3", "c4", "c5"];
@@ -40,12 +57,9 @@ fn tlp_name(t: Option<Tlp>) -> &'static str {
 pub(crate) async fn page(
     State(state): State<AppState>,
     signed: Signed,
-    Query(w): Query<Window>,
+    RawQuery(query): RawQuery,
 ) -> Response {
-    let days = w
-        .days
-        .filter(|d| node::OVERVIEW_WINDOWS.contains(d))
-        .unwrap_or(30);
+    let (days, problem) = window(query.as_deref());
     let principal = signed.session.principal.clone();
     let now = node::now();
     let found = state
@@ -60,7 +74,10 @@ pub(crate) async fn page(
         section: Section::Overview,
         signed: Some(&signed),
     }
-    .render(body(&overview))
+    .render(html! {
+        @if let Some(p) = problem { (notice("error", html! { (p) })) }
+        (body(&overview))
+    })
 }
 
 fn body(o: &Overview) -> Markup {
@@ -270,6 +287,29 @@ fn ranked(title: &str, id: &str, items: &[Ranked]) -> Markup {
                     }
                 }
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::window;
+
+    #[test]
+    fn the_window_is_one_of_three_and_a_bad_one_is_said() {
+        assert_eq!(window(None), (30, None));
+        assert_eq!(window(Some("days=7")), (7, None));
+        assert_eq!(window(Some("x=1&days=90")), (90, None));
+        for bad in [
+            "days=abc",
+            "days=-1",
+            "days=14",
+            "days=99999999999",
+            "days=%FF",
+        ] {
+            let (d, problem) = window(Some(bad));
+            assert_eq!(d, 30, "{bad}");
+            assert!(problem.is_some_and(|p| p.contains("7, 30 or 90")), "{bad}");
         }
     }
 }

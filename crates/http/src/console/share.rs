@@ -232,14 +232,21 @@ fn forms(signed: &Signed, targets: &[ShareTarget], t: &ShareTarget) -> Markup {
         }
         section.panel aria-labelledby="upload" {
             h2 id="upload" { "A file" }
-            p.hint { "A STIX 2.1 bundle, a JSON array of objects or JSON lines, as entente import reads them. Objects keep their own markings; recipients apply to the AMBER and RED ones." }
+            p.hint id="u-hint" { "What entente import reads: a STIX 2.1 bundle, a JSON array of objects or JSON lines; MISP JSON events; CSV rows of indicators (columns named in the first row: value, type, comment, tlp, first_seen…). Objects keep their own markings; recipients apply to the AMBER and RED ones." }
             form method="post" enctype="multipart/form-data"
                 action={"/console/share/upload?csrf=" (urlencode(&signed.session.csrf))}
                 hx-post={"/console/share/upload?csrf=" (urlencode(&signed.session.csrf))}
                 hx-encoding="multipart/form-data" hx-target="#share-result" hx-select="#share-result" hx-swap="outerHTML" {
                 input type="hidden" name="collection" value=(cid);
                 label for="u-file" { "File" }
-                input type="file" id="u-file" name="file" required accept=".json,.jsonl,.ndjson,application/json";
+                input type="file" id="u-file" name="file" required accept=".json,.jsonl,.ndjson,.csv,.tsv,application/json,text/csv" aria-describedby="u-hint";
+                label for="u-format" { "Format" }
+                select id="u-format" name="format" {
+                    option value="" selected { "told by the file (.csv and .tsv are CSV; MISP events are recognised)" }
+                    option value="stix" { "STIX 2.1" }
+                    option value="misp" { "MISP JSON events" }
+                    option value="csv" { "CSV" }
+                }
                 (recipients("u", t))
                 progress id="u-progress" max="100" value="0" hidden { "0%" }
                 p { button type="submit" { "Upload and share" } }
@@ -251,6 +258,14 @@ fn forms(signed: &Signed, targets: &[ShareTarget], t: &ShareTarget) -> Markup {
 /// The outcome of an ingest as the console shows it: counts, then every
 /// object not stored with the reason (as `entente import` prints them).
 fn outcome(report: &IngestReport, collection: &str) -> Markup {
+    outcome_of(report, collection, &Converted::default())
+}
+
+/// [`outcome`] of converted content: refusals say the record (CSV line,
+/// MISP event and attribute) each object came from, and the records that
+/// could not be converted are refused too.
+fn outcome_of(report: &IngestReport, collection: &str, converted: &Converted) -> Markup {
+    let not_converted = converted.errors.len();
     let refused: Vec<_> = report
         .outcomes
         .iter()
@@ -259,22 +274,33 @@ fn outcome(report: &IngestReport, collection: &str) -> Markup {
             _ => None,
         })
         .collect();
-    let kind = if refused.is_empty() { "ok" } else { "error" };
+    let kind = if refused.is_empty() && not_converted == 0 {
+        "ok"
+    } else {
+        "error"
+    };
     notice(
         kind,
         html! {
-            p id="share-counts" data-stored=(report.stored()) data-duplicates=(report.duplicates()) data-refused=(report.refused()) {
-                (report.stored()) " stored, " (report.duplicates()) " already there, " (report.refused()) " refused."
+            p id="share-counts" data-stored=(report.stored()) data-duplicates=(report.duplicates()) data-refused=(report.refused() + not_converted) {
+                (report.stored()) " stored, " (report.duplicates()) " already there, " (report.refused() + not_converted) " refused."
             }
             @let stored: Vec<_> = report.outcomes.iter().filter(|o| matches!(o.outcome, Outcome::Stored(_))).filter_map(|o| o.id.clone()).take(20).collect();
             @if !stored.is_empty() {
                 ul { @for id in &stored { li { a href=(object_href(collection, id)) { (id) } } } }
             }
-            @if !refused.is_empty() {
+            @if !refused.is_empty() || not_converted > 0 {
                 p { "Not stored (fix these objects and share them again):" }
                 ol id="refusals" {
+                    @for why in converted.errors.iter().take(200) {
+                        li data-converted="false" { (why) }
+                    }
                     @for (index, id, why) in refused.iter().take(200) {
-                        li data-index=(index) { @if let Some(id) = id { code { (id) } ": " } (why) }
+                        li data-index=(index) {
+                            @if let Some(from) = converted.sources.get(*index) { (from) ": " }
+                            @if let Some(id) = id { code { (id) } ": " }
+                            (why)
+                        }
                     }
                 }
             }
@@ -582,11 +608,13 @@ pub(crate) async fn upload(
     };
     let mut fields: Vec<(String, String)> = Vec::new();
     let mut file: Option<Vec<u8>> = None;
+    let mut file_name = String::new();
     loop {
         match multipart.next_field().await {
             Ok(Some(field)) => {
                 let name = field.name().unwrap_or_default().to_string();
                 if name == "file" {
+                    file_name = field.file_name().unwrap_or_default().to_string();
                     match field.bytes().await {
                         Ok(b) => file = Some(b.to_vec()),
                         Err(e) => {
@@ -631,20 +659,48 @@ pub(crate) async fn upload(
         Ok(c) => c,
         Err(why) => return upload_problem(&signed, &targets, &why),
     };
+    let asked = fields
+        .iter()
+        .find(|(k, _)| k == "format")
+        .map_or("", |(_, v)| v.as_str());
+    let format = match UploadFormat::chosen(asked, &file_name, &bytes) {
+        Ok(f) => f,
+        Err(why) => return upload_problem(&signed, &targets, &why),
+    };
     let principal = signed.session.principal.clone();
     let (collection, recipients) = (c.collection.clone(), c.recipients);
     let result = state
         .blocking(move |s| {
-            Ok(s.node()
-                .import_file(&principal, &collection, &bytes, &recipients)?)
+            let node = s.node();
+            if format == UploadFormat::Stix {
+                let report = node.import_file(&principal, &collection, &bytes, &recipients)?;
+                return Ok((report, Converted::default()));
+            }
+            let seed = format!(
+                "{collection}/{}",
+                principal
+                    .org()
+                    .map_or("node".to_string(), |o| o.to_string())
+            );
+            let converted = convert_upload(format, &bytes, &file_name, &seed)
+                .map_err(node::NodeError::Unprocessable)?;
+            let mut report = IngestReport::default();
+            for (n, chunk) in converted.objects.chunks(UPLOAD_BATCH).enumerate() {
+                let mut part = node.share_objects(&principal, &collection, chunk, &recipients)?;
+                for o in &mut part.outcomes {
+                    o.index += n * UPLOAD_BATCH;
+                }
+                report.outcomes.extend(part.outcomes);
+            }
+            Ok((report, converted))
         })
         .await;
     match result {
-        Ok(report) => render(
+        Ok((report, converted)) => render(
             &signed,
             &targets,
             Some(&c.collection),
-            Some(outcome(&report, &c.collection)),
+            Some(outcome_of(&report, &c.collection, &converted)),
             StatusCode::OK,
         ),
         Err(e) => render(
@@ -655,6 +711,118 @@ pub(crate) async fn upload(
             e.status,
         ),
     }
+}
+
+/// Objects per ingest of a converted upload (as `entente import` batches).
+const UPLOAD_BATCH: usize = 5_000;
+
+/// What an uploaded file holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum UploadFormat {
+    Stix,
+    Misp,
+    Csv,
+}
+
+impl UploadFormat {
+    /// The format the form chose, else told by the file as `entente
+    /// import` tells it: `.csv`/`.tsv` is CSV, JSON that opens with
+    /// `{"Event"`, `{"response"` or `[{"Event"` is MISP, anything else STIX.
+    fn chosen(asked: &str, file_name: &str, bytes: &[u8]) -> Result<UploadFormat, String> {
+        match asked {
+            "stix" => return Ok(UploadFormat::Stix),
+            "misp" => return Ok(UploadFormat::Misp),
+            "csv" => return Ok(UploadFormat::Csv),
+            "" => {}
+            other => {
+                return Err(format!(
+                    "{:?} is not a format this form knows: choose STIX 2.1, MISP or CSV",
+                    short(other, 40)
+                ));
+            }
+        }
+        let lower = file_name.to_ascii_lowercase();
+        if lower.ends_with(".csv") || lower.ends_with(".tsv") {
+            return Ok(UploadFormat::Csv);
+        }
+        let head = String::from_utf8_lossy(&bytes[..bytes.len().min(512)]);
+        let compact: String = head
+            .trim_start_matches('\u{feff}')
+            .chars()
+            .filter(|c| !c.is_whitespace())
+            .take(16)
+            .collect();
+        let misp = ["{\"Event\"", "{\"response\"", "[{\"Event\""]
+            .iter()
+            .any(|p| compact.starts_with(p));
+        Ok(if misp {
+            UploadFormat::Misp
+        } else {
+            UploadFormat::Stix
+        })
+    }
+}
+
+/// A MISP or CSV file as STIX objects: each object's JSON, where it came
+/// from (for refusals), and the records that could not be converted.
+#[derive(Default)]
+struct Converted {
+    objects: Vec<String>,
+    sources: Vec<String>,
+    errors: Vec<String>,
+}
+
+/// Converts an upload as `entente import --format misp|csv` does (the
+/// same converters, the same ids for the same rows of the same user's
+/// organisation in the same collection).
+fn convert_upload(
+    format: UploadFormat,
+    bytes: &[u8],
+    file_name: &str,
+    id_seed: &str,
+) -> Result<Converted, String> {
+    let mut out = Converted::default();
+    match format {
+        UploadFormat::Stix => {}
+        UploadFormat::Misp => {
+            let events = convert::misp::read(bytes)
+                .map_err(|e| format!("the file is not MISP JSON events: {e}"))?;
+            for event in events.iter() {
+                out.errors
+                    .extend(event.errors.iter().map(ToString::to_string));
+                for o in event.objects {
+                    out.objects.push(o.stix.json);
+                    out.sources.push(o.origin.to_string());
+                }
+            }
+        }
+        UploadFormat::Csv => {
+            let now = node::now();
+            let options = convert::csv::CsvOptions {
+                delimiter: if file_name.to_ascii_lowercase().ends_with(".tsv") {
+                    b'\t'
+                } else {
+                    b','
+                },
+                ..convert::csv::CsvOptions::new(
+                    stix::Timestamp::from_micros(now.as_micros() / 1000 * 1000),
+                    id_seed,
+                )
+            };
+            let rows = convert::csv::read(bytes, options)
+                .map_err(|e| format!("the file cannot be read as CSV rows of indicators: {e}"))?;
+            for row in rows {
+                match row {
+                    Ok(row) => {
+                        out.objects.push(row.indicator.json);
+                        out.sources.push(format!("line {}", row.line));
+                    }
+                    Err(e) => out.errors.push(e.to_string()),
+                }
+            }
+        }
+    }
+    Ok(out)
 }
 
 fn upload_problem(signed: &Signed, targets: &[ShareTarget], why: &str) -> Response {

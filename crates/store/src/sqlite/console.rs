@@ -850,6 +850,7 @@ impl ConsoleStore for SqliteStore {
                     "SELECT {ROW_COLUMNS}, {raw}, o.is_latest AND o.listed, a.keys FROM objects o INDEXED BY objects_by_added
                      JOIN audiences a ON a.id = o.audience
                      WHERE o.collection = ?1 AND o.date_added < ?2 AND o.date_added >= ?3 AND ?4 IS NOT NULL
+                       AND o.listed = 1
                      ORDER BY o.date_added DESC LIMIT ?5"
                 ),
             };
