@@ -254,35 +254,18 @@ pub(crate) fn before_delete(tx: &Connection, row: i64) -> Result<()> {
 
 /// Rows (any collection) whose gating references include `id`, newest first.
 fn referring_rows(conn: &Connection, id: &str, limit: usize) -> Result<Vec<i64>> {
-    let candidates: Vec<i64> = cached_rows(
-        conn,
-        "SELECT row FROM object_refs WHERE target = ?1 ORDER BY row DESC LIMIT ?2",
-        params![ref_key(id), limit as i64],
-        |r| r.get(0),
-    )
-    .map_err(db)?;
-    let mut out = Vec::with_capacity(candidates.len());
-    for row in candidates {
-        let refs: Option<Option<String>> = cached_row(
-            conn,
-            "SELECT refs FROM objects WHERE date_added = ?1",
-            [row],
-            |r| r.get(0),
-        )
-        .optional()
-        .map_err(db)?;
-        if split_refs(refs.flatten()).iter().any(|r| r == id) {
-            out.push(row);
-        }
-    }
-    Ok(out)
+    rows_referring_to_any(conn, &[id], limit)
 }
 
 /// Rows (any collection) whose gating references include any of `ids`,
 /// each once, newest first; at most `limit` per id.
-fn rows_referring_to_any(conn: &Connection, ids: &[String], limit: usize) -> Result<Vec<i64>> {
+fn rows_referring_to_any<S: AsRef<str>>(
+    conn: &Connection,
+    ids: &[S],
+    limit: usize,
+) -> Result<Vec<i64>> {
     let mut named: std::collections::BTreeMap<i64, Vec<&str>> = std::collections::BTreeMap::new();
-    for id in ids {
+    for id in ids.iter().map(AsRef::as_ref) {
         let candidates: Vec<i64> = cached_rows(
             conn,
             "SELECT row FROM object_refs WHERE target = ?1 ORDER BY row DESC LIMIT ?2",
