@@ -14,17 +14,16 @@ finding test_default_tlp_amber_is_lost_on_federation.py through the relay.
 Reproduce: as in that test, but B pulls through a loopback HTTP proxy that
 drops the last object_marking_refs entry of that indicator.
 
-Fix direction: the receiver must apply the TLP of the pinned manifest that
-lists an object (the manifest's marking is signed) when the object carries
-no TLP of its own; or sign the explicit form (the entry's digest over the
-object with its handled TLP), so that the bare form is `invalid`.
+Fixed (3 Dec, evening): a verified object that carries no TLP of its own
+gets the TLP of the pinned manifest that lists it (the manifest's marking
+is signed) made explicit before it is stored, as its origin serves it
+(`Node::with_handled_tlp`, for pulls).
 """
 import http.server
 import json
 import threading
 import time
 
-import pytest
 import requests
 
 from manifest_review_support import (TLP, add_pull, backup, hub, indicator, node_key, sync,
@@ -78,7 +77,6 @@ class _StripProxy:
         self.httpd.shutdown()
 
 
-@pytest.mark.xfail(strict=True, reason="the bare form of an AMBER-by-default object verifies; B handles it at its own default")
 def test_a_relay_cannot_drop_the_explicit_tlp_and_keep_the_object_verified(work):
     a = hub(work, "a", peer_orgs=["Node B"], locals_=["CERT"], default_tlp="amber", signed=True)
     b = hub(work, "b", peer_orgs=["Node A"], default_tlp="green", signed=True)
@@ -99,7 +97,10 @@ def test_a_relay_cannot_drop_the_explicit_tlp_and_keep_the_object_verified(work)
         proxy.close()
     at_b = {o["id"]: o for o in backup(b, b.collection_id)}
     assert unmarked["id"] in at_b, "B pulled it through the relay"
-    assert "object_marking_refs" not in at_b[unmarked["id"]], "the relay dropped the AMBER marking"
+    # The relay dropped the AMBER marking; B, seeing an object A's pinned
+    # manifest lists as posted, makes explicit again the TLP that manifest
+    # carries (signed): the form A serves to its peers.
+    assert at_b[unmarked["id"]].get("object_marking_refs") == [TLP["amber"]], at_b[unmarked["id"]]
     r = requests.get(f"{b.base}/entente/v1/collections/{b.collection_id}/objects/{unmarked['id']}/provenance/",
                      headers={"Authorization": f"Bearer {b.admin}"})
     assert r.status_code == 200, r.text

@@ -465,7 +465,7 @@ impl Node {
                 });
                 continue;
             }
-            kept.push((i, o));
+            kept.push((i, self.with_handled_tlp(o, state.0, index)));
         }
         let report = self.ingest_with(
             &acting,
@@ -711,6 +711,38 @@ impl Node {
             )));
         }
         Ok(page.items)
+    }
+}
+
+impl Node {
+    /// A verified object that has no TLP marking of its own, with the TLP
+    /// its origin's signed manifest handles it at made explicit: the form
+    /// its origin serves to peers. A relay that took the marking off leaves
+    /// an object the origin signed as posted, which this node would
+    /// otherwise store at its own collection's default. For pulls and
+    /// pushes alike.
+    pub(crate) fn with_handled_tlp(
+        &self,
+        object: StixObject,
+        provenance: Provenance,
+        index: &ProvenanceIndex,
+    ) -> StixObject {
+        if provenance != Provenance::Verified
+            || object.object_type == provenance::extension::MANIFEST_TYPE
+        {
+            return object;
+        }
+        let markings = index.handling_markings(&object.raw);
+        let Some(tlp) = stix::Tlp::most_restrictive(markings.iter().map(String::as_str)) else {
+            return object;
+        };
+        let Some(marked) = stix::tlp::with_explicit_marking(&object.raw, tlp) else {
+            return object;
+        };
+        match self.validator.validate_str(0, &marked) {
+            Ok(valid) => valid,
+            Err(_) => object,
+        }
     }
 }
 

@@ -269,6 +269,16 @@ impl Node {
         // manifests prove, as pulled ones do, and this node never signs
         // them as its own.
         let mut pushed = self.pushed_provenance(principal, &objects)?;
+        let objects = match &pushed {
+            Some(p) => objects
+                .into_iter()
+                .map(|(i, o)| {
+                    let state = p.found.get(&i).map_or(Provenance::Unsigned, |f| f.0);
+                    (i, self.with_handled_tlp(o, state, &p.index))
+                })
+                .collect(),
+            None => objects,
+        };
         let report = self.ingest_with(
             principal,
             collection,

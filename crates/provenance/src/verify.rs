@@ -395,6 +395,32 @@ impl ProvenanceIndex {
     /// Without the object's text, a digest that differs from the signed one
     /// is `invalid`, even for the form with the TLP made explicit
     /// ([`ProvenanceIndex::state_of`] recognises it).
+    /// The markings of the pinned manifests that list `raw` exactly as it
+    /// is (its id, version and digest): the TLP its origin handles it at,
+    /// which a relay may have taken off an object that had none of its own
+    /// (see the module's documentation). Empty when no pinned manifest
+    /// lists that form.
+    pub fn handling_markings(&self, raw: &str) -> Vec<String> {
+        let Ok(value) = parse(raw) else {
+            return Vec::new();
+        };
+        let Ok(digest) = signed::digest_of(&value) else {
+            return Vec::new();
+        };
+        let Some(claims) = self.claims.get(digest.id.as_str()) else {
+            return Vec::new();
+        };
+        claims
+            .iter()
+            .filter(|c| c.version == digest.version && c.sha256 == digest.sha256)
+            .filter_map(|c| match &self.sources[c.source] {
+                Source::Pinned { markings, .. } => Some(markings.clone()),
+                Source::Broken { .. } => None,
+            })
+            .flatten()
+            .collect()
+    }
+
     pub fn state_of_digest(&self, object: &ObjectDigest) -> ProvenanceState {
         let Some(claims) = self.claims.get(object.id.as_str()) else {
             return ProvenanceState::Unsigned;

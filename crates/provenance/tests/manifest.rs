@@ -463,3 +463,37 @@ fn the_tlp_its_origin_applied_made_explicit_is_not_an_alteration() {
     );
     assert_eq!(index.state_of(&served).label(), "verified");
 }
+
+/// A relay may take the TLP its origin made explicit off again: the bare
+/// form still verifies, and the index names the TLP the pinned manifest
+/// that lists it handles it at, for the receiver to apply. Nothing for an
+/// altered object, an unlisted one, or a manifest by an unpinned key.
+#[test]
+fn the_index_names_the_tlp_a_pinned_manifest_handles_an_object_at() {
+    let key = SigningKey::generate().expect("key");
+    let options = ManifestOptions {
+        object_marking_refs: vec![stix::Tlp::Amber.marking_id().to_string()],
+        ..ManifestOptions::now()
+    };
+    let m = sign_manifest(&key, &origin(), &[INDICATOR], &options).expect("signed");
+    let mut index = ProvenanceIndex::new(pinned(&key));
+    index.add_manifest(&m.json).expect("verifies");
+    assert_eq!(
+        index.handling_markings(INDICATOR),
+        vec![stix::Tlp::Amber.marking_id().to_string()]
+    );
+    assert_eq!(
+        index.handling_markings(&re_encode(INDICATOR)),
+        vec![stix::Tlp::Amber.marking_id().to_string()]
+    );
+    assert!(
+        index
+            .handling_markings(&INDICATOR.replace("Spyware C2", "Spyware C3"))
+            .is_empty()
+    );
+    assert!(index.handling_markings(RELATIONSHIP).is_empty());
+    let stranger = SigningKey::generate().expect("key");
+    let mut unpinned = ProvenanceIndex::new(pinned(&stranger));
+    let _ = unpinned.add_manifest(&m.json);
+    assert!(unpinned.handling_markings(INDICATOR).is_empty());
+}
