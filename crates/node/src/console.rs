@@ -20,9 +20,9 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use freshness::Assessment;
 use serde::Deserialize;
-use sharing::console::{CollectionFacts, CopyFacts, counts_by_audience};
+use sharing::console::{CopyFacts, CountClass, admitted_classes, class_of};
 use sharing::recipients::{MemberOrg, NamedRecipients};
-use sharing::{Access, Owner, Principal, ReadKeys, Tlp, read_keys};
+use sharing::{Access, AudienceKey, Owner, Principal, ReadKeys, Tlp, read_keys};
 use stix::Timestamp;
 use store::{
     Collection, ConsoleFacts, CountScope, ListQuery, ObjectQuery, SearchText, StoredObject,
@@ -126,6 +126,16 @@ pub(crate) fn indexed_facts(raw: &str, refs: &[String]) -> ConsoleFacts {
         ranked,
         listed: true,
     }
+}
+
+/// The store's count classes and audiences, as far as read (see
+/// [`Node::admitted_classes`]).
+#[derive(Default)]
+pub(crate) struct ClassCache {
+    classes: HashMap<i64, CountClass>,
+    audiences: HashMap<i64, Vec<AudienceKey>>,
+    last_class: i64,
+    last_audience: i64,
 }
 
 /// What a list shows of an object.
@@ -357,7 +367,6 @@ impl Node {
         let first_day = today - i64::from(days) + 1;
         let since = Timestamp::from_micros(first_day * 86_400_000_000);
         let readable = self.readable(principal)?;
-        let scopes: Vec<CountScope> = readable.iter().map(|(_, s, _)| s.clone()).collect();
         let width = days as usize;
         let mut by_type: BTreeMap<String, Vec<u64>> = BTreeMap::new();
         let mut by_tlp: BTreeMap<Option<Tlp>, Vec<u64>> = BTreeMap::new();
@@ -377,63 +386,31 @@ impl Node {
                 *slot = slot.saturating_add_signed(n);
             }
         };
-        // A principal standing for a peer node: its relay guard hides rows
-        // by their source, which the counts do not keep, so every row of
-        // the window goes through the gate (bounded like the rows left to
-        // the gate; such principals are few, and read little).
-        let guarded = !principal.relay_guard().is_empty();
-        if !guarded {
-            for c in self.store.day_counts(&scopes, first_day)? {
-                add(c.day, &c.object_type, c.tlp, c.count as i64);
-            }
+        // Counted rows: the classes the reader is admitted to (ceilings and
+        // relay guards included), summed from the store's counts.
+        let admitted = self.admitted_classes(principal, &readable)?;
+        let wanted: Vec<i64> = admitted.iter().copied().collect();
+        for c in self.store.day_counts(&wanted, first_day)? {
+            add(c.day, &c.object_type, c.tlp, c.count as i64);
         }
-        let mut ranked: HashMap<String, u64> = if guarded {
-            HashMap::new()
-        } else {
-            self.store
-                .ranked_counts(&scopes, first_day)?
-                .into_iter()
+        let mut ranked: HashMap<String, u64> = self
+            .store
+            .ranked_counts(&wanted, first_day)?
+            .into_iter()
+            .collect();
+        let counted_for_reader = |rows: Vec<(Timestamp, Option<i64>, bool)>| -> HashSet<i64> {
+            rows.into_iter()
+                .filter(|(_, class, counted)| {
+                    *counted && class.is_some_and(|c| admitted.contains(&c))
+                })
+                .map(|(at, _, _)| at.as_micros())
                 .collect()
         };
         let mut partial = false;
         let mut gated_budget = MAX_GATED_ROWS;
-        for (collection, scope, keys) in &readable {
-            if guarded {
-                let mut query = ObjectQuery {
-                    versions: VersionMatch::all(),
-                    added_after: Some(Timestamp::from_micros(since.as_micros() - 1)),
-                    audience: scope.audience.clone(),
-                    max_tlp: scope.max_tlp,
-                    relay_guard: principal.relay_guard().to_vec(),
-                    with_raw: true,
-                    ..Default::default()
-                };
-                loop {
-                    if gated_budget == 0 {
-                        partial = true;
-                        break;
-                    }
-                    query.limit = gated_budget.min(GATE_CHUNK);
-                    let page = self.store.query_objects(collection.key, &query)?;
-                    gated_budget -= page.items.len();
-                    let visible = self.gate_rows(principal, collection, &page.items, false)?;
-                    for o in page.items.iter().filter(|o| {
-                        listed_type(&o.object_type)
-                            && visible.contains_key(&o.date_added.as_micros())
-                    }) {
-                        add(day_of(o.date_added), &o.object_type, o.tlp, 1);
-                        for t in indexed_facts(&o.raw, &o.refs).ranked {
-                            *ranked.entry(t).or_default() += 1;
-                        }
-                    }
-                    match page.items.last() {
-                        Some(last) if page.more => query.added_after = Some(last.date_added),
-                        _ => break,
-                    }
-                }
-                continue;
-            }
-            // Rows whose visibility is not exactly their audience.
+        for (collection, scope, _) in &readable {
+            // Rows the gate decides one by one: pointer rows without a
+            // class, later copies of observables.
             let rows = self.store.uncounted(scope, since, gated_budget + 1)?;
             if rows.len() > gated_budget {
                 partial = true;
@@ -460,17 +437,14 @@ impl Node {
                         c.collection == collection.key
                             && c.date_added >= since
                             && mask.covers(c.origin_org)
-                            && keys.admits(&c.audience)
-                            && principal
-                                .ceiling()
-                                .is_none_or(|ceiling| c.tlp.is_some_and(|t| t <= ceiling))
                     })
                     .collect();
-                let counted = self
-                    .store
-                    .counted_rows(&here.iter().map(|c| c.date_added).collect::<Vec<_>>())?;
+                let counted = counted_for_reader(
+                    self.store
+                        .row_classes(&here.iter().map(|c| c.date_added).collect::<Vec<_>>())?,
+                );
                 for c in here {
-                    if counted.iter().any(|(at, yes)| *at == c.date_added && *yes) {
+                    if counted.contains(&c.date_added.as_micros()) {
                         add(day_of(c.date_added), "identity", c.tlp, -1);
                     }
                 }
@@ -497,13 +471,9 @@ impl Node {
                     query.limit = gated_budget.min(GATE_LIMIT);
                     let page = self.store.query_objects(collection.key, &query)?;
                     gated_budget -= page.items.len();
-                    let counted: HashSet<i64> = self
-                        .store
-                        .counted_rows(&page.items.iter().map(|o| o.date_added).collect::<Vec<_>>())?
-                        .into_iter()
-                        .filter(|(_, yes)| *yes)
-                        .map(|(at, _)| at.as_micros())
-                        .collect();
+                    let counted = counted_for_reader(self.store.row_classes(
+                        &page.items.iter().map(|o| o.date_added).collect::<Vec<_>>(),
+                    )?);
                     let rows: Vec<StoredObject> = page
                         .items
                         .iter()
@@ -1119,66 +1089,39 @@ impl Node {
                 .into_iter()
                 .collect();
             let copies = self.store.copies(&targets)?;
-            let flags: HashMap<i64, bool> = self
+            let classes: HashMap<i64, Option<i64>> = self
                 .store
-                .counted_rows(&copies.iter().map(|c| c.date_added).collect::<Vec<_>>())?
+                .row_classes(&copies.iter().map(|c| c.date_added).collect::<Vec<_>>())?
                 .into_iter()
-                .map(|(at, c)| (at.as_micros(), c))
+                .map(|(at, class, _)| (at.as_micros(), class))
                 .collect();
+            let depths = self.class_depths(classes.values().flatten().copied())?;
             let mut by_id: HashMap<&str, Vec<CopyFacts>> = HashMap::new();
             for c in &copies {
+                let class = classes.get(&c.date_added.as_micros()).copied().flatten();
                 by_id.entry(c.id.as_str()).or_default().push(CopyFacts {
-                    collection: c.collection,
-                    audience: c.audience.clone(),
                     origin_org: c.origin_org,
-                    tlp: c.tlp,
-                    counted: flags
-                        .get(&c.date_added.as_micros())
-                        .copied()
-                        .unwrap_or(false),
+                    class: class.and_then(|id| depths.get(&id).map(|d| (id, *d))),
                 });
             }
-            // Who reads each pointer's collection, for the key implications.
-            let mut facts_of: HashMap<i64, CollectionFacts> = HashMap::new();
-            let mut members = HashMap::new();
-            for p in &pending {
-                if facts_of.contains_key(&p.collection) {
-                    continue;
-                }
-                let facts = match self.store.collection_by_key(p.collection)? {
-                    Some(c) => CollectionFacts {
-                        public: c.public,
-                        member_orgs: self.member_orgs(&c.policy(), &mut members)?,
-                    },
-                    // Deleted meanwhile: nothing to decide against, so the
-                    // most conservative facts.
-                    None => CollectionFacts {
-                        public: true,
-                        member_orgs: Vec::new(),
-                    },
-                };
-                facts_of.insert(p.collection, facts);
-            }
-            let decisions: Vec<(Timestamp, i64, bool)> = pending
+            let decisions: Vec<(Timestamp, i64, Option<CountClass>)> = pending
                 .iter()
                 .map(|p| {
-                    let facts = CopyFacts {
-                        collection: p.collection,
-                        audience: p.audience.clone(),
-                        origin_org: p.origin_org,
-                        tlp: p.tlp,
-                        counted: false,
-                    };
                     let of_targets: Vec<Vec<CopyFacts>> = p
                         .refs
                         .iter()
                         .map(|r| by_id.get(r.as_str()).cloned().unwrap_or_default())
                         .collect();
-                    let collection = &facts_of[&p.collection];
                     (
                         p.date_added,
                         p.mark,
-                        counts_by_audience(&facts, collection, &of_targets),
+                        class_of(
+                            p.collection,
+                            p.audience_id,
+                            p.tlp,
+                            p.origin_org,
+                            &of_targets,
+                        ),
                     )
                 })
                 .collect();
@@ -1188,6 +1131,68 @@ impl Node {
             }
         }
         Ok(counted)
+    }
+
+    /// The depth of each of `ids` (count classes), from the cache.
+    fn class_depths(&self, ids: impl Iterator<Item = i64>) -> Result<HashMap<i64, u8>> {
+        let mut cache = self
+            .console_classes
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        let mut out = HashMap::new();
+        for id in ids {
+            if !cache.classes.contains_key(&id) {
+                self.refresh_classes(&mut cache)?;
+            }
+            if let Some(c) = cache.classes.get(&id) {
+                out.insert(id, c.depth);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Reads the classes and audiences interned since the cache last looked.
+    fn refresh_classes(&self, cache: &mut ClassCache) -> Result<()> {
+        for (id, class) in self.store.count_classes(cache.last_class)? {
+            cache.last_class = cache.last_class.max(id);
+            cache.classes.insert(id, class);
+        }
+        for (id, keys) in self.store.audiences(cache.last_audience)? {
+            cache.last_audience = cache.last_audience.max(id);
+            cache.audiences.insert(id, keys);
+        }
+        Ok(())
+    }
+
+    /// The count classes of `readable`'s collections whose rows
+    /// `principal` sees (`sharing::console::admitted_classes`, over every
+    /// collection its targets may be in).
+    fn admitted_classes(
+        &self,
+        principal: &Principal,
+        readable: &[(Collection, CountScope, ReadKeys)],
+    ) -> Result<HashSet<i64>> {
+        let mut policies: HashMap<i64, sharing::CollectionPolicy> = HashMap::new();
+        for c in self.store.all_collections()? {
+            policies.insert(c.key, c.policy());
+        }
+        let mut cache = self
+            .console_classes
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        self.refresh_classes(&mut cache)?;
+        let mut keys_of = |key: i64| policies.get(&key).and_then(|p| read_keys(principal, p));
+        let mine: HashSet<i64> = readable.iter().map(|(c, _, _)| c.key).collect();
+        let admitted = admitted_classes(principal, &cache.classes, &cache.audiences, &mut keys_of);
+        Ok(admitted
+            .into_iter()
+            .filter(|id| {
+                cache
+                    .classes
+                    .get(id)
+                    .is_some_and(|c| mine.contains(&c.collection))
+            })
+            .collect())
     }
 
     /// Fills the console's indexes for objects stored before they existed,

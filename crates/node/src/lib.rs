@@ -135,6 +135,9 @@ pub struct Node {
     metrics: Option<Arc<entente_metrics::Metrics>>,
     /// How busy the backend's connections are, when it tells.
     connection_use: Option<metrics::ConnectionUse>,
+    /// The store's count classes and audiences read so far (both never
+    /// change once interned): see `console.rs`.
+    console_classes: Arc<std::sync::Mutex<console::ClassCache>>,
 }
 
 impl Node {
@@ -175,6 +178,7 @@ impl Node {
             signer_thread: Arc::new(std::sync::Mutex::new(None)),
             metrics: None,
             connection_use: None,
+            console_classes: Arc::default(),
         };
         node.prepare_console()?;
         Ok(node)

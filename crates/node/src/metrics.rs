@@ -385,11 +385,17 @@ impl IncidentStore for TimedStore {
 }
 
 impl ConsoleStore for TimedStore {
-    fn day_counts(&self, scopes: &[CountScope], since_day: i64) -> Result<Vec<DayCount>> {
-        timed!(self.day_counts(scopes, since_day))
+    fn day_counts(&self, classes: &[i64], since_day: i64) -> Result<Vec<DayCount>> {
+        timed!(self.day_counts(classes, since_day))
     }
-    fn ranked_counts(&self, scopes: &[CountScope], since_day: i64) -> Result<Vec<(String, u64)>> {
-        timed!(self.ranked_counts(scopes, since_day))
+    fn ranked_counts(&self, classes: &[i64], since_day: i64) -> Result<Vec<(String, u64)>> {
+        timed!(self.ranked_counts(classes, since_day))
+    }
+    fn count_classes(&self, after: i64) -> Result<Vec<(i64, sharing::console::CountClass)>> {
+        timed!(self.count_classes(after))
+    }
+    fn audiences(&self, after: i64) -> Result<Vec<(i64, Vec<sharing::AudienceKey>)>> {
+        timed!(self.audiences(after))
     }
     fn uncounted(
         &self,
@@ -402,14 +408,17 @@ impl ConsoleStore for TimedStore {
     fn pending_counts(&self, limit: usize) -> Result<Vec<PendingCount>> {
         timed!(self.pending_counts(limit))
     }
-    fn settle_counts(&self, decisions: &[(Timestamp, i64, bool)]) -> Result<usize> {
+    fn settle_counts(
+        &self,
+        decisions: &[(Timestamp, i64, Option<sharing::console::CountClass>)],
+    ) -> Result<usize> {
         timed!(self.settle_counts(decisions))
     }
     fn backfill_console(&self, extract: &mut dyn FnMut(&str) -> ConsoleFacts) -> Result<usize> {
         timed!(self.backfill_console(extract))
     }
-    fn counted_rows(&self, rows: &[Timestamp]) -> Result<Vec<(Timestamp, bool)>> {
-        timed!(self.counted_rows(rows))
+    fn row_classes(&self, rows: &[Timestamp]) -> Result<Vec<(Timestamp, Option<i64>, bool)>> {
+        timed!(self.row_classes(rows))
     }
     fn list_newest(&self, scopes: &[CountScope], query: &ListQuery) -> Result<ListPage> {
         timed!(self.list_newest(scopes, query))

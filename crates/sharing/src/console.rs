@@ -1,122 +1,208 @@
-//! The web console's rules: when a pointer object's visibility is exactly
-//! its audience (so that figures may count it from an index), how long a
-//! session lives, and how failed sign-ins slow an attacker down.
+//! The web console's rules: which readers see a row (its *count class*,
+//! so that figures may count it from an index), how long a session lives,
+//! and how failed sign-ins slow an attacker down.
 //!
-//! | rule                         | function                  |
-//! |------------------------------|---------------------------|
-//! | a pointer counts by audience | [`counts_by_audience`]    |
-//! | a session is still valid     | [`session_state`]         |
-//! | a sign-in must wait          | [`sign_in_wait`]          |
-//! | a sign-in link is usable     | [`link_usable`]           |
+//! | rule                                  | function                  |
+//! |---------------------------------------|---------------------------|
+//! | the readers of a pointer row          | [`class_of`]              |
+//! | the classes a reader is admitted to   | [`admitted_classes`]      |
+//! | a session is still valid              | [`session_state`]         |
+//! | a sign-in must wait                   | [`sign_in_wait`]          |
+//! | a sign-in link is usable              | [`link_usable`]           |
+
+use std::collections::{HashMap, HashSet};
 
 use crate::Tlp;
-use crate::audience::AudienceKey;
+use crate::audience::{AudienceKey, ReadKeys};
 use crate::model::OrgId;
+use crate::principal::Principal;
 
-/// What [`counts_by_audience`] needs to know of the pointer's collection:
-/// which keys its readers hold together. Organisations only ever join a
-/// collection's audience (nothing removes a member), so a decision taken
-/// before one joined is, if anything, too cautious.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct CollectionFacts {
-    /// Readable (its TLP:CLEAR objects) without authentication.
-    pub public: bool,
-    /// The organisations that read it as members (owner or community).
-    pub member_orgs: Vec<OrgId>,
+/// How many pointer hops a class spans at most. The read gate follows
+/// eight (`node`'s `MAX_POINTER_DEPTH`); past this a row is left to the
+/// gate, which decides it one reader at a time.
+pub const MAX_CLASS_DEPTH: u8 = 6;
+
+/// Which readers see a stored row, exactly as the read gate decides it:
+/// the readers of its collection whose keys admit its audience and who may
+/// see a copy of its TLP and source (`Principal::sees_copy`: ceilings and
+/// relay guards), and who, unless the row is their own organisation's, see
+/// each of its targets. A target is seen when one of its copies is (see
+/// [`TargetClass`]); a copy is seen as its own class says.
+///
+/// Rows without references have classes without targets (depth 0). A
+/// class names its targets' copies by their classes, so the classes of a
+/// node are few: they differ by collection, audience, TLP, source and the
+/// classes of what they point at, not by row.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct CountClass {
+    pub collection: i64,
+    /// The row's audience, by the store's id for the set of keys.
+    pub audience: i64,
+    pub tlp: Option<Tlp>,
+    pub origin_org: Option<OrgId>,
+    /// 0 without targets, else one more than its deepest target copy's.
+    pub depth: u8,
+    /// Sorted, each once.
+    pub targets: Vec<TargetClass>,
 }
 
-/// Keys every reader of the collection that holds `key` also holds (see
-/// `audience::read_keys`): members hold GREEN and CLEAR, GREEN readers hold
-/// CLEAR, and outside a public collection every reader holds GREEN; a user
-/// of a member organisation reads as a member.
-fn implied(key: &AudienceKey, facts: &CollectionFacts) -> Vec<AudienceKey> {
-    use AudienceKey::*;
-    match key {
-        Clear if !facts.public => vec![Green],
-        Clear => Vec::new(),
-        Green => vec![Clear],
-        Members => vec![Green, Clear],
-        Org(o) if facts.member_orgs.contains(o) => vec![Members, Green, Clear],
-        // Reading a public collection from outside: CLEAR only.
-        Org(_) => vec![Clear],
-        User(_) => Vec::new(),
+/// One target of a pointer: seen by a reader when any of its copies is,
+/// except a copy the reader's own organisation added after another
+/// source's first one (the gate ignores it: it may be planted, its id taken
+/// from a hidden object).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct TargetClass {
+    /// The source of its first copy.
+    pub source: Option<OrgId>,
+    /// The classes of all its copies (every version, every collection),
+    /// sorted, each once.
+    pub copies: Vec<i64>,
+}
+
+impl CountClass {
+    /// The class of a row without references.
+    pub fn plain(
+        collection: i64,
+        audience: i64,
+        tlp: Option<Tlp>,
+        origin_org: Option<OrgId>,
+    ) -> CountClass {
+        CountClass {
+            collection,
+            audience,
+            tlp,
+            origin_org,
+            depth: 0,
+            targets: Vec::new(),
+        }
     }
 }
 
-/// A stored copy of an object, as [`counts_by_audience`] needs it.
+/// A stored copy of a referenced object, as [`class_of`] needs it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CopyFacts {
-    pub collection: i64,
-    pub audience: Vec<AudienceKey>,
     pub origin_org: Option<OrgId>,
-    /// The TLP it is handled at (`None`: private to its source).
-    pub tlp: Option<Tlp>,
-    /// Whether this copy is itself visible exactly to its audience.
-    pub counted: bool,
+    /// Its class and that class's depth; `None` while it has none (pending,
+    /// or left to the gate).
+    pub class: Option<(i64, u8)>,
 }
 
-/// Whether a pointer object (a relationship, a report, a sighting, …)
-/// stored in `pointer.collection` with `pointer.audience` is visible to
-/// exactly the readers that audience admits, given the stored copies of
-/// each object it references (`targets`: one entry per reference, every
-/// copy of it, oldest first; an empty list for an id the node does not hold).
+/// The class of a pointer row (a relationship, a report, a sighting, …)
+/// stored in `collection` with `audience`, `tlp` and `origin_org`, given
+/// the stored copies of each object it references (`targets`: one entry per
+/// reference, every copy of it, oldest first; an empty list for an id the
+/// node does not hold, which hides nothing: a later write of it re-opens
+/// the decision).
 ///
-/// The read gate withholds a pointer from a reader who may not see one of
-/// its targets. That never happens when every held target has a copy in the
-/// same collection that admits every reader the pointer admits (the same
-/// collection gives the same reader the same keys: for each key of the
-/// pointer, the copy has that key or one every holder of it also holds, see
-/// [`CollectionFacts`]), whose own visibility is its audience, and that the
-/// gate never skips for any reader (it comes from the target's first
-/// source: the gate ignores a reader's own later copy of another source's
-/// object). The copy must also reach every reader the pointer reaches past
-/// the TLP ceilings and relay guards (`Principal::sees_copy`, which the gate
-/// applies to targets as to the pointer): it is handled at the pointer's TLP
-/// or a less restrictive one, and above TLP:GREEN it comes from the
-/// pointer's own source (or none), so no relay guard hides the copy from a
-/// node that the pointer reaches. Anything else is left to the gate, one
-/// reader at a time.
-pub fn counts_by_audience(
-    pointer: &CopyFacts,
-    collection: &CollectionFacts,
+/// `None` when the read gate's decision cannot be written as a class: a
+/// target copy without a class of its own (a cycle of pointers, a copy not
+/// yet decided, one left to the gate), or a chain deeper than
+/// [`MAX_CLASS_DEPTH`]. Such rows are left to the gate.
+pub fn class_of(
+    collection: i64,
+    audience: i64,
+    tlp: Option<Tlp>,
+    origin_org: Option<OrgId>,
     targets: &[Vec<CopyFacts>],
-) -> bool {
-    let admits_every_reader_of_the_pointer = |copy: &CopyFacts| {
-        pointer.audience.iter().all(|k| {
-            copy.audience.contains(k)
-                || implied(k, collection)
-                    .iter()
-                    .any(|i| copy.audience.contains(i))
-        })
-    };
-    // Every ceiling that admits the pointer admits the copy.
-    let within_the_pointers_tlp = |copy: &CopyFacts| match (pointer.tlp, copy.tlp) {
-        // No ceiling admits a pointer without a TLP.
-        (None, _) => true,
-        (Some(p), Some(t)) => t <= p,
-        (Some(_), None) => false,
-    };
-    // Every relay guard that lets the pointer through lets the copy through.
-    let relayed_with_the_pointer = |copy: &CopyFacts| {
-        copy.tlp.is_some_and(|t| t <= Tlp::Green)
-            || copy.origin_org.is_none()
-            || copy.origin_org == pointer.origin_org
-    };
-    targets.iter().all(|copies| {
+) -> Option<CountClass> {
+    let mut depth = 0u8;
+    let mut entries: Vec<TargetClass> = Vec::new();
+    for copies in targets {
         let Some(first) = copies.first() else {
-            // Not held: nothing to hide. A later write of it re-opens this
-            // decision (the store marks the pointer pending again).
-            return true;
+            continue;
         };
-        copies.iter().any(|c| {
-            c.collection == pointer.collection
-                && c.counted
-                && c.origin_org == first.origin_org
-                && admits_every_reader_of_the_pointer(c)
-                && within_the_pointers_tlp(c)
-                && relayed_with_the_pointer(c)
-        })
+        let mut classes = Vec::with_capacity(copies.len());
+        for c in copies {
+            let (class, d) = c.class?;
+            depth = depth.max(d.checked_add(1)?);
+            classes.push(class);
+        }
+        classes.sort_unstable();
+        classes.dedup();
+        entries.push(TargetClass {
+            source: first.origin_org,
+            copies: classes,
+        });
+    }
+    if depth > MAX_CLASS_DEPTH {
+        return None;
+    }
+    entries.sort_unstable();
+    entries.dedup();
+    Some(CountClass {
+        collection,
+        audience,
+        tlp,
+        origin_org,
+        depth,
+        targets: entries,
     })
+}
+
+/// The classes of `classes` whose rows `principal` sees, decided as the
+/// read gate decides each row: `keys_of` gives the principal's keys in a
+/// collection (`None`: it may not read it), `audiences` the keys of each
+/// audience id. A class naming a class or audience not given is not
+/// admitted.
+pub fn admitted_classes(
+    principal: &Principal,
+    classes: &HashMap<i64, CountClass>,
+    audiences: &HashMap<i64, Vec<AudienceKey>>,
+    keys_of: &mut dyn FnMut(i64) -> Option<ReadKeys>,
+) -> HashSet<i64> {
+    let mut keys: HashMap<i64, Option<ReadKeys>> = HashMap::new();
+    let mut memo: HashMap<i64, bool> = HashMap::new();
+    let mut out = HashSet::new();
+    for id in classes.keys() {
+        if sees(
+            *id,
+            principal,
+            classes,
+            audiences,
+            &mut |c| keys.entry(c).or_insert_with(|| keys_of(c)).clone(),
+            &mut memo,
+        ) {
+            out.insert(*id);
+        }
+    }
+    out
+}
+
+fn sees(
+    id: i64,
+    principal: &Principal,
+    classes: &HashMap<i64, CountClass>,
+    audiences: &HashMap<i64, Vec<AudienceKey>>,
+    keys_of: &mut dyn FnMut(i64) -> Option<ReadKeys>,
+    memo: &mut HashMap<i64, bool>,
+) -> bool {
+    if let Some(v) = memo.get(&id) {
+        return *v;
+    }
+    let Some(class) = classes.get(&id) else {
+        return false;
+    };
+    let admitted = audiences
+        .get(&class.audience)
+        .is_some_and(|a| keys_of(class.collection).is_some_and(|k| k.admits(a)))
+        && principal.sees_copy(class.tlp, class.origin_org);
+    let reader = principal.org();
+    // The reader's own organisation's rows are shown whatever they point at.
+    let own = class.origin_org.is_some() && class.origin_org == reader;
+    // Classes are built over their targets' classes, so this recursion
+    // ends (at most `MAX_CLASS_DEPTH` deep).
+    let seen = admitted
+        && (own
+            || class.targets.iter().all(|t| {
+                t.copies.iter().any(|c| {
+                    let planted = reader.is_some()
+                        && classes.get(c).is_some_and(|x| x.origin_org == reader)
+                        && t.source != reader;
+                    !planted && sees(*c, principal, classes, audiences, keys_of, memo)
+                })
+            }));
+    memo.insert(id, seen);
+    seen
 }
 
 /// How long console sessions last.
@@ -195,142 +281,175 @@ pub fn link_usable(expires: i64, used: bool, now: i64) -> bool {
 mod tests {
     use super::*;
 
-    fn copy(
-        collection: i64,
-        keys: &[AudienceKey],
-        origin: Option<OrgId>,
-        counted: bool,
-    ) -> CopyFacts {
+    use crate::model::Role;
+    use crate::principal::Member;
+
+    fn member(org: OrgId) -> Principal {
+        Principal::user(
+            1,
+            Member {
+                user: 100 + org,
+                org,
+                role: Role::Analyst,
+                communities: Vec::new(),
+            },
+        )
+    }
+
+    /// Audiences 1: GREEN, 2: AMBER (members), 3: CLEAR; collection 1 gives
+    /// every reader CLEAR and GREEN, and `Members` to organisations 1 and 5.
+    fn table(
+        classes: &[(i64, CountClass)],
+    ) -> (HashMap<i64, CountClass>, HashMap<i64, Vec<AudienceKey>>) {
+        use AudienceKey::*;
+        (
+            classes.iter().cloned().collect(),
+            HashMap::from([(1, vec![Green]), (2, vec![Members]), (3, vec![Clear])]),
+        )
+    }
+
+    fn admitted(p: &Principal, classes: &[(i64, CountClass)]) -> Vec<i64> {
+        let (classes, audiences) = table(classes);
+        let org = p.org();
+        let mut keys_of = |c: i64| -> Option<ReadKeys> {
+            (c == 1).then(|| {
+                let mut k = vec![AudienceKey::Clear, AudienceKey::Green];
+                if org == Some(1) || org == Some(5) {
+                    k.push(AudienceKey::Members);
+                }
+                ReadKeys::Keys(k)
+            })
+        };
+        let mut out: Vec<i64> = admitted_classes(p, &classes, &audiences, &mut keys_of)
+            .into_iter()
+            .collect();
+        out.sort_unstable();
+        out
+    }
+
+    fn copy(class: i64, depth: u8, origin: OrgId) -> CopyFacts {
         CopyFacts {
-            collection,
-            audience: keys.to_vec(),
-            origin_org: origin,
-            tlp: Some(Tlp::Green),
-            counted,
+            origin_org: Some(origin),
+            class: Some((class, depth)),
         }
     }
 
     #[test]
-    fn a_pointer_counts_only_when_ceilings_and_relay_guards_admit_its_targets_with_it() {
-        use AudienceKey::*;
-        let facts = CollectionFacts {
-            public: false,
-            member_orgs: vec![1, 2],
-        };
-        let at = |tlp: Option<Tlp>, origin: Option<OrgId>, counted: bool| CopyFacts {
-            tlp,
-            ..copy(1, &[Green], origin, counted)
-        };
-        let counts =
-            |p: &CopyFacts, t: &CopyFacts| super::counts_by_audience(p, &facts, &[vec![t.clone()]]);
-        // A TLP:CLEAR pointer at a GREEN target: a CLEAR-capped token reads
-        // the pointer, and the gate hides it since the target is above its
-        // ceiling: left to the gate.
-        let clear = at(Some(Tlp::Clear), Some(1), false);
-        assert!(!counts(&clear, &at(Some(Tlp::Green), Some(1), true)));
-        assert!(counts(&clear, &at(Some(Tlp::Clear), Some(1), true)));
-        // At or below the pointer's TLP, it counts.
-        let green = at(Some(Tlp::Green), Some(1), false);
-        assert!(counts(&green, &at(Some(Tlp::Green), Some(1), true)));
-        assert!(!counts(&green, &at(None, Some(1), true)));
-        // Above GREEN, from another source than the pointer's: a node whose
-        // relay guard names that source may read the pointer, not the target.
-        let amber = at(Some(Tlp::Amber), Some(1), false);
-        assert!(!counts(&amber, &at(Some(Tlp::Amber), Some(2), true)));
-        assert!(counts(&amber, &at(Some(Tlp::Amber), Some(1), true)));
-        assert!(counts(&amber, &at(Some(Tlp::Green), Some(2), true)));
-        // A pointer without a TLP is under no ceiling.
-        let private = at(None, Some(1), false);
-        assert!(counts(&private, &at(Some(Tlp::Red), Some(1), true)));
-        assert!(!counts(&private, &at(Some(Tlp::Red), Some(2), true)));
+    fn a_clear_pointer_at_a_green_target_is_left_out_under_a_clear_ceiling() {
+        let green_malware = CountClass::plain(1, 1, Some(Tlp::Green), Some(2));
+        let relationship =
+            class_of(1, 3, Some(Tlp::Clear), Some(2), &[vec![copy(10, 0, 2)]]).unwrap();
+        assert_eq!(relationship.depth, 1);
+        let classes = [(10, green_malware), (11, relationship)];
+        assert_eq!(admitted(&member(3), &classes), vec![10, 11]);
+        let capped = member(3).with_ceiling(Tlp::Clear);
+        assert_eq!(admitted(&capped, &classes), Vec::<i64>::new());
+        // Its own organisation reads it back whatever it points at.
+        let own = member(2).with_ceiling(Tlp::Clear);
+        assert_eq!(admitted(&own, &classes), vec![11]);
     }
 
     #[test]
-    fn a_pointer_counts_only_when_every_target_covers_its_audience() {
-        use AudienceKey::*;
-        let private = CollectionFacts {
-            public: false,
-            member_orgs: vec![1, 2],
-        };
-        let public = CollectionFacts {
-            public: true,
-            member_orgs: vec![1, 2],
-        };
-        let counts_by_audience =
-            |p: &CopyFacts, t: &[Vec<CopyFacts>]| super::counts_by_audience(p, &private, t);
-        // CLEAR about GREEN: every reader of a private collection holds
-        // GREEN, but an anonymous reader of a public one does not.
-        let clear = copy(1, &[Clear, Org(1)], Some(1), false);
-        let green_target = vec![copy(1, &[Green, Org(1)], Some(1), true)];
-        assert!(super::counts_by_audience(
-            &clear,
-            &private,
-            std::slice::from_ref(&green_target)
-        ));
-        assert!(!super::counts_by_audience(
-            &clear,
-            &public,
-            std::slice::from_ref(&green_target)
-        ));
-        // AMBER (members) about GREEN: members hold GREEN.
-        let amber = copy(1, &[Members, Org(3)], Some(3), false);
-        let green_by_3 = vec![copy(1, &[Green, Org(3)], Some(3), true)];
-        assert!(counts_by_audience(
-            &amber,
-            std::slice::from_ref(&green_by_3)
-        ));
-        // A member organisation's key implies the members' keys; another's does not.
-        let named = copy(1, &[Org(2), Org(3)], Some(3), false);
-        assert!(!counts_by_audience(
-            &named,
-            std::slice::from_ref(&vec![copy(1, &[Members], Some(3), true)])
-        ));
-        let named_member = copy(1, &[Org(2)], Some(2), false);
-        assert!(counts_by_audience(
-            &named_member,
-            &[vec![copy(1, &[Members], Some(2), true)]]
-        ));
-        let pointer = copy(1, &[Green, Org(1)], Some(1), false);
-        // Not held: counts.
-        assert!(counts_by_audience(&pointer, &[vec![]]));
-        // A wider copy in the same collection: counts.
-        assert!(counts_by_audience(
-            &pointer,
-            &[vec![copy(1, &[Clear, Green, Org(1)], Some(1), true)]]
-        ));
-        // Narrower (AMBER members only): left to the gate.
-        assert!(!counts_by_audience(
-            &pointer,
-            &[vec![copy(1, &[Members, Org(1)], Some(1), true)]]
-        ));
-        // Wide, but in another collection: other readers hold other keys there.
-        assert!(!counts_by_audience(
-            &pointer,
-            &[vec![copy(2, &[Green, Org(1)], Some(1), true)]]
-        ));
-        // Wide, but itself not counted (it points at something hidden).
-        assert!(!counts_by_audience(
-            &pointer,
-            &[vec![copy(1, &[Green, Org(1)], Some(1), false)]]
-        ));
-        // A later copy by another source than the first: the gate may skip it.
-        assert!(!counts_by_audience(
-            &pointer,
-            &[vec![
-                copy(3, &[Org(2)], Some(2), true),
-                copy(1, &[Green, Org(1)], Some(1), true)
-            ]]
-        ));
-        // Every target must cover it.
-        assert!(!counts_by_audience(
-            &pointer,
-            &[
-                vec![copy(1, &[Green, Org(1)], Some(1), true)],
-                vec![copy(1, &[User(5)], Some(1), true)]
-            ]
-        ));
+    fn a_green_report_over_an_amber_indicator_reaches_readers_of_both() {
+        let amber = CountClass::plain(1, 2, Some(Tlp::Amber), Some(1));
+        let green = CountClass::plain(1, 1, Some(Tlp::Green), Some(1));
+        let report = class_of(
+            1,
+            1,
+            Some(Tlp::Green),
+            Some(1),
+            &[vec![copy(20, 0, 1)], vec![copy(21, 0, 1)], vec![]],
+        )
+        .unwrap();
+        let classes = [(20, amber), (21, green), (22, report)];
+        // Organisation 1 holds Members (and wrote it); 3 reads GREEN only.
+        assert_eq!(admitted(&member(1), &classes), vec![20, 21, 22]);
+        assert_eq!(admitted(&member(3), &classes), vec![21]);
+        // Another copy of the indicator that 3 may read uncovers the report.
+        let report_with_copy = class_of(
+            1,
+            1,
+            Some(Tlp::Green),
+            Some(1),
+            &[vec![copy(20, 0, 1), copy(21, 0, 1)]],
+        )
+        .unwrap();
+        let classes = [
+            (20, CountClass::plain(1, 2, Some(Tlp::Amber), Some(1))),
+            (21, CountClass::plain(1, 1, Some(Tlp::Green), Some(1))),
+            (23, report_with_copy),
+        ];
+        assert_eq!(admitted(&member(3), &classes), vec![21, 23]);
     }
 
+    #[test]
+    fn a_readers_own_later_copy_uncovers_nothing_and_relay_guards_apply_to_targets() {
+        // The target's first copy is organisation 1's AMBER one; 3 added a
+        // GREEN copy later: 3 does not see the pointer through it.
+        let first = CountClass::plain(1, 2, Some(Tlp::Amber), Some(1));
+        let planted = CountClass::plain(1, 1, Some(Tlp::Green), Some(3));
+        let pointer = class_of(
+            1,
+            1,
+            Some(Tlp::Green),
+            Some(2),
+            &[vec![copy(30, 0, 1), copy(31, 0, 3)]],
+        )
+        .unwrap();
+        assert_eq!(pointer.targets[0].source, Some(1));
+        let classes = [(30, first), (31, planted), (32, pointer)];
+        assert_eq!(admitted(&member(3), &classes), vec![31]);
+        assert_eq!(admitted(&member(4), &classes), vec![31, 32]);
+        // Organisation 5 holds `Members`: it sees the AMBER target, unless
+        // it stands for a node whose relay guard names its source; then it
+        // sees neither that target nor a pointer at it alone.
+        let only_amber =
+            class_of(1, 1, Some(Tlp::Green), Some(2), &[vec![copy(30, 0, 1)]]).unwrap();
+        let classes = [
+            (30, CountClass::plain(1, 2, Some(Tlp::Amber), Some(1))),
+            (33, only_amber),
+        ];
+        assert_eq!(admitted(&member(5), &classes), vec![30, 33]);
+        let node = member(5).with_relay_guard(vec![1]);
+        assert_eq!(admitted(&node, &classes), Vec::<i64>::new());
+        assert_eq!(
+            admitted(&member(5).with_relay_guard(vec![2]), &classes),
+            vec![30, 33]
+        );
+    }
+
+    #[test]
+    fn rows_the_gate_must_decide_have_no_class() {
+        // A target copy without a class (pending, or left to the gate).
+        let undecided = CopyFacts {
+            origin_org: Some(1),
+            class: None,
+        };
+        assert_eq!(
+            class_of(1, 1, Some(Tlp::Green), Some(1), &[vec![undecided]]),
+            None
+        );
+        // Too deep a chain.
+        let deep = copy(5, MAX_CLASS_DEPTH, 1);
+        assert_eq!(
+            class_of(1, 1, Some(Tlp::Green), Some(1), &[vec![deep]]),
+            None
+        );
+        // Targets not held hide nothing; the same target twice is one entry.
+        let c = class_of(
+            1,
+            1,
+            Some(Tlp::Green),
+            Some(1),
+            &[vec![], vec![copy(7, 0, 1)], vec![copy(7, 0, 1)]],
+        )
+        .unwrap();
+        assert_eq!(c.targets.len(), 1);
+        assert_eq!(
+            class_of(1, 1, None, None, &[vec![]]),
+            Some(CountClass::plain(1, 1, None, None))
+        );
+    }
     #[test]
     fn sessions_end_when_idle_or_old() {
         let limits = SessionLimits {

@@ -55,6 +55,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
          UPDATE object_refs SET row = (SELECT new FROM moved WHERE old = -object_refs.row);
          UPDATE count_pending SET row = -row;
          UPDATE count_pending SET row = (SELECT new FROM moved WHERE old = -count_pending.row);
+         UPDATE row_classes SET row = -row;
+         UPDATE row_classes SET row = (SELECT new FROM moved WHERE old = -row_classes.row);
          DROP TABLE object_text;
          CREATE VIRTUAL TABLE object_text USING fts5(
              name, description, pattern, content = '', contentless_delete = 1
@@ -70,14 +72,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                AND (json_extract(raw, '$.name') IS NOT NULL OR json_extract(raw, '$.description') IS NOT NULL
                     OR json_extract(raw, '$.pattern') IS NOT NULL OR json_type(raw, '$.value') = 'text');
          DELETE FROM object_counts;
-         INSERT INTO object_counts (collection, day, audience, type, tlp, n)
-             SELECT collection, date_added / 86400000000, audience, type, coalesce(tlp, -1), count(*)
-             FROM objects WHERE counted = 1 GROUP BY 1, 2, 3, 4, 5;
+         INSERT INTO object_counts (class, day, type, tlp, n)
+             SELECT r.class, o.date_added / 86400000000, o.type, coalesce(o.tlp, -1), count(*)
+             FROM objects o JOIN row_classes r ON r.row = o.date_added
+             WHERE o.counted = 1 GROUP BY 1, 2, 3, 4;
          DELETE FROM ranked_counts;
-         INSERT INTO ranked_counts (collection, day, audience, tlp, target, n)
-             SELECT o.collection, o.date_added / 86400000000, o.audience, coalesce(o.tlp, -1), j.value, count(*)
-             FROM objects o, json_each('[\"' || replace(o.ranked, ' ', '\",\"') || '\"]') j
-             WHERE o.counted = 1 AND o.ranked IS NOT NULL GROUP BY 1, 2, 3, 4, 5;",
+         INSERT INTO ranked_counts (class, day, target, n)
+             SELECT r.class, o.date_added / 86400000000, j.value, count(*)
+             FROM objects o JOIN row_classes r ON r.row = o.date_added,
+                  json_each('[\"' || replace(o.ranked, ' ', '\",\"') || '\"]') j
+             WHERE o.counted = 1 AND o.ranked IS NOT NULL GROUP BY 1, 2, 3;",
     )?;
     tx.commit()?;
     eprintln!("{n} objects now spread over {days} days, one every {step} µs");

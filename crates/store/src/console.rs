@@ -34,6 +34,7 @@
 //! serves; the rows left to the gate are narrowed the same way.
 
 use sharing::AudienceKey;
+use sharing::console::CountClass;
 use stix::{Timestamp, Tlp};
 
 use crate::{Result, StoredObject};
@@ -104,6 +105,8 @@ pub struct PendingCount {
     pub origin_org: Option<sharing::OrgId>,
     pub tlp: Option<Tlp>,
     pub refs: Vec<String>,
+    /// The id of its audience (as [`sharing::console::CountClass`] names it).
+    pub audience_id: i64,
 }
 
 /// A newest-first read of a collection's latest versions, for lists and
@@ -141,12 +144,19 @@ pub struct ListPage {
 ///
 /// Methods block; every read is a range of an index or of a small table.
 pub trait ConsoleStore: Send + Sync + 'static {
-    /// Counted rows per day, type and TLP in `scopes`, from `since_day` on.
-    fn day_counts(&self, scopes: &[CountScope], since_day: i64) -> Result<Vec<DayCount>>;
-    /// References from counted rows in `scopes` added from `since_day` on,
+    /// Counted rows of the count classes `classes` per day, type and TLP,
+    /// from `since_day` on.
+    fn day_counts(&self, classes: &[i64], since_day: i64) -> Result<Vec<DayCount>>;
+    /// References from counted rows of `classes` added from `since_day` on,
     /// per target (every ranked target: they are the few objects rows were
     /// ranked as referring to), most referenced first.
-    fn ranked_counts(&self, scopes: &[CountScope], since_day: i64) -> Result<Vec<(String, u64)>>;
+    fn ranked_counts(&self, classes: &[i64], since_day: i64) -> Result<Vec<(String, u64)>>;
+    /// The count classes interned after id `after`, by id. A class never
+    /// changes once interned.
+    fn count_classes(&self, after: i64) -> Result<Vec<(i64, CountClass)>>;
+    /// The audiences (sets of keys) interned after id `after`, by id. An
+    /// audience never changes once interned.
+    fn audiences(&self, after: i64) -> Result<Vec<(i64, Vec<AudienceKey>)>>;
     /// Rows of `scope` added from `since` on that are not counted, oldest
     /// first, at most `limit` (with raw JSON when asked).
     fn uncounted(
@@ -157,20 +167,22 @@ pub trait ConsoleStore: Send + Sync + 'static {
     ) -> Result<Vec<(StoredObject, Vec<String>)>>;
     /// Up to `limit` rows waiting for a decision, oldest first.
     fn pending_counts(&self, limit: usize) -> Result<Vec<PendingCount>>;
-    /// Records decisions about pending rows (`date_added`, `mark`, counted):
-    /// `true` counts the row, `false` leaves it to the read gate. A decision
-    /// whose mark is not the row's current one (it became pending again)
-    /// and rows deleted meanwhile are skipped. Returns how many rows became
-    /// counted.
-    fn settle_counts(&self, decisions: &[(Timestamp, i64, bool)]) -> Result<usize>;
+    /// Records decisions about pending rows (`date_added`, `mark`, class):
+    /// a class counts the row under it (a later copy of an observable only
+    /// keeps it, for what points at it), `None` leaves it to the read gate.
+    /// A decision whose mark is not the row's current one (it became
+    /// pending again) and rows deleted meanwhile are skipped. Returns how
+    /// many rows became counted.
+    fn settle_counts(&self, decisions: &[(Timestamp, i64, Option<CountClass>)]) -> Result<usize>;
     /// Fills the console's indexes for rows stored before they existed
     /// (once, after the migration that added them): `extract` gives a row's
     /// search text, ranked references and whether it is listed from its
     /// JSON (rows it does not list leave the figures). Returns how many
     /// rows it filled; 0 once done.
     fn backfill_console(&self, extract: &mut dyn FnMut(&str) -> ConsoleFacts) -> Result<usize>;
-    /// Whether each row is counted, by `date_added` (absent rows: not listed).
-    fn counted_rows(&self, rows: &[Timestamp]) -> Result<Vec<(Timestamp, bool)>>;
+    /// Each row's class (`None`: none) and whether it is counted, by
+    /// `date_added` (absent rows: not listed).
+    fn row_classes(&self, rows: &[Timestamp]) -> Result<Vec<(Timestamp, Option<i64>, bool)>>;
     /// Newest-first latest versions of the collections of `scopes` whose
     /// audience the scope admits (see [`ListQuery`]; its own `audience` is
     /// ignored here).

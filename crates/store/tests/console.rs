@@ -2,6 +2,7 @@
 //! pending decisions and their marks, newest-first lists with bounded
 //! examination, full-text search, referrers, and the sign-in tables.
 
+use sharing::console::CountClass;
 use sharing::{AudienceKey, Owner};
 use stix::{Timestamp, Tlp, Validator};
 use store::{
@@ -86,16 +87,47 @@ fn add(store: &SqliteStore, c: i64, objects: &[Ingest]) {
         .unwrap();
 }
 
-fn total(store: &SqliteStore, c: i64, keys: Option<Vec<AudienceKey>>) -> u64 {
+/// The count classes of `scope`'s collection whose audience it admits and
+/// whose TLP is within its ceiling (these tests' pointers are settled
+/// under classes without targets: which readers see a pointer is
+/// `sharing::console`'s, tested there and in `node`).
+fn classes_of(store: &SqliteStore, scope: &CountScope) -> Vec<i64> {
+    let audiences: std::collections::HashMap<i64, Vec<AudienceKey>> =
+        store.audiences(0).unwrap().into_iter().collect();
     store
-        .day_counts(
-            &[CountScope {
-                collection: c,
-                audience: keys,
-                max_tlp: None,
-            }],
-            0,
-        )
+        .count_classes(0)
+        .unwrap()
+        .into_iter()
+        .filter(|(_, class)| {
+            class.collection == scope.collection
+                && scope
+                    .audience
+                    .as_ref()
+                    .is_none_or(|keys| audiences[&class.audience].iter().any(|k| keys.contains(k)))
+                && scope
+                    .max_tlp
+                    .is_none_or(|max| class.tlp.is_some_and(|t| t <= max))
+        })
+        .map(|(id, _)| id)
+        .collect()
+}
+
+/// The class a pending row is settled under here.
+fn settled(p: &store::PendingCount) -> Option<CountClass> {
+    Some(CountClass {
+        depth: 1,
+        ..CountClass::plain(p.collection, p.audience_id, p.tlp, p.origin_org)
+    })
+}
+
+fn total(store: &SqliteStore, c: i64, keys: Option<Vec<AudienceKey>>) -> u64 {
+    let scope = CountScope {
+        collection: c,
+        audience: keys,
+        max_tlp: None,
+    };
+    store
+        .day_counts(&classes_of(store, &scope), 0)
         .unwrap()
         .iter()
         .map(|d| d.count)
@@ -134,13 +166,13 @@ fn figures_follow_writes_decisions_and_deletes() {
     let p = &pending[0];
     assert_eq!(
         store
-            .settle_counts(&[(p.date_added, p.mark - 1, true)])
+            .settle_counts(&[(p.date_added, p.mark - 1, settled(p))])
             .unwrap(),
         0
     );
     assert_eq!(
         store
-            .settle_counts(&[(p.date_added, p.mark, true)])
+            .settle_counts(&[(p.date_added, p.mark, settled(p))])
             .unwrap(),
         1
     );
@@ -151,9 +183,7 @@ fn figures_follow_writes_decisions_and_deletes() {
             .unwrap()
             .is_empty()
     );
-    let ranked = store
-        .ranked_counts(std::slice::from_ref(&scope), 0)
-        .unwrap();
+    let ranked = store.ranked_counts(&classes_of(&store, &scope), 0).unwrap();
     assert_eq!(ranked, vec![(target.to_string(), 1)]);
 
     // A new version of the target changes what the decision rested on.
@@ -172,7 +202,7 @@ fn figures_follow_writes_decisions_and_deletes() {
     assert_eq!(store.pending_counts(10).unwrap().len(), 1);
     assert!(
         store
-            .ranked_counts(std::slice::from_ref(&scope), 0)
+            .ranked_counts(&classes_of(&store, &scope), 0)
             .unwrap()
             .is_empty()
     );
@@ -453,7 +483,7 @@ fn unlisted_rows_stay_out_of_the_console() {
     );
     assert!(
         store
-            .ranked_counts(std::slice::from_ref(&scope), 0)
+            .ranked_counts(&classes_of(&store, &scope), 0)
             .unwrap()
             .is_empty()
     );
@@ -548,20 +578,22 @@ fn a_ceiling_narrows_figures_rankings_and_lists() {
     assert_eq!(gated(Some(Tlp::Green)), 1);
     assert_eq!(gated(Some(Tlp::Clear)), 0);
     let pending = store.pending_counts(10).unwrap();
-    let decisions: Vec<(Timestamp, i64, bool)> = pending
+    let decisions: Vec<(Timestamp, i64, Option<CountClass>)> = pending
         .iter()
-        .map(|p| (p.date_added, p.mark, true))
+        .map(|p| (p.date_added, p.mark, settled(p)))
         .collect();
     assert_eq!(store.settle_counts(&decisions).unwrap(), 2);
     let figures = |max_tlp| -> (u64, Vec<(String, u64)>) {
         (
             store
-                .day_counts(&[scope(max_tlp)], 0)
+                .day_counts(&classes_of(&store, &scope(max_tlp)), 0)
                 .unwrap()
                 .iter()
                 .map(|d| d.count)
                 .sum(),
-            store.ranked_counts(&[scope(max_tlp)], 0).unwrap(),
+            store
+                .ranked_counts(&classes_of(&store, &scope(max_tlp)), 0)
+                .unwrap(),
         )
     };
     assert_eq!(figures(None), (5, vec![(green_target.to_string(), 2)]));

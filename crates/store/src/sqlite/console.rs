@@ -6,6 +6,7 @@ use std::collections::{BinaryHeap, HashMap};
 
 use rusqlite::{Connection, OptionalExtension, params};
 use sharing::AudienceKey;
+use sharing::console::{CountClass, TargetClass};
 use stix::{Timestamp, Tlp};
 
 use super::{
@@ -35,81 +36,180 @@ fn split_refs(text: Option<String>) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// The text a class is interned under in `count_classes`:
+/// `collection|audience|tlp|origin|depth|targets`, the TLP by its stored
+/// rank (-1: none), no origin as nothing, each target as
+/// `source:class,class…`, targets joined by `;`. Migration 12 writes the
+/// classes of rows without references in the same form.
+pub(crate) fn encode_class(c: &CountClass) -> String {
+    let opt = |o: Option<i64>| o.map(|v| v.to_string()).unwrap_or_default();
+    let targets: Vec<String> = c
+        .targets
+        .iter()
+        .map(|t| {
+            let copies: Vec<String> = t.copies.iter().map(i64::to_string).collect();
+            format!("{}:{}", opt(t.source), copies.join(","))
+        })
+        .collect();
+    format!(
+        "{}|{}|{}|{}|{}|{}",
+        c.collection,
+        c.audience,
+        tlp_rank(c.tlp).unwrap_or(-1),
+        opt(c.origin_org),
+        c.depth,
+        targets.join(";")
+    )
+}
+
+/// The class [`encode_class`] wrote (`None`: not one).
+pub(crate) fn decode_class(spec: &str) -> Option<CountClass> {
+    let parts: Vec<&str> = spec.split('|').collect();
+    let [collection, audience, tlp, origin, depth, targets] = parts[..] else {
+        return None;
+    };
+    let opt = |s: &str| -> Option<Option<i64>> {
+        if s.is_empty() {
+            Some(None)
+        } else {
+            s.parse().ok().map(Some)
+        }
+    };
+    let mut out = Vec::new();
+    for t in targets.split(';').filter(|t| !t.is_empty()) {
+        let (source, copies) = t.split_once(':')?;
+        out.push(TargetClass {
+            source: opt(source)?,
+            copies: copies
+                .split(',')
+                .map(str::parse)
+                .collect::<std::result::Result<_, _>>()
+                .ok()?,
+        });
+    }
+    Some(CountClass {
+        collection: collection.parse().ok()?,
+        audience: audience.parse().ok()?,
+        tlp: tlp_from(Some(tlp.parse().ok()?)),
+        origin_org: opt(origin)?,
+        depth: depth.parse().ok()?,
+        targets: out,
+    })
+}
+
+/// Interns classes within one write transaction.
+#[derive(Default)]
+pub(crate) struct ClassInterner {
+    known: HashMap<String, i64>,
+}
+
+impl ClassInterner {
+    pub(crate) fn id(&mut self, tx: &Connection, class: &CountClass) -> Result<i64> {
+        let spec = encode_class(class);
+        if let Some(id) = self.known.get(&spec) {
+            return Ok(*id);
+        }
+        cached_exec(
+            tx,
+            "INSERT OR IGNORE INTO count_classes (spec) VALUES (?1)",
+            [&spec],
+        )
+        .map_err(db)?;
+        let id: i64 = cached_row(
+            tx,
+            "SELECT id FROM count_classes WHERE spec = ?1",
+            [&spec],
+            |r| r.get(0),
+        )
+        .map_err(db)?;
+        self.known.insert(spec, id);
+        Ok(id)
+    }
+}
+
+fn db_text(message: String) -> crate::StoreError {
+    crate::StoreError::Database(message)
+}
+
+/// Ids as a JSON array, for `IN (SELECT value FROM json_each(?))`: one
+/// statement whatever their number.
+fn json_ids(ids: &[i64]) -> String {
+    let ids: Vec<String> = ids.iter().map(i64::to_string).collect();
+    format!("[{}]", ids.join(","))
+}
+
 /// What the figures need to know about one row.
 struct RowFacts {
-    collection: i64,
+    /// Its class (`None`: it has none, and is not counted).
+    class: Option<i64>,
     day: i64,
-    audience: i64,
     object_type: String,
     tlp: i64,
     ranked: Vec<String>,
 }
 
-/// Adds `delta` (±1) to the figures of one row.
-fn adjust(tx: &Connection, facts: &RowFacts, delta: i64) -> Result<()> {
+/// Adds `delta` (±1) to the figures of one row of class `class`.
+fn adjust(tx: &Connection, class: i64, facts: &RowFacts, delta: i64) -> Result<()> {
     cached_exec(
         tx,
-        "INSERT INTO object_counts (collection, day, audience, type, tlp, n) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-         ON CONFLICT (collection, day, audience, type, tlp) DO UPDATE SET n = n + excluded.n",
-        params![
-            facts.collection,
-            facts.day,
-            facts.audience,
-            facts.object_type,
-            facts.tlp,
-            delta
-        ],
+        "INSERT INTO object_counts (class, day, type, tlp, n) VALUES (?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT (class, day, type, tlp) DO UPDATE SET n = n + excluded.n",
+        params![class, facts.day, facts.object_type, facts.tlp, delta],
     )
     .map_err(db)?;
     for target in &facts.ranked {
-        add_ranked(
-            tx,
-            facts.collection,
-            facts.day,
-            facts.audience,
-            facts.tlp,
-            target,
-            delta,
-        )?;
+        add_ranked(tx, class, facts.day, target, delta)?;
     }
     Ok(())
 }
 
-fn add_ranked(
-    tx: &Connection,
-    collection: i64,
-    day: i64,
-    audience: i64,
-    tlp: i64,
-    target: &str,
-    delta: i64,
-) -> Result<()> {
+fn add_ranked(tx: &Connection, class: i64, day: i64, target: &str, delta: i64) -> Result<()> {
     cached_exec(
         tx,
-        "INSERT INTO ranked_counts (collection, day, audience, tlp, target, n) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-         ON CONFLICT (collection, day, audience, tlp, target) DO UPDATE SET n = n + excluded.n",
-        params![collection, day, audience, tlp, target, delta],
+        "INSERT INTO ranked_counts (class, day, target, n) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (class, day, target) DO UPDATE SET n = n + excluded.n",
+        params![class, day, target, delta],
     )
     .map_err(db)?;
+    Ok(())
+}
+
+/// Takes a row out of the figures and forgets its class (it waits for a
+/// new one, or has none any more).
+fn unclass(tx: &Connection, row: i64, facts: &RowFacts, counted: bool) -> Result<()> {
+    if let Some(class) = facts.class {
+        if counted {
+            adjust(tx, class, facts, -1)?;
+        }
+        cached_exec(tx, "DELETE FROM row_classes WHERE row = ?1", [row]).map_err(db)?;
+    }
+    if counted {
+        cached_exec(
+            tx,
+            "UPDATE objects SET counted = 0 WHERE date_added = ?1",
+            [row],
+        )
+        .map_err(db)?;
+    }
     Ok(())
 }
 
 fn facts_of(tx: &Connection, row: i64) -> Result<Option<(RowFacts, bool)>> {
     cached_row(
         tx,
-        "SELECT collection, audience, type, coalesce(tlp, -1), ranked, counted FROM objects WHERE date_added = ?1",
+        "SELECT (SELECT class FROM row_classes WHERE row = ?1), type, coalesce(tlp, -1), ranked, counted
+         FROM objects WHERE date_added = ?1",
         [row],
         |r| {
             Ok((
                 RowFacts {
-                    collection: r.get(0)?,
+                    class: r.get(0)?,
                     day: day_of(ts(row)),
-                    audience: r.get(1)?,
-                    object_type: r.get(2)?,
-                    tlp: r.get(3)?,
-                    ranked: split_refs(r.get(4)?),
+                    object_type: r.get(1)?,
+                    tlp: r.get(2)?,
+                    ranked: split_refs(r.get(3)?),
                 },
-                r.get::<_, bool>(5)?,
+                r.get::<_, bool>(4)?,
             ))
         },
     )
@@ -122,8 +222,8 @@ fn facts_of(tx: &Connection, row: i64) -> Result<Option<(RowFacts, bool)>> {
 /// adds to one row of `object_counts`, not a thousand times).
 #[derive(Default)]
 pub(crate) struct Tally {
-    objects: std::collections::HashMap<(i64, i64, i64, String, i64), i64>,
-    ranked: std::collections::HashMap<(i64, i64, i64, i64, String), i64>,
+    objects: HashMap<(i64, i64, String, i64), i64>,
+    ranked: HashMap<(i64, i64, String), i64>,
 }
 
 impl Tally {
@@ -131,31 +231,25 @@ impl Tally {
         let tlp = row.tlp.unwrap_or(-1);
         *self
             .objects
-            .entry((
-                row.collection,
-                day,
-                row.audience,
-                row.object_type.to_owned(),
-                tlp,
-            ))
+            .entry((row.class, day, row.object_type.to_owned(), tlp))
             .or_default() += 1;
         for target in row.ranked {
             *self
                 .ranked
-                .entry((row.collection, day, row.audience, tlp, target.clone()))
+                .entry((row.class, day, target.clone()))
                 .or_default() += 1;
         }
     }
 
     /// Writes the sums (before the transaction commits).
     pub(crate) fn flush(self, tx: &Connection) -> Result<()> {
-        for ((collection, day, audience, object_type, tlp), n) in self.objects {
+        for ((class, day, object_type, tlp), n) in self.objects {
             adjust(
                 tx,
+                class,
                 &RowFacts {
-                    collection,
+                    class: Some(class),
                     day,
-                    audience,
                     object_type,
                     tlp,
                     ranked: Vec::new(),
@@ -163,8 +257,8 @@ impl Tally {
                 n,
             )?;
         }
-        for ((collection, day, audience, tlp, target), n) in self.ranked {
-            add_ranked(tx, collection, day, audience, tlp, &target, n)?;
+        for ((class, day, target), n) in self.ranked {
+            add_ranked(tx, class, day, &target, n)?;
         }
         Ok(())
     }
@@ -172,25 +266,33 @@ impl Tally {
 
 /// What a row just inserted is counted under.
 pub(crate) struct NewRow<'a> {
-    pub(crate) collection: i64,
-    /// Its audience's id.
-    pub(crate) audience: i64,
+    /// Its class's id.
+    pub(crate) class: i64,
     pub(crate) object_type: &'a str,
     /// Its TLP's rank (`None`: no TLP).
     pub(crate) tlp: Option<i64>,
     pub(crate) ranked: &'a [String],
 }
 
-/// Upkeep of a row just inserted: its references, its search text, and
-/// either its figures (counted, into `tally`) or a place in the pending
-/// queue.
+/// Upkeep of a row just inserted: its references, its search text, its
+/// class when it has one (a row without references), and either its
+/// figures (counted, into `tally`) or a place in the pending queue.
 pub(crate) fn after_insert(
     tx: &Connection,
     row: i64,
     refs: &[String],
     text: &SearchText,
+    class: Option<i64>,
     counted: Option<(&NewRow<'_>, &mut Tally)>,
 ) -> Result<()> {
+    if let Some(class) = class {
+        cached_exec(
+            tx,
+            "INSERT OR REPLACE INTO row_classes (row, class) VALUES (?1, ?2)",
+            params![row, class],
+        )
+        .map_err(db)?;
+    }
     for r in refs {
         cached_exec(
             tx,
@@ -209,7 +311,8 @@ pub(crate) fn after_insert(
     }
     if let Some((new, tally)) = counted {
         tally.add(new, day_of(ts(row)));
-    } else if !refs.is_empty() {
+    }
+    if !refs.is_empty() {
         cached_exec(
             tx,
             "INSERT OR REPLACE INTO count_pending (row, mark) VALUES (?1, ?2)",
@@ -225,9 +328,7 @@ pub(crate) fn before_delete(tx: &Connection, row: i64) -> Result<()> {
     let Some((facts, counted)) = facts_of(tx, row)? else {
         return Ok(());
     };
-    if counted {
-        adjust(tx, &facts, -1)?;
-    }
+    unclass(tx, row, &facts, counted)?;
     let (refs, listed): (Option<String>, bool) = cached_row(
         tx,
         "SELECT refs, listed FROM objects WHERE date_added = ?1",
@@ -326,7 +427,7 @@ pub(crate) fn demote_referrers(tx: &Connection, ids: Vec<String>) -> Result<()> 
             let Some((facts, counted)) = facts_of(tx, row)? else {
                 continue;
             };
-            if !counted {
+            if facts.class.is_none() {
                 // Pending or left to the gate: re-decide it too, since a
                 // decision being taken may have seen the old facts.
                 cached_exec(
@@ -337,13 +438,10 @@ pub(crate) fn demote_referrers(tx: &Connection, ids: Vec<String>) -> Result<()> 
                 .map_err(db)?;
                 continue;
             }
-            adjust(tx, &facts, -1)?;
-            cached_exec(
-                tx,
-                "UPDATE objects SET counted = 0 WHERE date_added = ?1",
-                [row],
-            )
-            .map_err(db)?;
+            // Its class named what changed (or not yet what was added):
+            // take back what it added, and decide it again, and so, in
+            // turn, the rows whose classes name its class.
+            unclass(tx, row, &facts, counted)?;
             cached_exec(
                 tx,
                 "INSERT OR REPLACE INTO count_pending (row, mark) VALUES (?1, ?2)",
@@ -475,74 +573,91 @@ impl SqliteStore {
 }
 
 impl ConsoleStore for SqliteStore {
-    fn day_counts(&self, scopes: &[CountScope], since_day: i64) -> Result<Vec<DayCount>> {
+    fn day_counts(&self, classes: &[i64], since_day: i64) -> Result<Vec<DayCount>> {
         let conn = self.reader()?;
-        let mut merged: HashMap<(i64, String, i64), u64> = HashMap::new();
-        for scope in scopes {
-            let mut params: Vec<rusqlite::types::Value> =
-                vec![scope.collection.into(), since_day.into()];
-            let Some(audience) = audience_clause(&scope.audience, &mut params) else {
-                continue;
-            };
-            let ceiling = ceiling_clause(scope.max_tlp, &mut params);
-            let sql = format!(
-                "SELECT day, type, tlp, sum(n) FROM object_counts
-                 WHERE collection = ? AND day >= ?{audience}{ceiling} GROUP BY day, type, tlp"
-            );
-            let mut stmt = conn.prepare_cached(&sql).map_err(db)?;
-            let mut rows = stmt.query(rusqlite::params_from_iter(params)).map_err(db)?;
-            while let Some(r) = rows.next().map_err(db)? {
-                let n: i64 = r.get(3).map_err(db)?;
-                if n > 0 {
-                    *merged
-                        .entry((
-                            r.get(0).map_err(db)?,
-                            r.get(1).map_err(db)?,
-                            r.get(2).map_err(db)?,
-                        ))
-                        .or_default() += n as u64;
-                }
-            }
-        }
-        let mut out: Vec<DayCount> = merged
-            .into_iter()
-            .map(|((day, object_type, tlp), count)| DayCount {
-                day,
-                object_type,
-                tlp: tlp_from(Some(tlp)),
-                count,
-            })
-            .collect();
+        let wanted = json_ids(classes);
+        let mut out: Vec<DayCount> = cached_rows(
+            &conn,
+            "SELECT day, type, tlp, sum(n) FROM object_counts
+             WHERE class IN (SELECT value FROM json_each(?1)) AND day >= ?2
+             GROUP BY day, type, tlp",
+            params![wanted, since_day],
+            |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, i64>(2)?,
+                    r.get::<_, i64>(3)?,
+                ))
+            },
+        )
+        .map_err(db)?
+        .into_iter()
+        .filter(|(_, _, _, n)| *n > 0)
+        .map(|(day, object_type, tlp, n)| DayCount {
+            day,
+            object_type,
+            tlp: tlp_from(Some(tlp)),
+            count: n as u64,
+        })
+        .collect();
         out.sort_by(|a, b| (a.day, &a.object_type, a.tlp).cmp(&(b.day, &b.object_type, b.tlp)));
         Ok(out)
     }
 
-    fn ranked_counts(&self, scopes: &[CountScope], since_day: i64) -> Result<Vec<(String, u64)>> {
+    fn ranked_counts(&self, classes: &[i64], since_day: i64) -> Result<Vec<(String, u64)>> {
         let conn = self.reader()?;
-        let mut merged: HashMap<String, u64> = HashMap::new();
-        for scope in scopes {
-            let mut params: Vec<rusqlite::types::Value> =
-                vec![scope.collection.into(), since_day.into()];
-            let Some(audience) = audience_clause(&scope.audience, &mut params) else {
-                continue;
-            };
-            let ceiling = ceiling_clause(scope.max_tlp, &mut params);
-            let sql = format!(
-                "SELECT target, sum(n) FROM ranked_counts
-                 WHERE collection = ? AND day >= ?{audience}{ceiling} GROUP BY target"
-            );
-            let mut stmt = conn.prepare_cached(&sql).map_err(db)?;
-            let mut rows = stmt.query(rusqlite::params_from_iter(params)).map_err(db)?;
-            while let Some(r) = rows.next().map_err(db)? {
-                let n: i64 = r.get(1).map_err(db)?;
-                if n > 0 {
-                    *merged.entry(r.get(0).map_err(db)?).or_default() += n as u64;
-                }
-            }
-        }
-        let mut out: Vec<(String, u64)> = merged.into_iter().collect();
+        let wanted = json_ids(classes);
+        let mut out: Vec<(String, u64)> = cached_rows(
+            &conn,
+            "SELECT target, sum(n) FROM ranked_counts
+             WHERE class IN (SELECT value FROM json_each(?1)) AND day >= ?2
+             GROUP BY target",
+            params![wanted, since_day],
+            |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)),
+        )
+        .map_err(db)?
+        .into_iter()
+        .filter(|(_, n)| *n > 0)
+        .map(|(t, n)| (t, n as u64))
+        .collect();
         out.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
         Ok(out)
+    }
+
+    fn count_classes(&self, after: i64) -> Result<Vec<(i64, CountClass)>> {
+        let conn = self.reader()?;
+        let specs: Vec<(i64, String)> = cached_rows(
+            &conn,
+            "SELECT id, spec FROM count_classes WHERE id > ?1 ORDER BY id",
+            [after],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .map_err(db)?;
+        specs
+            .into_iter()
+            .map(|(id, spec)| {
+                decode_class(&spec)
+                    .map(|c| (id, c))
+                    .ok_or_else(|| db_text(format!("count class {id} cannot be read: {spec}")))
+            })
+            .collect()
+    }
+
+    fn audiences(&self, after: i64) -> Result<Vec<(i64, Vec<AudienceKey>)>> {
+        let conn = self.reader()?;
+        cached_rows(
+            &conn,
+            "SELECT id, keys FROM audiences WHERE id > ?1 ORDER BY id",
+            [after],
+            |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    AudienceKey::parse_set(&r.get::<_, String>(1)?),
+                ))
+            },
+        )
+        .map_err(db)
     }
 
     fn uncounted(
@@ -576,7 +691,7 @@ impl ConsoleStore for SqliteStore {
         let conn = self.reader()?;
         cached_rows(
             &conn,
-            "SELECT p.row, p.mark, o.collection, o.stix_id, a.keys, o.origin_org, o.refs, o.tlp
+            "SELECT p.row, p.mark, o.collection, o.stix_id, a.keys, o.origin_org, o.refs, o.tlp, o.audience
              FROM count_pending p JOIN objects o ON o.date_added = p.row
              JOIN audiences a ON a.id = o.audience ORDER BY p.row LIMIT ?1",
             [limit as i64],
@@ -590,13 +705,14 @@ impl ConsoleStore for SqliteStore {
                     origin_org: r.get(5)?,
                     refs: split_refs(r.get(6)?),
                     tlp: tlp_from(r.get(7)?),
+                    audience_id: r.get(8)?,
                 })
             },
         )
         .map_err(db)
     }
 
-    fn settle_counts(&self, decisions: &[(Timestamp, i64, bool)]) -> Result<usize> {
+    fn settle_counts(&self, decisions: &[(Timestamp, i64, Option<CountClass>)]) -> Result<usize> {
         if decisions.is_empty() {
             return Ok(0);
         }
@@ -604,8 +720,9 @@ impl ConsoleStore for SqliteStore {
         let tx = conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
             .map_err(db)?;
+        let mut classes = ClassInterner::default();
         let mut counted = 0;
-        for (row, mark, count) in decisions {
+        for (row, mark, class) in decisions {
             let row = row.as_micros();
             let current: Option<i64> = cached_row(
                 &tx,
@@ -619,11 +736,35 @@ impl ConsoleStore for SqliteStore {
                 continue;
             }
             cached_exec(&tx, "DELETE FROM count_pending WHERE row = ?1", [row]).map_err(db)?;
-            if !count {
+            let Some(class) = class else {
+                continue;
+            };
+            let Some((mut facts, false)) = facts_of(&tx, row)? else {
+                continue;
+            };
+            if facts.class.is_some() {
                 continue;
             }
-            if let Some((facts, false)) = facts_of(&tx, row)? {
-                adjust(&tx, &facts, 1)?;
+            let id = classes.id(&tx, class)?;
+            cached_exec(
+                &tx,
+                "INSERT INTO row_classes (row, class) VALUES (?1, ?2)",
+                params![row, id],
+            )
+            .map_err(db)?;
+            facts.class = Some(id);
+            // A later copy of an observable has a class (what points at
+            // it needs it) but is not counted: which copy a reader is
+            // served is decided by the gate.
+            let (later_copy, listed, stix_id): (bool, bool, String) = cached_row(
+                &tx,
+                "SELECT prior_copies, listed, stix_id FROM objects WHERE date_added = ?1",
+                [row],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .map_err(db)?;
+            if listed && !later_copy {
+                adjust(&tx, id, &facts, 1)?;
                 cached_exec(
                     &tx,
                     "UPDATE objects SET counted = 1 WHERE date_added = ?1",
@@ -631,29 +772,23 @@ impl ConsoleStore for SqliteStore {
                 )
                 .map_err(db)?;
                 counted += 1;
-                // Rows referring to this one were decided while it was not
-                // counted: decide them again (a row that became counted can
-                // only make others countable, so this converges).
-                let id: String = cached_row(
+            }
+            // Rows referring to this one were decided while it had no
+            // class: decide them again (a row that gained a class can only
+            // let others gain one, so this converges).
+            let mark = now().as_micros();
+            for referrer in referring_rows(&tx, &stix_id, DEMOTION_BATCH)? {
+                cached_exec(
                     &tx,
-                    "SELECT stix_id FROM objects WHERE date_added = ?1",
-                    [row],
-                    |r| r.get(0),
+                    // A new mark also voids a decision about it taken
+                    // earlier in this same call.
+                    "INSERT OR REPLACE INTO count_pending (row, mark)
+                     SELECT date_added, max(?2, coalesce((SELECT mark FROM count_pending WHERE row = ?1), 0) + 1)
+                     FROM objects WHERE date_added = ?1 AND listed = 1
+                       AND NOT EXISTS (SELECT 1 FROM row_classes WHERE row = ?1)",
+                    params![referrer, mark],
                 )
                 .map_err(db)?;
-                let mark = now().as_micros();
-                for referrer in referring_rows(&tx, &id, DEMOTION_BATCH)? {
-                    cached_exec(
-                        &tx,
-                        // A new mark also voids a decision about it taken
-                        // earlier in this same call.
-                        "INSERT OR REPLACE INTO count_pending (row, mark)
-                         SELECT date_added, max(?2, coalesce((SELECT mark FROM count_pending WHERE row = ?1), 0) + 1)
-                         FROM objects WHERE date_added = ?1 AND counted = 0 AND prior_copies = 0",
-                        params![referrer, mark],
-                    )
-                    .map_err(db)?;
-                }
             }
         }
         tx.commit().map_err(db)?;
@@ -694,8 +829,8 @@ impl ConsoleStore for SqliteStore {
                 filled += 1;
                 if !listed {
                     // Counted by the migration if it had no references.
-                    if let Some((facts, true)) = facts_of(&tx, row)? {
-                        adjust(&tx, &facts, -1)?;
+                    if let Some((facts, counted)) = facts_of(&tx, row)? {
+                        unclass(&tx, row, &facts, counted)?;
                     }
                     cached_exec(
                         &tx,
@@ -745,20 +880,21 @@ impl ConsoleStore for SqliteStore {
         Ok(filled)
     }
 
-    fn counted_rows(&self, rows: &[Timestamp]) -> Result<Vec<(Timestamp, bool)>> {
+    fn row_classes(&self, rows: &[Timestamp]) -> Result<Vec<(Timestamp, Option<i64>, bool)>> {
         let conn = self.reader()?;
         let mut out = Vec::with_capacity(rows.len());
         for row in rows {
-            let counted: Option<bool> = cached_row(
+            let found: Option<(Option<i64>, bool)> = cached_row(
                 &conn,
-                "SELECT counted FROM objects WHERE date_added = ?1",
+                "SELECT (SELECT class FROM row_classes WHERE row = ?1), counted
+                 FROM objects WHERE date_added = ?1",
                 [row.as_micros()],
-                |r| r.get(0),
+                |r| Ok((r.get(0)?, r.get(1)?)),
             )
             .optional()
             .map_err(db)?;
-            if let Some(c) = counted {
-                out.push((*row, c));
+            if let Some((class, counted)) = found {
+                out.push((*row, class, counted));
             }
         }
         Ok(out)

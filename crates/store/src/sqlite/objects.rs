@@ -408,6 +408,7 @@ impl SqliteStore {
                 .map_err(db)?;
             let mut audiences = AudienceInterner::default();
             let mut tally = console::Tally::default();
+            let mut classes = console::ClassInterner::default();
             let mut candidates: Vec<i64> = Vec::new();
             for (position, ingest) in objects.iter().enumerate() {
                 let object = &ingest.object;
@@ -554,19 +555,38 @@ impl SqliteStore {
                     enqueue.execute([date_added]).map_err(db)?;
                 }
                 if ingest.console.listed {
-                    let new = console::NewRow {
-                        collection,
-                        audience,
+                    // Its readers are its audience's (see console.rs): a
+                    // later copy of an observable has that class too, for
+                    // what points at it, but the gate decides its count.
+                    let class = if ingest.refs.is_empty() {
+                        Some(classes.id(
+                            &tx,
+                            &sharing::console::CountClass::plain(
+                                collection,
+                                audience,
+                                ingest.tlp,
+                                ingest.origin_org,
+                            ),
+                        )?)
+                    } else {
+                        None
+                    };
+                    let new = class.map(|class| console::NewRow {
+                        class,
                         object_type: &object.object_type,
                         tlp: tlp_rank(ingest.tlp),
                         ranked: &ingest.console.ranked,
-                    };
+                    });
                     console::after_insert(
                         &tx,
                         date_added,
                         &ingest.refs,
                         &ingest.console.text,
-                        counted.then_some((&new, &mut tally)),
+                        class,
+                        match (&new, counted) {
+                            (Some(new), true) => Some((new, &mut tally)),
+                            _ => None,
+                        },
                     )?;
                 }
                 // Later objects of this batch must find this one. Should the

@@ -458,6 +458,53 @@ const MIGRATIONS: &[&str] = &[
         DELETE FROM sign_queue WHERE row = old.date_added;
     END;
     ",
+    // 12: the console counts every row under its *class* (see
+    // `sharing::console::CountClass`): who sees it, exactly as the read
+    // gate decides, written as its collection, audience, TLP, source and
+    // the classes of its targets' copies. Classes are interned in
+    // `count_classes` (their text: `console::encode_class`); `row_classes`
+    // keeps each row's, so that what a row added is taken back exactly.
+    // Figures are kept per class instead of per audience. Rows without
+    // references get the class of their facts here; pointer rows wait for
+    // `node` to decide theirs again (their figures start empty). Written
+    // so that running it on a database that has it changes no figure.
+    "
+    CREATE TABLE IF NOT EXISTS count_classes (id INTEGER PRIMARY KEY, spec TEXT NOT NULL UNIQUE);
+    CREATE TABLE IF NOT EXISTS row_classes (row INTEGER PRIMARY KEY, class INTEGER NOT NULL);
+    INSERT OR IGNORE INTO count_classes (spec)
+        SELECT DISTINCT collection || '|' || audience || '|' || coalesce(tlp, -1) || '|'
+                        || coalesce(origin_org, '') || '|0|'
+        FROM objects WHERE refs IS NULL AND listed = 1;
+    INSERT OR IGNORE INTO row_classes (row, class)
+        SELECT o.date_added, c.id FROM objects o JOIN count_classes c
+            ON c.spec = o.collection || '|' || o.audience || '|' || coalesce(o.tlp, -1) || '|'
+                        || coalesce(o.origin_org, '') || '|0|'
+        WHERE o.refs IS NULL AND o.listed = 1;
+    UPDATE objects SET counted = 0 WHERE counted = 1 AND refs IS NOT NULL;
+    INSERT OR REPLACE INTO count_pending (row, mark)
+        SELECT date_added, 0 FROM objects WHERE refs IS NOT NULL AND listed = 1;
+    DROP TABLE object_counts;
+    CREATE TABLE object_counts (
+        class INTEGER NOT NULL,
+        day INTEGER NOT NULL,
+        type TEXT NOT NULL,
+        tlp INTEGER NOT NULL,
+        n INTEGER NOT NULL,
+        PRIMARY KEY (class, day, type, tlp)
+    ) WITHOUT ROWID;
+    INSERT INTO object_counts (class, day, type, tlp, n)
+        SELECT r.class, o.date_added / 86400000000, o.type, coalesce(o.tlp, -1), count(*)
+        FROM objects o JOIN row_classes r ON r.row = o.date_added
+        WHERE o.counted = 1 GROUP BY 1, 2, 3, 4;
+    DROP TABLE ranked_counts;
+    CREATE TABLE ranked_counts (
+        class INTEGER NOT NULL,
+        day INTEGER NOT NULL,
+        target TEXT NOT NULL,
+        n INTEGER NOT NULL,
+        PRIMARY KEY (class, day, target)
+    ) WITHOUT ROWID;
+    ",
 ];
 
 /// The schema version this build writes.
@@ -548,7 +595,7 @@ mod tests {
 
     #[test]
     fn federation_is_six_the_console_seven_and_eight_and_newer_schemas_are_refused() {
-        assert_eq!(CURRENT, 11);
+        assert_eq!(CURRENT, 12);
         let mut conn = Connection::open_in_memory().unwrap();
         migrate_to(&mut conn, 6).unwrap();
         let at_six = tables(&conn);
@@ -562,6 +609,8 @@ mod tests {
             "ranked_counts",
             "count_pending",
             "sign_queue",
+            "count_classes",
+            "row_classes",
         ] {
             assert!(at_seven.contains(&t.to_string()), "{t}");
         }
@@ -639,9 +688,17 @@ mod tests {
             audience: None,
             max_tlp: None,
         };
+        let classes = |store: &crate::SqliteStore| -> Vec<i64> {
+            store
+                .count_classes(0)
+                .unwrap()
+                .into_iter()
+                .map(|(id, _)| id)
+                .collect()
+        };
         let total = || -> u64 {
             store
-                .day_counts(std::slice::from_ref(&scope), 0)
+                .day_counts(&classes(&store), 0)
                 .unwrap()
                 .iter()
                 .map(|d| d.count)
@@ -654,17 +711,19 @@ mod tests {
             vec![relationship]
         );
         let p = &pending[0];
+        let class = sharing::console::CountClass {
+            depth: 1,
+            ..sharing::console::CountClass::plain(p.collection, p.audience_id, p.tlp, p.origin_org)
+        };
         assert_eq!(
             store
-                .settle_counts(&[(p.date_added, p.mark, true)])
+                .settle_counts(&[(p.date_added, p.mark, Some(class))])
                 .unwrap(),
             1
         );
         assert_eq!(total(), 2);
         assert_eq!(
-            store
-                .ranked_counts(std::slice::from_ref(&scope), 0)
-                .unwrap(),
+            store.ranked_counts(&classes(&store), 0).unwrap(),
             vec![(malware.to_string(), 1)]
         );
         let list = |text: Option<&str>| -> Vec<String> {
@@ -700,37 +759,58 @@ mod tests {
 
         // A console database of schema 7 with that pointer counted: migration
         // 8 re-opens the decision (the pointer waits again, out of the
-        // figures and rankings; the object stays counted).
+        // figures and rankings; the object stays counted), and so does
+        // migration 12, which counts the object under its class.
         drop(store);
         {
             let mut conn = Connection::open(&path).unwrap();
-            // What migration 10 made: a database of schema 7 has none of it.
+            // What migrations 10 and 12 made: a database of schema 7 has
+            // none of it, and counts per audience.
             conn.execute_batch(
                 "DROP TABLE manifest_entries;
                  DROP INDEX objects_manifests_expiring;
-                 ALTER TABLE objects DROP COLUMN expires;",
+                 ALTER TABLE objects DROP COLUMN expires;
+                 DROP TABLE count_classes;
+                 DROP TABLE row_classes;
+                 DROP TABLE object_counts;
+                 DROP TABLE ranked_counts;
+                 CREATE TABLE object_counts (
+                     collection INTEGER NOT NULL, day INTEGER NOT NULL, audience INTEGER NOT NULL,
+                     type TEXT NOT NULL, tlp INTEGER NOT NULL, n INTEGER NOT NULL,
+                     PRIMARY KEY (collection, day, audience, type, tlp)) WITHOUT ROWID;
+                 CREATE TABLE ranked_counts (
+                     collection INTEGER NOT NULL, day INTEGER NOT NULL, audience INTEGER NOT NULL,
+                     tlp INTEGER NOT NULL, target TEXT NOT NULL, n INTEGER NOT NULL,
+                     PRIMARY KEY (collection, day, audience, tlp, target)) WITHOUT ROWID;",
             )
             .unwrap();
             conn.pragma_update(None, "user_version", 7).unwrap();
             migrate_to(&mut conn, 8).unwrap();
-            // The later steps are in place already (this database was
-            // made at the current schema).
-            conn.pragma_update(None, "user_version", CURRENT).unwrap();
+            // Steps 9 to 11 are in place already (this database was made
+            // at the current schema); 12 runs.
+            conn.pragma_update(None, "user_version", 11).unwrap();
+            migrate(&mut conn).unwrap();
         }
         let store = crate::SqliteStore::open(&path, crate::SqliteOptions::default()).unwrap();
         let total: u64 = store
-            .day_counts(std::slice::from_ref(&scope), 0)
+            .day_counts(&classes(&store), 0)
             .unwrap()
             .iter()
             .map(|d| d.count)
             .sum();
         assert_eq!(total, 1);
-        assert!(
-            store
-                .ranked_counts(std::slice::from_ref(&scope), 0)
-                .unwrap()
-                .is_empty()
+        // The object's class is the one a write gives it.
+        let (_, class) = store.count_classes(0).unwrap().remove(0);
+        assert_eq!(
+            super::super::console::encode_class(&class),
+            super::super::console::encode_class(&sharing::console::CountClass::plain(
+                1,
+                2,
+                Some(stix::Tlp::Green),
+                None
+            ))
         );
+        assert!(store.ranked_counts(&classes(&store), 0).unwrap().is_empty());
         let pending = store.pending_counts(10).unwrap();
         assert_eq!(
             pending.iter().map(|p| p.id.as_str()).collect::<Vec<_>>(),
