@@ -453,32 +453,42 @@ impl Node {
             // expired indicators, one whose latest version the reader sees
             // has expired reads like an absent one, all versions included
             // (judged now, so no count kept at write time can know it).
+            // That version has expired itself: the ids of indicators with
+            // an expired version, from an index of `valid_until`, are the
+            // only candidates; their versions in the window that were
+            // counted for this reader go through the gate.
             if collection.hide_expired {
-                let mut query = ObjectQuery {
-                    types: vec!["indicator".into()],
-                    versions: VersionMatch::all(),
-                    added_after: Some(Timestamp::from_micros(since.as_micros() - 1)),
-                    audience: scope.audience.clone(),
-                    max_tlp: scope.max_tlp,
-                    relay_guard: principal.relay_guard().to_vec(),
-                    ..Default::default()
-                };
-                loop {
-                    if gated_budget == 0 {
-                        partial = true;
-                        break;
-                    }
-                    query.limit = gated_budget.min(GATE_LIMIT);
-                    let page = self.store.query_objects(collection.key, &query)?;
-                    gated_budget -= page.items.len();
+                // A second ahead: the gate judges a moment later.
+                let at = Timestamp::from_micros(store::now().as_micros() + 1_000_000);
+                let ids = self
+                    .store
+                    .expired_indicators(collection.key, at, gated_budget + 1)?;
+                if ids.len() > gated_budget {
+                    partial = true;
+                }
+                let ids: Vec<String> = ids.into_iter().take(gated_budget).collect();
+                gated_budget -= ids.len();
+                for chunk in ids.chunks(GATE_CHUNK) {
+                    let page = self.store.query_objects(
+                        collection.key,
+                        &ObjectQuery {
+                            ids: chunk.to_vec(),
+                            versions: VersionMatch::all(),
+                            added_after: Some(Timestamp::from_micros(since.as_micros() - 1)),
+                            audience: scope.audience.clone(),
+                            max_tlp: scope.max_tlp,
+                            relay_guard: principal.relay_guard().to_vec(),
+                            limit: GATE_LIMIT,
+                            ..Default::default()
+                        },
+                    )?;
                     let counted = counted_for_reader(self.store.row_classes(
                         &page.items.iter().map(|o| o.date_added).collect::<Vec<_>>(),
                     )?);
                     let rows: Vec<StoredObject> = page
                         .items
-                        .iter()
+                        .into_iter()
                         .filter(|o| counted.contains(&o.date_added.as_micros()))
-                        .cloned()
                         .collect();
                     let visible = self.gate_rows(principal, collection, &rows, false)?;
                     for o in rows
@@ -486,15 +496,15 @@ impl Node {
                         .filter(|o| !visible.contains_key(&o.date_added.as_micros()))
                     {
                         add(day_of(o.date_added), &o.object_type, o.tlp, -1);
-                        for t in indexed_facts(&o.raw, &o.refs).ranked {
-                            if let Some(n) = ranked.get_mut(&t) {
+                        for t in o
+                            .refs
+                            .iter()
+                            .filter(|r| RANKED_PREFIXES[..3].iter().any(|p| r.starts_with(p)))
+                        {
+                            if let Some(n) = ranked.get_mut(t) {
                                 *n = n.saturating_sub(1);
                             }
                         }
-                    }
-                    match page.items.last() {
-                        Some(last) if page.more => query.added_after = Some(last.date_added),
-                        _ => break,
                     }
                 }
             }

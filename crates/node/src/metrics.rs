@@ -391,6 +391,14 @@ impl ConsoleStore for TimedStore {
     fn ranked_counts(&self, classes: &[i64], since_day: i64) -> Result<Vec<(String, u64)>> {
         timed!(self.ranked_counts(classes, since_day))
     }
+    fn expired_indicators(
+        &self,
+        collection: i64,
+        at: Timestamp,
+        limit: usize,
+    ) -> Result<Vec<String>> {
+        timed!(self.expired_indicators(collection, at, limit))
+    }
     fn count_classes(&self, after: i64) -> Result<Vec<(i64, sharing::console::CountClass)>> {
         timed!(self.count_classes(after))
     }

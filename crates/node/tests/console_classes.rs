@@ -346,3 +346,52 @@ fn a_green_report_over_an_amber_indicator_counts_for_readers_of_both_until_it_ch
     assert_eq!(f.shown(&ana).get("report"), None);
     assert_eq!(f.shown(&hugo).get("report"), None);
 }
+
+/// In a collection that hides expired indicators, an indicator whose latest
+/// version has expired is hidden with all its versions, including one
+/// without a `valid_until` and one outside the expired version's window;
+/// the figures find it through the index of `valid_until`, and what points
+/// at it stays.
+#[test]
+fn an_expired_latest_version_hides_every_version_from_the_figures() {
+    let mut f = fixture();
+    let op = Principal::operator();
+    f.collection = f
+        .node
+        .set_hide_expired(&op, &f.collection.id, true)
+        .unwrap();
+    let version = |modified: &str, until: Option<&str>| -> String {
+        let until = until
+            .map(|u| format!(r#""valid_until":"{u}","#))
+            .unwrap_or_default();
+        format!(
+            r#"{{"type":"indicator","spec_version":"2.1","id":"{}","created":"{T}","modified":"{modified}","name":"gone","pattern":"[domain-name:value = 'gone.example']","pattern_type":"stix","valid_from":"{T}",{until}{}}}"#,
+            id("indicator", 7),
+            marking(Tlp::Green)
+        )
+    };
+    f.post(
+        "CERT/ana",
+        &[
+            version(T, None),
+            indicator(8, Tlp::Green),
+            malware(9, T, Tlp::Green),
+            relationship(10, &id("indicator", 7), &id("malware", 9), Tlp::Green),
+        ],
+    );
+    let ana = f.node.principal_named("CERT/ana").unwrap();
+    let hugo = f.node.principal_named("NGO/hugo").unwrap();
+    let readers = [("ana", &ana), ("hugo", &hugo), ("operator", &op)];
+    f.check(&readers);
+    assert_eq!(f.shown(&hugo).get("indicator"), Some(&2));
+    f.post(
+        "CERT/ana",
+        &[version(
+            "2026-11-02T00:00:00.000Z",
+            Some("2026-11-03T00:00:00.000Z"),
+        )],
+    );
+    f.check(&readers);
+    assert_eq!(f.shown(&hugo).get("indicator"), Some(&1));
+    assert_eq!(f.shown(&hugo).get("relationship"), Some(&1));
+}

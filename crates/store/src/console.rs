@@ -157,6 +157,16 @@ pub trait ConsoleStore: Send + Sync + 'static {
     /// The audiences (sets of keys) interned after id `after`, by id. An
     /// audience never changes once interned.
     fn audiences(&self, after: i64) -> Result<Vec<(i64, Vec<AudienceKey>)>>;
+    /// The ids of indicators in `collection` with a version whose
+    /// `valid_until` is at or before `at`, at most `limit`, found through
+    /// an index of those times (a value SQLite could not read when the
+    /// index was filled counts as expired: the read gate decides).
+    fn expired_indicators(
+        &self,
+        collection: i64,
+        at: Timestamp,
+        limit: usize,
+    ) -> Result<Vec<String>>;
     /// Rows of `scope` added from `since` on that are not counted, oldest
     /// first, at most `limit` (with raw JSON when asked).
     fn uncounted(

@@ -227,10 +227,13 @@ fn schema_eleven_queues_what_schema_ten_left_pending() {
     }
     {
         // What schema 10 held: object 1 signed (flag 1), 2 and 3 pending
-        // (flag 0), the partial index, and no queue.
+        // (flag 0), the partial index, and no queue (nor what step 12
+        // adds to objects).
         let conn = Connection::open(&path).unwrap();
         conn.execute_batch(&format!(
-            "DROP TRIGGER sign_queue_forget;
+            "DROP INDEX objects_expiring;
+             ALTER TABLE objects DROP COLUMN valid_until;
+             DROP TRIGGER sign_queue_forget;
              DROP TABLE sign_queue;
              CREATE INDEX objects_pending_signature ON objects(date_added) WHERE provenance = 0;
              UPDATE objects SET provenance = 1 WHERE stix_id = '{}';

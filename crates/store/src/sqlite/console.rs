@@ -625,6 +625,23 @@ impl ConsoleStore for SqliteStore {
         Ok(out)
     }
 
+    fn expired_indicators(
+        &self,
+        collection: i64,
+        at: Timestamp,
+        limit: usize,
+    ) -> Result<Vec<String>> {
+        let conn = self.reader()?;
+        cached_rows(
+            &conn,
+            "SELECT DISTINCT stix_id FROM objects INDEXED BY objects_expiring
+             WHERE collection = ?1 AND valid_until IS NOT NULL AND valid_until <= ?2 LIMIT ?3",
+            params![collection, at.as_micros(), limit as i64],
+            |r| r.get(0),
+        )
+        .map_err(db)
+    }
+
     fn count_classes(&self, after: i64) -> Result<Vec<(i64, CountClass)>> {
         let conn = self.reader()?;
         let specs: Vec<(i64, String)> = cached_rows(

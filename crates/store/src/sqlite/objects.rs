@@ -15,6 +15,19 @@ use crate::{
     Page, PendingObject, Provenance, Result, StoreError, StoredObject, VersionMatch,
 };
 
+/// An indicator's `valid_until` (microseconds), as the console's figures
+/// find expired indicators by it; `None` for other objects and for a value
+/// that is not a STIX timestamp (which never expires).
+fn valid_until(object: &stix::StixObject) -> Option<i64> {
+    if object.object_type != "indicator" {
+        return None;
+    }
+    let json: serde_json::Value = serde_json::from_str(&object.raw).ok()?;
+    stix::Timestamp::parse(json.get("valid_until")?.as_str()?)
+        .ok()
+        .map(stix::Timestamp::as_micros)
+}
+
 /// Interns audience key sets within one write transaction.
 #[derive(Default)]
 struct AudienceInterner {
@@ -398,9 +411,9 @@ impl SqliteStore {
                     "INSERT INTO objects (date_added, collection, stix_id, type, version, versioned,
                                           is_latest, is_first, spec_version, raw,
                                           audience, origin_org, origin_user, tlp, refs, prior_copies,
-                                          provenance, origin_node, counted, ranked, listed)
+                                          provenance, origin_node, counted, ranked, listed, valid_until)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,
-                             ?17, ?18, ?19, ?20, ?21)",
+                             ?17, ?18, ?19, ?20, ?21, ?22)",
                 )
                 .map_err(db)?;
             let mut enqueue = tx
@@ -549,6 +562,7 @@ impl SqliteStore {
                         counted,
                         ranked,
                         ingest.console.listed,
+                        valid_until(object),
                     ])
                     .map_err(db)?;
                 if ingest.provenance == Provenance::LocalPending {

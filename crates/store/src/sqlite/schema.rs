@@ -468,7 +468,20 @@ const MIGRATIONS: &[&str] = &[
     // references get the class of their facts here; pointer rows wait for
     // `node` to decide theirs again (their figures start empty). Written
     // so that running it on a database that has it changes no figure.
+    // Indicators also keep their `valid_until` (microseconds; 0 when SQLite
+    // cannot read it, so that the read gate, which judges expiry from the
+    // JSON, decides it) behind a partial index: in a collection that hides
+    // expired indicators, the figures find the expired ones through it.
+    // (Not `expires`: that is a manifest's, and withdrawals find due
+    // manifests by it.)
     "
+    ALTER TABLE objects ADD COLUMN valid_until INTEGER;
+    UPDATE objects SET valid_until = coalesce(
+            CAST(round((julianday(json_extract(raw, '$.valid_until')) - 2440587.5) * 86400000.0) AS INTEGER) * 1000,
+            0)
+        WHERE type = 'indicator' AND valid_until IS NULL AND json_valid(raw)
+          AND json_type(raw, '$.valid_until') = 'text';
+    CREATE INDEX objects_expiring ON objects(collection, valid_until) WHERE valid_until IS NOT NULL;
     CREATE TABLE IF NOT EXISTS count_classes (id INTEGER PRIMARY KEY, spec TEXT NOT NULL UNIQUE);
     CREATE TABLE IF NOT EXISTS row_classes (row INTEGER PRIMARY KEY, class INTEGER NOT NULL);
     INSERT OR IGNORE INTO count_classes (spec)
@@ -566,6 +579,58 @@ mod tests {
             .unwrap()
             .collect::<rusqlite::Result<_>>()
             .unwrap()
+    }
+
+    /// Step 12 gives rows without references their class and indicators
+    /// their `valid_until` (0 when SQLite cannot read it: the gate decides).
+    #[test]
+    fn migration_twelve_classes_plain_rows_and_times_indicators() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        migrate_to(&mut conn, 11).unwrap();
+        conn.execute_batch(
+            "INSERT INTO audiences (id, keys) VALUES (2, 'green');
+             INSERT INTO objects (date_added, collection, stix_id, type, version, versioned,
+                                  is_latest, is_first, spec_version, raw, audience, tlp, origin_org)
+             VALUES
+               (1000, 1, 'indicator--1', 'indicator', 1, 1, 1, 1, '2.1',
+                '{\"valid_until\":\"2026-11-03T00:00:00.250Z\"}', 2, 1, 7),
+               (2000, 1, 'indicator--2', 'indicator', 1, 1, 1, 1, '2.1',
+                '{\"valid_until\":\"soon\"}', 2, 1, 7),
+               (3000, 1, 'malware--3', 'malware', 1, 1, 1, 1, '2.1', '{}', 2, 1, NULL);",
+        )
+        .unwrap();
+        migrate(&mut conn).unwrap();
+        let until: Vec<Option<i64>> = conn
+            .prepare("SELECT valid_until FROM objects ORDER BY date_added")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        let expected = stix::Timestamp::parse("2026-11-03T00:00:00.250Z")
+            .unwrap()
+            .as_micros();
+        assert_eq!(until, vec![Some(expected), Some(0), None]);
+        let specs: Vec<String> = conn
+            .prepare(
+                "SELECT c.spec FROM row_classes r JOIN count_classes c ON c.id = r.class ORDER BY r.row",
+            )
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        use crate::sqlite::console::encode_class;
+        use sharing::console::CountClass;
+        let green = Some(stix::Tlp::Green);
+        assert_eq!(
+            specs,
+            vec![
+                encode_class(&CountClass::plain(1, 2, green, Some(7))),
+                encode_class(&CountClass::plain(1, 2, green, Some(7))),
+                encode_class(&CountClass::plain(1, 2, green, None)),
+            ]
+        );
     }
 
     #[test]
@@ -770,6 +835,8 @@ mod tests {
                 "DROP TABLE manifest_entries;
                  DROP INDEX objects_manifests_expiring;
                  ALTER TABLE objects DROP COLUMN expires;
+                 DROP INDEX objects_expiring;
+                 ALTER TABLE objects DROP COLUMN valid_until;
                  DROP TABLE count_classes;
                  DROP TABLE row_classes;
                  DROP TABLE object_counts;
