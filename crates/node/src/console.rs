@@ -4,17 +4,20 @@
 //!
 //! Every object shown passes [`Node::read`], the gate TAXII uses, so the
 //! console shows nothing its user could not fetch over TAXII. Figures come
-//! from counts the store keeps as objects are written (`store::ConsoleStore`):
-//! counted rows are summed over the audiences the reader holds; the rows
-//! whose visibility is not exactly their audience (pointer objects not yet
+//! from counts the store keeps per *count class* as objects are written
+//! (`store::ConsoleStore`): which readers see a row, exactly as the gate
+//! decides (`sharing::console::CountClass`). The classes a reader is
+//! admitted to are decided here over the node's few distinct classes, and
+//! their counts summed; the rows without a class (pointer objects not yet
 //! settled or left to the gate, later copies of observables) are read
-//! through the gate one by one, and the pseudonymous sources' identities the
-//! gate masks are taken out. The cost is a few index ranges plus the rows
+//! through the gate one by one, and the pseudonymous sources' identities
+//! the gate masks and, where a collection hides them, the expired
+//! indicators are taken out. The cost is a few index ranges plus the rows
 //! left to the gate in the window, never a scan of the objects.
 //!
-//! Deciding which pointer rows are counted ([`Node::settle_counts`]) is
-//! `sharing::console::counts_by_audience`'s rule over the stored copies of
-//! their targets.
+//! Deciding a pointer row's class ([`Node::settle_counts`]) is
+//! `sharing::console::class_of` over the classes of its targets' stored
+//! copies.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 

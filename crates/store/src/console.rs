@@ -2,24 +2,29 @@
 //! date as objects are written, full-text search, newest-first listings,
 //! and who refers to an object.
 //!
-//! **Figures.** Every stored row is either *counted* or not. A counted row
-//! is one whose visibility the policy has declared to be exactly its
-//! audience (every reader its audience admits sees it, nobody else); it is
-//! added to `object_counts` (per collection, day of `date_added`, audience,
-//! type and TLP) and, for its ranked references, to `ranked_counts`, in the
-//! transaction that writes it. A figure for a reader is then a sum over the
-//! audiences it holds: a range of a small table, never a scan of objects.
-//! Rows that are not counted (pointer objects until `node` has settled
-//! them, later copies of observables) are listed per collection through a
-//! partial index and decided one by one by the read gate.
+//! **Figures.** Every stored row either has a *count class* or not (see
+//! `sharing::console::CountClass`: who sees the row, exactly as the read
+//! gate decides, written as its collection, audience, TLP, source and the
+//! classes of its targets' copies; interned in `count_classes`, each row's
+//! kept in `row_classes`). A row with a class that is not a later copy of
+//! an observable is *counted*: added to `object_counts` (per class, day of
+//! `date_added`, type and TLP) and, for its ranked references, to
+//! `ranked_counts`, in the transaction that gives it its class. A figure
+//! for a reader is then a sum over the classes it is admitted to (`node`
+//! decides which, over the few distinct classes): ranges of a small table,
+//! never a scan of objects. Rows without a class (pointer objects until
+//! `node` has settled them, or that it leaves to the gate; later copies of
+//! observables) are listed per collection through a partial index and
+//! decided one by one by the read gate.
 //!
-//! Which rows are counted is never decided here. A row with no gating
-//! references that is not a later copy of an observable starts counted (its
-//! visibility is its audience by construction); any other row starts
-//! *pending* and `node` settles it ([`ConsoleStore::settle_counts`]). Any
-//! write or delete of an id un-counts (and marks pending again) the counted
-//! rows that refer to it, in the same transaction, transitively: a fact a
-//! decision rested on has changed, so the decision is taken again.
+//! Which class a pointer row has is never decided here. A row with no
+//! gating references gets the class of its own facts as it is written; any
+//! other row starts *pending* and `node` settles it
+//! ([`ConsoleStore::settle_counts`]). Any write or delete of an id takes the
+//! rows that refer to it out of the figures, forgets their classes and
+//! marks them pending again, in the same transaction, transitively: a fact
+//! a class rested on has changed, so it is decided again, and what the row
+//! added is taken back under the class it was added under.
 //!
 //! **Unlisted rows.** A row `node` stores as not listed
 //! ([`ConsoleFacts::listed`]: the signed manifests nodes write for
@@ -28,10 +33,11 @@
 //! like any row. Every write path (a post, a pull, the signer) says which
 //! rows are listed when it writes them.
 //!
-//! **Ceilings.** A token may read at most some TLP (`CountScope::max_tlp`):
-//! its figures, rankings and lists are narrowed to rows at or below it (the
-//! counts are kept per TLP), exactly as the read gate narrows what it
-//! serves; the rows left to the gate are narrowed the same way.
+//! **Ceilings.** A token may read at most some TLP: its figures and
+//! rankings leave out the classes above it (a class knows its TLP and its
+//! targets' classes theirs), exactly as the read gate narrows what it
+//! serves; its lists and the rows left to the gate are narrowed by
+//! `CountScope::max_tlp`.
 
 use sharing::AudienceKey;
 use sharing::console::CountClass;
@@ -47,8 +53,9 @@ pub fn day_of(t: Timestamp) -> i64 {
     t.as_micros().div_euclid(DAY_MICROS)
 }
 
-/// Which rows of one collection a figure counts: those whose audience holds
-/// one of `audience` (`None`: every row, for node administrators) and,
+/// Which rows of one collection a list or the rows left to the gate cover:
+/// those whose audience holds one of `audience` (`None`: every row, for
+/// node administrators) and,
 /// with `max_tlp` (a token's ceiling), whose TLP is at most that (rows
 /// without a TLP are then left out, as the read gate leaves them out).
 #[derive(Clone, Debug, PartialEq, Eq)]
