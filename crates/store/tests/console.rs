@@ -755,3 +755,51 @@ fn the_search_index_is_rebuilt_when_lost_damaged_or_another_databases() {
     assert_eq!(search(&store, c, "\"alpha\""), vec![malware_id(1)]);
     assert_eq!(indexed(&db, "gamma"), 0);
 }
+
+#[test]
+fn a_search_examines_only_the_matches_of_the_collections_it_reads() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, c) = open(&dir);
+    let other = store
+        .create_collection(
+            &NewCollection {
+                id: "0c1f4b5e-4b0e-4c55-9a36-2f6f3f0b1c2d".into(),
+                api_root: "api1".into(),
+                title: "other".into(),
+                description: None,
+                alias: None,
+                owner: Owner::Node,
+                default_tlp: None,
+                public: false,
+                signed: true,
+                hide_expired: false,
+            },
+            &AuditEntry::default(),
+        )
+        .unwrap()
+        .key;
+    add(&store, c, &[malware(1, "common ours")]);
+    // Newer matches elsewhere, more than the search may examine.
+    let theirs: Vec<Ingest> = (2..40).map(|n| malware(n, "common theirs")).collect();
+    add(&store, other, &theirs);
+    let page = store
+        .list_newest(
+            &[CountScope {
+                collection: c,
+                audience: None,
+                max_tlp: None,
+            }],
+            &ListQuery {
+                text: Some("\"common\"".into()),
+                limit: 10,
+                max_examined: 10,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    let found: Vec<String> = page.items.into_iter().map(|(_, o)| o.id).collect();
+    assert_eq!(found, vec![malware_id(1)]);
+    assert!(!page.search_incomplete);
+    // The collection token is not searchable text.
+    assert!(search(&store, c, &format!("\"c{c}\"")).is_empty());
+}

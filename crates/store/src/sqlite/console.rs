@@ -767,7 +767,10 @@ impl ConsoleStore for SqliteStore {
             // newest first and keep those of the scopes. It first takes in
             // what was written before this query, if that is not too much.
             search_incomplete = self.search_catch_up(&conn)?;
-            let rows = self.search.matches(text, before, since, budget)?;
+            let collections: Vec<i64> = scopes.iter().map(|s| s.collection).collect();
+            let rows = self
+                .search
+                .matches(text, &collections, before, since, budget)?;
             let mut full = rows.len() == budget;
             for row in rows {
                 examined_to = Some(row);

@@ -34,8 +34,10 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, pa
 use super::{cached_exec, cached_row, cached_rows, db, lock};
 use crate::{Result, StoreError};
 
-/// The format of the index file; another one is rebuilt.
-const FORMAT: i64 = 1;
+/// The format of the index file; another one is rebuilt. (2: each row's
+/// collection is indexed too, so that a search reads only the matches of
+/// the collections it may read.)
+const FORMAT: i64 = 2;
 /// Rows the background thread indexes per transaction.
 const BATCH: usize = 5_000;
 /// How long the thread lets writes gather after a wake-up: bigger batches
@@ -58,8 +60,14 @@ pub(crate) struct SearchIndex {
 }
 
 /// What one round reads of the node's database: the deleted rows' keys,
-/// the new rows (key, stored bytes), and whether more follow.
-type Snapshot = (Vec<i64>, Vec<(i64, String)>, bool);
+/// the new rows (key, collection, stored bytes), and whether more follow.
+type Snapshot = (Vec<i64>, Vec<(i64, i64, String)>, bool);
+
+/// The index: the three columns searched, and `coll`, the row's collection
+/// as one token (`c<key>`), which only [`SearchIndex::matches`] queries.
+const TABLE: &str = "CREATE VIRTUAL TABLE IF NOT EXISTS object_text USING fts5(
+    name, description, pattern, coll, content = '', contentless_delete = 1
+);";
 
 /// What one round of [`SearchIndex::catch_up`] left.
 #[derive(Debug, PartialEq, Eq)]
@@ -100,14 +108,12 @@ impl SearchIndex {
             .map_err(db)?;
         conn.pragma_update(None, "synchronous", "NORMAL")
             .map_err(db)?;
-        conn.execute_batch(
+        conn.execute_batch(&format!(
             "BEGIN IMMEDIATE;
              CREATE TABLE IF NOT EXISTS search_meta (key TEXT PRIMARY KEY, value) WITHOUT ROWID;
-             CREATE VIRTUAL TABLE IF NOT EXISTS object_text USING fts5(
-                 name, description, pattern, content = '', contentless_delete = 1
-             );
-             COMMIT;",
-        )
+             {TABLE}
+             COMMIT;"
+        ))
         .map_err(db)?;
         let meta = |key: &str| -> Result<Option<rusqlite::types::Value>> {
             conn.query_row("SELECT value FROM search_meta WHERE key = ?1", [key], |r| {
@@ -133,10 +139,8 @@ impl SearchIndex {
         if !theirs || !format_ok || indexed_to > newest {
             conn.execute_batch("BEGIN IMMEDIATE").map_err(db)?;
             let reset = (|| -> rusqlite::Result<()> {
-                conn.execute(
-                    "INSERT INTO object_text (object_text) VALUES ('delete-all')",
-                    [],
-                )?;
+                // Made again: an older format's table has other columns.
+                conn.execute_batch(&format!("DROP TABLE object_text; {TABLE}"))?;
                 conn.execute(
                     "INSERT OR REPLACE INTO search_meta (key, value) VALUES
                          ('epoch', ?1), ('format', ?2), ('indexed_to', 0)",
@@ -186,12 +190,12 @@ impl SearchIndex {
                     r.get(0)
                 })
                 .map_err(db)?;
-            let mut rows: Vec<(i64, String)> = cached_rows(
+            let mut rows: Vec<(i64, i64, String)> = cached_rows(
                 main,
-                "SELECT date_added, raw FROM objects WHERE date_added > ?1 AND listed = 1
+                "SELECT date_added, collection, raw FROM objects WHERE date_added > ?1 AND listed = 1
                  ORDER BY date_added LIMIT ?2",
                 params![indexed_to, max_rows as i64 + 1],
-                |r| Ok((r.get(0)?, r.get(1)?)),
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
             )
             .map_err(db)?;
             let behind = rows.len() > max_rows;
@@ -201,13 +205,20 @@ impl SearchIndex {
         let _ = main.execute_batch("COMMIT");
         let (deleted, rows, behind) = read?;
         let mut newest = indexed_to;
-        for (row, raw) in &rows {
+        for (row, collection, raw) in &rows {
             let text = crate::search_text(raw);
             if !text.is_empty() {
                 cached_exec(
                     &tx,
-                    "INSERT INTO object_text (rowid, name, description, pattern) VALUES (?1, ?2, ?3, ?4)",
-                    params![row, text.name, text.description, text.pattern],
+                    "INSERT INTO object_text (rowid, name, description, pattern, coll)
+                     VALUES (?1, ?2, ?3, ?4, ?5)",
+                    params![
+                        row,
+                        text.name,
+                        text.description,
+                        text.pattern,
+                        format!("c{collection}")
+                    ],
                 )
                 .map_err(db)?;
             }
@@ -236,16 +247,28 @@ impl SearchIndex {
         })
     }
 
-    /// Rows whose text matches `query` (FTS5 syntax, made safe by the
-    /// caller), with keys in `[since, before)`, newest first, at most
-    /// `limit`.
+    /// Rows of `collections` whose name, description or pattern match
+    /// `query` (FTS5 syntax, made safe by the caller), with keys in
+    /// `[since, before)`, newest first, at most `limit`. The collections
+    /// narrow the match inside the index, so that the rows examined are
+    /// the reader's collections' only.
     pub(crate) fn matches(
         &self,
         query: &str,
+        collections: &[i64],
         before: i64,
         since: i64,
         limit: usize,
     ) -> Result<Vec<i64>> {
+        if collections.is_empty() {
+            return Ok(Vec::new());
+        }
+        let within = collections
+            .iter()
+            .map(|c| format!("c{c}"))
+            .collect::<Vec<_>>()
+            .join(" OR ");
+        let query = format!("{{name description pattern}} : ({query}) AND coll : ({within})");
         let conn = lock(&self.conn);
         cached_rows(
             &conn,
@@ -390,7 +413,7 @@ mod tests {
     }
 
     fn hits(index: &SearchIndex, word: &str) -> Vec<i64> {
-        index.matches(word, i64::MAX, 0, 100).unwrap()
+        index.matches(word, &[1], i64::MAX, 0, 100).unwrap()
     }
 
     #[test]
