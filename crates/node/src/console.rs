@@ -28,8 +28,8 @@ use sharing::recipients::{MemberOrg, NamedRecipients};
 use sharing::{Access, AudienceKey, Owner, Principal, ReadKeys, Tlp, read_keys};
 use stix::Timestamp;
 use store::{
-    Collection, ConsoleFacts, CountScope, ListQuery, ObjectQuery, SearchText, StoredObject,
-    VersionMatch, day_of,
+    Collection, ConsoleFacts, CountScope, ListQuery, ObjectQuery, StoredObject, VersionMatch,
+    day_of,
 };
 
 use crate::{IncidentList, IngestReport, Need, Node, NodeError, Result};
@@ -67,14 +67,6 @@ struct IndexedFields {
     #[serde(default, rename = "type")]
     object_type: Option<String>,
     #[serde(default)]
-    name: Option<String>,
-    #[serde(default)]
-    description: Option<String>,
-    #[serde(default)]
-    pattern: Option<String>,
-    #[serde(default)]
-    value: Option<serde_json::Value>,
-    #[serde(default)]
     relationship_type: Option<String>,
     #[serde(default)]
     target_ref: Option<String>,
@@ -89,29 +81,20 @@ pub fn listed_type(object_type: &str) -> bool {
     object_type != provenance::extension::MANIFEST_TYPE
 }
 
-/// What the console indexes of an object: its search text and the targets
-/// the overview ranks it as referring to (malware, intrusion sets and
-/// ATT&CK techniques it references, and the identity a `targets`
-/// relationship points at, whose sectors are the targeted sectors); none of
-/// it for a type the console does not list ([`listed_type`]).
+/// What the console indexes of an object at write: the targets the
+/// overview ranks it as referring to (malware, intrusion sets and ATT&CK
+/// techniques it references, and the identity a `targets` relationship
+/// points at, whose sectors are the targeted sectors), and whether it is
+/// listed at all ([`listed_type`]). Its search text the store's full-text
+/// index reads from the stored bytes ([`store::search_text`]).
 pub(crate) fn indexed_facts(raw: &str, refs: &[String]) -> ConsoleFacts {
     let fields: IndexedFields = serde_json::from_str(raw).unwrap_or_default();
     if !fields.object_type.as_deref().is_none_or(listed_type) {
         return ConsoleFacts {
-            text: SearchText::default(),
             ranked: Vec::new(),
             listed: false,
         };
     }
-    let value = match fields.value {
-        Some(serde_json::Value::String(s)) => s,
-        _ => String::new(),
-    };
-    let text = SearchText {
-        name: fields.name.unwrap_or(value),
-        description: fields.description.unwrap_or_default(),
-        pattern: fields.pattern.unwrap_or_default(),
-    };
     let mut ranked: Vec<String> = refs
         .iter()
         .filter(|r| RANKED_PREFIXES[..3].iter().any(|p| r.starts_with(p)))
@@ -125,7 +108,6 @@ pub(crate) fn indexed_facts(raw: &str, refs: &[String]) -> ConsoleFacts {
         ranked.push(target);
     }
     ConsoleFacts {
-        text,
         ranked,
         listed: true,
     }
@@ -207,6 +189,9 @@ pub struct ObjectList {
     pub items: Vec<Listed>,
     /// Continue with `added_before` = this; `None` at the end.
     pub resume_before: Option<Timestamp>,
+    /// A search ran while the full-text index was far behind the newest
+    /// writes (a bulk import, a rebuild): newer matches may be missing.
+    pub search_incomplete: bool,
 }
 
 /// An object as its page shows it.
@@ -242,9 +227,22 @@ pub struct ShareTarget {
     pub pseudonymous: bool,
 }
 
+/// The parts of an object its name in a list is made of.
+#[derive(Deserialize, Default)]
+struct NamedFields {
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    pattern: Option<String>,
+    #[serde(default)]
+    value: Option<serde_json::Value>,
+    #[serde(default)]
+    relationship_type: Option<String>,
+}
+
 /// Facts of a row's name, for lists.
 pub fn display_name(raw: &str, id: &str) -> String {
-    let fields: IndexedFields = serde_json::from_str(raw).unwrap_or_default();
+    let fields: NamedFields = serde_json::from_str(raw).unwrap_or_default();
     fields
         .name
         .or(match fields.value {
@@ -678,6 +676,7 @@ impl Node {
             readable.iter().map(|(c, _, _)| (c.key, c)).collect();
         let mut items = Vec::new();
         let mut before = filter.added_before;
+        let mut search_incomplete = false;
         // The gate may withhold some candidates: look further, once more,
         // to fill the page; past that the page is short and says "older".
         for _ in 0..2 {
@@ -712,6 +711,7 @@ impl Node {
                 }
             }
             before = page.resume_before;
+            search_incomplete |= page.search_incomplete;
             if before.is_none() || items.len() >= limit {
                 break;
             }
@@ -719,6 +719,7 @@ impl Node {
         Ok(ObjectList {
             items,
             resume_before: before,
+            search_incomplete,
         })
     }
 
@@ -1341,7 +1342,6 @@ mod tests {
             &["identity--2".to_string()],
         );
         assert!(facts.ranked.is_empty());
-        assert_eq!(facts.text.name, "C2");
     }
 
     #[test]
@@ -1351,11 +1351,9 @@ mod tests {
             &["malware--1".to_string()],
         );
         assert!(!facts.listed);
-        assert!(facts.text.is_empty());
         assert!(facts.ranked.is_empty());
         // Other custom objects are analyst content like any other.
         let facts = indexed_facts(r#"{"type":"x-acme-note","name":"n"}"#, &[]);
         assert!(facts.listed);
-        assert_eq!(facts.text.name, "n");
     }
 }

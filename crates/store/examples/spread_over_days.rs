@@ -1,8 +1,8 @@
 //! Benchmark preparation (bench/console): moves every object of a stopped
 //! node's database back in time so that the objects look added evenly over
 //! the last DAYS days, in their original order, and rebuilds what is keyed by
-//! `date_added` (references, pending decisions, the full-text index, the
-//! console's figures). A node imports a million objects in a minute; the
+//! `date_added` (references, pending decisions, the console's figures; the
+//! full-text index file is removed, to be built again). A node imports a million objects in a minute; the
 //! overview must be measured on figures spread over months, as on a node
 //! that has been running that long.
 //!
@@ -57,20 +57,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
          UPDATE count_pending SET row = (SELECT new FROM moved WHERE old = -count_pending.row);
          UPDATE row_classes SET row = -row;
          UPDATE row_classes SET row = (SELECT new FROM moved WHERE old = -row_classes.row);
-         DROP TABLE object_text;
-         CREATE VIRTUAL TABLE object_text USING fts5(
-             name, description, pattern, content = '', contentless_delete = 1
-         );
-         INSERT INTO object_text (rowid, name, description, pattern)
-             SELECT date_added,
-                    coalesce(json_extract(raw, '$.name'),
-                             CASE WHEN json_type(raw, '$.value') = 'text' THEN json_extract(raw, '$.value') END, ''),
-                    coalesce(json_extract(raw, '$.description'), ''),
-                    coalesce(json_extract(raw, '$.pattern'), '')
-             FROM objects
-             WHERE listed = 1
-               AND (json_extract(raw, '$.name') IS NOT NULL OR json_extract(raw, '$.description') IS NOT NULL
-                    OR json_extract(raw, '$.pattern') IS NOT NULL OR json_type(raw, '$.value') = 'text');
+         DROP TABLE IF EXISTS object_text;
          DELETE FROM object_counts;
          INSERT INTO object_counts (class, day, type, tlp, n)
              SELECT r.class, o.date_added / 86400000000, o.type, coalesce(o.tlp, -1), count(*)
@@ -83,7 +70,20 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                   json_each('[\"' || replace(o.ranked, ' ', '\",\"') || '\"]') j
              WHERE o.counted = 1 AND o.ranked IS NOT NULL GROUP BY 1, 2, 3;",
     )?;
+    // The full-text index (a file of its own since schema step 13) is keyed
+    // by row: remove it, and the node builds it again when it next opens.
+    let queued: i64 = tx.query_row(
+        "SELECT count(*) FROM sqlite_master WHERE name = 'text_deletes'",
+        [],
+        |r| r.get(0),
+    )?;
+    if queued == 1 {
+        tx.execute("DELETE FROM text_deletes", [])?;
+    }
     tx.commit()?;
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{path}.search{suffix}"));
+    }
     eprintln!("{n} objects now spread over {days} days, one every {step} µs");
     Ok(())
 }

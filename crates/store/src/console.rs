@@ -77,8 +77,6 @@ pub struct DayCount {
 /// What the console's indexes hold of one object, as `node` chose it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ConsoleFacts {
-    /// The words the console's full-text search finds the object by.
-    pub text: crate::SearchText,
     /// The identifiers the overview ranks the object as referring to (see
     /// [`ConsoleStore::ranked_counts`]).
     pub ranked: Vec<String>,
@@ -89,10 +87,9 @@ pub struct ConsoleFacts {
 }
 
 impl Default for ConsoleFacts {
-    /// Listed, with nothing to search or rank.
+    /// Listed, with nothing to rank.
     fn default() -> Self {
         ConsoleFacts {
-            text: crate::SearchText::default(),
             ranked: Vec::new(),
             listed: true,
         }
@@ -145,6 +142,10 @@ pub struct ListPage {
     pub items: Vec<(i64, StoredObject)>,
     /// Where the next page starts (the oldest row examined); `None` at the end.
     pub resume_before: Option<Timestamp>,
+    /// For a text query: the full-text index had not yet taken in every row
+    /// written before the query (it was far behind, after a bulk import or
+    /// when it is being rebuilt), so newer matches may be missing.
+    pub search_incomplete: bool,
 }
 
 /// The console's reads and the upkeep of its figures.

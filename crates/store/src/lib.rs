@@ -393,6 +393,34 @@ impl SearchText {
     }
 }
 
+/// What the console's search finds an object by, read from its stored
+/// bytes: its `name` (an observable's `value` when it has no name), its
+/// `description` and its `pattern`. Anything else, or JSON that does not
+/// parse, gives nothing to find.
+pub fn search_text(raw: &str) -> SearchText {
+    #[derive(serde::Deserialize, Default)]
+    struct Fields {
+        #[serde(default)]
+        name: Option<String>,
+        #[serde(default)]
+        description: Option<String>,
+        #[serde(default)]
+        pattern: Option<String>,
+        #[serde(default)]
+        value: Option<serde_json::Value>,
+    }
+    let fields: Fields = serde_json::from_str(raw).unwrap_or_default();
+    let value = match fields.value {
+        Some(serde_json::Value::String(s)) => s,
+        _ => String::new(),
+    };
+    SearchText {
+        name: fields.name.unwrap_or(value),
+        description: fields.description.unwrap_or_default(),
+        pattern: fields.pattern.unwrap_or_default(),
+    }
+}
+
 impl Ingest {
     /// An object visible to every reader of its collection (TLP:CLEAR
     /// audience), with no source organisation: for node-level tooling.

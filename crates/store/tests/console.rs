@@ -7,7 +7,7 @@ use sharing::{AudienceKey, Owner};
 use stix::{Timestamp, Tlp, Validator};
 use store::{
     AuditEntry, ConsoleFacts, ConsoleStore, CountScope, DirectoryStore, Ingest, ListQuery,
-    NewCollection, NewSession, NewSignInLink, ObjectStore, SearchText, SessionStore, SqliteOptions,
+    NewCollection, NewSession, NewSignInLink, ObjectStore, SessionStore, SqliteOptions,
     SqliteStore, VersionMatch, day_of,
 };
 
@@ -53,13 +53,6 @@ fn malware(n: u32, name: &str) -> Ingest {
     Ingest {
         audience: vec![AudienceKey::Green],
         tlp: Some(Tlp::Green),
-        console: ConsoleFacts {
-            text: SearchText {
-                name: name.into(),
-                ..Default::default()
-            },
-            ..Default::default()
-        },
         ..Ingest::open(object)
     }
 }
@@ -457,10 +450,6 @@ fn unlisted_rows_stay_out_of_the_console() {
         tlp: Some(Tlp::Green),
         refs: vec![target.to_string()],
         console: ConsoleFacts {
-            text: SearchText {
-                name: "batch".into(),
-                ..Default::default()
-            },
             ranked: vec![target.to_string()],
             listed: false,
         },
@@ -667,4 +656,182 @@ fn unlisted_rows_do_not_starve_the_newest_page() {
         .unwrap();
     let ids: Vec<String> = page.items.into_iter().map(|(_, o)| o.id).collect();
     assert_eq!(ids, vec!["malware--00000000-0000-4000-8000-000000000001"]);
+}
+
+fn search(store: &SqliteStore, c: i64, text: &str) -> Vec<String> {
+    store
+        .list_newest(
+            &[CountScope {
+                collection: c,
+                audience: None,
+                max_tlp: None,
+            }],
+            &ListQuery {
+                text: Some(text.into()),
+                limit: 10,
+                max_examined: 100,
+                ..Default::default()
+            },
+        )
+        .unwrap()
+        .items
+        .into_iter()
+        .map(|(_, o)| o.id)
+        .collect()
+}
+
+fn malware_id(n: u32) -> String {
+    format!("malware--00000000-0000-4000-8000-{n:012x}")
+}
+
+/// Rows of the index file matching `word`, read with a connection of the
+/// test's own.
+fn indexed(db: &std::path::Path, word: &str) -> i64 {
+    let mut name = db.as_os_str().to_owned();
+    name.push(".search");
+    let conn = rusqlite::Connection::open(std::path::PathBuf::from(name)).unwrap();
+    conn.query_row(
+        "SELECT count(*) FROM object_text WHERE object_text MATCH ?1",
+        [word],
+        |r| r.get(0),
+    )
+    .unwrap()
+}
+
+#[test]
+fn search_finds_what_was_just_written_and_forgets_what_was_deleted() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("node.db");
+    let (store, c) = open(&dir);
+    add(&store, c, &[malware(1, "alpha"), malware(2, "beta")]);
+    // Read straight after the write: the search takes in what its thread
+    // has not yet.
+    assert_eq!(search(&store, c, "\"alpha\""), vec![malware_id(1)]);
+    let rows: Vec<Timestamp> = store
+        .query_objects(
+            c,
+            &store::ObjectQuery {
+                ids: vec![malware_id(1)],
+                versions: VersionMatch::all(),
+                limit: 10,
+                ..Default::default()
+            },
+        )
+        .unwrap()
+        .items
+        .iter()
+        .map(|o| o.date_added)
+        .collect();
+    store
+        .delete_rows(c, &malware_id(1), &rows, &AuditEntry::default())
+        .unwrap();
+    assert!(search(&store, c, "\"alpha\"").is_empty());
+    assert_eq!(search(&store, c, "\"beta\""), vec![malware_id(2)]);
+    // Gone from the index file itself, not only filtered out of results:
+    // a deleted object's words do not stay on disk.
+    assert_eq!(indexed(&db, "alpha"), 0);
+    assert_eq!(indexed(&db, "beta"), 1);
+    let main = rusqlite::Connection::open(&db).unwrap();
+    let queued: i64 = main
+        .query_row("SELECT count(*) FROM text_deletes", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(queued, 0, "applied deletions leave the queue");
+}
+
+#[test]
+fn the_search_index_is_rebuilt_when_lost_damaged_or_another_databases() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("node.db");
+    let index = dir.path().join("node.db.search");
+    {
+        let (store, c) = open(&dir);
+        add(&store, c, &[malware(1, "alpha")]);
+        assert_eq!(search(&store, c, "\"alpha\""), vec![malware_id(1)]);
+    }
+    // Removed: built again from the stored objects.
+    std::fs::remove_file(&index).unwrap();
+    let _ = std::fs::remove_file(dir.path().join("node.db.search-wal"));
+    let _ = std::fs::remove_file(dir.path().join("node.db.search-shm"));
+    {
+        let store = SqliteStore::open(&db, SqliteOptions::default()).unwrap();
+        let c = store.collections("api1").unwrap()[0].key;
+        assert_eq!(search(&store, c, "\"alpha\""), vec![malware_id(1)]);
+    }
+    // Damaged: the same.
+    for suffix in ["-wal", "-shm"] {
+        let _ = std::fs::remove_file(dir.path().join(format!("node.db.search{suffix}")));
+    }
+    std::fs::write(&index, b"this is not a database, it is a note").unwrap();
+    {
+        let store = SqliteStore::open(&db, SqliteOptions::default()).unwrap();
+        let c = store.collections("api1").unwrap()[0].key;
+        assert_eq!(search(&store, c, "\"alpha\""), vec![malware_id(1)]);
+    }
+    // Another database's index (here: one that knows a word this one
+    // never stored) is emptied, not trusted.
+    let other = tempfile::tempdir().unwrap();
+    {
+        let (store, c) = open(&other);
+        add(&store, c, &[malware(1, "gamma")]);
+        assert_eq!(search(&store, c, "\"gamma\""), vec![malware_id(1)]);
+    }
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(dir.path().join(format!("node.db.search{suffix}")));
+        let from = other.path().join(format!("node.db.search{suffix}"));
+        if from.exists() {
+            std::fs::copy(from, dir.path().join(format!("node.db.search{suffix}"))).unwrap();
+        }
+    }
+    let store = SqliteStore::open(&db, SqliteOptions::default()).unwrap();
+    let c = store.collections("api1").unwrap()[0].key;
+    assert_eq!(search(&store, c, "\"alpha\""), vec![malware_id(1)]);
+    assert_eq!(indexed(&db, "gamma"), 0);
+}
+
+#[test]
+fn a_search_examines_only_the_matches_of_the_collections_it_reads() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, c) = open(&dir);
+    let other = store
+        .create_collection(
+            &NewCollection {
+                id: "0c1f4b5e-4b0e-4c55-9a36-2f6f3f0b1c2d".into(),
+                api_root: "api1".into(),
+                title: "other".into(),
+                description: None,
+                alias: None,
+                owner: Owner::Node,
+                default_tlp: None,
+                public: false,
+                signed: true,
+                hide_expired: false,
+            },
+            &AuditEntry::default(),
+        )
+        .unwrap()
+        .key;
+    add(&store, c, &[malware(1, "common ours")]);
+    // Newer matches elsewhere, more than the search may examine.
+    let theirs: Vec<Ingest> = (2..40).map(|n| malware(n, "common theirs")).collect();
+    add(&store, other, &theirs);
+    let page = store
+        .list_newest(
+            &[CountScope {
+                collection: c,
+                audience: None,
+                max_tlp: None,
+            }],
+            &ListQuery {
+                text: Some("\"common\"".into()),
+                limit: 10,
+                max_examined: 10,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    let found: Vec<String> = page.items.into_iter().map(|(_, o)| o.id).collect();
+    assert_eq!(found, vec![malware_id(1)]);
+    assert!(!page.search_incomplete);
+    // The collection token is not searchable text.
+    assert!(search(&store, c, &format!("\"c{c}\"")).is_empty());
 }

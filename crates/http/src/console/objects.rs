@@ -227,6 +227,13 @@ fn list_body(
                 }
                 div { button type="submit" { "Show" } }
             }
+            @if list.search_incomplete {
+                (notice("note", html! {
+                    span id="search-incomplete" {
+                        "The search index is still taking in the newest objects (after a large import, or while it is rebuilt), so some recent matches may be missing. Search again in a minute for complete results."
+                    }
+                }))
+            }
             @if list.items.is_empty() {
                 p.muted id="no-objects" { "Nothing matches these filters among what is shared with you." }
             } @else {

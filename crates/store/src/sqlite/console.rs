@@ -14,7 +14,7 @@ use super::{
 };
 use crate::{
     ConsoleFacts, ConsoleStore, CountScope, DayCount, ListPage, ListQuery, PendingCount,
-    Provenance, Result, SearchText, StoredObject, day_of,
+    Provenance, Result, StoredObject, day_of,
 };
 
 /// How many pointer hops a demotion follows: the read gate's own depth.
@@ -274,14 +274,14 @@ pub(crate) struct NewRow<'a> {
     pub(crate) ranked: &'a [String],
 }
 
-/// Upkeep of a row just inserted: its references, its search text, its
-/// class when it has one (a row without references), and either its
-/// figures (counted, into `tally`) or a place in the pending queue.
+/// Upkeep of a row just inserted: its references, its class when it has
+/// one (a row without references), and either its figures (counted, into
+/// `tally`) or a place in the pending queue. (Its search text is taken in
+/// by the full-text index's own thread: `search.rs`.)
 pub(crate) fn after_insert(
     tx: &Connection,
     row: i64,
     refs: &[String],
-    text: &SearchText,
     class: Option<i64>,
     counted: Option<(&NewRow<'_>, &mut Tally)>,
 ) -> Result<()> {
@@ -298,14 +298,6 @@ pub(crate) fn after_insert(
             tx,
             "INSERT OR IGNORE INTO object_refs (target, row) VALUES (?1, ?2)",
             params![ref_key(r), row],
-        )
-        .map_err(db)?;
-    }
-    if !text.is_empty() {
-        cached_exec(
-            tx,
-            "INSERT INTO object_text (rowid, name, description, pattern) VALUES (?1, ?2, ?3, ?4)",
-            params![row, text.name, text.description, text.pattern],
         )
         .map_err(db)?;
     }
@@ -349,7 +341,13 @@ pub(crate) fn before_delete(tx: &Connection, row: i64) -> Result<()> {
         .map_err(db)?;
     }
     cached_exec(tx, "DELETE FROM count_pending WHERE row = ?1", [row]).map_err(db)?;
-    cached_exec(tx, "DELETE FROM object_text WHERE rowid = ?1", [row]).map_err(db)?;
+    // The full-text index, in its own file, takes it out (see `search.rs`).
+    cached_exec(
+        tx,
+        "INSERT OR IGNORE INTO text_deletes (row) VALUES (?1)",
+        [row],
+    )
+    .map_err(db)?;
     Ok(())
 }
 
@@ -838,11 +836,7 @@ impl ConsoleStore for SqliteStore {
                 let row: i64 = r.get(0).map_err(db)?;
                 let refs = split_refs(r.get(1).map_err(db)?);
                 let raw: String = r.get(2).map_err(db)?;
-                let ConsoleFacts {
-                    text,
-                    ranked,
-                    listed,
-                } = extract(&raw);
+                let ConsoleFacts { ranked, listed } = extract(&raw);
                 filled += 1;
                 if !listed {
                     // Counted by the migration if it had no references.
@@ -864,14 +858,6 @@ impl ConsoleStore for SqliteStore {
                         &tx,
                         "INSERT OR IGNORE INTO object_refs (target, row) VALUES (?1, ?2)",
                         params![ref_key(target), row],
-                    )
-                    .map_err(db)?;
-                }
-                if !text.is_empty() {
-                    cached_exec(
-                        &tx,
-                        "INSERT INTO object_text (rowid, name, description, pattern) VALUES (?1, ?2, ?3, ?4)",
-                        params![row, text.name, text.description, text.pattern],
                     )
                     .map_err(db)?;
                 }
@@ -929,26 +915,16 @@ impl ConsoleStore for SqliteStore {
         // The last row examined, and whether rows older than it may match.
         let mut examined_to: Option<i64> = None;
         let more;
+        let mut search_incomplete = false;
         if let Some(text) = &query.text {
             // The full-text index is one for the node: walk its matches
-            // newest first and keep those of the scopes.
-            let rows: Vec<i64> = cached_rows(
-                &conn,
-                "SELECT rowid FROM object_text WHERE object_text MATCH ?1 AND rowid < ?2 AND rowid >= ?3
-                 ORDER BY rowid DESC LIMIT ?4",
-                params![text, before, since, budget as i64],
-                |r| r.get(0),
-            )
-            .map_err(|e| match e {
-                // SQLITE_ERROR from MATCH is the query text's fault (FTS5
-                // syntax); I/O and corruption come with codes of their own.
-                rusqlite::Error::SqliteFailure(e, Some(m))
-                    if e.code == rusqlite::ErrorCode::Unknown =>
-                {
-                    crate::StoreError::Invalid(format!("the search text cannot be read: {m}"))
-                }
-                other => db(other),
-            })?;
+            // newest first and keep those of the scopes. It first takes in
+            // what was written before this query, if that is not too much.
+            search_incomplete = self.search_catch_up(&conn)?;
+            let collections: Vec<i64> = scopes.iter().map(|s| s.collection).collect();
+            let rows = self
+                .search
+                .matches(text, &collections, before, since, budget)?;
             let mut full = rows.len() == budget;
             for row in rows {
                 examined_to = Some(row);
@@ -1061,6 +1037,7 @@ impl ConsoleStore for SqliteStore {
         Ok(ListPage {
             items,
             resume_before: if more { examined_to.map(ts) } else { None },
+            search_incomplete,
         })
     }
 

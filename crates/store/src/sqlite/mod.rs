@@ -13,6 +13,7 @@ mod incidents;
 mod objects;
 mod peers;
 pub(crate) mod schema;
+mod search;
 mod sessions;
 mod statuses;
 
@@ -55,6 +56,11 @@ pub struct SqliteStore {
     writer: Mutex<Connection>,
     readers: Mutex<Vec<Connection>>,
     ids: std::sync::RwLock<IdIndex>,
+    /// The console's full-text index (a file of its own, `search.rs`).
+    search: std::sync::Arc<search::SearchIndex>,
+    /// Its thread; `None` only if the thread could not be started (then
+    /// searches catch the index up themselves).
+    indexer: Option<search::Indexer>,
     _checkpointer: Option<Checkpointer>,
     /// Connection use, for monitoring ([`SqliteStore::connection_use`]).
     usage: Usage,
@@ -197,12 +203,19 @@ impl SqliteStore {
                 ids.advance(at);
             }
         }
+        let search = std::sync::Arc::new(search::SearchIndex::open(
+            &search::path_for(&path),
+            &writer,
+        )?);
+        let indexer = search::Indexer::start(search.clone(), &path);
         Ok(SqliteStore {
             path,
             options,
             writer: Mutex::new(writer),
             readers: Mutex::new(Vec::new()),
             ids: std::sync::RwLock::new(ids),
+            search,
+            indexer,
             _checkpointer: checkpointer,
             usage: Usage::default(),
         })
@@ -210,6 +223,24 @@ impl SqliteStore {
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Tells the full-text index's thread that rows were written or
+    /// deleted.
+    pub(crate) fn wake_indexer(&self) {
+        if let Some(i) = &self.indexer {
+            i.wake();
+        }
+    }
+
+    /// Brings the full-text index up to the rows `conn` shows before a
+    /// search reads it, taking in at most [`SEARCH_CATCH_UP`] rows; returns
+    /// whether rows were left out (the search is then incomplete).
+    fn search_catch_up(&self, conn: &Connection) -> Result<bool> {
+        let progress = self.search.catch_up(conn, SEARCH_CATCH_UP, |rows| {
+            search::forget(&self.write_connection(), rows)
+        })?;
+        Ok(progress == search::Progress::Behind)
     }
 
     /// The single writer connection, for the other store traits' writes.
@@ -310,6 +341,11 @@ fn configure(conn: &Connection, options: &SqliteOptions, reader: bool) -> Result
     .map_err(db)?;
     Ok(())
 }
+
+/// Most rows a search indexes itself before it reads the full-text index
+/// (the index's thread normally leaves none: this bounds the wait after a
+/// bulk import, or while the index is rebuilt).
+const SEARCH_CATCH_UP: usize = 10_000;
 
 /// Idle read connections kept open (each holds its own page cache).
 const MAX_POOLED_READERS: usize = 8;

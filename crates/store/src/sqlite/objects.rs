@@ -595,7 +595,6 @@ impl SqliteStore {
                         &tx,
                         date_added,
                         &ingest.refs,
-                        &ingest.console.text,
                         class,
                         match (&new, counted) {
                             (Some(new), true) => Some((new, &mut tally)),
@@ -622,6 +621,9 @@ impl SqliteStore {
         }
         also(&tx, &outcomes)?;
         tx.commit().map_err(db)?;
+        if outcomes.iter().any(|o| matches!(o, AddOutcome::Added(_))) {
+            self.wake_indexer();
+        }
         // Committed while holding the write lock, after catching up: every
         // row up to the last one written here is now indexed.
         if let Some(AddOutcome::Added(at)) = outcomes
@@ -921,6 +923,9 @@ impl ObjectStore for SqliteStore {
             }
         }
         tx.commit().map_err(db)?;
+        if deleted > 0 {
+            self.wake_indexer();
+        }
         Ok(deleted)
     }
 

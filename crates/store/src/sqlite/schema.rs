@@ -274,11 +274,12 @@ const MIGRATIONS: &[&str] = &[
     // node's signed manifests: `node` says which) is never counted, listed,
     // searched or shown as a referrer. `object_refs` finds the rows that
     // refer to an id (keyed by a 64-bit hash of the id; the row's `refs`
-    // confirm). `object_text` is the full-text index (contentless: the text
-    // lives in `raw`). Sessions, passwords, sign-in links and failures
-    // (sessions.rs). The Rust step after this migration fills
-    // `object_refs`, `ranked` and `object_text` for rows already stored, and
-    // takes the rows `node` does not list out of the figures.
+    // confirm). `object_text` was the full-text index (contentless: the
+    // text lives in `raw`) until step 12 moved it to a file of its own.
+    // Sessions, passwords, sign-in links and failures (sessions.rs). The
+    // Rust step after this migration fills `object_refs` and `ranked` for
+    // rows already stored, and takes the rows `node` does not list out of
+    // the figures.
     "
     ALTER TABLE objects ADD COLUMN counted INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE objects ADD COLUMN ranked TEXT;
@@ -518,6 +519,16 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (class, day, target)
     ) WITHOUT ROWID;
     ",
+    // 13: the console's full-text index moves to a file of its own beside
+    // this one, kept up by a thread of its own from the rows' stored bytes
+    // (`search.rs`): its upkeep no longer runs in the write transactions.
+    // Deleted rows reach it through `text_deletes`; `search_epoch` ties
+    // the index file to this database (another database's is rebuilt).
+    "
+    DROP TABLE IF EXISTS object_text;
+    CREATE TABLE IF NOT EXISTS text_deletes (row INTEGER PRIMARY KEY);
+    INSERT OR IGNORE INTO node_meta (key, value) VALUES ('search_epoch', randomblob(16));
+    ",
 ];
 
 /// The schema version this build writes.
@@ -568,7 +579,7 @@ fn migrate_to(conn: &mut Connection, target: i64) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{ConsoleFacts, ConsoleStore, CountScope, ListQuery, SearchText};
+    use crate::{ConsoleFacts, ConsoleStore, CountScope, ListQuery};
     use rusqlite::OptionalExtension;
 
     fn tables(conn: &Connection) -> Vec<String> {
@@ -660,7 +671,7 @@ mod tests {
 
     #[test]
     fn federation_is_six_the_console_seven_and_eight_and_newer_schemas_are_refused() {
-        assert_eq!(CURRENT, 12);
+        assert_eq!(CURRENT, 13);
         let mut conn = Connection::open_in_memory().unwrap();
         migrate_to(&mut conn, 6).unwrap();
         let at_six = tables(&conn);
@@ -676,9 +687,12 @@ mod tests {
             "sign_queue",
             "count_classes",
             "row_classes",
+            "text_deletes",
         ] {
             assert!(at_seven.contains(&t.to_string()), "{t}");
         }
+        // Step 12 moved the full-text index to a file of its own.
+        assert!(!at_seven.contains(&"object_text".to_string()));
         // Migrating again is a no-op.
         migrate(&mut conn).unwrap();
         conn.pragma_update(None, "user_version", CURRENT + 1)
@@ -733,10 +747,6 @@ mod tests {
                 let v: serde_json::Value = serde_json::from_str(raw).unwrap();
                 let listed = v["type"] != "x-entente-manifest";
                 ConsoleFacts {
-                    text: SearchText {
-                        name: v["name"].as_str().unwrap_or_default().to_string(),
-                        ..Default::default()
-                    },
                     ranked: if v["type"] == "relationship" {
                         vec![malware.to_string()]
                     } else {
