@@ -32,9 +32,16 @@
 //! manifest carries when the first indicator it lists stops being served
 //! (`expires`, which the read gate honours at once and each run
 //! withdraws), and indicators expiring within the same hour share
-//! manifests, so that one expiry re-signs few others. A later copy of an
-//! observable is signed alone, and its manifest reaches only readers served
-//! that copy (`read.rs`).
+//! manifests, so that one expiry re-signs few others.
+//!
+//! A reader is served one copy of an observable, the earliest it may see
+//! (`read.rs`), and no manifest entry of another: a manifest that lists a
+//! later copy (stored while another source's copy was in the collection)
+//! is withheld from readers served an earlier one. Which manifest lists a
+//! later copy must not tell anyone that an earlier one exists, so a later
+//! copy is signed alone only when every reader of it may read an earlier
+//! copy (and is served that instead); otherwise it is signed with what was
+//! posted with it, as if the earlier copy did not exist.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Condvar, Mutex};
@@ -380,11 +387,13 @@ impl Node {
             }
             return Ok(());
         }
-        // A later copy of an observable is signed alone: a reader served an
-        // earlier copy (`read::Node::read`) must not receive its entry, and
-        // its manifest, stored as a later copy too, is gated on that copy.
-        let (later, objects): (Vec<&PendingObject>, Vec<&PendingObject>) =
-            objects.into_iter().partition(|o| o.prior_copies);
+        // A later copy of an observable is signed alone when no reader is
+        // served it (see `served_to_no_reader`); any other is signed like
+        // the rest.
+        let alone = self.served_to_no_reader(c, &objects)?;
+        let (later, objects): (Vec<&PendingObject>, Vec<&PendingObject>) = objects
+            .into_iter()
+            .partition(|o| alone.contains(&o.date_added));
         for o in later {
             let expires = expiry.of(&[o]);
             self.sign_batch(signer, c, masks, collection, &[o], expires)?;
@@ -404,6 +413,73 @@ impl Node {
             self.sign_batch(signer, c, masks, collection, &objects, expires)?;
         }
         Ok(())
+    }
+
+    /// The later copies of observables among `objects` (of `c`) that no
+    /// reader is served: each has an earlier copy, by another source, that
+    /// every reader of it may read too
+    /// ([`sharing::earlier_copy_reaches_every_reader`]). These are signed
+    /// alone, so that no reader served an earlier copy receives their entry;
+    /// their manifest is gated on that copy too (`read.rs`), and is served
+    /// if the earlier copies go.
+    ///
+    /// Any other later copy is signed with the objects posted with it:
+    /// signing it alone would tell the readers who cannot see the earlier
+    /// copy, its poster among them, that another organisation holds the
+    /// observable. Its manifest is withheld from readers served an earlier
+    /// copy instead (`read.rs`: the manifest lists a later copy).
+    fn served_to_no_reader(
+        &self,
+        c: &store::Collection,
+        objects: &[&PendingObject],
+    ) -> Result<std::collections::HashSet<stix::Timestamp>> {
+        let later: Vec<&PendingObject> =
+            objects.iter().copied().filter(|o| o.prior_copies).collect();
+        if later.is_empty() {
+            return Ok(Default::default());
+        }
+        let ids: Vec<String> = later
+            .iter()
+            .map(|o| o.id.clone())
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let copies: Vec<store::CopyRecord> = self
+            .store
+            .copies(&ids)?
+            .into_iter()
+            .filter(|k| k.collection == c.key)
+            .collect();
+        let members = self.member_orgs(&c.policy(), &mut Default::default())?;
+        let peer_orgs: Vec<sharing::OrgId> = self.store.peers()?.iter().map(|p| p.org).collect();
+        Ok(later
+            .into_iter()
+            .filter(|o| {
+                let this = sharing::CopyReach {
+                    audience: &o.audience,
+                    tlp: o.tlp,
+                    origin: o.origin_org,
+                    refs: &o.refs,
+                };
+                copies.iter().any(|k| {
+                    k.id == o.id
+                        && k.date_added < o.date_added
+                        && k.origin_org != o.origin_org
+                        && sharing::earlier_copy_reaches_every_reader(
+                            sharing::CopyReach {
+                                audience: &k.audience,
+                                tlp: k.tlp,
+                                origin: k.origin_org,
+                                refs: &k.refs,
+                            },
+                            this,
+                            &members,
+                            &peer_orgs,
+                        )
+                })
+            })
+            .map(|o| o.date_added)
+            .collect())
     }
 
     /// When readers stop receiving each indicator among `objects` (of

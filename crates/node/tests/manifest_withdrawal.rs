@@ -2,8 +2,9 @@
 //! that changes after signing (a delete, an indicator that expires in a
 //! collection that hides expired ones, a later version that expires), the
 //! manifests that list what readers lose are withdrawn and their other
-//! objects signed again; the manifest of a later copy of an observable goes
-//! only to readers served that copy.
+//! objects signed again; a manifest that lists a later copy of an observable goes only to readers
+//! served that copy, and which manifest lists it tells no one of an earlier
+//! copy hidden from them.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -322,6 +323,89 @@ fn a_reader_served_an_earlier_copy_gets_no_entry_of_a_later_one() {
         assert_eq!(entries.len(), 2, "{p:?}: {entries:?}");
         assert_eq!(listed(&entries), objects.keys().cloned().collect());
     }
+}
+
+/// A later copy of an observable whose earlier copy its poster may not read
+/// is signed with what was posted with it, as if that copy did not exist
+/// (signed alone, it would tell the poster that someone holds the
+/// observable); a reader served the earlier copy does not receive that
+/// manifest, since it lists a copy the reader is not served.
+#[test]
+fn a_later_copy_hidden_from_its_poster_is_signed_with_what_was_posted_with_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let n = node(&dir);
+    let (c, ana, hugo) = community(&n, false);
+    let validator = stix::Validator::new();
+    let held = format!(
+        r#"{{"type":"domain-name","spec_version":"2.1","id":"domain-name--3c10e93f-798e-5a26-a0c1-08156efab7f5","value":"evil.example",{}}}"#,
+        marking(Tlp::Amber)
+    );
+    let only_ngo = NamedRecipients {
+        organizations: vec!["NGO".into()],
+        users: Vec::new(),
+    };
+    let report = n
+        .ingest(
+            &hugo,
+            &c,
+            vec![(0, validator.validate_str(0, &held).unwrap())],
+            Vec::new(),
+            &only_ngo,
+        )
+        .unwrap();
+    assert!(matches!(
+        report.outcomes[0].outcome,
+        node::Outcome::Stored(_)
+    ));
+    n.sign_pending().unwrap();
+    post(
+        &n,
+        &ana,
+        &c,
+        &[malware(1), domain("evil.example", ""), malware(2)],
+    );
+    n.sign_pending().unwrap();
+    let manifests_read_by = |p: &Principal| -> usize {
+        let q = ObjectQuery {
+            types: vec![MANIFEST.into()],
+            limit: 100,
+            ..Default::default()
+        };
+        n.read(p, &c, &q).unwrap().items.len()
+    };
+    // CERT reads its three objects, all listed in one manifest.
+    let (objects, entries) = read(&n, &ana, &c);
+    assert_eq!(objects.len(), 3);
+    assert_eq!(listed(&entries), objects.keys().cloned().collect());
+    assert_eq!(manifests_read_by(&ana), 1, "{entries:?}");
+    // NGO is served its own copy, and no entry of CERT's: CERT's manifest
+    // is withheld from it (the price: its malware are unlisted for NGO).
+    let (objects, entries) = read(&n, &hugo, &c);
+    assert_eq!(objects.len(), 3);
+    assert_eq!(
+        listed(&entries),
+        [domain_id()].into_iter().collect(),
+        "{entries:?}"
+    );
+    let served = n
+        .read(
+            &hugo,
+            &c,
+            &ObjectQuery {
+                ids: vec![domain_id()],
+                limit: 10,
+                with_raw: true,
+                ..Default::default()
+            },
+        )
+        .unwrap()
+        .items;
+    let digest = hex(&provenance::object_digest(&served[0].raw).unwrap().sha256);
+    assert!(entries.iter().all(|(_, _, sha)| *sha == digest));
+}
+
+fn domain_id() -> String {
+    "domain-name--3c10e93f-798e-5a26-a0c1-08156efab7f5".into()
 }
 
 /// What the operator imported naming an organisation, and that
