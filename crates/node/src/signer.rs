@@ -6,9 +6,10 @@
 //! still what its origin published.
 //!
 //! Objects are signed in batches shortly after they are stored (one
-//! signature per batch: ML-DSA costs about 125 µs, a manifest 7.7 KB, an
-//! entry 170 bytes), by a thread of the serving process or, at the CLI, when
-//! an import ends. A batch is cut per collection, audience, TLP and source
+//! signature per manifest of at most [`MANIFEST`] objects: ML-DSA costs
+//! about 125 µs, a manifest's signatures 7.7 KB, an entry 170 bytes), by a
+//! thread of the serving process or, at the CLI, when an import ends. A
+//! batch is cut per collection, audience, TLP and source
 //! organisation, and the manifest is stored with that audience, TLP and
 //! source: every check a read makes of a row (audience, ceiling, relay
 //! guard) then gives the manifest the answer it gives each object it lists.
@@ -31,8 +32,9 @@
 //! hides expired indicators: there an expired indicator is not listed, a
 //! manifest carries when the first indicator it lists stops being served
 //! (`expires`, which the read gate honours at once and each run
-//! withdraws), and indicators expiring within the same hour share
-//! manifests, so that one expiry re-signs few others.
+//! withdraws), and indicators are listed in order of expiry. Since a
+//! manifest lists at most [`MANIFEST`] objects, one delete or one expiry
+//! re-signs at most that many others, however many were posted together.
 //!
 //! A reader is served one copy of an observable, the earliest it may see
 //! (`read.rs`), and no manifest entry of another: a manifest that lists a
@@ -60,8 +62,15 @@ type Batch = (i64, Vec<String>, Option<u8>, Option<sharing::OrgId>);
 
 /// How long the signer waits for more objects before it signs a batch.
 const GATHER: Duration = Duration::from_millis(200);
-/// Most objects one manifest lists.
+/// Most pending objects one round of the signer loads.
 const BATCH: usize = 5_000;
+/// Most objects one manifest lists. Whatever withdraws a manifest (a
+/// delete, an indicator's expiry) has the signer list its other objects
+/// again, so this bounds the work one delete or one expiry causes: at most
+/// 49 objects hashed again under one new signature, however many were
+/// posted together. (A manifest's signatures take 7.7 KB and an entry 170
+/// bytes: at 50 entries, the signatures are under half of a manifest.)
+const MANIFEST: usize = 50;
 
 /// One stored version of an indicator, as [`Node::expiry_of`] weighs it.
 struct IndicatorVersion {
@@ -398,19 +407,16 @@ impl Node {
             let expires = expiry.of(&[o]);
             self.sign_batch(signer, c, masks, collection, &[o], expires)?;
         }
-        // Indicators that expire within the same hour share a manifest, so
-        // that one expiry re-signs few others.
-        let mut by_hour: BTreeMap<Option<i64>, Vec<&PendingObject>> = BTreeMap::new();
-        for o in objects {
-            let hour = expiry
-                .at
-                .get(&o.date_added)
-                .map(|t| t.as_micros().div_euclid(3_600_000_000));
-            by_hour.entry(hour).or_default().push(o);
-        }
-        for objects in by_hour.into_values() {
-            let expires = expiry.of(&objects);
-            self.sign_batch(signer, c, masks, collection, &objects, expires)?;
+        // Indicators that expire are listed in order of expiry, apart from
+        // what does not, so that manifest-mates expire close together; and
+        // no manifest lists more than `MANIFEST` objects.
+        let (mut expiring, lasting): (Vec<&PendingObject>, Vec<&PendingObject>) = objects
+            .into_iter()
+            .partition(|o| expiry.at.contains_key(&o.date_added));
+        expiring.sort_by_key(|o| (expiry.at.get(&o.date_added).copied(), o.date_added));
+        for objects in expiring.chunks(MANIFEST).chain(lasting.chunks(MANIFEST)) {
+            let expires = expiry.of(objects);
+            self.sign_batch(signer, c, masks, collection, objects, expires)?;
         }
         Ok(())
     }

@@ -2,7 +2,8 @@
 //! that changes after signing (a delete, an indicator that expires in a
 //! collection that hides expired ones, a later version that expires), the
 //! manifests that list what readers lose are withdrawn and their other
-//! objects signed again; a manifest that lists a later copy of an observable goes only to readers
+//! objects signed again, a few at a time (a manifest lists at most 50); a
+//! manifest that lists a later copy of an observable goes only to readers
 //! served that copy, and which manifest lists it tells no one of an earlier
 //! copy hidden from them.
 
@@ -406,6 +407,87 @@ fn a_later_copy_hidden_from_its_poster_is_signed_with_what_was_posted_with_it() 
 
 fn domain_id() -> String {
     "domain-name--3c10e93f-798e-5a26-a0c1-08156efab7f5".into()
+}
+
+/// The manifests `p` reads of `c`, each as the ids it lists.
+fn manifests(n: &Node, p: &Principal, c: &store::Collection) -> Vec<BTreeSet<String>> {
+    let q = ObjectQuery {
+        types: vec![MANIFEST.into()],
+        limit: 1000,
+        with_raw: true,
+        ..Default::default()
+    };
+    n.read(p, c, &q)
+        .unwrap()
+        .items
+        .iter()
+        .map(|m| {
+            let v: serde_json::Value = serde_json::from_str(&m.raw).unwrap();
+            v["entries"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|e| e["object_ref"].as_str().unwrap().to_string())
+                .collect()
+        })
+        .collect()
+}
+
+/// A manifest lists at most 50 objects, so that a delete has the signer
+/// list again the other objects of one small manifest, however many were
+/// posted together.
+#[test]
+fn a_delete_re_signs_the_other_objects_of_one_small_manifest() {
+    let dir = tempfile::tempdir().unwrap();
+    let n = node(&dir);
+    let (c, ana, hugo) = community(&n, false);
+    let objects: Vec<String> = (1..=120).map(malware).collect();
+    post(&n, &ana, &c, &objects);
+    n.sign_pending().unwrap();
+    let before = manifests(&n, &hugo, &c);
+    let mut sizes: Vec<usize> = before.iter().map(BTreeSet::len).collect();
+    sizes.sort_unstable();
+    assert_eq!(sizes, [20, 50, 50]);
+    let gone = id("malware", 7);
+    n.delete_object(&ana, &c, &gone, &VersionMatch::default(), &[])
+        .unwrap();
+    let after = manifests(&n, &hugo, &c);
+    // The two manifests that did not list it are as they were.
+    let kept: Vec<&BTreeSet<String>> = before.iter().filter(|m| after.contains(m)).collect();
+    assert_eq!(kept.len(), 2);
+    assert!(kept.iter().all(|m| !m.contains(&gone)));
+    let again: Vec<&BTreeSet<String>> = after.iter().filter(|m| !before.contains(m)).collect();
+    assert_eq!(again.len(), 1);
+    assert_eq!(again[0].len(), 49);
+}
+
+/// In a collection that hides expired indicators, indicators are listed in
+/// order of expiry, apart from what does not expire, and at most 50 a
+/// manifest: an expiry re-signs the few that expire next.
+#[test]
+fn indicators_are_listed_in_order_of_expiry_in_small_manifests() {
+    let dir = tempfile::tempdir().unwrap();
+    let n = node(&dir);
+    let (c, ana, hugo) = community(&n, true);
+    // Posted latest-expiring first: the order of expiry is not the order
+    // of posting.
+    let mut objects: Vec<String> = (1..=60)
+        .map(|i| {
+            let (until, _) = in_a_moment(3600 + 60 * (61 - i64::from(i)));
+            indicator(i, T, Some(&until))
+        })
+        .collect();
+    objects.extend((1..=3).map(malware));
+    post(&n, &ana, &c, &objects);
+    n.sign_pending().unwrap();
+    let got = manifests(&n, &hugo, &c);
+    let first: BTreeSet<String> = (11..=60).map(|i| id("indicator", i)).collect();
+    let next: BTreeSet<String> = (1..=10).map(|i| id("indicator", i)).collect();
+    let lasting: BTreeSet<String> = (1..=3).map(|i| id("malware", i)).collect();
+    assert_eq!(got.len(), 3, "{got:?}");
+    for m in [&first, &next, &lasting] {
+        assert!(got.contains(m), "{m:?} in {got:?}");
+    }
 }
 
 /// What the operator imported naming an organisation, and that
