@@ -14,8 +14,11 @@ same domain-name with an extra x_ property; the Civic member reads objects/:
 it receives Vendor's copy and two manifest entries for that id with
 different sha256 values.
 
-Fixed: a later copy of an observable is signed in a manifest of its own,
-which reaches only readers served that copy.
+Fixed: a manifest that lists a later copy of an observable reaches only
+readers served that copy. (Such a copy is signed alone when every reader of
+it may read an earlier copy, as here; else with what was posted with it, so
+that the grouping tells no one of a copy hidden from them: see
+test_manifest_grouping_tells_a_poster_its_observable_is_held.py.)
 """
 import time
 

@@ -15,10 +15,11 @@ pulls B's collection with a token of CERT B capped at amber+strict.
 Fix direction: in `create_peer`, refuse an --org that is any peer's strict
 recipient (and say which), or clear/deny at serving time by reading the
 audience as "stands for a peer" at read time.
+
+Fixed (3 Dec, evening): `peer add --org ORG` is refused when ORG is a peer's
+strict recipient, naming that peer.
 """
 import time
-
-import pytest
 
 from manifest_review_support import (add_pull, backup, hub, indicator, register, sync,
                                      token_file)
@@ -40,7 +41,6 @@ def _setup(work):
     return a, b, strict, green
 
 
-@pytest.mark.xfail(strict=True, reason="peer add --org accepts an organisation that is a strict recipient")
 def test_a_strict_recipient_cannot_be_made_to_stand_for_a_peer(work):
     a, b, strict, green = _setup(work)
     c = hub(work, "c", peer_orgs=["Node B"])

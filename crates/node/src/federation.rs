@@ -130,6 +130,7 @@ impl Node {
             ));
         }
         let org = self.org_named(&request.org)?;
+        self.may_stand_for_a_peer(&org)?;
         let strict_recipient = match &request.strict_recipient {
             Some(name) => Some(self.strict_recipient_org(name, org.id)?),
             None => None,
@@ -193,6 +194,29 @@ impl Node {
             )));
         }
         Ok(org)
+    }
+
+    /// Refuses to let `org` stand for a peer when it is some peer's strict
+    /// recipient: the rule of [`Node::strict_recipient_org`] from the other
+    /// side, so that it holds whichever is set first. (An organisation that
+    /// stood for a peer would receive another node's AMBER+STRICT, which is
+    /// never relayed: the relay guard would keep it from its own users too.)
+    fn may_stand_for_a_peer(&self, org: &store::Org) -> Result<()> {
+        let receives: Vec<String> = self
+            .store
+            .peers()?
+            .into_iter()
+            .filter(|p| p.strict_recipient == Some(org.id))
+            .map(|p| p.name)
+            .collect();
+        if receives.is_empty() {
+            return Ok(());
+        }
+        let peers = receives.join(", ");
+        Err(NodeError::Unprocessable(format!(
+            "--org {:?} receives the TLP:AMBER+STRICT content of peer {peers} and so may not stand for a peer node (what it receives is never relayed); name another organisation, or first give peer {peers} another strict recipient (`peer strict-recipient`)",
+            org.name
+        )))
     }
 
     /// Sets (or, with `None`, clears) the local organisation that receives

@@ -201,8 +201,8 @@ impl Node {
                 .chain(&versions)
                 .filter(|o| o.prior_copies && !signed_manifest(o))
                 .collect();
-            // This node's manifests of one later copy each (see `signer`):
-            // the copy each lists, as (manifest, row, id).
+            // This node's manifests that list a later copy (see `signer`):
+            // the rows each lists, as (manifest, row, id).
             let gated: Vec<Timestamp> = examined
                 .iter()
                 .filter(|o| o.prior_copies && signed_manifest(o))
@@ -235,6 +235,8 @@ impl Node {
                     .chain(earlier.iter().map(|c| c.refs.as_slice())),
             )?;
             // One copy of an observable per reader: the earliest it may see.
+            // (Copies of observables only: a manifest lists other objects
+            // too, whose earlier versions shadow nothing.)
             let shadowed: HashSet<i64> = later_copies
                 .iter()
                 .map(|o| (o.id.as_str(), o.date_added))
@@ -242,6 +244,7 @@ impl Node {
                 .filter(|(id, at)| {
                     earlier.iter().any(|c| {
                         c.id == *id
+                            && c.version.is_none()
                             && c.date_added < *at
                             && keys.admits(&c.audience)
                             && principal.sees_copy(c.tlp, c.origin_org)

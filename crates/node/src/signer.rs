@@ -6,9 +6,10 @@
 //! still what its origin published.
 //!
 //! Objects are signed in batches shortly after they are stored (one
-//! signature per batch: ML-DSA costs about 125 µs, a manifest 7.7 KB, an
-//! entry 170 bytes), by a thread of the serving process or, at the CLI, when
-//! an import ends. A batch is cut per collection, audience, TLP and source
+//! signature per manifest of at most [`MANIFEST`] objects: ML-DSA costs
+//! about 125 µs, a manifest's signatures 7.7 KB, an entry 170 bytes), by a
+//! thread of the serving process or, at the CLI, when an import ends. A
+//! batch is cut per collection, audience, TLP and source
 //! organisation, and the manifest is stored with that audience, TLP and
 //! source: every check a read makes of a row (audience, ceiling, relay
 //! guard) then gives the manifest the answer it gives each object it lists.
@@ -31,10 +32,18 @@
 //! hides expired indicators: there an expired indicator is not listed, a
 //! manifest carries when the first indicator it lists stops being served
 //! (`expires`, which the read gate honours at once and each run
-//! withdraws), and indicators expiring within the same hour share
-//! manifests, so that one expiry re-signs few others. A later copy of an
-//! observable is signed alone, and its manifest reaches only readers served
-//! that copy (`read.rs`).
+//! withdraws), and indicators are listed in order of expiry. Since a
+//! manifest lists at most [`MANIFEST`] objects, one delete or one expiry
+//! re-signs at most that many others, however many were posted together.
+//!
+//! A reader is served one copy of an observable, the earliest it may see
+//! (`read.rs`), and no manifest entry of another: a manifest that lists a
+//! later copy (stored while another source's copy was in the collection)
+//! is withheld from readers served an earlier one. Which manifest lists a
+//! later copy must not tell anyone that an earlier one exists, so a later
+//! copy is signed alone only when every reader of it may read an earlier
+//! copy (and is served that instead); otherwise it is signed with what was
+//! posted with it, as if the earlier copy did not exist.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Condvar, Mutex};
@@ -53,8 +62,15 @@ type Batch = (i64, Vec<String>, Option<u8>, Option<sharing::OrgId>);
 
 /// How long the signer waits for more objects before it signs a batch.
 const GATHER: Duration = Duration::from_millis(200);
-/// Most objects one manifest lists.
+/// Most pending objects one round of the signer loads.
 const BATCH: usize = 5_000;
+/// Most objects one manifest lists. Whatever withdraws a manifest (a
+/// delete, an indicator's expiry) has the signer list its other objects
+/// again, so this bounds the work one delete or one expiry causes: at most
+/// 49 objects hashed again under one new signature, however many were
+/// posted together. (A manifest's signatures take 7.7 KB and an entry 170
+/// bytes: at 50 entries, the signatures are under half of a manifest.)
+const MANIFEST: usize = 50;
 
 /// One stored version of an indicator, as [`Node::expiry_of`] weighs it.
 struct IndicatorVersion {
@@ -380,30 +396,96 @@ impl Node {
             }
             return Ok(());
         }
-        // A later copy of an observable is signed alone: a reader served an
-        // earlier copy (`read::Node::read`) must not receive its entry, and
-        // its manifest, stored as a later copy too, is gated on that copy.
-        let (later, objects): (Vec<&PendingObject>, Vec<&PendingObject>) =
-            objects.into_iter().partition(|o| o.prior_copies);
+        // A later copy of an observable is signed alone when no reader is
+        // served it (see `served_to_no_reader`); any other is signed like
+        // the rest.
+        let alone = self.served_to_no_reader(c, &objects)?;
+        let (later, objects): (Vec<&PendingObject>, Vec<&PendingObject>) = objects
+            .into_iter()
+            .partition(|o| alone.contains(&o.date_added));
         for o in later {
             let expires = expiry.of(&[o]);
             self.sign_batch(signer, c, masks, collection, &[o], expires)?;
         }
-        // Indicators that expire within the same hour share a manifest, so
-        // that one expiry re-signs few others.
-        let mut by_hour: BTreeMap<Option<i64>, Vec<&PendingObject>> = BTreeMap::new();
-        for o in objects {
-            let hour = expiry
-                .at
-                .get(&o.date_added)
-                .map(|t| t.as_micros().div_euclid(3_600_000_000));
-            by_hour.entry(hour).or_default().push(o);
-        }
-        for objects in by_hour.into_values() {
-            let expires = expiry.of(&objects);
-            self.sign_batch(signer, c, masks, collection, &objects, expires)?;
+        // Indicators that expire are listed in order of expiry, apart from
+        // what does not, so that manifest-mates expire close together; and
+        // no manifest lists more than `MANIFEST` objects.
+        let (mut expiring, lasting): (Vec<&PendingObject>, Vec<&PendingObject>) = objects
+            .into_iter()
+            .partition(|o| expiry.at.contains_key(&o.date_added));
+        expiring.sort_by_key(|o| (expiry.at.get(&o.date_added).copied(), o.date_added));
+        for objects in expiring.chunks(MANIFEST).chain(lasting.chunks(MANIFEST)) {
+            let expires = expiry.of(objects);
+            self.sign_batch(signer, c, masks, collection, objects, expires)?;
         }
         Ok(())
+    }
+
+    /// The later copies of observables among `objects` (of `c`) that no
+    /// reader is served: each has an earlier copy, by another source, that
+    /// every reader of it may read too
+    /// ([`sharing::earlier_copy_reaches_every_reader`]). These are signed
+    /// alone, so that no reader served an earlier copy receives their entry;
+    /// their manifest is gated on that copy too (`read.rs`), and is served
+    /// if the earlier copies go.
+    ///
+    /// Any other later copy is signed with the objects posted with it:
+    /// signing it alone would tell the readers who cannot see the earlier
+    /// copy, its poster among them, that another organisation holds the
+    /// observable. Its manifest is withheld from readers served an earlier
+    /// copy instead (`read.rs`: the manifest lists a later copy).
+    fn served_to_no_reader(
+        &self,
+        c: &store::Collection,
+        objects: &[&PendingObject],
+    ) -> Result<std::collections::HashSet<stix::Timestamp>> {
+        let later: Vec<&PendingObject> =
+            objects.iter().copied().filter(|o| o.prior_copies).collect();
+        if later.is_empty() {
+            return Ok(Default::default());
+        }
+        let ids: Vec<String> = later
+            .iter()
+            .map(|o| o.id.clone())
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let copies: Vec<store::CopyRecord> = self
+            .store
+            .copies(&ids)?
+            .into_iter()
+            .filter(|k| k.collection == c.key)
+            .collect();
+        let members = self.member_orgs(&c.policy(), &mut Default::default())?;
+        let peer_orgs: Vec<sharing::OrgId> = self.store.peers()?.iter().map(|p| p.org).collect();
+        Ok(later
+            .into_iter()
+            .filter(|o| {
+                let this = sharing::CopyReach {
+                    audience: &o.audience,
+                    tlp: o.tlp,
+                    origin: o.origin_org,
+                    refs: &o.refs,
+                };
+                copies.iter().any(|k| {
+                    k.id == o.id
+                        && k.date_added < o.date_added
+                        && k.origin_org != o.origin_org
+                        && sharing::earlier_copy_reaches_every_reader(
+                            sharing::CopyReach {
+                                audience: &k.audience,
+                                tlp: k.tlp,
+                                origin: k.origin_org,
+                                refs: &k.refs,
+                            },
+                            this,
+                            &members,
+                            &peer_orgs,
+                        )
+                })
+            })
+            .map(|o| o.date_added)
+            .collect())
     }
 
     /// When readers stop receiving each indicator among `objects` (of

@@ -400,3 +400,47 @@ fn amber_strict_a_peer_sends_reaches_the_designated_organisation_only() {
     post(&b, &client, &local, &[&own]);
     assert!(ids(&read(&b, &cert_b, &local)).contains(&own_id.as_str()));
 }
+
+/// The strict recipient of a peer never stands for a peer, whichever is
+/// set first: naming a peer's organisation as the recipient is refused,
+/// and so is registering a peer for an organisation that is already a
+/// peer's recipient (saying which peer).
+#[test]
+fn a_strict_recipient_never_stands_for_a_peer_whichever_is_set_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let op = Principal::operator();
+    let b = node(&dir, "b");
+    hub(&b, &["Node A", "Node C", "CERT B"], Tlp::Amber);
+    peer(&b, "a", "Node A", Vec::new(), Some("CERT B"));
+    let request = |org: &str, strict: Option<&str>| PeerRequest {
+        name: "c".into(),
+        url: "https://c.example/api1/".into(),
+        org: org.into(),
+        keys: Vec::new(),
+        max_tlp: None,
+        refuse_unsigned: false,
+        ca_file: None,
+        allow_plain_http: false,
+        strict_recipient: strict.map(str::to_owned),
+    };
+    let refused = b.create_peer(&op, &request("CERT B", None));
+    assert!(
+        matches!(&refused, Err(node::NodeError::Unprocessable(m))
+            if m.contains("\"CERT B\"") && m.contains("peer a")),
+        "{refused:?}"
+    );
+    assert!(
+        b.create_peer(&op, &request("Node C", Some("Node A")))
+            .is_err(),
+        "the other way round, as before"
+    );
+    // Another organisation is fine; and once peer a's recipient changes,
+    // CERT B is free to stand for a peer.
+    b.create_peer(&op, &request("Node C", None)).unwrap();
+    b.set_peer_strict_recipient(&op, "a", None).unwrap();
+    let d = PeerRequest {
+        name: "d".into(),
+        ..request("CERT B", None)
+    };
+    b.create_peer(&op, &d).unwrap();
+}

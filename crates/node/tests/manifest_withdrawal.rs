@@ -2,8 +2,10 @@
 //! that changes after signing (a delete, an indicator that expires in a
 //! collection that hides expired ones, a later version that expires), the
 //! manifests that list what readers lose are withdrawn and their other
-//! objects signed again; the manifest of a later copy of an observable goes
-//! only to readers served that copy.
+//! objects signed again, a few at a time (a manifest lists at most 50); a
+//! manifest that lists a later copy of an observable goes only to readers
+//! served that copy, and which manifest lists it tells no one of an earlier
+//! copy hidden from them.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -321,6 +323,170 @@ fn a_reader_served_an_earlier_copy_gets_no_entry_of_a_later_one() {
         // (signed apart from the later copy, so the reader keeps it).
         assert_eq!(entries.len(), 2, "{p:?}: {entries:?}");
         assert_eq!(listed(&entries), objects.keys().cloned().collect());
+    }
+}
+
+/// A later copy of an observable whose earlier copy its poster may not read
+/// is signed with what was posted with it, as if that copy did not exist
+/// (signed alone, it would tell the poster that someone holds the
+/// observable); a reader served the earlier copy does not receive that
+/// manifest, since it lists a copy the reader is not served.
+#[test]
+fn a_later_copy_hidden_from_its_poster_is_signed_with_what_was_posted_with_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let n = node(&dir);
+    let (c, ana, hugo) = community(&n, false);
+    let validator = stix::Validator::new();
+    let held = format!(
+        r#"{{"type":"domain-name","spec_version":"2.1","id":"domain-name--3c10e93f-798e-5a26-a0c1-08156efab7f5","value":"evil.example",{}}}"#,
+        marking(Tlp::Amber)
+    );
+    let only_ngo = NamedRecipients {
+        organizations: vec!["NGO".into()],
+        users: Vec::new(),
+    };
+    let report = n
+        .ingest(
+            &hugo,
+            &c,
+            vec![(0, validator.validate_str(0, &held).unwrap())],
+            Vec::new(),
+            &only_ngo,
+        )
+        .unwrap();
+    assert!(matches!(
+        report.outcomes[0].outcome,
+        node::Outcome::Stored(_)
+    ));
+    n.sign_pending().unwrap();
+    post(
+        &n,
+        &ana,
+        &c,
+        &[malware(1), domain("evil.example", ""), malware(2)],
+    );
+    n.sign_pending().unwrap();
+    let manifests_read_by = |p: &Principal| -> usize {
+        let q = ObjectQuery {
+            types: vec![MANIFEST.into()],
+            limit: 100,
+            ..Default::default()
+        };
+        n.read(p, &c, &q).unwrap().items.len()
+    };
+    // CERT reads its three objects, all listed in one manifest.
+    let (objects, entries) = read(&n, &ana, &c);
+    assert_eq!(objects.len(), 3);
+    assert_eq!(listed(&entries), objects.keys().cloned().collect());
+    assert_eq!(manifests_read_by(&ana), 1, "{entries:?}");
+    // NGO is served its own copy, and no entry of CERT's: CERT's manifest
+    // is withheld from it (the price: its malware are unlisted for NGO).
+    let (objects, entries) = read(&n, &hugo, &c);
+    assert_eq!(objects.len(), 3);
+    assert_eq!(
+        listed(&entries),
+        [domain_id()].into_iter().collect(),
+        "{entries:?}"
+    );
+    let served = n
+        .read(
+            &hugo,
+            &c,
+            &ObjectQuery {
+                ids: vec![domain_id()],
+                limit: 10,
+                with_raw: true,
+                ..Default::default()
+            },
+        )
+        .unwrap()
+        .items;
+    let digest = hex(&provenance::object_digest(&served[0].raw).unwrap().sha256);
+    assert!(entries.iter().all(|(_, _, sha)| *sha == digest));
+}
+
+fn domain_id() -> String {
+    "domain-name--3c10e93f-798e-5a26-a0c1-08156efab7f5".into()
+}
+
+/// The manifests `p` reads of `c`, each as the ids it lists.
+fn manifests(n: &Node, p: &Principal, c: &store::Collection) -> Vec<BTreeSet<String>> {
+    let q = ObjectQuery {
+        types: vec![MANIFEST.into()],
+        limit: 1000,
+        with_raw: true,
+        ..Default::default()
+    };
+    n.read(p, c, &q)
+        .unwrap()
+        .items
+        .iter()
+        .map(|m| {
+            let v: serde_json::Value = serde_json::from_str(&m.raw).unwrap();
+            v["entries"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|e| e["object_ref"].as_str().unwrap().to_string())
+                .collect()
+        })
+        .collect()
+}
+
+/// A manifest lists at most 50 objects, so that a delete has the signer
+/// list again the other objects of one small manifest, however many were
+/// posted together.
+#[test]
+fn a_delete_re_signs_the_other_objects_of_one_small_manifest() {
+    let dir = tempfile::tempdir().unwrap();
+    let n = node(&dir);
+    let (c, ana, hugo) = community(&n, false);
+    let objects: Vec<String> = (1..=120).map(malware).collect();
+    post(&n, &ana, &c, &objects);
+    n.sign_pending().unwrap();
+    let before = manifests(&n, &hugo, &c);
+    let mut sizes: Vec<usize> = before.iter().map(BTreeSet::len).collect();
+    sizes.sort_unstable();
+    assert_eq!(sizes, [20, 50, 50]);
+    let gone = id("malware", 7);
+    n.delete_object(&ana, &c, &gone, &VersionMatch::default(), &[])
+        .unwrap();
+    let after = manifests(&n, &hugo, &c);
+    // The two manifests that did not list it are as they were.
+    let kept: Vec<&BTreeSet<String>> = before.iter().filter(|m| after.contains(m)).collect();
+    assert_eq!(kept.len(), 2);
+    assert!(kept.iter().all(|m| !m.contains(&gone)));
+    let again: Vec<&BTreeSet<String>> = after.iter().filter(|m| !before.contains(m)).collect();
+    assert_eq!(again.len(), 1);
+    assert_eq!(again[0].len(), 49);
+}
+
+/// In a collection that hides expired indicators, indicators are listed in
+/// order of expiry, apart from what does not expire, and at most 50 a
+/// manifest: an expiry re-signs the few that expire next.
+#[test]
+fn indicators_are_listed_in_order_of_expiry_in_small_manifests() {
+    let dir = tempfile::tempdir().unwrap();
+    let n = node(&dir);
+    let (c, ana, hugo) = community(&n, true);
+    // Posted latest-expiring first: the order of expiry is not the order
+    // of posting.
+    let mut objects: Vec<String> = (1..=60)
+        .map(|i| {
+            let (until, _) = in_a_moment(3600 + 60 * (61 - i64::from(i)));
+            indicator(i, T, Some(&until))
+        })
+        .collect();
+    objects.extend((1..=3).map(malware));
+    post(&n, &ana, &c, &objects);
+    n.sign_pending().unwrap();
+    let got = manifests(&n, &hugo, &c);
+    let first: BTreeSet<String> = (11..=60).map(|i| id("indicator", i)).collect();
+    let next: BTreeSet<String> = (1..=10).map(|i| id("indicator", i)).collect();
+    let lasting: BTreeSet<String> = (1..=3).map(|i| id("malware", i)).collect();
+    assert_eq!(got.len(), 3, "{got:?}");
+    for m in [&first, &next, &lasting] {
+        assert!(got.contains(m), "{m:?} in {got:?}");
     }
 }
 

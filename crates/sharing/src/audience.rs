@@ -240,6 +240,65 @@ pub fn gating_refs(references: &[String], created_by_ref: Option<&str>) -> Vec<S
         .collect()
 }
 
+/// What decides who reads one stored copy of an observable: its audience
+/// keys, TLP, source organisation and gating references.
+#[derive(Clone, Copy, Debug)]
+pub struct CopyReach<'a> {
+    pub audience: &'a [AudienceKey],
+    pub tlp: Option<Tlp>,
+    pub origin: Option<OrgId>,
+    pub refs: &'a [String],
+}
+
+/// Whether every reader who may read `later`, another source's copy of an
+/// observable stored after `earlier` in the same collection, may read
+/// `earlier` too, and so is served it (or a copy earlier still) instead:
+/// then no reader is served `later`, and whatever is done with it (how it
+/// is signed) tells no reader anything. When this does not hold, some
+/// reader of `later` cannot see `earlier`, and nothing that reader receives
+/// may depend on `earlier` existing.
+///
+/// Decided on keys: a reader holding one of `later`'s keys holds `clear`
+/// (every reader of the collection does), `green` and `members` when it
+/// holds `members` or stands for one of the collection's `members`
+/// (organisations reading it as members), and `green` when it holds
+/// `green`; one of those must be among `earlier`'s. Then under any TLP
+/// ceiling that admits `later`, and past the relay guard of every
+/// organisation standing for a peer (`peer_orgs`: copies another node sent
+/// above TLP:GREEN are not for the others). A copy with references is never
+/// counted: the pointer gate may hide it from a reader that is still served
+/// its own copy. Members and peers are taken as they are now: a reader of
+/// `later` then was served `earlier`.
+pub fn earlier_copy_reaches_every_reader(
+    earlier: CopyReach<'_>,
+    later: CopyReach<'_>,
+    members: &[OrgId],
+    peer_orgs: &[OrgId],
+) -> bool {
+    use AudienceKey::{Clear, Green, Members, Org, User};
+    let held_with = |k: AudienceKey| -> Vec<AudienceKey> {
+        match k {
+            Clear => vec![Clear],
+            Green => vec![Green, Clear],
+            Members => vec![Members, Green, Clear],
+            Org(o) if members.contains(&o) => vec![Org(o), Members, Green, Clear],
+            Org(_) | User(_) => vec![k, Clear],
+        }
+    };
+    let audience = later
+        .audience
+        .iter()
+        .all(|k| held_with(*k).iter().any(|h| earlier.audience.contains(h)));
+    let ceiling = match (later.tlp, earlier.tlp) {
+        (None, _) => true,
+        (Some(l), Some(e)) => e <= l,
+        (Some(_), None) => false,
+    };
+    let relayed = earlier.origin.is_some_and(|o| peer_orgs.contains(&o))
+        && earlier.tlp.is_none_or(|t| t > Tlp::Green);
+    audience && ceiling && !relayed && earlier.refs.is_empty()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -370,5 +429,88 @@ mod tests {
             Some(Tlp::Green)
         );
         assert_eq!(effective_tlp([], &community_collection(None, false)), None);
+    }
+
+    #[test]
+    fn an_earlier_copy_reaches_every_reader_of_a_later_one_only_when_its_keys_do() {
+        let source = |org| Origin {
+            org: Some(org),
+            user: None,
+        };
+        let none = Recipients::default();
+        let green_by = |org| object_keys(Some(Tlp::Green), source(org), &none).unwrap();
+        let amber_by = |org| object_keys(Some(Tlp::Amber), source(org), &none).unwrap();
+        let only_vendor = object_keys(
+            Some(Tlp::Amber),
+            source(2),
+            &Recipients {
+                orgs: vec![2],
+                users: vec![],
+            },
+        )
+        .unwrap();
+        fn reach(audience: &[AudienceKey], tlp: Option<Tlp>, origin: OrgId) -> CopyReach<'_> {
+            CopyReach {
+                audience,
+                tlp,
+                origin: Some(origin),
+                refs: &[],
+            }
+        }
+        let (vendor_green, cert_green) = (&green_by(2), &green_by(1));
+        let members = [1, 2];
+        // Two members' GREEN copies: every reader of the second reads the first.
+        assert!(earlier_copy_reaches_every_reader(
+            reach(vendor_green, Some(Tlp::Green), 2),
+            reach(cert_green, Some(Tlp::Green), 1),
+            &members,
+            &[],
+        ));
+        // Not when the poster is no member (its users may read as the public).
+        assert!(!earlier_copy_reaches_every_reader(
+            reach(vendor_green, Some(Tlp::Green), 2),
+            reach(cert_green, Some(Tlp::Green), 1),
+            &[2],
+            &[],
+        ));
+        // An AMBER copy for its source only is not read by the poster.
+        assert!(!earlier_copy_reaches_every_reader(
+            reach(&only_vendor, Some(Tlp::Amber), 2),
+            reach(cert_green, Some(Tlp::Green), 1),
+            &members,
+            &[],
+        ));
+        // AMBER for the members is not read under a GREEN ceiling.
+        let (vendor_amber, cert_amber) = (&amber_by(2), &amber_by(1));
+        assert!(!earlier_copy_reaches_every_reader(
+            reach(vendor_amber, Some(Tlp::Amber), 2),
+            reach(cert_green, Some(Tlp::Green), 1),
+            &members,
+            &[],
+        ));
+        assert!(earlier_copy_reaches_every_reader(
+            reach(vendor_amber, Some(Tlp::Amber), 2),
+            reach(cert_amber, Some(Tlp::Amber), 1),
+            &members,
+            &[],
+        ));
+        // Nor past the relay guard when another node sent it.
+        assert!(!earlier_copy_reaches_every_reader(
+            reach(vendor_amber, Some(Tlp::Amber), 2),
+            reach(cert_amber, Some(Tlp::Amber), 1),
+            &members,
+            &[2],
+        ));
+        // A copy with references may be gated.
+        let refs = ["ipv4-addr--x".to_string()];
+        assert!(!earlier_copy_reaches_every_reader(
+            CopyReach {
+                refs: &refs,
+                ..reach(vendor_green, Some(Tlp::Green), 2)
+            },
+            reach(cert_green, Some(Tlp::Green), 1),
+            &members,
+            &[],
+        ));
     }
 }

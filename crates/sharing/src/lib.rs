@@ -21,7 +21,8 @@ pub mod recipients;
 pub mod token;
 
 pub use audience::{
-    AudienceKey, Origin, ReadKeys, Recipients, Refusal, effective_tlp, object_keys, read_keys,
+    AudienceKey, CopyReach, Origin, ReadKeys, Recipients, Refusal,
+    earlier_copy_reaches_every_reader, effective_tlp, object_keys, read_keys,
 };
 pub use model::{Access, CollectionPolicy, CommunityId, OrgId, Owner, ReaderKind, Role, UserId};
 pub use principal::{Member, Principal};

@@ -718,9 +718,9 @@ pub trait ObjectStore: Send + Sync + 'static {
     fn pending_signature(&self, limit: usize) -> Result<Vec<PendingObject>>;
     /// Stores a manifest this node signed into `collection` and marks the
     /// rows it lists (`covers`, by `date_added`) as signed (they leave the
-    /// signer's queue), in one transaction. A manifest of one row that is a later copy of an
-    /// observable is stored as one too (its `prior_copies` set): a reader
-    /// served an earlier copy must not receive it (see
+    /// signer's queue), in one transaction. A manifest that lists a later
+    /// copy of an observable is stored as one too (its `prior_copies` set):
+    /// a reader served an earlier copy must not receive it (see
     /// [`ObjectStore::manifest_listing`]). `expires`: when an indicator it
     /// lists expires first (in a collection that hides expired ones), after
     /// which readers must not receive it; see

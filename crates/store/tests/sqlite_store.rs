@@ -678,11 +678,11 @@ fn deleting_a_signed_row_withdraws_the_manifests_that_list_it() {
     );
 }
 
-/// A manifest of one later copy of an observable is stored as a later copy
-/// too, so that the read gate finds it; `manifest_listing` gives the rows
-/// and ids each manifest lists.
+/// A manifest that lists a later copy of an observable, alone or with
+/// other rows, is stored as a later copy too, so that the read gate finds
+/// it; `manifest_listing` gives the rows and ids each manifest lists.
 #[test]
-fn a_manifest_of_one_later_copy_is_marked_and_lists_its_row() {
+fn a_manifest_of_a_later_copy_is_marked_and_lists_its_rows() {
     let dir = tempfile::tempdir().unwrap();
     let store = open(&dir);
     let c = setup(&store);
@@ -709,6 +709,16 @@ fn a_manifest_of_one_later_copy_is_marked_and_lists_its_row() {
     store
         .add_manifest(c, &Ingest::open(later.clone()), &[b], None, &write_entry())
         .unwrap();
+    let both = manifest(202);
+    store
+        .add_manifest(
+            c,
+            &Ingest::open(both.clone()),
+            &[a, b],
+            None,
+            &write_entry(),
+        )
+        .unwrap();
     let q = ObjectQuery {
         types: vec!["x-entente-manifest".into()],
         limit: 10,
@@ -726,7 +736,11 @@ fn a_manifest_of_one_later_copy_is_marked_and_lists_its_row() {
             .iter()
             .map(|(id, later, _)| (id.clone(), *later))
             .collect::<Vec<_>>(),
-        [(first.id.clone(), false), (later.id.clone(), true)]
+        [
+            (first.id.clone(), false),
+            (later.id.clone(), true),
+            (both.id.clone(), true)
+        ]
     );
     let listing = store
         .manifest_listing(&[manifests[0].2, manifests[1].2])

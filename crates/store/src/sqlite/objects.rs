@@ -731,12 +731,21 @@ impl ObjectStore for SqliteStore {
                     )
                     .map_err(db)?;
                 }
-                if let [only] = covers {
+                // A manifest that lists a later copy of an observable is
+                // marked as one, so that the read gate compares the copies.
+                for chunk in covers.chunks(COVER_CHUNK) {
+                    let marks = vec!["?"; chunk.len()].join(",");
                     cached_exec(
                         tx,
-                        "UPDATE objects SET prior_copies = 1 WHERE date_added = ?1
-                         AND EXISTS (SELECT 1 FROM objects WHERE date_added = ?2 AND prior_copies = 1)",
-                        params![row.as_micros(), only.as_micros()],
+                        &format!(
+                            "UPDATE objects SET prior_copies = 1 WHERE date_added = ?
+                             AND EXISTS (SELECT 1 FROM objects
+                                         WHERE date_added IN ({marks}) AND prior_copies = 1)"
+                        ),
+                        params_from_iter(
+                            std::iter::once(row.as_micros())
+                                .chain(chunk.iter().map(|t| t.as_micros())),
+                        ),
                     )
                     .map_err(db)?;
                 }
