@@ -149,3 +149,56 @@ def test_the_older_link_of_a_search_does_not_reveal_hidden_matches(demo, session
     _, baseline, _ = search(sessions[VENDOR], demo.base, "nohiddenobjecthasthisword")
     assert baseline is None
     assert cursor is None, f"'Older objects' link at a hidden match: before={cursor}"
+
+
+def taxii_post(demo, user, objects):
+    import requests
+    r = requests.post(f"{demo.base}/api1/collections/{DIALOGUE}/objects/",
+                      headers={"Authorization": f"Bearer {demo.tokens[user]}",
+                               "Accept": "application/taxii+json;version=2.1",
+                               "Content-Type": "application/taxii+json;version=2.1"},
+                      json={"objects": objects})
+    assert r.status_code == 202, r.text
+    return r.json()
+
+
+@pytest.mark.xfail(strict=True, reason="FINDING (high): searching a pseudonymous member's real "
+                   "identity id finds its objects, shown under the pseudonym: the pseudonym is unmasked")
+def test_search_by_a_pseudonymous_members_real_identity(demo, sessions):
+    """FINDING (high; the index reads the stored bytes, before the read-time
+    pseudonym masks).
+
+    The helpdesk is a pseudonymous member of the dialogue. An object it
+    posts there naming its own identity id in its text (a description, a
+    name, a pattern: tooling often writes "reported by identity--...") is
+    served to the other members with the pseudonym id in its place
+    (sharing::pseudonym::substitute), but `store::search_text` indexes the
+    stored bytes, with the real id. The vendor searches the helpdesk's real
+    identity id (known from any community where the helpdesk is named, or
+    `org list` on a shared node) and gets the object, shown under the
+    pseudonym: that pseudonym is the helpdesk, and so is everything else it
+    posted under it.
+
+    Reproduction: below (TAXII POST as the helpdesk into the dialogue, then
+    the vendor's console search for the real id).
+
+    Suggested fix: index what readers are served: apply the collection's
+    pseudonym masks (real identity id -> pseudonym id) to the name,
+    description and pattern before indexing (the node knows the masks per
+    collection; the poster's own org and node admins then search by the
+    pseudonym id), or keep the search text of such rows in masked form
+    beside `raw`; and filter search hits whose unmasked text alone matched.
+    """
+    real = next(line.split()[-1] for line in demo.cli("org", "list").splitlines()
+                if line.startswith("Civic Shield Helpdesk"))
+    marker = "heron" + uuid.uuid4().hex[:8]
+    o = malware(f"{marker} sample", f"Seen by {real} at a client site")
+    status = taxii_post(demo, HELPDESK, [o])
+    if status.get("success_count") != 1:
+        pytest.skip(f"the node refused the post: {status}")
+    ids, _, html = search(sessions[VENDOR], demo.base, marker)
+    assert ids == [o["id"]], "the vendor reads the dialogue's GREEN objects"
+    assert real not in html, "the page shows the pseudonym, not the real id"
+    found, _, _ = search(sessions[VENDOR], demo.base, real)
+    assert o["id"] not in found, (
+        "searching the real identity id finds the pseudonymous member's object: the pseudonym is unmasked")
