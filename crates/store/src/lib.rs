@@ -395,8 +395,15 @@ impl SearchText {
 
 /// What the console's search finds an object by, read from its stored
 /// bytes: its `name` (an observable's `value` when it has no name), its
-/// `description` and its `pattern`. Anything else, or JSON that does not
-/// parse, gives nothing to find.
+/// `description` and its `pattern`, without the STIX identifiers written
+/// in them. Anything else, or JSON that does not parse, gives nothing to
+/// find.
+///
+/// Why no identifiers: readers are served a pseudonymous member's objects
+/// with its pseudonym's identity id in place of its real one, wherever the
+/// id is written (`sharing::pseudonym`), while the index reads the bytes as
+/// stored. Searching the real id would find what the pseudonym posted, and
+/// so tie the pseudonym to the organisation.
 pub fn search_text(raw: &str) -> SearchText {
     #[derive(serde::Deserialize, Default)]
     struct Fields {
@@ -415,10 +422,49 @@ pub fn search_text(raw: &str) -> SearchText {
         _ => String::new(),
     };
     SearchText {
-        name: fields.name.unwrap_or(value),
-        description: fields.description.unwrap_or_default(),
-        pattern: fields.pattern.unwrap_or_default(),
+        name: without_stix_ids(&fields.name.unwrap_or(value)),
+        description: without_stix_ids(&fields.description.unwrap_or_default()),
+        pattern: without_stix_ids(&fields.pattern.unwrap_or_default()),
     }
+}
+
+/// `text` with every STIX identifier (`<type>--<UUID>`) taken out.
+fn without_stix_ids(text: &str) -> String {
+    const UUID: usize = 36;
+    let bytes = text.as_bytes();
+    let is_uuid = |s: &[u8]| {
+        s.len() == UUID
+            && s.iter().enumerate().all(|(i, b)| match i {
+                8 | 13 | 18 | 23 => *b == b'-',
+                _ => b.is_ascii_hexdigit(),
+            })
+    };
+    let mut out = String::with_capacity(text.len());
+    let mut kept = 0;
+    let mut at = 0;
+    while let Some(found) = text[at..].find("--") {
+        let dash = at + found;
+        let tail = dash + 2;
+        if tail + UUID <= bytes.len() && is_uuid(&bytes[tail..tail + UUID]) {
+            // The type before it: letters, digits and single hyphens.
+            let mut start = dash;
+            while start > kept
+                && (bytes[start - 1].is_ascii_alphanumeric() || bytes[start - 1] == b'-')
+            {
+                start -= 1;
+            }
+            out.push_str(&text[kept..start]);
+            kept = tail + UUID;
+            at = kept;
+        } else {
+            at = dash + 1;
+        }
+    }
+    if kept == 0 {
+        return text.to_string();
+    }
+    out.push_str(&text[kept..]);
+    out
 }
 
 impl Ingest {

@@ -920,8 +920,8 @@ impl ConsoleStore for SqliteStore {
             // The full-text index is one for the node: walk its matches
             // newest first and keep those of the scopes. It first takes in
             // what was written before this query, if that is not too much.
-            search_incomplete = self.search_catch_up(&conn)?;
             let collections: Vec<i64> = scopes.iter().map(|s| s.collection).collect();
+            search_incomplete = self.search_catch_up(&conn, &collections)?;
             let rows = self
                 .search
                 .matches(text, &collections, before, since, budget)?;

@@ -234,13 +234,32 @@ impl SqliteStore {
     }
 
     /// Brings the full-text index up to the rows `conn` shows before a
-    /// search reads it, taking in at most [`SEARCH_CATCH_UP`] rows; returns
-    /// whether rows were left out (the search is then incomplete).
-    fn search_catch_up(&self, conn: &Connection) -> Result<bool> {
+    /// search of `collections` reads it, taking in at most
+    /// [`SEARCH_CATCH_UP`] rows; returns whether rows of those collections
+    /// were left out (the search is then incomplete). Rows of other
+    /// collections left out do not count: the reader would otherwise learn
+    /// of a bulk import into a collection it cannot read.
+    fn search_catch_up(&self, conn: &Connection, collections: &[i64]) -> Result<bool> {
         let progress = self.search.catch_up(conn, SEARCH_CATCH_UP, |rows| {
             search::forget(&self.write_connection(), rows)
         })?;
-        Ok(progress == search::Progress::Behind)
+        let search::Progress::Behind(indexed_to) = progress else {
+            return Ok(false);
+        };
+        for c in collections {
+            let left: Option<i64> = rusqlite::OptionalExtension::optional(cached_row(
+                conn,
+                "SELECT 1 FROM objects INDEXED BY objects_by_added
+                 WHERE collection = ?1 AND date_added > ?2 AND listed = 1 LIMIT 1",
+                rusqlite::params![c, indexed_to],
+                |r| r.get(0),
+            ))
+            .map_err(db)?;
+            if left.is_some() {
+                return Ok(true);
+            }
+        }
+        Ok(false)
     }
 
     /// The single writer connection, for the other store traits' writes.

@@ -36,8 +36,8 @@ use crate::{Result, StoreError};
 
 /// The format of the index file; another one is rebuilt. (2: each row's
 /// collection is indexed too, so that a search reads only the matches of
-/// the collections it may read.)
-const FORMAT: i64 = 2;
+/// the collections it may read; 3: no STIX identifiers in the text.)
+const FORMAT: i64 = 3;
 /// Rows the background thread indexes per transaction.
 const BATCH: usize = 5_000;
 /// How long the thread lets writes gather after a wake-up: bigger batches
@@ -74,8 +74,9 @@ const TABLE: &str = "CREATE VIRTUAL TABLE IF NOT EXISTS object_text USING fts5(
 pub(crate) enum Progress {
     /// Every row committed when the round began is in the index.
     Done,
-    /// Rows remain (the round stopped at its bound).
-    Behind,
+    /// Rows remain (the round stopped at its bound); every listed row up
+    /// to this key is in.
+    Behind(i64),
 }
 
 impl SearchIndex {
@@ -106,7 +107,10 @@ impl SearchIndex {
         conn.busy_timeout(Duration::from_secs(30)).map_err(db)?;
         conn.pragma_update(None, "journal_mode", "WAL")
             .map_err(db)?;
-        conn.pragma_update(None, "synchronous", "NORMAL")
+        // FULL: a round's deletions are on disk before they leave the
+        // node database's queue (a power loss must not keep a deleted
+        // object's words).
+        conn.pragma_update(None, "synchronous", "FULL")
             .map_err(db)?;
         conn.execute_batch(&format!(
             "BEGIN IMMEDIATE;
@@ -241,7 +245,7 @@ impl SearchIndex {
             forget(&deleted)?;
         }
         Ok(if behind {
-            Progress::Behind
+            Progress::Behind(newest)
         } else {
             Progress::Done
         })
@@ -325,7 +329,7 @@ impl Indexer {
                     loop {
                         let round = index.catch_up(&reader, BATCH, |rows| forget(&writer, rows));
                         match round {
-                            Ok(Progress::Behind) if !flag.load(Ordering::Relaxed) => continue,
+                            Ok(Progress::Behind(_)) if !flag.load(Ordering::Relaxed) => continue,
                             Ok(_) => break,
                             Err(e) => {
                                 tracing::warn!(error = %e, "full-text indexing failed; retrying");
@@ -423,7 +427,10 @@ mod tests {
         let index = SearchIndex::open(&path_for(&dir.path().join("n.db")), &main).unwrap();
         let none = |_: &[i64]| -> Result<()> { Ok(()) };
         // Two listed rows per round: 1 and 3 (2 is a manifest), then 4 and 5.
-        assert_eq!(index.catch_up(&main, 2, none).unwrap(), Progress::Behind);
+        assert_eq!(
+            index.catch_up(&main, 2, none).unwrap(),
+            Progress::Behind(3000)
+        );
         assert_eq!(hits(&index, "word3"), [3000]);
         assert!(hits(&index, "word4").is_empty(), "not reached yet");
         assert_eq!(index.catch_up(&main, 2, none).unwrap(), Progress::Done);
@@ -455,6 +462,13 @@ mod tests {
         );
         assert!(crate::search_text(r#"{"type":"ipv4-addr","value":7}"#).is_empty());
         assert!(crate::search_text("not json").is_empty());
+        // STIX identifiers are not searchable (a pseudonymous member's real
+        // identity id would find what it posts under its pseudonym).
+        let t = crate::search_text(
+            r#"{"type":"note","name":"seen by identity--0b1c2d3e-4f50-4a6b-8c7d-9e0f1a2b3c4d today","description":"x-acme-thing--0b1c2d3e-4f50-4a6b-8c7d-9e0f1a2b3c4d, and a--b and identity--not-a-uuid"}"#,
+        );
+        assert_eq!(t.name, "seen by  today");
+        assert_eq!(t.description, ", and a--b and identity--not-a-uuid");
     }
 
     #[test]
@@ -463,7 +477,10 @@ mod tests {
         let main = node_db(dir.path(), 4);
         let index = SearchIndex::open(&path_for(&dir.path().join("n.db")), &main).unwrap();
         let none = |_: &[i64]| -> Result<()> { Ok(()) };
-        assert_eq!(index.catch_up(&main, 1, none).unwrap(), Progress::Behind);
+        assert_eq!(
+            index.catch_up(&main, 1, none).unwrap(),
+            Progress::Behind(1000)
+        );
         // Row 1000 indexed, row 4000 not yet: both deleted.
         main.execute_batch(
             "DELETE FROM objects WHERE date_added IN (1000, 4000);
