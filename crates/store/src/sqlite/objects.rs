@@ -22,8 +22,15 @@ fn valid_until(object: &stix::StixObject) -> Option<i64> {
     if object.object_type != "indicator" {
         return None;
     }
-    let json: serde_json::Value = serde_json::from_str(&object.raw).ok()?;
-    stix::Timestamp::parse(json.get("valid_until")?.as_str()?)
+    // Only the one member: building the whole object as a `Value` tree
+    // took 7.6% of the server's CPU in a profile of adds.
+    #[derive(serde::Deserialize)]
+    struct Until {
+        #[serde(default)]
+        valid_until: Option<String>,
+    }
+    let until: Until = serde_json::from_str(&object.raw).ok()?;
+    stix::Timestamp::parse(&until.valid_until?)
         .ok()
         .map(stix::Timestamp::as_micros)
 }
