@@ -499,6 +499,10 @@ pub struct PendingObject {
     pub refs: Vec<String>,
     /// A later copy of an observable (see [`StoredObject::prior_copies`]).
     pub prior_copies: bool,
+    /// Queued again by the withdrawal of a manifest that listed it (a
+    /// delete or an expiry of another object of that manifest), rather
+    /// than as posted.
+    pub again: bool,
 }
 
 /// A remote TAXII server this node exchanges objects with.

@@ -663,7 +663,7 @@ impl ObjectStore for SqliteStore {
         let mut stmt = conn
             .prepare_cached(
                 "SELECT o.date_added, o.collection, o.stix_id, o.raw, a.keys, o.tlp, o.origin_org,
-                        o.refs, o.prior_copies
+                        o.refs, o.prior_copies, q.again
                  FROM sign_queue q
                  JOIN objects o ON o.date_added = q.row
                  JOIN audiences a ON a.id = o.audience
@@ -686,6 +686,7 @@ impl ObjectStore for SqliteStore {
                         .map(|t| t.split(' ').map(str::to_owned).collect())
                         .unwrap_or_default(),
                     prior_copies: r.get(8)?,
+                    again: r.get(9)?,
                 })
             })
             .map_err(db)?;
@@ -1164,8 +1165,8 @@ fn withdraw_in(tx: &Connection, manifests: Vec<i64>) -> Result<Vec<String>> {
             cached_exec(
                 tx,
                 &format!(
-                    "INSERT OR IGNORE INTO sign_queue (row)
-                     SELECT date_added FROM objects
+                    "INSERT OR IGNORE INTO sign_queue (row, again)
+                     SELECT date_added, 1 FROM objects
                      WHERE date_added IN ({marks}) AND provenance = 0"
                 ),
                 params_from_iter(chunk.iter()),

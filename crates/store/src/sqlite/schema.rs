@@ -529,6 +529,12 @@ const MIGRATIONS: &[&str] = &[
     CREATE TABLE IF NOT EXISTS text_deletes (row INTEGER PRIMARY KEY);
     INSERT OR IGNORE INTO node_meta (key, value) VALUES ('search_epoch', randomblob(16));
     ",
+    // 14: what a withdrawal queues for the signer again is marked, so that
+    // the signer lists it in small manifests (what is posted goes in large
+    // ones): one later delete or expiry then re-signs few objects.
+    "
+    ALTER TABLE sign_queue ADD COLUMN again INTEGER NOT NULL DEFAULT 0;
+    ",
 ];
 
 /// The schema version this build writes.
@@ -671,7 +677,7 @@ mod tests {
 
     #[test]
     fn federation_is_six_the_console_seven_and_eight_and_newer_schemas_are_refused() {
-        assert_eq!(CURRENT, 13);
+        assert_eq!(CURRENT, 14);
         let mut conn = Connection::open_in_memory().unwrap();
         migrate_to(&mut conn, 6).unwrap();
         let at_six = tables(&conn);
