@@ -24,12 +24,18 @@ fn open(dir: &tempfile::TempDir) -> (SqliteStore, i64) {
             &AuditEntry::default(),
         )
         .unwrap();
-    let c = store
+    let c = collection(&store, "91a7b528-80eb-42ed-a74d-c6fbd5a26116", "c");
+    (store, c)
+}
+
+/// A node-owned, signed collection of `api1`; its key.
+fn collection(store: &SqliteStore, id: &str, title: &str) -> i64 {
+    store
         .create_collection(
             &NewCollection {
-                id: "91a7b528-80eb-42ed-a74d-c6fbd5a26116".into(),
+                id: id.into(),
                 api_root: "api1".into(),
-                title: "c".into(),
+                title: title.into(),
                 description: None,
                 alias: None,
                 owner: Owner::Node,
@@ -41,8 +47,7 @@ fn open(dir: &tempfile::TempDir) -> (SqliteStore, i64) {
             &AuditEntry::default(),
         )
         .unwrap()
-        .key;
-    (store, c)
+        .key
 }
 
 fn malware(n: u32, name: &str) -> Ingest {
@@ -793,24 +798,7 @@ fn the_search_index_is_rebuilt_when_lost_damaged_or_another_databases() {
 fn a_search_examines_only_the_matches_of_the_collections_it_reads() {
     let dir = tempfile::tempdir().unwrap();
     let (store, c) = open(&dir);
-    let other = store
-        .create_collection(
-            &NewCollection {
-                id: "0c1f4b5e-4b0e-4c55-9a36-2f6f3f0b1c2d".into(),
-                api_root: "api1".into(),
-                title: "other".into(),
-                description: None,
-                alias: None,
-                owner: Owner::Node,
-                default_tlp: None,
-                public: false,
-                signed: true,
-                hide_expired: false,
-            },
-            &AuditEntry::default(),
-        )
-        .unwrap()
-        .key;
+    let other = collection(&store, "0c1f4b5e-4b0e-4c55-9a36-2f6f3f0b1c2d", "other");
     add(&store, c, &[malware(1, "common ours")]);
     // Newer matches elsewhere, more than the search may examine.
     let theirs: Vec<Ingest> = (2..40).map(|n| malware(n, "common theirs")).collect();
